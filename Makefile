@@ -1,0 +1,139 @@
+# Keel — build, run and test. `make help` lists the targets.
+# All tools come from Debian packages: `make deps` installs what is missing.
+
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+LD := ld
+OBJCOPY := objcopy
+NM := nm
+PYTHON := /usr/bin/python3
+QEMU := qemu-system-x86_64
+B := build
+# `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# ---------------------------------------------------------------------------------------------
+# Kernel image
+# ---------------------------------------------------------------------------------------------
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	-Wmissing-declarations -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wcast-qual \
+	-Wformat=2 -Wimplicit-fallthrough -Wno-unused-parameter
+KCFLAGS := -std=gnu11 -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie \
+	-mno-red-zone -mcmodel=kernel -mno-sse -mno-sse2 -mno-mmx -mno-avx -mno-3dnow \
+	-mgeneral-regs-only -fno-omit-frame-pointer -fno-common -fno-strict-aliasing \
+	-O2 -g -I. -MMD -MP $(WARNINGS)
+ifneq ($(findstring clang,$(CC)),)
+KCFLAGS += -Wno-gnu-variable-sized-type-not-at-end
+endif
+KASFLAGS := -I. -D__ASSEMBLER__ -MMD -MP -g
+KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
+
+KSRC_DIRS := boot arch/x86 kernel kernel/lib kernel/mm drivers drivers/acpi
+KSRCS := $(filter-out kernel/ksyms_empty.S,$(foreach d,$(KSRC_DIRS),$(wildcard $(d)/*.c) $(wildcard $(d)/*.S)))
+KOBJS := $(patsubst %,$(B)/k/%.o,$(KSRCS))
+include drivers/font.mk
+
+.PHONY: all
+all: $(B)/keel.elf $(B)/keel.efi $(B)/keel.iso
+
+$(B)/k/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
+
+$(B)/k/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
+
+# Two-pass link: the first pass fixes every address, the second adds the symbol table used for
+# backtraces in a section placed last, so no other symbol moves (checked below).
+$(B)/k/ksyms0.o: kernel/ksyms_empty.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KASFLAGS) -c $< -o $@
+
+$(B)/keel.pass1.elf: $(KOBJS) $(B)/k/ksyms0.o linker.ld
+	$(LD) $(KLDFLAGS) -T linker.ld -o $@ $(KOBJS) $(B)/k/ksyms0.o
+
+$(B)/k/ksyms.S: $(B)/keel.pass1.elf kernel/ksyms.awk
+	$(NM) -n $< | awk -f kernel/ksyms.awk > $@
+
+$(B)/k/ksyms.o: $(B)/k/ksyms.S
+	$(CC) $(KASFLAGS) -c $< -o $@
+
+# keel64.elf keeps every symbol and debug section for gdb; keel.elf is the ELF32 copy that QEMU's
+# -kernel (multiboot1) accepts and GRUB's multiboot2 loads just as well.
+$(B)/keel64.elf: $(KOBJS) $(B)/k/ksyms.o linker.ld
+	$(LD) $(KLDFLAGS) -T linker.ld -o $@ $(KOBJS) $(B)/k/ksyms.o
+	@$(NM) -n $(B)/keel.pass1.elf | grep -v ksyms > $(B)/k/syms1.txt
+	@$(NM) -n $@ | grep -v ksyms > $(B)/k/syms2.txt
+	@cmp -s $(B)/k/syms1.txt $(B)/k/syms2.txt || { echo "ksyms: symbol addresses moved between link passes"; exit 1; }
+
+$(B)/keel.elf: $(B)/keel64.elf
+	$(OBJCOPY) -O elf32-i386 --strip-debug $< $@
+
+-include $(shell find $(B)/k -name '*.d' 2>/dev/null)
+
+-include boot/efi/efi.mk
+-include iso/iso.mk
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------------------------
+include tests/unit/unit.mk
+include tests/boot/boot.mk
+
+.PHONY: test
+test: check-unit check-boot
+
+# ---------------------------------------------------------------------------------------------
+# Running, dependencies, housekeeping
+# ---------------------------------------------------------------------------------------------
+QEMU_CPU ?= EPYC,+svm,+npt
+SMP ?= 2
+MEM ?= 512M
+CMDLINE ?=
+.PHONY: run run-kernel
+run: deps $(B)/keel.iso
+	$(QEMU) -accel tcg -cpu $(QEMU_CPU) -smp $(SMP) -m $(MEM) -cdrom $(B)/keel.iso \
+		-serial mon:stdio -display none -net none -no-reboot
+
+run-kernel: deps $(B)/keel.elf
+	$(QEMU) -accel tcg -cpu $(QEMU_CPU) -smp $(SMP) -m $(MEM) -kernel $(B)/keel.elf \
+		-append "$(CMDLINE)" -serial mon:stdio -display none -net none -no-reboot
+
+# Debian packages the build, run and tests need.
+DEB_PACKAGES := gcc clang lld make binutils nasm gnu-efi qemu-system-x86 ovmf grub-pc-bin \
+	grub-efi-amd64-bin grub-common xorriso mtools dosfstools libcmocka-dev python3-pytest \
+	python3-pexpect kbd console-setup-linux
+.PHONY: deps
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "deps: installing $$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else \
+			echo "deps: missing Debian packages; run: sudo apt-get install $$missing"; exit 1; \
+		fi; \
+	fi
+
+.PHONY: clean help
+clean:
+	rm -rf $(B)
+
+help:
+	@echo "make            build build/keel.elf, build/keel.efi, build/keel.iso"
+	@echo "make run        build and boot keel.iso in QEMU (serial console on this terminal)"
+	@echo "make run-kernel boot build/keel.elf with qemu -kernel (CMDLINE=... SMP=... MEM=...)"
+	@echo "make test       host unit tests and QEMU boot tests"
+	@echo "make check-unit host unit tests (cmocka, ASan+UBSan)"
+	@echo "make check-boot boot-path tests in QEMU TCG"
+	@echo "make deps       install missing Debian packages"

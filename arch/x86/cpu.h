@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/* Thin wrappers around privileged x86 instructions. */
+#ifndef KEEL_CPU_H
+#define KEEL_CPU_H
+
+#include "arch/x86/regs.h"
+#include "kernel/types.h"
+
+struct cpuid_regs {
+	u32 eax, ebx, ecx, edx;
+};
+
+static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
+{
+	struct cpuid_regs r;
+
+	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+static inline u64 rdmsr(u32 msr)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((u64)hi << 32) | lo;
+}
+
+static inline void wrmsr(u32 msr, u64 val)
+{
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)val), "d"((u32)(val >> 32)) : "memory");
+}
+
+#define DEFINE_CR(n) \
+	static inline u64 read_cr##n(void) \
+	{ \
+		u64 v; \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v)); \
+		return v; \
+	} \
+	static inline void write_cr##n(u64 v) \
+	{ \
+		__asm__ volatile("mov %0, %%cr" #n ::"r"(v) : "memory"); \
+	}
+DEFINE_CR(0)
+DEFINE_CR(2)
+DEFINE_CR(3)
+DEFINE_CR(4)
+#undef DEFINE_CR
+
+static inline u64 rdtsc(void)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((u64)hi << 32) | lo;
+}
+
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+static inline void halt(void)
+{
+	__asm__ volatile("hlt" ::: "memory");
+}
+
+static inline void irq_disable(void)
+{
+	__asm__ volatile("cli" ::: "memory");
+}
+
+static inline void irq_enable(void)
+{
+	__asm__ volatile("sti" ::: "memory");
+}
+
+/* sti's one-instruction interrupt shadow makes this free of the lost-wakeup race. */
+static inline void irq_enable_and_halt(void)
+{
+	__asm__ volatile("sti; hlt" ::: "memory");
+}
+
+static inline unsigned long read_rflags(void)
+{
+	unsigned long f;
+
+	__asm__ volatile("pushfq; popq %0" : "=r"(f)::"memory");
+	return f;
+}
+
+static inline unsigned long irq_save(void)
+{
+	unsigned long f = read_rflags();
+
+	irq_disable();
+	return f;
+}
+
+static inline void irq_restore(unsigned long flags)
+{
+	if (flags & RFLAGS_IF)
+		irq_enable();
+}
+
+static inline void invlpg(const void *va)
+{
+	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+}
+
+static inline void barrier(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+__noreturn static inline void cpu_stop(void)
+{
+	for (;;) {
+		irq_disable();
+		halt();
+	}
+}
+
+/* CPUID feature bits used by Keel (Intel SDM vol. 2A CPUID; AMD APM vol. 3 appendix E). */
+#define CPUID1_ECX_X2APIC (1u << 21)
+#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID1_EDX_APIC (1u << 9)
+#define CPUID1_EDX_PAT (1u << 16)
+#define CPUID1_EDX_PGE (1u << 13)
+#define CPUID7_EBX_SMEP (1u << 7)
+#define CPUID7_EBX_SMAP (1u << 20)
+#define CPUID80000001_EDX_NX (1u << 20)
+#define CPUID80000001_EDX_PDPE1GB (1u << 26)
+#define CPUID80000007_EDX_INVTSC (1u << 8)
+
+#endif

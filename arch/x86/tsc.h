@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KEEL_TSC_H
+#define KEEL_TSC_H
+
+#include "kernel/types.h"
+
+extern u64 tsc_khz;
+
+/* Nanoseconds since the TSC was calibrated (0 before that). */
+u64 time_ns(void);
+/* Finds the TSC frequency: CPUID 0x15/0x16, else calibration against HPET, PM timer or PIT. */
+void tsc_init(void);
+void udelay(u64 us);
+
+#endif

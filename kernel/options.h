@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Keel's command-line options (documented in README.md, "Boot options"). */
+#ifndef KEEL_OPTIONS_H
+#define KEEL_OPTIONS_H
+
+#include "kernel/types.h"
+
+enum opt_console { CONSOLE_COM1, CONSOLE_COM2, CONSOLE_COM3, CONSOLE_COM4, CONSOLE_NONE };
+enum opt_tristate { OPT_AUTO, OPT_ON, OPT_OFF };
+enum opt_finish { FINISH_WAIT, FINISH_POWEROFF, FINISH_REBOOT, FINISH_HALT };
+enum opt_panic { PANIC_HALT, PANIC_REBOOT };
+
+struct keel_options {
+	int console; /* enum opt_console */
+	u64 serial_port; /* overrides the COMn port when nonzero */
+	u64 baud;
+	int loglevel; /* enum log_level */
+	bool timestamps;
+	bool fbcon;
+	u64 maxcpus; /* 0: all */
+	u64 mem; /* usable memory limit in bytes; 0: none */
+	int x2apic; /* enum opt_tristate */
+	int on_finish; /* enum opt_finish: what to do when there is nothing left to run */
+	int on_panic; /* enum opt_panic */
+};
+
+extern struct keel_options opts;
+
+/* Parses the hypervisor command line into opts; returns the number of problems (each warned). */
+int options_parse(const char *cmdline);
+
+#endif
