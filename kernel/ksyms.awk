@@ -1,5 +1,6 @@
 # Turns `nm -n` output into the .ksyms section: a count, sorted addresses, then offsets into a
 # string blob. Only text symbols are kept (backtraces resolve return addresses).
+BEGIN { n = 0 }
 $2 ~ /^[tTwW]$/ && $1 ~ /^ffffffff8/ { addr[n] = $1; name[n] = $3; n++ }
 END {
 	print "\t.section .ksyms, \"a\""

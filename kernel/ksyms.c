@@ -48,17 +48,30 @@ static bool plausible_frame(u64 rbp)
 
 void backtrace_print(u64 rip, u64 rbp)
 {
+	u64 last = rip, repeats = 0;
+
 	pr_err("backtrace:\n");
 	print_frame(rip);
-	for (int depth = 0; depth < 32 && plausible_frame(rbp); depth++) {
+	for (int depth = 0; depth < 64 && plausible_frame(rbp); depth++) {
 		const u64 *frame = (const u64 *)(uintptr_t)rbp;
 		u64 ret = frame[1];
 
 		if (!ret)
 			break;
-		print_frame(ret);
+		/* Deep recursion (a stack overflow) prints as one line and a count. */
+		if (ret == last) {
+			repeats++;
+		} else {
+			if (repeats)
+				pr_err("  ... the frame above %llu more times\n", (unsigned long long)repeats);
+			repeats = 0;
+			print_frame(ret);
+		}
+		last = ret;
 		if (frame[0] <= rbp) /* stacks grow down: callers' frames are above */
 			break;
 		rbp = frame[0];
 	}
+	if (repeats)
+		pr_err("  ... the frame above %llu more times\n", (unsigned long long)repeats);
 }

@@ -22,6 +22,7 @@
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/power.h"
+#include "kernel/selftest.h"
 #include "kernel/smp.h"
 
 static struct percpu bsp_percpu;
@@ -188,6 +189,7 @@ __noreturn void kernel_main(struct boot_info *bi, u32 how, int err)
 		(unsigned long long)(boot_mem_usable_bytes() >> 20),
 		(unsigned long long)((page_free_count() * PAGE_SIZE) >> 20));
 
+	selftest_fault();
 	switch (opts.on_finish) {
 	case FINISH_POWEROFF:
 		machine_poweroff();

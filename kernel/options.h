@@ -9,6 +9,7 @@ enum opt_console { CONSOLE_COM1, CONSOLE_COM2, CONSOLE_COM3, CONSOLE_COM4, CONSO
 enum opt_tristate { OPT_AUTO, OPT_ON, OPT_OFF };
 enum opt_finish { FINISH_WAIT, FINISH_POWEROFF, FINISH_REBOOT, FINISH_HALT };
 enum opt_panic { PANIC_HALT, PANIC_REBOOT };
+enum opt_fault { FAULT_NONE, FAULT_PAGE, FAULT_UD, FAULT_STACK, FAULT_PANIC, FAULT_AP_PANIC };
 
 struct keel_options {
 	int console; /* enum opt_console */
@@ -22,6 +23,7 @@ struct keel_options {
 	int x2apic; /* enum opt_tristate */
 	int on_finish; /* enum opt_finish: what to do when there is nothing left to run */
 	int on_panic; /* enum opt_panic */
+	int fault; /* enum opt_fault: raise a fault on purpose after boot (tests the reporting) */
 };
 
 extern struct keel_options opts;

@@ -59,6 +59,7 @@ tramp_lm:
 	movq OFF(tramp_percpu)(%rbx), %rdi
 	movq OFF(tramp_entry)(%rbx), %rax
 	xorl %ebp, %ebp
+	pushq $0 /* a zero return address ends backtraces here */
 	jmp *%rax
 
 	.balign 16

@@ -114,15 +114,17 @@ static void parse_line(struct keel_cfg *cfg, bool *have_kernel, bool *have_cmdli
 			diagf(d, DIAG_WARN, "keel.cfg:%u: kernel= is empty; line ignored", line);
 			return;
 		}
+		if (!copy_value(cfg->kernel, sizeof(cfg->kernel), value, "the kernel path", line, d))
+			return;
 		if (*have_kernel)
 			diagf(d, DIAG_WARN, "keel.cfg:%u: second kernel= line; it replaces the first", line);
-		if (copy_value(cfg->kernel, sizeof(cfg->kernel), value, "the kernel path", line, d))
-			*have_kernel = true;
+		*have_kernel = true;
 	} else if (span_eq(key, "cmdline")) {
+		if (!copy_value(cfg->cmdline, sizeof(cfg->cmdline), value, "the command line", line, d))
+			return;
 		if (*have_cmdline)
 			diagf(d, DIAG_WARN, "keel.cfg:%u: second cmdline= line; it replaces the first", line);
-		if (copy_value(cfg->cmdline, sizeof(cfg->cmdline), value, "the command line", line, d))
-			*have_cmdline = true;
+		*have_cmdline = true;
 	} else if (span_eq(key, "module")) {
 		parse_module(cfg, value, line, d);
 	} else {

@@ -8,10 +8,10 @@
 
 #define FATAL_WAIT_US (10ULL * 1000 * 1000)
 
-void con_print_w(const CHAR16 *s)
+void con_print_w(CHAR16 *s)
 {
 	if (ST && ST->ConOut)
-		ST->ConOut->OutputString(ST->ConOut, (CHAR16 *)s);
+		ST->ConOut->OutputString(ST->ConOut, s);
 }
 
 /* Converts ASCII to UCS-2 in chunks, turning "\n" into the "\r\n" a text console needs. */

@@ -20,7 +20,7 @@ void con_printf(const char *fmt, ...) __printf(1, 2);
 void info(const char *fmt, ...) __printf(1, 2);
 void warn(const char *fmt, ...) __printf(1, 2);
 void error(const char *fmt, ...) __printf(1, 2);
-void con_print_w(const CHAR16 *s);
+void con_print_w(CHAR16 *s);
 const char *efi_status_str(EFI_STATUS status);
 extern const struct diag con_diag;
 /* After an error that stops the boot: waits for a key (at most 10 s), frees the loader's pages

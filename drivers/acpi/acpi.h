@@ -214,9 +214,10 @@ void acpi_print_summary(void);
 const void *acpi_get_table(const char *sig, u32 *len);
 
 /*
- * Shutdown paths (drivers/acpi/power.c). Each returns only on failure: -ENOSYS when the FADT
- * offers no such mechanism, -ENOENT when \_S5_ is unknown, -EINVAL for an unusable register,
- * -EIO when the write was done but the machine is still running.
+ * Shutdown paths (drivers/acpi/power.c). Each returns 0 once the register write is done (the
+ * caller waits a little and moves on to the next method if the machine is still running),
+ * -ENOSYS when the FADT offers no such mechanism, -ENOENT when \_S5_ is unknown, or -EINVAL for
+ * a register that cannot be accessed.
  */
 int acpi_reset(void);
 int acpi_poweroff(void);

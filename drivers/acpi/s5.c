@@ -2,9 +2,9 @@
 /*
  * \_S5_ from the DSDT without an AML interpreter. The object is almost always defined as
  *   NameOp [RootChar] '_S5_' PackageOp PkgLength NumElements SLP_TYPa SLP_TYPb ...
- * (ACPI 6.4 §20.2.5.1 DefName, §20.2.5.4 DefPackage, §20.2.4 PkgLength), so a byte search for the
- * name followed by a PackageOp finds it. Everything read is bounded by the DSDT's length and by
- * the package's own length: the DSDT is firmware bytes and may be wrong.
+ * (ACPI 6.4 §20.2.5.1 DefName, §20.2.5.4 DefPackage, §20.2.4 PkgLength), so a byte search
+ * for the name followed by a PackageOp finds it. Everything read is bounded by the DSDT's
+ * length and by the package's own length: the DSDT is firmware bytes and may be wrong.
  */
 #include "drivers/acpi/acpi_hw.h"
 #include "kernel/lib/string.h"

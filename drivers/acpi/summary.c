@@ -56,10 +56,13 @@ static void print_fadt(const struct acpi_fadt_info *f)
 			(unsigned long long)f->reset_reg.address, f->reset_value);
 	else
 		pr_info("ACPI: no reset register\n");
-	if (f->s5_valid)
-		pr_info("ACPI: poweroff via PM1a_CNT %s %#llx, S5 SLP_TYP %u/%u\n",
-			space_name(f->pm1a_cnt.space_id), (unsigned long long)f->pm1a_cnt.address,
-			f->slp_typa, f->slp_typb);
+	if (f->s5_valid) {
+		const struct acpi_gas *g = f->hw_reduced ? &f->sleep_control : &f->pm1a_cnt;
+
+		pr_info("ACPI: poweroff via %s %s %#llx, S5 SLP_TYP %u/%u\n",
+			f->hw_reduced ? "SLEEP_CONTROL" : "PM1a_CNT", space_name(g->space_id),
+			(unsigned long long)g->address, f->slp_typa, f->slp_typb);
+	}
 }
 
 void acpi_print_summary(void)

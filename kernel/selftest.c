@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fault=: provoke a hypervisor fault after boot, so that the reporting path (exception dump,
+ * backtrace, IST stacks, guard pages, stopping the other CPUs) is tested like any other code.
+ */
+#include "kernel/selftest.h"
+
+#include "kernel/log.h"
+#include "kernel/options.h"
+#include "kernel/panic.h"
+#include "kernel/smp.h"
+
+/* Not static and not inlined, so they appear in the backtrace by name. */
+__attribute__((noinline)) void selftest_recurse(volatile u64 *depth);
+__attribute__((noinline)) void selftest_recurse(volatile u64 *depth)
+{
+	volatile u8 pad[512];
+
+	pad[0] = (u8)*depth;
+	/* Bounded only by the stack: the guard page below it ends this. */
+	if (++(*depth) != 0)
+		selftest_recurse(depth);
+	pad[1] = pad[0];
+}
+
+static void ap_panic(void *arg)
+{
+	panic("fault=ap_panic: panic requested on CPU %u", this_cpu()->cpu);
+}
+
+void selftest_fault(void)
+{
+	volatile u64 depth = 0;
+	/* Low memory is not mapped once Keel runs on its own page tables. */
+	volatile u64 *volatile unmapped = (volatile u64 *)(uintptr_t)0x10;
+
+	switch (opts.fault) {
+	case FAULT_PAGE:
+		pr_info("fault=pagefault: reading an unmapped address\n");
+		(void)*unmapped;
+		break;
+	case FAULT_UD:
+		pr_info("fault=ud: executing ud2\n");
+		__asm__ volatile("ud2");
+		break;
+	case FAULT_STACK:
+		pr_info("fault=stack_overflow: recursing into the guard page\n");
+		selftest_recurse(&depth);
+		break;
+	case FAULT_PANIC:
+		panic("fault=panic: panic requested");
+	case FAULT_AP_PANIC:
+		if (smp_call(nr_cpus_online > 1 ? 1 : 0, ap_panic, NULL))
+			panic("fault=ap_panic: no CPU 1 to panic on");
+		break;
+	default:
+		break;
+	}
+}

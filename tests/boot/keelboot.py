@@ -1,0 +1,101 @@
+"""Boot Keel in QEMU and read its serial console (shared by the boot tests)."""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pexpect
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(ROOT, "build")
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+
+CPU_MODELS = {"amd": "EPYC,+svm,+npt", "intel": "Skylake-Client,+vmx"}
+
+ONLINE_RE = re.compile(r"keel: (\d+)/(\d+) CPUs online")
+MEMORY_RE = re.compile(r"keel: (\d+) MiB usable memory")
+BAD_RE = re.compile(r"EXCEPTION|panic|PANIC")
+
+
+def make_image(kind, cmdline, modules=(), workdir=None):
+    """An ISO or EFI FAT image with this command line and these modules (paths)."""
+    workdir = workdir or tempfile.mkdtemp(prefix="keel-img-")
+    if kind == "iso":
+        out = os.path.join(workdir, "keel.iso")
+        script = os.path.join(ROOT, "iso", "mkiso.sh")
+    else:
+        out = os.path.join(workdir, "keel-efi.img")
+        script = os.path.join(ROOT, "boot", "efi", "mkimg.sh")
+    subprocess.run(["bash", script, out, cmdline, *modules], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+    return out
+
+
+class Boot:
+    """One QEMU run; .log is everything the serial port printed."""
+
+    def __init__(self, path, cpus=1, mem_mib=256, cpu="amd", cmdline="", modules=(), image=None,
+                 timeout=120, extra=()):
+        self.workdir = tempfile.mkdtemp(prefix="keel-boot-")
+        self.path = path
+        args = ["-accel", "tcg", "-cpu", CPU_MODELS.get(cpu, cpu), "-smp", str(cpus),
+                "-m", f"{mem_mib}M", "-display", "none", "-net", "none", "-no-reboot",
+                "-serial", "stdio", "-monitor", "none", *extra]
+        if path == "kernel":
+            args += ["-kernel", os.path.join(BUILD, "keel.elf"), "-append", cmdline]
+            if modules:
+                args += ["-initrd", ",".join(modules)]
+        else:
+            kind = "iso" if path.endswith("iso") else "efi"
+            image = image or make_image(kind, cmdline, modules, self.workdir)
+            if path.startswith("ovmf"):
+                vars_copy = os.path.join(self.workdir, "vars.fd")
+                shutil.copy(OVMF_VARS, vars_copy)
+                args += ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+                         "-drive", f"if=pflash,format=raw,file={vars_copy}"]
+            if kind == "iso":
+                args += ["-cdrom", image]
+            else:
+                args += ["-drive", f"file={image},format=raw,if=ide"]
+        self.args = args
+        self.timeout = timeout
+        self.log = ""
+        self.seconds_to_online = None
+
+    def run(self, end=None, settle=2.0):
+        """Boots until QEMU exits (Keel powers off or reboots) or the timeout; returns the log.
+
+        end: a regex after which Keel is not expected to exit by itself (a halt); the run then
+        goes on for `settle` seconds to catch anything printed after it, and QEMU is stopped."""
+        start = time.monotonic()
+        child = pexpect.spawn("qemu-system-x86_64", self.args, encoding="utf-8",
+                              codec_errors="replace", timeout=self.timeout)
+        try:
+            idx = child.expect([ONLINE_RE, pexpect.EOF, pexpect.TIMEOUT])
+            self.log += child.before + (child.after if isinstance(child.after, str) else "")
+            if idx == 0:
+                self.seconds_to_online = time.monotonic() - start
+                patterns = [pexpect.EOF, pexpect.TIMEOUT] + ([re.compile(end)] if end else [])
+                idx = child.expect(patterns, timeout=60)
+                self.log += child.before + (child.after if isinstance(child.after, str) else "")
+                if idx == 2:
+                    child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=settle)
+                    self.log += child.before
+        finally:
+            child.close(force=True)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return self.log
+
+    def cpus_online(self):
+        m = ONLINE_RE.search(self.log)
+        return (int(m.group(1)), int(m.group(2))) if m else None
+
+    def usable_mib(self):
+        m = MEMORY_RE.search(self.log)
+        return int(m.group(1)) if m else None
+
+    def problems(self):
+        return [line for line in self.log.splitlines() if BAD_RE.search(line)]
