@@ -6,6 +6,7 @@
 #include <stdarg.h>
 
 enum log_level {
+	LOG_ALWAYS = -1, /* status lines users' scripts key on: printed at every log level */
 	LOG_ERR = 0,
 	LOG_WARN = 1,
 	LOG_INFO = 2,

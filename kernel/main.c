@@ -184,8 +184,8 @@ __noreturn void kernel_main(struct boot_info *bi, u32 how, int err)
 	online = verify_cpus();
 	modules_report(bi);
 
-	pr_info("keel: %u/%u CPUs online\n", online, nr_cpus_present);
-	pr_info("keel: %llu MiB usable memory, %llu MiB free\n",
+	klog(LOG_ALWAYS, "keel: %u/%u CPUs online\n", online, nr_cpus_present);
+	klog(LOG_ALWAYS, "keel: %llu MiB usable memory, %llu MiB free\n",
 		(unsigned long long)(boot_mem_usable_bytes() >> 20),
 		(unsigned long long)((page_free_count() * PAGE_SIZE) >> 20));
 

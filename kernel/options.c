@@ -20,6 +20,7 @@ static const char *const level_names[] = {"err", "warn", "info", "debug", NULL};
 static const char *const tristate_names[] = {"auto", "on", "off", NULL};
 static const char *const finish_names[] = {"wait", "poweroff", "reboot", "halt", NULL};
 static const char *const panic_names[] = {"halt", "reboot", NULL};
+static const char *const tsc_names[] = {"auto", "cpuid", "hpet", "pmtimer", "pit", NULL};
 static const char *const fault_names[] = {"none", "pagefault", "ud", "stack_overflow", "panic", "ap_panic", NULL};
 
 static const struct cmdline_option option_table[] = {
@@ -32,6 +33,7 @@ static const struct cmdline_option option_table[] = {
 	{"maxcpus", CMDLINE_UINT, &opts.maxcpus, 0, 1, 4096, NULL, "CPUs to start"},
 	{"mem", CMDLINE_SIZE, &opts.mem, 0, MiB(16), ~0ULL, NULL, "usable memory limit"},
 	{"x2apic", CMDLINE_ENUM, &opts.x2apic, 0, 0, 0, tristate_names, "x2APIC mode"},
+	{"tsc_source", CMDLINE_ENUM, &opts.tsc_source, 0, 0, 0, tsc_names, "TSC frequency source"},
 	{"on_finish", CMDLINE_ENUM, &opts.on_finish, 0, 0, 0, finish_names, "when nothing is left to run"},
 	{"on_panic", CMDLINE_ENUM, &opts.on_panic, 0, 0, 0, panic_names, "after a panic"},
 	{"fault", CMDLINE_ENUM, &opts.fault, 0, 0, 0, fault_names, "raise a fault after boot (testing)"},

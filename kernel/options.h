@@ -9,6 +9,7 @@ enum opt_console { CONSOLE_COM1, CONSOLE_COM2, CONSOLE_COM3, CONSOLE_COM4, CONSO
 enum opt_tristate { OPT_AUTO, OPT_ON, OPT_OFF };
 enum opt_finish { FINISH_WAIT, FINISH_POWEROFF, FINISH_REBOOT, FINISH_HALT };
 enum opt_panic { PANIC_HALT, PANIC_REBOOT };
+enum opt_tsc_source { TSC_SRC_AUTO, TSC_SRC_CPUID, TSC_SRC_HPET, TSC_SRC_PMTIMER, TSC_SRC_PIT };
 enum opt_fault { FAULT_NONE, FAULT_PAGE, FAULT_UD, FAULT_STACK, FAULT_PANIC, FAULT_AP_PANIC };
 
 struct keel_options {
@@ -21,6 +22,7 @@ struct keel_options {
 	u64 maxcpus; /* 0: all */
 	u64 mem; /* usable memory limit in bytes; 0: none */
 	int x2apic; /* enum opt_tristate */
+	int tsc_source; /* enum opt_tsc_source: where the TSC frequency comes from */
 	int on_finish; /* enum opt_finish: what to do when there is nothing left to run */
 	int on_panic; /* enum opt_panic */
 	int fault; /* enum opt_fault: raise a fault on purpose after boot (tests the reporting) */

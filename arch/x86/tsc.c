@@ -11,6 +11,7 @@
 #include "arch/x86/paging.h"
 #include "drivers/acpi/acpi.h"
 #include "kernel/log.h"
+#include "kernel/options.h"
 
 u64 tsc_khz;
 static u64 tsc_base;
@@ -138,14 +139,23 @@ static u64 calibrate_pit(void)
 void tsc_init(void)
 {
 	const char *how = NULL;
-	u64 khz = tsc_khz_from_cpuid(&how);
+	int src = opts.tsc_source;
+	u64 khz = 0;
 
-	if (!khz && (khz = calibrate_hpet()))
+	if (src == TSC_SRC_AUTO || src == TSC_SRC_CPUID)
+		khz = tsc_khz_from_cpuid(&how);
+	if (!khz && (src == TSC_SRC_AUTO || src == TSC_SRC_HPET) && (khz = calibrate_hpet()))
 		how = "HPET";
-	if (!khz && (khz = calibrate_pmtimer()))
+	if (!khz && (src == TSC_SRC_AUTO || src == TSC_SRC_PMTIMER) && (khz = calibrate_pmtimer()))
 		how = "ACPI PM timer";
-	if (!khz && (khz = calibrate_pit()))
+	if (!khz && (src == TSC_SRC_AUTO || src == TSC_SRC_PIT) && (khz = calibrate_pit()))
 		how = "PIT";
+	if (!khz && src != TSC_SRC_AUTO) {
+		pr_warn("tsc: the chosen tsc_source gives no frequency; trying every source\n");
+		opts.tsc_source = TSC_SRC_AUTO;
+		tsc_init();
+		return;
+	}
 	if (!khz) {
 		khz = 1000000;
 		how = "a guess (no reference timer)";

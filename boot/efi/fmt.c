@@ -50,7 +50,7 @@ static void put_str(struct out *o, const char *s, const struct spec *sp)
 
 	if (!s)
 		s = "(null)";
-	while (s[n] && (sp->prec < 0 || n < (size_t)sp->prec))
+	while ((sp->prec < 0 || n < (size_t)sp->prec) && s[n]) /* s need not end within prec */
 		n++;
 	if (!sp->left)
 		pad(o, ' ', sp->width - (int)n);
