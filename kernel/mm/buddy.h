@@ -67,9 +67,9 @@ void buddy_add_free(struct buddy *b, hpa_t base, u64 len);
 hpa_t buddy_alloc(struct buddy *b, unsigned order);
 
 /*
- * Returns a block from buddy_alloc(pa, order). Anything else -- double free, an address that is not
- * the start of an allocated block, a different order, a reserved page, an address outside the
- * zone -- is a broken host invariant and panics with the reason.
+ * Gives back the block at pa that buddy_alloc(b, order) returned. Anything else -- double free, an
+ * address that is not the start of an allocated block, a different order, a reserved page, an
+ * address outside the zone -- is a broken host invariant and panics with the reason.
  */
 void buddy_free(struct buddy *b, hpa_t pa, unsigned order);
 

@@ -47,7 +47,7 @@ void klog(int level, const char *fmt, ...)
 
 void panic(const char *fmt, ...)
 {
-	char msg[512];
+	static char msg[512]; /* cmocka prints it after longjmp-ing out of this frame */
 	va_list ap;
 
 	va_start(ap, fmt);

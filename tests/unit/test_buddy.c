@@ -229,7 +229,8 @@ static void test_bad_frees(void **state)
 	assert_int_equal(buddy_try_free(b, a + 2 * PG, 1, &rep), BUDDY_FREE_INSIDE_BLOCK);
 	assert_int_equal(buddy_try_free(b, a + 3 * PG, 0, &rep), BUDDY_FREE_INSIDE_BLOCK);
 	assert_int_equal(rep.block, a);
-	assert_int_equal(buddy_try_free(b, ZBASE + 5 * PG, 0, &rep), BUDDY_FREE_DOUBLE); /* never allocated */
+	assert_int_equal(buddy_try_free(b, ZBASE + 5 * PG, 0, &rep),
+			 BUDDY_FREE_DOUBLE); /* never allocated */
 	assert_int_equal(buddy_try_free(b, ZBASE + 16 * PG, 4, &rep), BUDDY_FREE_DOUBLE);
 	assert_int_equal(rep.block, ZBASE + 16 * PG);
 	assert_int_equal(rep.block_order, 4);
@@ -406,7 +407,8 @@ static void test_page_before_init(void **state)
 static bool in_usable(const struct boot_mem_range *r, u32 nr, hpa_t pa, u64 len)
 {
 	for (u32 i = 0; i < nr; i++)
-		if (r[i].type == BOOT_MEM_USABLE && pa >= r[i].base && pa + len <= r[i].base + r[i].length)
+		if (r[i].type == BOOT_MEM_USABLE && pa >= r[i].base &&
+		    pa + len <= r[i].base + r[i].length)
 			return true;
 	return false;
 }

@@ -62,8 +62,9 @@ static size_t expected_align(size_t size)
 
 static void test_size_classes(void **state)
 {
-	static const size_t sizes[] = { 0,   1,	  8,   15,  16,	 17,  31,  32,	 33,   63,   64,   65,	 127,
-					128, 129, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 2047, 2048 };
+	static const size_t sizes[] = { 0,   1,	  8,   15,   16,   17,	 31,   32,  33,
+					63,  64,  65,  127,  128,  129,	 255,  256, 257,
+					511, 512, 513, 1023, 1024, 1025, 2047, 2048 };
 
 	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
 		/* Two at a time so neither is the only object in a fresh slab. */
@@ -220,7 +221,8 @@ static void test_foreign_pointers(void **state)
 	expect_assert_failure(kfree(p + 1));
 	expect_assert_failure(kfree(p + 32));
 	expect_assert_failure(kfree(p + 64)); /* the next object, never allocated */
-	expect_assert_failure(kfree((u8 *)((uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1)) + 8)); /* header */
+	expect_assert_failure(
+		kfree((u8 *)((uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1)) + 8)); /* header */
 	expect_assert_failure(kfree(big + 16));
 	expect_assert_failure(kfree(big + PAGE_SIZE));
 	kfree(p);
@@ -285,7 +287,8 @@ static void *thread_body(void *arg)
 			kfree(slot[s]);
 			slot[s] = NULL;
 		} else {
-			len[s] = seed % 64 == 0 ? 5000 + (seed >> 32) % 9000 : 1 + (seed >> 32) % 2048;
+			len[s] = seed % 64 == 0 ? 5000 + (seed >> 32) % 9000
+						: 1 + (seed >> 32) % 2048;
 			slot[s] = kmalloc(len[s]);
 			if (!slot[s])
 				return (void *)2;
