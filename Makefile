@@ -80,8 +80,8 @@ $(B)/keel.elf: $(B)/keel64.elf
 
 -include $(shell find $(B)/k -name '*.d' 2>/dev/null)
 
--include boot/efi/efi.mk
--include iso/iso.mk
+include boot/efi/efi.mk
+include iso/iso.mk
 
 # ---------------------------------------------------------------------------------------------
 # Tests

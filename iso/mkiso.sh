@@ -38,7 +38,7 @@ tree=$stage/tree
 # GRUB passes each word of a multiboot2/module2 line on, joined by one space; quoting each word
 # in '' keeps GRUB from expanding $, ; and the like (a ' itself is written '\'').
 grub_words() {
-	local q=\'\\\'\' w out= words
+	local q=\'\\\'\' w out='' words
 	read -ra words <<<"$1"
 	for w in "${words[@]}"; do
 		out+=" '${w//\'/$q}'"
@@ -87,8 +87,9 @@ if ! KEEL_ESP_KEEL_DIR=$stage/esp-keel grub-mkrescue --xorriso="$here/xorriso-es
 fi
 # Older or newer grub-mkrescue versions might not hand efi.img to xorriso the way
 # xorriso-esp.sh expects: check that Keel really is on the ESP.
-xorriso -osirrox on -indev "$out.tmp" -extract /efi.img "$stage/efi.img" >/dev/null 2>&1 &&
-	mdir -b -i "$stage/efi.img" ::/EFI/KEEL/KEEL.EFI >/dev/null 2>&1 ||
+if ! xorriso -osirrox on -indev "$out.tmp" -extract /efi.img "$stage/efi.img" >/dev/null 2>&1 ||
+	! mdir -b -i "$stage/efi.img" ::/EFI/KEEL/KEEL.EFI >/dev/null 2>&1; then
 	keel_die "the ISO's EFI system partition has no \\EFI\\KEEL\\KEEL.EFI (grub-mkrescue changed?)"
+fi
 mv "$out.tmp" "$out"
 cat "$tree/boot/grub/grub.cfg"

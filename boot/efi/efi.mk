@@ -58,3 +58,21 @@ $(B)/keel-efi.img: $(B)/keel.efi $(B)/keel.elf $(B)/keel-cmdline.txt boot/efi/mk
 all: $(B)/keel-efi.img
 
 -include $(EFI_OBJS:.o=.d)
+
+# Boot under OVMF (UEFI) in QEMU, serial console on this terminal: keel.efi straight from the
+# FAT image, or the ISO (GRUB, multiboot2). A fresh copy of the variable store each time.
+OVMF_CODE ?= /usr/share/OVMF/OVMF_CODE.fd
+OVMF_VARS ?= /usr/share/OVMF/OVMF_VARS.fd
+OVMF_ARGS = -drive if=pflash,format=raw,readonly=on,file=$(OVMF_CODE) \
+	-drive if=pflash,format=raw,file=$(B)/ovmf-vars.fd
+.PHONY: run-efi run-ovmf
+run-efi: deps $(B)/keel-efi.img
+	cp $(OVMF_VARS) $(B)/ovmf-vars.fd
+	$(QEMU) -accel tcg -cpu $(QEMU_CPU) -smp $(SMP) -m $(MEM) $(OVMF_ARGS) \
+		-drive file=$(B)/keel-efi.img,format=raw,if=ide -serial mon:stdio -display none \
+		-net none -no-reboot
+
+run-ovmf: deps $(B)/keel.iso
+	cp $(OVMF_VARS) $(B)/ovmf-vars.fd
+	$(QEMU) -accel tcg -cpu $(QEMU_CPU) -smp $(SMP) -m $(MEM) $(OVMF_ARGS) -cdrom $(B)/keel.iso \
+		-serial mon:stdio -display none -net none -no-reboot

@@ -115,7 +115,8 @@ static int check_ehdr(const struct elf64_ehdr *eh, size_t size, const struct dia
 		return -EINVAL;
 	}
 	if (eh->phoff > size || (size - eh->phoff) / eh->phentsize < eh->phnum) {
-		diagf(d, DIAG_ERROR, "program headers (offset %#llx, %u x %u bytes) run past the end of the %zu-byte file",
+		diagf(d, DIAG_ERROR,
+		      "program headers (offset %#llx, %u x %u bytes) run past the end of the %zu-byte file",
 		      (unsigned long long)eh->phoff, eh->phnum, eh->phentsize, size);
 		return -EINVAL;
 	}
@@ -183,7 +184,8 @@ static int add_segment(struct elf_image *img, const struct elf64_phdr *ph, unsig
 }
 
 /* Looks for the Keel image header on 8-byte boundaries in the first 32 KiB of the file. */
-static int find_header(const u8 *f, size_t size, struct keel_image_header *hdr, const struct diag *d)
+static int find_header(const u8 *f, size_t size, struct keel_image_header *hdr,
+		       const struct diag *d)
 {
 	size_t limit = MIN(size, (size_t)KEEL_HEADER_SCAN);
 
@@ -201,7 +203,8 @@ static int find_header(const u8 *f, size_t size, struct keel_image_header *hdr, 
 		}
 		return 0;
 	}
-	diagf(d, DIAG_ERROR, "no Keel image header (magic KEELIMG1) in the first %d KiB: not a Keel kernel",
+	diagf(d, DIAG_ERROR,
+	      "no Keel image header (magic KEELIMG1) in the first %d KiB: not a Keel kernel",
 	      KEEL_HEADER_SCAN / 1024);
 	return -EINVAL;
 }

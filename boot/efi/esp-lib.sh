@@ -64,7 +64,8 @@ keel_stage() {
 	for i in "${!KEEL_MOD_SRC[@]}"; do
 		mkdir -p "$dir/modules"
 		cp "${KEEL_MOD_SRC[i]}" "$dir/modules/${KEEL_MOD_NAME[i]}"
-		echo "module=modules/${KEEL_MOD_NAME[i]}${KEEL_MOD_ARGS[i]:+ ${KEEL_MOD_ARGS[i]}}" >>"$dir/keel.cfg"
+		echo "module=modules/${KEEL_MOD_NAME[i]}${KEEL_MOD_ARGS[i]:+ ${KEEL_MOD_ARGS[i]}}" \
+			>>"$dir/keel.cfg"
 	done
 }
 

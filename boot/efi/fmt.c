@@ -115,7 +115,6 @@ int efi_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 		const char *start = p;
 		struct spec sp = { false, false, false, 0, -1 };
 		int lng = 0; /* 0: int, 1: long/long long/size_t/... (all 64-bit on x86-64) */
-		bool neg = false;
 		u64 v;
 
 		if (*p != '%') {
@@ -151,8 +150,8 @@ int efi_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 		case 'd':
 		case 'i': {
 			s64 sv = lng ? va_arg(ap, s64) : va_arg(ap, int);
+			bool neg = sv < 0;
 
-			neg = sv < 0;
 			v = neg ? -(u64)sv : (u64)sv;
 			put_num(&o, v, neg, 10, false, &sp);
 			break;

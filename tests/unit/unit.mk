@@ -17,6 +17,6 @@ endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
 .PHONY: check-unit
-check-unit: $(addprefix $(B)/unit/,$(UNIT_TESTS))
+check-unit: $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(B)/keel.elf
 	@set -e; for t in $(UNIT_TESTS); do echo "== unit: $$t"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(B)/unit/$$t; done
