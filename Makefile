@@ -89,8 +89,16 @@ include iso/iso.mk
 include tests/unit/unit.mk
 include tests/boot/boot.mk
 
-.PHONY: test
-test: check-unit check-boot
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+.PHONY: test format check-format
+test: check-format check-unit check-boot
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+check-format:
+	@clang-format --dry-run -Werror $(FORMAT_FILES) && echo "check-format: $(words $(FORMAT_FILES)) files formatted"
+
 
 # ---------------------------------------------------------------------------------------------
 # Running, dependencies, housekeeping
@@ -111,7 +119,7 @@ run-kernel: deps $(B)/keel.elf
 # Debian packages the build, run and tests need.
 DEB_PACKAGES := gcc clang lld make binutils nasm gnu-efi qemu-system-x86 ovmf grub-pc-bin \
 	grub-efi-amd64-bin grub-common xorriso mtools dosfstools libcmocka-dev python3-pytest \
-	python3-pexpect kbd console-setup-linux
+	python3-pexpect kbd console-setup-linux clang-format
 .PHONY: deps
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -136,4 +144,7 @@ help:
 	@echo "make test       host unit tests and QEMU boot tests"
 	@echo "make check-unit host unit tests (cmocka, ASan+UBSan)"
 	@echo "make check-boot boot-path tests in QEMU TCG"
+	@echo "make run-efi    boot build/keel-efi.img (keel.efi as BOOTX64.EFI) under OVMF"
+	@echo "make run-ovmf   boot build/keel.iso under OVMF"
+	@echo "make format     apply .clang-format (make check-format checks it)"
 	@echo "make deps       install missing Debian packages"

@@ -30,7 +30,7 @@ static void add_mem(struct boot_info *bi, u64 base, u64 len, u32 type)
 		bi->dropped_mem++;
 		return;
 	}
-	bi->mem[bi->nr_mem++] = (struct boot_mem_range){.base = base, .length = len, .type = type};
+	bi->mem[bi->nr_mem++] = (struct boot_mem_range){ .base = base, .length = len, .type = type };
 }
 
 static void add_module(struct boot_info *bi, u64 start, u64 end)

@@ -3,42 +3,42 @@
 #ifndef KEEL_MULTIBOOT_H
 #define KEEL_MULTIBOOT_H
 
-#define MB1_HEADER_MAGIC 0x1BADB002
-#define MB1_BOOT_MAGIC 0x2BADB002
+#define MB1_HEADER_MAGIC    0x1BADB002
+#define MB1_BOOT_MAGIC	    0x2BADB002
 #define MB1_FLAG_PAGE_ALIGN (1 << 0) /* modules page aligned */
-#define MB1_FLAG_MEMINFO (1 << 1) /* mem_* and mmap_* required */
-#define MB1_HEADER_FLAGS (MB1_FLAG_PAGE_ALIGN | MB1_FLAG_MEMINFO)
+#define MB1_FLAG_MEMINFO    (1 << 1) /* mem_* and mmap_* required */
+#define MB1_HEADER_FLAGS    (MB1_FLAG_PAGE_ALIGN | MB1_FLAG_MEMINFO)
 
 /* multiboot1 info flags */
-#define MB1_INFO_MEM (1 << 0)
-#define MB1_INFO_CMDLINE (1 << 2)
-#define MB1_INFO_MODS (1 << 3)
-#define MB1_INFO_MMAP (1 << 6)
+#define MB1_INFO_MEM	     (1 << 0)
+#define MB1_INFO_CMDLINE     (1 << 2)
+#define MB1_INFO_MODS	     (1 << 3)
+#define MB1_INFO_MMAP	     (1 << 6)
 #define MB1_INFO_LOADER_NAME (1 << 9)
 #define MB1_INFO_FRAMEBUFFER (1 << 12)
 
 #define MB2_HEADER_MAGIC 0xE85250D6
-#define MB2_BOOT_MAGIC 0x36d76289
-#define MB2_ARCH_I386 0
+#define MB2_BOOT_MAGIC	 0x36d76289
+#define MB2_ARCH_I386	 0
 
 /* header tags */
-#define MB2_HTAG_END 0
-#define MB2_HTAG_INFO_REQ 1
-#define MB2_HTAG_FRAMEBUFFER 5
+#define MB2_HTAG_END	      0
+#define MB2_HTAG_INFO_REQ     1
+#define MB2_HTAG_FRAMEBUFFER  5
 #define MB2_HTAG_MODULE_ALIGN 6
-#define MB2_HTAG_OPTIONAL 1
+#define MB2_HTAG_OPTIONAL     1
 
 /* boot information tags */
-#define MB2_TAG_END 0
-#define MB2_TAG_CMDLINE 1
-#define MB2_TAG_LOADER_NAME 2
-#define MB2_TAG_MODULE 3
+#define MB2_TAG_END	      0
+#define MB2_TAG_CMDLINE	      1
+#define MB2_TAG_LOADER_NAME   2
+#define MB2_TAG_MODULE	      3
 #define MB2_TAG_BASIC_MEMINFO 4
-#define MB2_TAG_MMAP 6
-#define MB2_TAG_FRAMEBUFFER 8
-#define MB2_TAG_EFI64 12
-#define MB2_TAG_ACPI_OLD 14
-#define MB2_TAG_ACPI_NEW 15
+#define MB2_TAG_MMAP	      6
+#define MB2_TAG_FRAMEBUFFER   8
+#define MB2_TAG_EFI64	      12
+#define MB2_TAG_ACPI_OLD      14
+#define MB2_TAG_ACPI_NEW      15
 
 #ifndef __ASSEMBLER__
 #include "kernel/types.h"

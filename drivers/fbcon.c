@@ -11,7 +11,7 @@ struct cell {
 	u8 color;
 };
 
-#define NR_COLORS 256
+#define NR_COLORS    256
 #define MAX_CSI_ARGS 8
 
 enum esc_state { ESC_NONE, ESC_SEEN, ESC_CSI };
@@ -22,7 +22,7 @@ static struct {
 	u32 pitch;
 	u32 bytes_pp;
 	u8 shift[3], bits[3]; /* red, green, blue */
-	u32 scale; /* each font pixel is scale x scale screen pixels */
+	u32 scale;	      /* each font pixel is scale x scale screen pixels */
 	u32 cols, rows;
 	u32 x, y; /* cursor; x == cols means the line is full and wraps at the next glyph */
 	u8 color;
@@ -85,8 +85,7 @@ static void draw_cell(u32 row, u32 col)
 		u8 bits = glyph[y / con.scale];
 
 		for (u32 x = 0; x < w; x++)
-			put_pixel(line + x * con.bytes_pp,
-				  bits & (0x80 >> (x / con.scale)) ? fg : con.bg);
+			put_pixel(line + x * con.bytes_pp, bits & (0x80 >> (x / con.scale)) ? fg : con.bg);
 	}
 }
 
@@ -299,16 +298,14 @@ int fbcon_init(const struct boot_framebuffer *fb, void *virt)
 	if (fb->bpp != 16 && fb->bpp != 24 && fb->bpp != 32)
 		return -EINVAL;
 	bytes_pp = fb->bpp / 8;
-	if (fb->width < FONT_WIDTH || fb->height < FONT_HEIGHT ||
-	    fb->pitch < (u64)fb->width * bytes_pp)
+	if (fb->width < FONT_WIDTH || fb->height < FONT_HEIGHT || fb->pitch < (u64)fb->width * bytes_pp)
 		return -EINVAL;
 	if (!valid_channel(fb->red_pos, fb->red_size, fb->bpp) ||
 	    !valid_channel(fb->green_pos, fb->green_size, fb->bpp) ||
 	    !valid_channel(fb->blue_pos, fb->blue_size, fb->bpp))
 		return -EINVAL;
 
-	while (fb->width / (FONT_WIDTH * scale) > FBCON_MAX_COLS ||
-	       fb->height / (FONT_HEIGHT * scale) > FBCON_MAX_ROWS)
+	while (fb->width / (FONT_WIDTH * scale) > FBCON_MAX_COLS || fb->height / (FONT_HEIGHT * scale) > FBCON_MAX_ROWS)
 		scale++;
 
 	memset(&con, 0, sizeof(con));

@@ -18,10 +18,10 @@
 #include "kernel/types.h"
 
 /* Colors are 0xRRGGBB; the VGA text palette's values. */
-#define FBCON_COLOR_BG 0x000000
+#define FBCON_COLOR_BG	    0x000000
 #define FBCON_COLOR_DEFAULT 0xaaaaaa
-#define FBCON_COLOR_WARN 0xffff55
-#define FBCON_COLOR_ERROR 0xff5555
+#define FBCON_COLOR_WARN    0xffff55
+#define FBCON_COLOR_ERROR   0xff5555
 
 /* Larger screens get glyphs scaled by a whole factor until the grid fits (4K: 2x, 240x67). */
 #define FBCON_MAX_COLS 240

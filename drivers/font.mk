@@ -13,4 +13,5 @@ KOBJS += $(B)/k/gen/font8x16.c.o
 
 $(B)/k/gen/font8x16.c.o: $(B)/gen/font8x16.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@

@@ -8,7 +8,7 @@
 
 #include "kernel/types.h"
 
-#define FONT_WIDTH 8
+#define FONT_WIDTH  8
 #define FONT_HEIGHT 16
 
 extern const u8 font8x16[256][FONT_HEIGHT];

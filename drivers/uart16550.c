@@ -16,12 +16,12 @@
 #define UART_LSR 5
 #define UART_SCR 7
 
-#define LCR_8N1 0x03
-#define LCR_DLAB 0x80
+#define LCR_8N1		 0x03
+#define LCR_DLAB	 0x80
 #define FCR_ENABLE_CLEAR 0x07 /* enable FIFOs, clear both */
 #define MCR_DTR_RTS_OUT2 0x0b
-#define LSR_DR 0x01
-#define LSR_THRE 0x20
+#define LSR_DR		 0x01
+#define LSR_THRE	 0x20
 
 #define UART_CLOCK 115200
 

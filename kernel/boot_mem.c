@@ -67,7 +67,8 @@ void boot_mem_init(struct boot_info *bi)
 	smp_trampoline_pa = pick_trampoline();
 	/* Real-mode memory (BIOS data, EBDA, the trampoline) and the image itself. */
 	ret = memmap_reserve(alloc_map, &alloc_nr, MEMMAP_MAX_ENTRIES, 0, MiB(1), MEMMAP_KERNEL);
-	ret = ret ?: memmap_reserve(alloc_map, &alloc_nr, MEMMAP_MAX_ENTRIES, image_start, image_end - image_start,
+	ret = ret
+		  ?: memmap_reserve(alloc_map, &alloc_nr, MEMMAP_MAX_ENTRIES, image_start, image_end - image_start,
 				    MEMMAP_KERNEL);
 	for (u32 i = 0; i < bi->nr_modules && !ret; i++) {
 		struct boot_module *m = &bi->modules[i];
@@ -103,7 +104,8 @@ bool phys_is_ram(hpa_t pa, u64 len)
 {
 	for (u32 i = 0; i < fw_nr; i++) {
 		const struct boot_mem_range *r = &fw_map[i];
-		bool ram = r->type == BOOT_MEM_USABLE || r->type == BOOT_MEM_ACPI_RECLAIM || r->type == BOOT_MEM_ACPI_NVS;
+		bool ram =
+		    r->type == BOOT_MEM_USABLE || r->type == BOOT_MEM_ACPI_RECLAIM || r->type == BOOT_MEM_ACPI_NVS;
 
 		if (ram && pa >= r->base && pa - r->base < r->length && len <= r->length - (pa - r->base))
 			return true;

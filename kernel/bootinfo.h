@@ -9,13 +9,13 @@
 
 #include "kernel/types.h"
 
-#define BOOTINFO_MAGIC 0x544f4f424c45454bULL /* "KEELBOOT" little-endian */
+#define BOOTINFO_MAGIC	 0x544f4f424c45454bULL /* "KEELBOOT" little-endian */
 #define BOOTINFO_VERSION 1
 
-#define BOOT_MAX_MEMRANGES 256
-#define BOOT_MAX_MODULES 16
-#define BOOT_CMDLINE_MAX 1024
-#define BOOT_MODCMD_MAX 256
+#define BOOT_MAX_MEMRANGES   256
+#define BOOT_MAX_MODULES     16
+#define BOOT_CMDLINE_MAX     1024
+#define BOOT_MODCMD_MAX	     256
 #define BOOT_LOADER_NAME_MAX 64
 
 /* Memory types use the E820 numbering (ACPI 6.4 table 15.4). */
@@ -50,7 +50,7 @@ struct boot_module {
 enum boot_fb_type { BOOT_FB_NONE = 0, BOOT_FB_RGB = 1 };
 
 struct boot_framebuffer {
-	u64 addr; /* physical */
+	u64 addr;  /* physical */
 	u32 pitch; /* bytes per scan line */
 	u32 width;
 	u32 height;
@@ -62,9 +62,9 @@ struct boot_framebuffer {
 };
 
 struct boot_info {
-	u64 magic; /* BOOTINFO_MAGIC */
+	u64 magic;   /* BOOTINFO_MAGIC */
 	u32 version; /* BOOTINFO_VERSION */
-	u32 loader; /* enum boot_loader */
+	u32 loader;  /* enum boot_loader */
 	char loader_name[BOOT_LOADER_NAME_MAX];
 	char cmdline[BOOT_CMDLINE_MAX];
 	/* A copy of the ACPI RSDP (v1: 20 bytes, v2+: 36 bytes); rsdp_len 0 if the loader had none. */

@@ -9,7 +9,7 @@
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 
-#define CMDLINE_NAME_MAX 63
+#define CMDLINE_NAME_MAX  63
 #define CMDLINE_VALUE_MAX 511
 /* How much of a hostile name or value a warning shows. */
 #define SHOW_MAX 48
@@ -19,9 +19,9 @@ struct token {
 	char name[CMDLINE_NAME_MAX + 1];
 	char value[CMDLINE_VALUE_MAX + 1];
 	size_t name_len, value_len;
-	bool has_value; /* an '=' was present */
+	bool has_value;		    /* an '=' was present */
 	bool name_long, value_long; /* did not fit: the word is rejected */
-	bool open_quote; /* the line ended inside quotes */
+	bool open_quote;	    /* the line ended inside quotes */
 };
 
 /* Spaces and tabs separate words; a line read from a config file may also end in CR/LF. */
@@ -182,13 +182,13 @@ static int set_number(const struct cmdline_option *o, const char *value)
 
 	if (err == -EINVAL) {
 		pr_warn("cmdline: %s: '%s' is not a %s\n", o->name, shown(buf, value),
-			o->type == CMDLINE_SIZE ? "size (number with optional K, M or G)" :
-						  "number (decimal or 0x hex)");
+			o->type == CMDLINE_SIZE ? "size (number with optional K, M or G)"
+						: "number (decimal or 0x hex)");
 		return err;
 	}
 	if (err || v < o->min || v > o->max) {
-		pr_warn("cmdline: %s: %s is out of range [%llu, %llu]\n", o->name,
-			shown(buf, value), (unsigned long long)o->min, (unsigned long long)o->max);
+		pr_warn("cmdline: %s: %s is out of range [%llu, %llu]\n", o->name, shown(buf, value),
+			(unsigned long long)o->min, (unsigned long long)o->max);
 		return -ERANGE;
 	}
 	*(u64 *)o->value = v;
@@ -217,8 +217,7 @@ static int set_enum(const struct cmdline_option *o, const char *value)
 		append(list, sizeof(list), &used, i ? ", " : "");
 		append(list, sizeof(list), &used, o->choices[i]);
 	}
-	pr_warn("cmdline: %s: unknown choice '%s' (one of: %s)\n", o->name, shown(buf, value),
-		list);
+	pr_warn("cmdline: %s: unknown choice '%s' (one of: %s)\n", o->name, shown(buf, value), list);
 	return -EINVAL;
 }
 
@@ -257,8 +256,8 @@ static int apply(const struct cmdline_option *o, const struct token *t, bool neg
 		return set_number(o, t->value);
 	case CMDLINE_STR:
 		if (t->value_len >= o->len) {
-			pr_warn("cmdline: %s: value is too long (%zu bytes, at most %zu)\n",
-				o->name, t->value_len, o->len ? o->len - 1 : 0);
+			pr_warn("cmdline: %s: value is too long (%zu bytes, at most %zu)\n", o->name, t->value_len,
+				o->len ? o->len - 1 : 0);
 			return -E2BIG;
 		}
 		memcpy(o->value, t->value, t->value_len + 1);
@@ -271,8 +270,7 @@ static int apply(const struct cmdline_option *o, const struct token *t, bool neg
 	}
 }
 
-static const struct cmdline_option *find(const struct cmdline_option *opts, size_t nr,
-					 const char *name, bool *negated)
+static const struct cmdline_option *find(const struct cmdline_option *opts, size_t nr, const char *name, bool *negated)
 {
 	*negated = false;
 	for (size_t i = 0; i < nr; i++)
@@ -308,8 +306,8 @@ int cmdline_parse(const char *cmdline, const struct cmdline_option *opts, size_t
 			continue;
 		}
 		if (t.name_long) {
-			pr_warn("cmdline: option name '%s' is too long (at most %d bytes)\n",
-				shown(buf, t.name), CMDLINE_NAME_MAX);
+			pr_warn("cmdline: option name '%s' is too long (at most %d bytes)\n", shown(buf, t.name),
+				CMDLINE_NAME_MAX);
 			problems++;
 			continue;
 		}
@@ -327,8 +325,7 @@ int cmdline_parse(const char *cmdline, const struct cmdline_option *opts, size_t
 			continue;
 		}
 		if (t.value_long) {
-			pr_warn("cmdline: %s: value is too long (at most %d bytes)\n", o->name,
-				CMDLINE_VALUE_MAX);
+			pr_warn("cmdline: %s: value is too long (at most %d bytes)\n", o->name, CMDLINE_VALUE_MAX);
 			problems++;
 			continue;
 		}

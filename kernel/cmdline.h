@@ -9,7 +9,7 @@ enum cmdline_type {
 	CMDLINE_BOOL, /* value: bool*. "name", "name=on|off|yes|no|true|false|1|0", "no-name" */
 	CMDLINE_UINT, /* value: u64*. decimal or 0x hex, within [min, max] */
 	CMDLINE_SIZE, /* value: u64*. like UINT with an optional K/M/G suffix (binary units) */
-	CMDLINE_STR, /* value: char[len] */
+	CMDLINE_STR,  /* value: char[len] */
 	CMDLINE_ENUM, /* value: int*, index into choices (NULL-terminated) */
 };
 

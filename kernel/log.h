@@ -17,9 +17,9 @@ enum log_level {
 void klog(int level, const char *fmt, ...) __printf(2, 3);
 void vklog(int level, const char *fmt, va_list ap);
 
-#define pr_err(...) klog(LOG_ERR, __VA_ARGS__)
-#define pr_warn(...) klog(LOG_WARN, __VA_ARGS__)
-#define pr_info(...) klog(LOG_INFO, __VA_ARGS__)
+#define pr_err(...)   klog(LOG_ERR, __VA_ARGS__)
+#define pr_warn(...)  klog(LOG_WARN, __VA_ARGS__)
+#define pr_info(...)  klog(LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) klog(LOG_DEBUG, __VA_ARGS__)
 
 #endif

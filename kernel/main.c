@@ -27,13 +27,13 @@
 
 static struct percpu bsp_percpu;
 
-static struct console uart_console = {.name = "serial", .write = uart_write};
+static struct console uart_console = { .name = "serial", .write = uart_write };
 static void fb_set_error(bool on)
 {
 	fbcon_set_color(on ? FBCON_COLOR_ERROR : FBCON_COLOR_DEFAULT);
 }
 
-static struct console fb_console = {.name = "framebuffer", .write = fbcon_write, .set_error = fb_set_error};
+static struct console fb_console = { .name = "framebuffer", .write = fbcon_write, .set_error = fb_set_error };
 
 void kernel_early_init(void)
 {
@@ -60,7 +60,7 @@ void *acpi_map_mmio(hpa_t pa, size_t len)
 
 static void console_init(void)
 {
-	static const u16 ports[] = {COM1_PORT, COM2_PORT, COM3_PORT, COM4_PORT};
+	static const u16 ports[] = { COM1_PORT, COM2_PORT, COM3_PORT, COM4_PORT };
 	u16 port;
 
 	if (opts.console == CONSOLE_NONE)
@@ -186,8 +186,8 @@ __noreturn void kernel_main(struct boot_info *bi, u32 how, int err)
 
 	klog(LOG_ALWAYS, "keel: %u/%u CPUs online\n", online, nr_cpus_present);
 	klog(LOG_ALWAYS, "keel: %llu MiB usable memory, %llu MiB free\n",
-		(unsigned long long)(boot_mem_usable_bytes() >> 20),
-		(unsigned long long)((page_free_count() * PAGE_SIZE) >> 20));
+	     (unsigned long long)(boot_mem_usable_bytes() >> 20),
+	     (unsigned long long)((page_free_count() * PAGE_SIZE) >> 20));
 
 	selftest_fault();
 	switch (opts.on_finish) {

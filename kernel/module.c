@@ -9,15 +9,15 @@
 #include "kernel/lib/string.h"
 
 /* ELF header fields (System V ABI, ELF-64 object file format 1.5). */
-#define EI_CLASS 4
-#define EI_DATA 5
-#define ELFCLASS32 1
-#define ELFCLASS64 2
+#define EI_CLASS    4
+#define EI_DATA	    5
+#define ELFCLASS32  1
+#define ELFCLASS64  2
 #define ELFDATA2LSB 1
-#define ET_EXEC 2
-#define EM_386 3
-#define EM_X86_64 62
-#define PT_LOAD 1
+#define ET_EXEC	    2
+#define EM_386	    3
+#define EM_X86_64   62
+#define PT_LOAD	    1
 
 struct elf32_ehdr {
 	u8 ident[16];
@@ -46,7 +46,7 @@ struct elf64_phdr {
 
 static struct module_info corrupt(const char *why)
 {
-	return (struct module_info){.kind = MODULE_CORRUPT, .why = why};
+	return (struct module_info){ .kind = MODULE_CORRUPT, .why = why };
 }
 
 /* Checks a program header table of phnum entries; loads must lie inside the file. */
@@ -112,7 +112,7 @@ static void find_multiboot(const u8 *data, u64 size, struct module_info *mi)
 
 struct module_info module_probe(const u8 *data, u64 size)
 {
-	struct module_info mi = {.kind = MODULE_DATA};
+	struct module_info mi = { .kind = MODULE_DATA };
 	const char *why;
 
 	if (size >= 4 && !memcmp(data, "\177ELF", 4)) {

@@ -9,7 +9,7 @@ enum module_kind {
 	MODULE_DATA, /* nothing recognised: passed on as data (initramfs, disk image, ...) */
 	MODULE_ELF32,
 	MODULE_ELF64,
-	MODULE_LINUX, /* x86 boot protocol bzImage */
+	MODULE_LINUX,	/* x86 boot protocol bzImage */
 	MODULE_CORRUPT, /* claims a format but breaks its rules */
 };
 

@@ -13,19 +13,19 @@ enum opt_tsc_source { TSC_SRC_AUTO, TSC_SRC_CPUID, TSC_SRC_HPET, TSC_SRC_PMTIMER
 enum opt_fault { FAULT_NONE, FAULT_PAGE, FAULT_UD, FAULT_STACK, FAULT_PANIC, FAULT_AP_PANIC };
 
 struct keel_options {
-	int console; /* enum opt_console */
+	int console;	 /* enum opt_console */
 	u64 serial_port; /* overrides the COMn port when nonzero */
 	u64 baud;
 	int loglevel; /* enum log_level */
 	bool timestamps;
 	bool fbcon;
-	u64 maxcpus; /* 0: all */
-	u64 mem; /* usable memory limit in bytes; 0: none */
-	int x2apic; /* enum opt_tristate */
+	u64 maxcpus;	/* 0: all */
+	u64 mem;	/* usable memory limit in bytes; 0: none */
+	int x2apic;	/* enum opt_tristate */
 	int tsc_source; /* enum opt_tsc_source: where the TSC frequency comes from */
-	int on_finish; /* enum opt_finish: what to do when there is nothing left to run */
-	int on_panic; /* enum opt_panic */
-	int fault; /* enum opt_fault: raise a fault on purpose after boot (tests the reporting) */
+	int on_finish;	/* enum opt_finish: what to do when there is nothing left to run */
+	int on_panic;	/* enum opt_panic */
+	int fault;	/* enum opt_fault: raise a fault on purpose after boot (tests the reporting) */
 };
 
 extern struct keel_options opts;

@@ -13,9 +13,9 @@ __noreturn void panic_finish(void);
 bool panic_in_progress(void);
 
 #ifdef KEEL_DEBUG
-#define ASSERT(c) \
-	do { \
-		if (unlikely(!(c))) \
+#define ASSERT(c)                                                                       \
+	do {                                                                            \
+		if (unlikely(!(c)))                                                     \
 			panic("assertion failed: %s at %s:%d", #c, __FILE__, __LINE__); \
 	} while (0)
 #else

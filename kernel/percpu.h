@@ -22,7 +22,7 @@ typedef void (*cpu_call_fn)(void *arg);
 
 struct percpu {
 	struct percpu *self; /* offset 0: this_cpu() reads %gs:0 */
-	u32 cpu; /* logical index, 0 = BSP */
+	u32 cpu;	     /* logical index, 0 = BSP */
 	u32 apic_id;
 	volatile bool online;
 	void *stack_top;

@@ -7,9 +7,9 @@
 #include "drivers/acpi/acpi.h"
 #include "kernel/log.h"
 
-#define KBC_STATUS 0x64
-#define KBC_CMD 0x64
-#define KBC_STATUS_IBF 0x02
+#define KBC_STATUS	0x64
+#define KBC_CMD		0x64
+#define KBC_STATUS_IBF	0x02
 #define KBC_PULSE_RESET 0xfe
 
 __noreturn void machine_reboot(void)
@@ -17,7 +17,7 @@ __noreturn void machine_reboot(void)
 	struct {
 		u16 limit;
 		u64 base;
-	} __packed null_idt = {0, 0};
+	} __packed null_idt = { 0, 0 };
 
 	pr_info("keel: rebooting\n");
 	irq_disable();

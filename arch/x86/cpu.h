@@ -31,15 +31,15 @@ static inline void wrmsr(u32 msr, u64 val)
 	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)val), "d"((u32)(val >> 32)) : "memory");
 }
 
-#define DEFINE_CR(n) \
-	static inline u64 read_cr##n(void) \
-	{ \
-		u64 v; \
-		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v)); \
-		return v; \
-	} \
-	static inline void write_cr##n(u64 v) \
-	{ \
+#define DEFINE_CR(n)                                                     \
+	static inline u64 read_cr##n(void)                               \
+	{                                                                \
+		u64 v;                                                   \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));        \
+		return v;                                                \
+	}                                                                \
+	static inline void write_cr##n(u64 v)                            \
+	{                                                                \
 		__asm__ volatile("mov %0, %%cr" #n ::"r"(v) : "memory"); \
 	}
 DEFINE_CR(0)
@@ -123,16 +123,16 @@ __noreturn static inline void cpu_stop(void)
 }
 
 /* CPUID feature bits used by Keel (Intel SDM vol. 2A CPUID; AMD APM vol. 3 appendix E). */
-#define CPUID1_ECX_X2APIC (1u << 21)
-#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
-#define CPUID1_ECX_HYPERVISOR (1u << 31)
-#define CPUID1_EDX_APIC (1u << 9)
-#define CPUID1_EDX_PAT (1u << 16)
-#define CPUID1_EDX_PGE (1u << 13)
-#define CPUID7_EBX_SMEP (1u << 7)
-#define CPUID7_EBX_SMAP (1u << 20)
-#define CPUID80000001_EDX_NX (1u << 20)
+#define CPUID1_ECX_X2APIC	  (1u << 21)
+#define CPUID1_ECX_TSC_DEADLINE	  (1u << 24)
+#define CPUID1_ECX_HYPERVISOR	  (1u << 31)
+#define CPUID1_EDX_APIC		  (1u << 9)
+#define CPUID1_EDX_PAT		  (1u << 16)
+#define CPUID1_EDX_PGE		  (1u << 13)
+#define CPUID7_EBX_SMEP		  (1u << 7)
+#define CPUID7_EBX_SMAP		  (1u << 20)
+#define CPUID80000001_EDX_NX	  (1u << 20)
 #define CPUID80000001_EDX_PDPE1GB (1u << 26)
-#define CPUID80000007_EDX_INVTSC (1u << 8)
+#define CPUID80000007_EDX_INVTSC  (1u << 8)
 
 #endif

@@ -22,7 +22,7 @@ struct desc_ptr {
 } __packed;
 
 #define GATE_INTERRUPT 0x8e /* present, DPL 0, 64-bit interrupt gate */
-#define ISR_STUB_SIZE 16
+#define ISR_STUB_SIZE  16
 
 extern char isr_stubs[];
 static struct idt_gate idt[256] __aligned(16);
@@ -46,7 +46,7 @@ void idt_init(bool use_ist)
 
 static void load_idt(void)
 {
-	struct desc_ptr p = {sizeof(idt) - 1, (u64)(uintptr_t)idt};
+	struct desc_ptr p = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
 
 	__asm__ volatile("lidt %0" ::"m"(p));
 }
@@ -54,8 +54,8 @@ static void load_idt(void)
 int cpu_tables_init(struct percpu *p, bool with_tss)
 {
 	u64 tss = (u64)(uintptr_t)&p->tss;
-	struct desc_ptr gp = {sizeof(p->gdt) - 1, (u64)(uintptr_t)p->gdt};
-	static const u8 ists[] = {IST_NMI, IST_DF, IST_MC};
+	struct desc_ptr gp = { sizeof(p->gdt) - 1, (u64)(uintptr_t)p->gdt };
+	static const u8 ists[] = { IST_NMI, IST_DF, IST_MC };
 
 	for (unsigned i = 0; with_tss && i < ARRAY_SIZE(ists); i++) {
 		void *top = stack_alloc(ISTACK_SIZE);
@@ -70,8 +70,9 @@ int cpu_tables_init(struct percpu *p, bool with_tss)
 	p->gdt[GDT_KERNEL_CS / 8] = 0x00af9a000000ffffULL;
 	p->gdt[GDT_KERNEL_DS / 8] = 0x00cf92000000ffffULL;
 	/* 64-bit TSS descriptor: 16 bytes, type 9 (available), present. */
-	p->gdt[GDT_TSS / 8] = !with_tss ? 0 : (sizeof(p->tss) - 1) | ((tss & 0xffffff) << 16) | (0x89ULL << 40) |
-			      ((tss >> 24) & 0xff) << 56;
+	p->gdt[GDT_TSS / 8] =
+	    !with_tss ? 0
+		      : (sizeof(p->tss) - 1) | ((tss & 0xffffff) << 16) | (0x89ULL << 40) | ((tss >> 24) & 0xff) << 56;
 	p->gdt[GDT_TSS / 8 + 1] = with_tss ? tss >> 32 : 0;
 
 	__asm__ volatile("lgdt %0\n\t"

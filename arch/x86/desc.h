@@ -8,25 +8,25 @@
 
 /* IST slots (1-based in the IDT gate). */
 #define IST_NMI 1
-#define IST_DF 2
-#define IST_MC 3
+#define IST_DF	2
+#define IST_MC	3
 
 /* Interrupt vectors Keel uses for itself. */
-#define VEC_TIMER 0xf0
-#define VEC_CALL 0xf1
+#define VEC_TIMER	0xf0
+#define VEC_CALL	0xf1
 #define VEC_LAPIC_ERROR 0xfe
-#define VEC_SPURIOUS 0xff
+#define VEC_SPURIOUS	0xff
 
 /* Exception vectors. */
-#define EXC_DE 0
-#define EXC_DB 1
+#define EXC_DE	0
+#define EXC_DB	1
 #define EXC_NMI 2
-#define EXC_BP 3
-#define EXC_UD 6
-#define EXC_DF 8
-#define EXC_GP 13
-#define EXC_PF 14
-#define EXC_MC 18
+#define EXC_BP	3
+#define EXC_UD	6
+#define EXC_DF	8
+#define EXC_GP	13
+#define EXC_PF	14
+#define EXC_MC	18
 
 /* Pushed by arch/x86/isr.S: general registers, then vector and error code, then the CPU's frame. */
 struct trap_frame {

@@ -12,30 +12,30 @@
 #include "kernel/percpu.h"
 
 /* Register offsets in xAPIC MMIO; the x2APIC MSR is 0x800 + offset / 16 (SDM §11.12.1.2). */
-#define APIC_ID 0x020
-#define APIC_VERSION 0x030
-#define APIC_TPR 0x080
-#define APIC_EOI 0x0b0
-#define APIC_SVR 0x0f0
-#define APIC_ESR 0x280
-#define APIC_ICR_LO 0x300
-#define APIC_ICR_HI 0x310
-#define APIC_LVT_TIMER 0x320
-#define APIC_LVT_LINT0 0x350
-#define APIC_LVT_LINT1 0x360
-#define APIC_LVT_ERROR 0x370
+#define APIC_ID		0x020
+#define APIC_VERSION	0x030
+#define APIC_TPR	0x080
+#define APIC_EOI	0x0b0
+#define APIC_SVR	0x0f0
+#define APIC_ESR	0x280
+#define APIC_ICR_LO	0x300
+#define APIC_ICR_HI	0x310
+#define APIC_LVT_TIMER	0x320
+#define APIC_LVT_LINT0	0x350
+#define APIC_LVT_LINT1	0x360
+#define APIC_LVT_ERROR	0x370
 #define APIC_TIMER_INIT 0x380
-#define APIC_TIMER_CUR 0x390
-#define APIC_TIMER_DIV 0x3e0
+#define APIC_TIMER_CUR	0x390
+#define APIC_TIMER_DIV	0x3e0
 
-#define APIC_BASE_EXTD (1ULL << 10)
-#define APIC_BASE_EN (1ULL << 11)
+#define APIC_BASE_EXTD	    (1ULL << 10)
+#define APIC_BASE_EN	    (1ULL << 11)
 #define APIC_BASE_ADDR_MASK 0xffffff000ULL
-#define SVR_ENABLE (1u << 8)
-#define LVT_MASKED (1u << 16)
-#define LVT_TIMER_PERIODIC (1u << 17)
-#define ICR_BUSY (1u << 12)
-#define TIMER_DIV_16 0x3
+#define SVR_ENABLE	    (1u << 8)
+#define LVT_MASKED	    (1u << 16)
+#define LVT_TIMER_PERIODIC  (1u << 17)
+#define ICR_BUSY	    (1u << 12)
+#define TIMER_DIV_16	    0x3
 
 static volatile u8 *xapic;
 static bool x2apic;

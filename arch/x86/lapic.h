@@ -5,11 +5,11 @@
 #include "kernel/types.h"
 
 /* ICR delivery modes (Intel SDM vol. 3A §11.6.1). */
-#define ICR_FIXED (0u << 8)
-#define ICR_NMI (4u << 8)
-#define ICR_INIT (5u << 8)
-#define ICR_STARTUP (6u << 8)
-#define ICR_LEVEL_ASSERT (1u << 14)
+#define ICR_FIXED	      (0u << 8)
+#define ICR_NMI		      (4u << 8)
+#define ICR_INIT	      (5u << 8)
+#define ICR_STARTUP	      (6u << 8)
+#define ICR_LEVEL_ASSERT      (1u << 14)
 #define ICR_DEST_ALL_BUT_SELF (3u << 18)
 
 /* Chooses xAPIC or x2APIC (x2apic= option, CPUID), maps the registers; BSP only, once. */

@@ -17,7 +17,7 @@
 extern char _text[], _etext[], _rodata[], _erodata[], _data[], _edata[], _ksyms[], _image_end[];
 extern char boot_stack_guard[];
 
-#define ENTRIES 512
+#define ENTRIES	  512
 #define PAT_VALUE 0x0007040600070106ULL /* PA0 WB, PA1 WC, PA2 UC-, PA3 UC, PA4 WB, PA5 WT, PA6 UC-, PA7 UC */
 
 static hpa_t pml4_pa;

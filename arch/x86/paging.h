@@ -6,16 +6,16 @@
 #include "kernel/bootinfo.h"
 #include "kernel/types.h"
 
-#define PTE_P (1ULL << 0)
-#define PTE_W (1ULL << 1)
-#define PTE_U (1ULL << 2)
-#define PTE_PWT (1ULL << 3)
-#define PTE_PCD (1ULL << 4)
-#define PTE_A (1ULL << 5)
-#define PTE_D (1ULL << 6)
-#define PTE_PS (1ULL << 7) /* large page in a PDPTE/PDE */
-#define PTE_G (1ULL << 8)
-#define PTE_NX (1ULL << 63)
+#define PTE_P	      (1ULL << 0)
+#define PTE_W	      (1ULL << 1)
+#define PTE_U	      (1ULL << 2)
+#define PTE_PWT	      (1ULL << 3)
+#define PTE_PCD	      (1ULL << 4)
+#define PTE_A	      (1ULL << 5)
+#define PTE_D	      (1ULL << 6)
+#define PTE_PS	      (1ULL << 7) /* large page in a PDPTE/PDE */
+#define PTE_G	      (1ULL << 8)
+#define PTE_NX	      (1ULL << 63)
 #define PTE_ADDR_MASK 0x000ffffffffff000ULL
 
 /* Memory types through the PAT as Keel programs it (paging.c): PAT index = PCD<<1 | PWT. */

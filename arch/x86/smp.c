@@ -24,7 +24,7 @@ extern void paging_init_ap(void);
 
 hpa_t smp_trampoline_pa; /* a page below 1 MiB reserved by the memory setup */
 
-#define TIMER_HZ 100
+#define TIMER_HZ	    100
 #define AP_START_TIMEOUT_US 1000000
 
 __noreturn void ap_main(struct percpu *p);

@@ -9,13 +9,38 @@
 #include "kernel/panic.h"
 
 static const char *const exc_names[32] = {
-	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow", "#BR bound range",
-	"#UD invalid opcode", "#NM device not available", "#DF double fault", "coprocessor overrun",
-	"#TS invalid TSS", "#NP segment not present", "#SS stack fault", "#GP general protection",
-	"#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check", "#MC machine check",
-	"#XM SIMD error", "#VE virtualization", "#CP control protection", "reserved 22", "reserved 23",
-	"reserved 24", "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
-	"#VC VMM communication", "#SX security", "reserved 31",
+	"#DE divide error",
+	"#DB debug",
+	"NMI",
+	"#BP breakpoint",
+	"#OF overflow",
+	"#BR bound range",
+	"#UD invalid opcode",
+	"#NM device not available",
+	"#DF double fault",
+	"coprocessor overrun",
+	"#TS invalid TSS",
+	"#NP segment not present",
+	"#SS stack fault",
+	"#GP general protection",
+	"#PF page fault",
+	"reserved 15",
+	"#MF x87 error",
+	"#AC alignment check",
+	"#MC machine check",
+	"#XM SIMD error",
+	"#VE virtualization",
+	"#CP control protection",
+	"reserved 22",
+	"reserved 23",
+	"reserved 24",
+	"reserved 25",
+	"reserved 26",
+	"reserved 27",
+	"#HV hypervisor injection",
+	"#VC VMM communication",
+	"#SX security",
+	"reserved 31",
 };
 
 static irq_handler_t handlers[256];
@@ -29,8 +54,8 @@ void dump_trap_frame(const struct trap_frame *f)
 {
 	pr_err("RIP %016llx CS %04llx RFLAGS %016llx\n", (unsigned long long)f->rip, (unsigned long long)f->cs,
 	       (unsigned long long)f->rflags);
-	pr_err("RSP %016llx SS %04llx CR2 %016llx CR3 %016llx\n", (unsigned long long)f->rsp,
-	       (unsigned long long)f->ss, (unsigned long long)read_cr2(), (unsigned long long)read_cr3());
+	pr_err("RSP %016llx SS %04llx CR2 %016llx CR3 %016llx\n", (unsigned long long)f->rsp, (unsigned long long)f->ss,
+	       (unsigned long long)read_cr2(), (unsigned long long)read_cr3());
 	pr_err("RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n", (unsigned long long)f->rax,
 	       (unsigned long long)f->rbx, (unsigned long long)f->rcx, (unsigned long long)f->rdx);
 	pr_err("RSI %016llx RDI %016llx RBP %016llx R8  %016llx\n", (unsigned long long)f->rsi,
@@ -57,8 +82,7 @@ void trap_dispatch(struct trap_frame *f)
 	if (handlers[f->vector]) {
 		handlers[f->vector](f);
 	} else {
-		pr_warn("unexpected interrupt vector %llu on CPU %u\n", (unsigned long long)f->vector,
-			this_cpu()->cpu);
+		pr_warn("unexpected interrupt vector %llu on CPU %u\n", (unsigned long long)f->vector, this_cpu()->cpu);
 		lapic_eoi();
 	}
 }

@@ -68,9 +68,9 @@ static u64 tsc_khz_from_cpuid(const char **how)
 #define CAL_MS 20
 
 /* HPET (IA-PC HPET spec 1.0a §2.3): general capabilities, configuration, main counter. */
-#define HPET_CAP 0x000
-#define HPET_CONFIG 0x010
-#define HPET_COUNTER 0x0f0
+#define HPET_CAP	   0x000
+#define HPET_CONFIG	   0x010
+#define HPET_COUNTER	   0x0f0
 #define HPET_CONFIG_ENABLE 1
 
 static u64 calibrate_hpet(void)
@@ -115,7 +115,7 @@ static u64 calibrate_pmtimer(void)
 }
 
 /* PIT channel 2 in mode 0 with the gate through port 0x61 (8254 data sheet). */
-#define PIT_HZ 1193182
+#define PIT_HZ	1193182
 #define PIT_CH2 0x42
 #define PIT_CMD 0x43
 #define PORT_61 0x61
@@ -126,7 +126,7 @@ static u64 calibrate_pit(void)
 	u64 t0, t1;
 
 	outb(PORT_61, (inb(PORT_61) & ~0x02) | 0x01); /* gate on, speaker off */
-	outb(PIT_CMD, 0xb0); /* channel 2, lobyte/hibyte, mode 0 */
+	outb(PIT_CMD, 0xb0);			      /* channel 2, lobyte/hibyte, mode 0 */
 	outb(PIT_CH2, count & 0xff);
 	outb(PIT_CH2, count >> 8);
 	t0 = rdtsc();

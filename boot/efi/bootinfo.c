@@ -3,10 +3,10 @@
 #include "boot/efi/loader.h"
 
 /* ACPI 6.4 section 5.2.5.3: RSDP layout. */
-#define RSDP_V1_LEN 20
-#define RSDP_V2_LEN 36
+#define RSDP_V1_LEN   20
+#define RSDP_V2_LEN   36
 #define RSDP_REVISION 15
-#define RSDP_LENGTH 20
+#define RSDP_LENGTH   20
 
 static u8 sum_bytes(const u8 *p, size_t n)
 {

@@ -45,12 +45,11 @@ static bool span_eq(struct span s, const char *word)
 }
 
 /* Copies s into dst (size bytes, NUL included); false and a warning if it does not fit. */
-static bool copy_value(char *dst, size_t size, struct span s, const char *what, u32 line,
-		       const struct diag *d)
+static bool copy_value(char *dst, size_t size, struct span s, const char *what, u32 line, const struct diag *d)
 {
 	if (s.n >= size) {
-		diagf(d, DIAG_WARN, "keel.cfg:%u: %s is %zu bytes, longer than the %zu allowed; line ignored",
-		      line, what, s.n, size - 1);
+		diagf(d, DIAG_WARN, "keel.cfg:%u: %s is %zu bytes, longer than the %zu allowed; line ignored", line,
+		      what, s.n, size - 1);
 		return false;
 	}
 	memcpy(dst, s.p, s.n);
@@ -74,8 +73,8 @@ static void parse_module(struct keel_cfg *cfg, struct span v, u32 line, const st
 	}
 	if (cfg->nr_modules == BOOT_MAX_MODULES) {
 		cfg->dropped_modules++;
-		diagf(d, DIAG_WARN, "keel.cfg:%u: more than %d modules; module %.*s dropped", line,
-		      BOOT_MAX_MODULES, (int)path.n, path.p);
+		diagf(d, DIAG_WARN, "keel.cfg:%u: more than %d modules; module %.*s dropped", line, BOOT_MAX_MODULES,
+		      (int)path.n, path.p);
 		return;
 	}
 	m = &cfg->modules[cfg->nr_modules];
@@ -85,8 +84,8 @@ static void parse_module(struct keel_cfg *cfg, struct span v, u32 line, const st
 	cfg->nr_modules++;
 }
 
-static void parse_line(struct keel_cfg *cfg, bool *have_kernel, bool *have_cmdline, const char *p,
-		       size_t n, u32 line, const struct diag *d)
+static void parse_line(struct keel_cfg *cfg, bool *have_kernel, bool *have_cmdline, const char *p, size_t n, u32 line,
+		       const struct diag *d)
 {
 	struct span s = trim(p, n), key, value;
 	size_t eq;
@@ -140,8 +139,8 @@ int cfg_parse(const char *text, size_t len, struct keel_cfg *cfg, const struct d
 	u32 line = 1;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (len >= 2 && (((u8)text[0] == 0xff && (u8)text[1] == 0xfe) ||
-			 ((u8)text[0] == 0xfe && (u8)text[1] == 0xff))) {
+	if (len >= 2 &&
+	    (((u8)text[0] == 0xff && (u8)text[1] == 0xfe) || ((u8)text[0] == 0xfe && (u8)text[1] == 0xff))) {
 		diagf(d, DIAG_ERROR, "keel.cfg is UTF-16 text; save it as ASCII or UTF-8");
 		return -EINVAL;
 	}

@@ -105,21 +105,36 @@ const char *efi_status_str(EFI_STATUS status)
 	static char other[32];
 
 	switch (status) {
-	case EFI_SUCCESS: return "success";
-	case EFI_LOAD_ERROR: return "load error";
-	case EFI_INVALID_PARAMETER: return "invalid parameter";
-	case EFI_UNSUPPORTED: return "unsupported";
-	case EFI_BUFFER_TOO_SMALL: return "buffer too small";
-	case EFI_DEVICE_ERROR: return "device error";
-	case EFI_WRITE_PROTECTED: return "write protected";
-	case EFI_OUT_OF_RESOURCES: return "out of resources";
-	case EFI_VOLUME_CORRUPTED: return "volume corrupted";
-	case EFI_NO_MEDIA: return "no media";
-	case EFI_NOT_FOUND: return "not found";
-	case EFI_ACCESS_DENIED: return "access denied";
-	case EFI_ABORTED: return "aborted";
-	case EFI_BAD_BUFFER_SIZE: return "bad buffer size";
-	case EFI_END_OF_FILE: return "end of file";
+	case EFI_SUCCESS:
+		return "success";
+	case EFI_LOAD_ERROR:
+		return "load error";
+	case EFI_INVALID_PARAMETER:
+		return "invalid parameter";
+	case EFI_UNSUPPORTED:
+		return "unsupported";
+	case EFI_BUFFER_TOO_SMALL:
+		return "buffer too small";
+	case EFI_DEVICE_ERROR:
+		return "device error";
+	case EFI_WRITE_PROTECTED:
+		return "write protected";
+	case EFI_OUT_OF_RESOURCES:
+		return "out of resources";
+	case EFI_VOLUME_CORRUPTED:
+		return "volume corrupted";
+	case EFI_NO_MEDIA:
+		return "no media";
+	case EFI_NOT_FOUND:
+		return "not found";
+	case EFI_ACCESS_DENIED:
+		return "access denied";
+	case EFI_ABORTED:
+		return "aborted";
+	case EFI_BAD_BUFFER_SIZE:
+		return "bad buffer size";
+	case EFI_END_OF_FILE:
+		return "end of file";
 	default:
 		efi_snprintf(other, sizeof(other), "EFI status %#llx", (unsigned long long)status);
 		return other;
@@ -131,8 +146,7 @@ EFI_STATUS fatal(EFI_STATUS status)
 	EFI_EVENT events[2];
 	UINTN which;
 
-	error("Keel was not started; back to the firmware in %llu s (or press a key)",
-	      FATAL_WAIT_US / 1000000);
+	error("Keel was not started; back to the firmware in %llu s (or press a key)", FATAL_WAIT_US / 1000000);
 	events[0] = ST->ConIn ? ST->ConIn->WaitForKey : NULL;
 	if (!events[0] || BS->CreateEvent(EVT_TIMER, 0, NULL, NULL, &events[1]) != EFI_SUCCESS) {
 		BS->Stall(FATAL_WAIT_US);

@@ -37,7 +37,8 @@ EFI_OBJS := $(patsubst %.c,$(B)/efi/%.o,$(EFI_SRCS))
 
 $(B)/efi/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(EFI_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(EFI_CFLAGS) -c $< -o $@
 
 # The ELF shared object keeps symbols and debug info (gdb: add-symbol-file at the image base).
 # GNU-EFI's _relocate handles only R_X86_64_RELATIVE: any other dynamic relocation would be

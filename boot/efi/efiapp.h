@@ -29,8 +29,7 @@ EFI_STATUS fatal(EFI_STATUS status);
 
 /* ---- mem.c: page allocations, remembered so a failed boot gives them back ---- */
 #define BELOW_4G 0xffffffffULL
-EFI_STATUS pages_alloc(EFI_ALLOCATE_TYPE type, EFI_MEMORY_TYPE mem_type, UINTN pages,
-		       EFI_PHYSICAL_ADDRESS *addr);
+EFI_STATUS pages_alloc(EFI_ALLOCATE_TYPE type, EFI_MEMORY_TYPE mem_type, UINTN pages, EFI_PHYSICAL_ADDRESS *addr);
 void pages_free_all(void);
 const char *efi_mem_type_str(u32 type);
 /* Prints the firmware's memory-map entries overlapping [base, base + pages pages). */
@@ -43,7 +42,7 @@ struct loader_fs {
 };
 
 enum read_dest {
-	READ_POOL, /* AllocatePool: scratch data */
+	READ_POOL,	/* AllocatePool: scratch data */
 	READ_PAGES_LOW, /* whole pages below 4 GiB, kept for the kernel */
 };
 
@@ -51,8 +50,8 @@ enum read_dest {
  * holding keel.cfg in the same directory). */
 EFI_STATUS fs_init(EFI_HANDLE image, struct loader_fs *fs);
 /* Reads a resolved path (path_resolve()) of at most max_size bytes; errors are printed. */
-EFI_STATUS fs_read(struct loader_fs *fs, const char *path, enum read_dest dest, UINT64 max_size,
-		   void **buf, UINT64 *size);
+EFI_STATUS fs_read(struct loader_fs *fs, const char *path, enum read_dest dest, UINT64 max_size, void **buf,
+		   UINT64 *size);
 
 /* ---- load.c ---- */
 EFI_STATUS load_kernel(struct loader_fs *fs, const char *path, UINT64 *entry);

@@ -7,16 +7,16 @@
  */
 #include "boot/efi/loader.h"
 
-#define EI_NIDENT 16
-#define ELFCLASS32 1
-#define ELFCLASS64 2
+#define EI_NIDENT   16
+#define ELFCLASS32  1
+#define ELFCLASS64  2
 #define ELFDATA2LSB 1
-#define EV_CURRENT 1
-#define ET_EXEC 2
-#define EM_386 3
-#define EM_X86_64 62
-#define PT_LOAD 1
-#define PN_XNUM 0xffff
+#define EV_CURRENT  1
+#define ET_EXEC	    2
+#define EM_386	    3
+#define EM_X86_64   62
+#define PT_LOAD	    1
+#define PN_XNUM	    0xffff
 
 struct elf32_ehdr {
 	u8 ident[EI_NIDENT];
@@ -55,8 +55,7 @@ _Static_assert(sizeof(struct elf64_phdr) == 56, "ELF64 program header layout");
 /* Reads the common header fields into the 64-bit layout. */
 static int read_ehdr(const u8 *f, size_t size, struct elf64_ehdr *eh, const struct diag *d)
 {
-	if (size < sizeof(struct elf32_ehdr) || f[0] != 0x7f || f[1] != 'E' || f[2] != 'L' ||
-	    f[3] != 'F') {
+	if (size < sizeof(struct elf32_ehdr) || f[0] != 0x7f || f[1] != 'E' || f[2] != 'L' || f[3] != 'F') {
 		diagf(d, DIAG_ERROR, "not an ELF file (bad magic or shorter than an ELF header)");
 		return -EINVAL;
 	}
@@ -106,8 +105,7 @@ static int check_ehdr(const struct elf64_ehdr *eh, size_t size, const struct dia
 		return -EINVAL;
 	}
 	if (eh->ehsize < ehsize || eh->phentsize < phsize) {
-		diagf(d, DIAG_ERROR, "ELF header or program-header size too small (%u, %u)", eh->ehsize,
-		      eh->phentsize);
+		diagf(d, DIAG_ERROR, "ELF header or program-header size too small (%u, %u)", eh->ehsize, eh->phentsize);
 		return -EINVAL;
 	}
 	if (eh->phnum == 0 || eh->phnum == PN_XNUM) {
@@ -133,9 +131,13 @@ static void read_phdr(const u8 *f, const struct elf64_ehdr *eh, unsigned i, stru
 		struct elf32_phdr p32;
 
 		memcpy(&p32, p, sizeof(p32));
-		*ph = (struct elf64_phdr){ .type = p32.type, .flags = p32.flags, .offset = p32.offset,
-					   .vaddr = p32.vaddr, .paddr = p32.paddr,
-					   .filesz = p32.filesz, .memsz = p32.memsz,
+		*ph = (struct elf64_phdr){ .type = p32.type,
+					   .flags = p32.flags,
+					   .offset = p32.offset,
+					   .vaddr = p32.vaddr,
+					   .paddr = p32.paddr,
+					   .filesz = p32.filesz,
+					   .memsz = p32.memsz,
 					   .align = p32.align };
 	}
 }
@@ -177,15 +179,15 @@ static int add_segment(struct elf_image *img, const struct elf64_phdr *ph, unsig
 	for (u32 j = img->nr_segments; j > at; j--)
 		img->seg[j] = img->seg[j - 1];
 	s = &img->seg[at];
-	*s = (struct elf_segment){ .offset = ph->offset, .paddr = ph->paddr, .filesz = ph->filesz,
-				   .memsz = ph->memsz, .flags = ph->flags };
+	*s = (struct elf_segment){
+		.offset = ph->offset, .paddr = ph->paddr, .filesz = ph->filesz, .memsz = ph->memsz, .flags = ph->flags
+	};
 	img->nr_segments++;
 	return 0;
 }
 
 /* Looks for the Keel image header on 8-byte boundaries in the first 32 KiB of the file. */
-static int find_header(const u8 *f, size_t size, struct keel_image_header *hdr,
-		       const struct diag *d)
+static int find_header(const u8 *f, size_t size, struct keel_image_header *hdr, const struct diag *d)
 {
 	size_t limit = MIN(size, (size_t)KEEL_HEADER_SCAN);
 
@@ -203,8 +205,7 @@ static int find_header(const u8 *f, size_t size, struct keel_image_header *hdr,
 		}
 		return 0;
 	}
-	diagf(d, DIAG_ERROR,
-	      "no Keel image header (magic KEELIMG1) in the first %d KiB: not a Keel kernel",
+	diagf(d, DIAG_ERROR, "no Keel image header (magic KEELIMG1) in the first %d KiB: not a Keel kernel",
 	      KEEL_HEADER_SCAN / 1024);
 	return -EINVAL;
 }
@@ -215,18 +216,16 @@ static int check_header(const struct elf_image *img, const struct diag *d)
 	const struct elf_segment *lo = &img->seg[0], *hi = &img->seg[img->nr_segments - 1];
 
 	/* load_start/load_end are informational; when given, they must agree with the segments. */
-	if ((h->load_start || h->load_end) &&
-	    (h->load_start > lo->paddr || h->load_end < hi->paddr + hi->memsz)) {
+	if ((h->load_start || h->load_end) && (h->load_start > lo->paddr || h->load_end < hi->paddr + hi->memsz)) {
 		diagf(d, DIAG_ERROR, "image header range %#llx-%#llx does not cover the segments %#llx-%#llx",
-		      (unsigned long long)h->load_start, (unsigned long long)h->load_end,
-		      (unsigned long long)lo->paddr, (unsigned long long)(hi->paddr + hi->memsz));
+		      (unsigned long long)h->load_start, (unsigned long long)h->load_end, (unsigned long long)lo->paddr,
+		      (unsigned long long)(hi->paddr + hi->memsz));
 		return -EINVAL;
 	}
 	for (u32 i = 0; i < img->nr_segments; i++) {
 		const struct elf_segment *s = &img->seg[i];
 
-		if (h->efi_entry >= s->paddr && h->efi_entry < s->paddr + s->filesz &&
-		    (s->flags & ELF_PF_X))
+		if (h->efi_entry >= s->paddr && h->efi_entry < s->paddr + s->filesz && (s->flags & ELF_PF_X))
 			return 0;
 	}
 	diagf(d, DIAG_ERROR, "entry point %#llx is not inside an executable segment's code",

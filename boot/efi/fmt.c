@@ -60,8 +60,7 @@ static void put_str(struct out *o, const char *s, const struct spec *sp)
 		pad(o, ' ', sp->width - (int)n);
 }
 
-static void put_num(struct out *o, u64 v, bool neg, unsigned base, bool upper,
-		    const struct spec *sp)
+static void put_num(struct out *o, u64 v, bool neg, unsigned base, bool upper, const struct spec *sp)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];

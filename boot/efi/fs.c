@@ -73,8 +73,7 @@ static bool file_exists(EFI_FILE_HANDLE root, const char *path)
 	CHAR16 w[LOADER_PATH_MAX];
 	EFI_FILE_HANDLE f;
 
-	if (EFI_ERROR(to_ucs2(path, w, ARRAY_SIZE(w))) ||
-	    EFI_ERROR(root->Open(root, &f, w, EFI_FILE_MODE_READ, 0)))
+	if (EFI_ERROR(to_ucs2(path, w, ARRAY_SIZE(w))) || EFI_ERROR(root->Open(root, &f, w, EFI_FILE_MODE_READ, 0)))
 		return false;
 	f->Close(f);
 	return true;
@@ -143,8 +142,7 @@ EFI_STATUS fs_init(EFI_HANDLE image, struct loader_fs *fs)
 	st = open_volume(li->DeviceHandle, &fs->root);
 	if (!EFI_ERROR(st))
 		return EFI_SUCCESS;
-	info("keel.efi's device has no file system (%s); searching the volumes for %s",
-	     efi_status_str(st), cfg_path);
+	info("keel.efi's device has no file system (%s); searching the volumes for %s", efi_status_str(st), cfg_path);
 	st = scan_volumes(fs, cfg_path);
 	if (EFI_ERROR(st))
 		error("no volume holds %s (%s)", cfg_path, efi_status_str(st));
@@ -184,8 +182,8 @@ static EFI_STATUS read_all(EFI_FILE_HANDLE f, u8 *buf, UINT64 size)
 	return EFI_SUCCESS;
 }
 
-EFI_STATUS fs_read(struct loader_fs *fs, const char *path, enum read_dest dest, UINT64 max_size,
-		   void **out, UINT64 *out_size)
+EFI_STATUS fs_read(struct loader_fs *fs, const char *path, enum read_dest dest, UINT64 max_size, void **out,
+		   UINT64 *out_size)
 {
 	CHAR16 w[LOADER_PATH_MAX];
 	EFI_FILE_HANDLE f;
@@ -209,8 +207,8 @@ EFI_STATUS fs_read(struct loader_fs *fs, const char *path, enum read_dest dest, 
 		else if (is_dir)
 			error("%s is a directory, not a file", path);
 		else
-			error("%s is %llu bytes, more than the %llu allowed", path,
-			      (unsigned long long)size, (unsigned long long)max_size);
+			error("%s is %llu bytes, more than the %llu allowed", path, (unsigned long long)size,
+			      (unsigned long long)max_size);
 		f->Close(f);
 		return EFI_ERROR(st) ? st : EFI_BAD_BUFFER_SIZE;
 	}
@@ -218,8 +216,8 @@ EFI_STATUS fs_read(struct loader_fs *fs, const char *path, enum read_dest dest, 
 	if (dest == READ_POOL) {
 		st = BS->AllocatePool(EfiLoaderData, size ? size : 1, &buf);
 	} else {
-		st = pages_alloc(AllocateMaxAddress, EfiLoaderData,
-				 size ? ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE : 1, &pa);
+		st = pages_alloc(AllocateMaxAddress, EfiLoaderData, size ? ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE : 1,
+				 &pa);
 		buf = (void *)(uintptr_t)pa;
 	}
 	if (EFI_ERROR(st)) {

@@ -5,13 +5,12 @@
  */
 #include "boot/efi/efiapp.h"
 
-#define CR4_LA57 (1ULL << 12) /* Intel SDM vol. 3A section 2.5: 57-bit linear addresses */
+#define CR4_LA57  (1ULL << 12) /* Intel SDM vol. 3A section 2.5: 57-bit linear addresses */
 #define MAX_TRIES 8
 
 _Static_assert(sizeof(EFI_MEMORY_DESCRIPTOR) == sizeof(struct efi_mem_desc),
 	       "memmap.c's descriptor must match the UEFI one");
-_Static_assert(offsetof(EFI_MEMORY_DESCRIPTOR, NumberOfPages) ==
-		       offsetof(struct efi_mem_desc, num_pages),
+_Static_assert(offsetof(EFI_MEMORY_DESCRIPTOR, NumberOfPages) == offsetof(struct efi_mem_desc, num_pages),
 	       "memmap.c's descriptor must match the UEFI one");
 
 /* The kernel's efi_entry is 64-bit code taking boot_info in RDI, which is the System V ABI;

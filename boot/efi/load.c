@@ -35,8 +35,7 @@ EFI_STATUS load_kernel(struct loader_fs *fs, const char *path, UINT64 *entry)
 		if (EFI_ERROR(st)) {
 			error("the kernel must load at %#llx-%#llx, but the firmware will not give that memory (%s):",
 			      (unsigned long long)ranges[i].base,
-			      (unsigned long long)(ranges[i].base + ranges[i].pages * PAGE_SIZE),
-			      efi_status_str(st));
+			      (unsigned long long)(ranges[i].base + ranges[i].pages * PAGE_SIZE), efi_status_str(st));
 			show_map_overlap(ranges[i].base, ranges[i].pages);
 			BS->FreePool(file);
 			return st;
@@ -51,10 +50,9 @@ EFI_STATUS load_kernel(struct loader_fs *fs, const char *path, UINT64 *entry)
 	}
 	BS->FreePool(file);
 	*entry = img.hdr.efi_entry;
-	info("kernel: ELF%u, %u segments at %#llx-%#llx, entry %#llx", img.class_bits,
-	     img.nr_segments, (unsigned long long)img.seg[0].paddr,
-	     (unsigned long long)(img.seg[img.nr_segments - 1].paddr +
-				  img.seg[img.nr_segments - 1].memsz),
+	info("kernel: ELF%u, %u segments at %#llx-%#llx, entry %#llx", img.class_bits, img.nr_segments,
+	     (unsigned long long)img.seg[0].paddr,
+	     (unsigned long long)(img.seg[img.nr_segments - 1].paddr + img.seg[img.nr_segments - 1].memsz),
 	     (unsigned long long)*entry);
 	return EFI_SUCCESS;
 }
@@ -84,7 +82,7 @@ void load_modules(struct loader_fs *fs, const struct keel_cfg *cfg, struct boot_
 		bm->size = size;
 		memcpy(bm->cmdline, m->args, sizeof(bm->cmdline));
 		bi->nr_modules++;
-		info("module %u: %s, %llu bytes at %#llx", bi->nr_modules - 1, path,
-		     (unsigned long long)size, (unsigned long long)bm->base);
+		info("module %u: %s, %llu bytes at %#llx", bi->nr_modules - 1, path, (unsigned long long)size,
+		     (unsigned long long)bm->base);
 	}
 }

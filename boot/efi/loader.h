@@ -31,7 +31,7 @@ struct diag {
 void diagf(const struct diag *d, enum diag_level level, const char *fmt, ...) __printf(3, 4);
 
 /* ---- config.c: keel.cfg (format in boot/efi/README.md) ---- */
-#define CFG_PATH_MAX 256 /* bytes, NUL included */
+#define CFG_PATH_MAX 256	 /* bytes, NUL included */
 #define CFG_FILE_MAX (64 * 1024) /* a larger keel.cfg is refused, not truncated */
 
 struct cfg_module {
@@ -65,7 +65,7 @@ void path_dirname(char *path);
 
 /* ---- elf.c ---- */
 #define ELF_MAX_SEGMENTS 16
-#define ELF_PF_X 1
+#define ELF_PF_X	 1
 #define KEEL_HEADER_SCAN (32 * 1024)
 
 struct elf_segment {
@@ -78,7 +78,7 @@ struct elf_segment {
 
 struct elf_image {
 	unsigned class_bits; /* 32 or 64 */
-	u32 nr_segments; /* PT_LOAD segments with p_memsz > 0, sorted by paddr */
+	u32 nr_segments;     /* PT_LOAD segments with p_memsz > 0, sorted by paddr */
 	struct elf_segment seg[ELF_MAX_SEGMENTS];
 	struct keel_image_header hdr;
 };

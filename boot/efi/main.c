@@ -75,8 +75,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
 	err = path_resolve(kernel_path, sizeof(kernel_path), fs.dir, cfg.kernel);
 	if (err) {
-		error("kernel=%s: %s", cfg.kernel,
-		      err == -E2BIG ? "path too long" : "bad path (printable ASCII only)");
+		error("kernel=%s: %s", cfg.kernel, err == -E2BIG ? "path too long" : "bad path (printable ASCII only)");
 		return fatal(EFI_INVALID_PARAMETER);
 	}
 	st = load_kernel(&fs, kernel_path, &entry);

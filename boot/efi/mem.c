@@ -10,8 +10,7 @@ static struct {
 } allocs[MAX_ALLOCS];
 static unsigned nr_allocs;
 
-EFI_STATUS pages_alloc(EFI_ALLOCATE_TYPE type, EFI_MEMORY_TYPE mem_type, UINTN pages,
-		       EFI_PHYSICAL_ADDRESS *addr)
+EFI_STATUS pages_alloc(EFI_ALLOCATE_TYPE type, EFI_MEMORY_TYPE mem_type, UINTN pages, EFI_PHYSICAL_ADDRESS *addr)
 {
 	EFI_STATUS st;
 
@@ -35,10 +34,22 @@ void pages_free_all(void)
 const char *efi_mem_type_str(u32 type)
 {
 	static const char *const names[] = {
-		"reserved", "loader code", "loader data", "boot services code",
-		"boot services data", "runtime services code", "runtime services data",
-		"free (conventional)", "unusable", "ACPI reclaim", "ACPI NVS", "MMIO",
-		"MMIO port space", "PAL code", "persistent", "unaccepted",
+		"reserved",
+		"loader code",
+		"loader data",
+		"boot services code",
+		"boot services data",
+		"runtime services code",
+		"runtime services data",
+		"free (conventional)",
+		"unusable",
+		"ACPI reclaim",
+		"ACPI NVS",
+		"MMIO",
+		"MMIO port space",
+		"PAL code",
+		"persistent",
+		"unaccepted",
 	};
 
 	return type < ARRAY_SIZE(names) ? names[type] : "unknown type";
@@ -64,9 +75,8 @@ void show_map_overlap(EFI_PHYSICAL_ADDRESS base, UINTN pages)
 			u64 e_end = e->PhysicalStart + e->NumberOfPages * PAGE_SIZE;
 
 			if (e->PhysicalStart < end && e_end > base)
-				error("  firmware memory %#llx-%#llx: %s",
-				      (unsigned long long)e->PhysicalStart, (unsigned long long)e_end,
-				      efi_mem_type_str(e->Type));
+				error("  firmware memory %#llx-%#llx: %s", (unsigned long long)e->PhysicalStart,
+				      (unsigned long long)e_end, efi_mem_type_str(e->Type));
 		}
 	}
 	BS->FreePool(map);

@@ -108,7 +108,6 @@ void memmap_from_efi(struct boot_info *bi, void *map, size_t map_size, size_t de
 			bi->dropped_mem++;
 			continue;
 		}
-		bi->mem[bi->nr_mem++] = (struct boot_mem_range){ .base = e->phys_start, .length = len,
-								  .type = type };
+		bi->mem[bi->nr_mem++] = (struct boot_mem_range){ .base = e->phys_start, .length = len, .type = type };
 	}
 }

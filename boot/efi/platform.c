@@ -12,8 +12,8 @@ static void loader_name(struct boot_info *bi)
 		vendor[i++] = *v >= 0x20 && *v <= 0x7e ? (char)*v : '?';
 	vendor[i] = '\0';
 	/* UEFI revision: major in the high 16 bits, minor * 10 + sub-minor in the low ones */
-	efi_snprintf(bi->loader_name, sizeof(bi->loader_name), "keel.efi (UEFI %u.%u %s %#x)",
-		     rev >> 16, rev & 0xffff, vendor[0] ? vendor : "unknown", ST->FirmwareRevision);
+	efi_snprintf(bi->loader_name, sizeof(bi->loader_name), "keel.efi (UEFI %u.%u %s %#x)", rev >> 16, rev & 0xffff,
+		     vendor[0] ? vendor : "unknown", ST->FirmwareRevision);
 }
 
 /* ACPI 2.0+ RSDP first (it leads to the XSDT), the 1.0 one otherwise (UEFI 2.9 section 4.6). */
@@ -29,12 +29,12 @@ static void find_rsdp(struct boot_info *bi)
 			if (CompareGuid(&t->VendorGuid, want[w]))
 				continue;
 			if (rsdp_copy(bi, t->VendorTable)) {
-				info("ACPI RSDP at %p (revision %u, %u bytes copied)", t->VendorTable,
-				     bi->rsdp[15], bi->rsdp_len);
+				info("ACPI RSDP at %p (revision %u, %u bytes copied)", t->VendorTable, bi->rsdp[15],
+				     bi->rsdp_len);
 				return;
 			}
-			warn("ACPI %s RSDP at %p fails its signature or checksum; ignored",
-			     w ? "1.0" : "2.0", t->VendorTable);
+			warn("ACPI %s RSDP at %p fails its signature or checksum; ignored", w ? "1.0" : "2.0",
+			     t->VendorTable);
 		}
 	}
 	warn("the firmware publishes no valid ACPI RSDP; Keel will have no ACPI tables");
@@ -48,8 +48,8 @@ static void find_framebuffer(struct boot_info *bi)
 	EFI_PIXEL_BITMASK *pm;
 	u32 all;
 
-	if (EFI_ERROR(BS->LocateProtocol(&GraphicsOutputProtocol, NULL, (void **)&gop)) ||
-	    !gop->Mode || !gop->Mode->Info) {
+	if (EFI_ERROR(BS->LocateProtocol(&GraphicsOutputProtocol, NULL, (void **)&gop)) || !gop->Mode ||
+	    !gop->Mode->Info) {
 		info("no graphics output (GOP): serial console only");
 		return;
 	}
@@ -94,8 +94,8 @@ static void find_framebuffer(struct boot_info *bi)
 	fb->height = mi->VerticalResolution;
 	fb->pitch = mi->PixelsPerScanLine * (fb->bpp / 8);
 	fb->type = BOOT_FB_RGB;
-	info("framebuffer %ux%u, %u bpp, pitch %u, at %#llx", fb->width, fb->height, fb->bpp,
-	     fb->pitch, (unsigned long long)fb->addr);
+	info("framebuffer %ux%u, %u bpp, pitch %u, at %#llx", fb->width, fb->height, fb->bpp, fb->pitch,
+	     (unsigned long long)fb->addr);
 }
 
 void platform_fill(struct boot_info *bi)

@@ -13,13 +13,13 @@
 #include "kernel/types.h"
 
 /* Limits on what is kept; entries past them are counted in the dropped_* fields and reported. */
-#define ACPI_MAX_TABLES 128 /* root-table entries examined and remembered */
-#define ACPI_MAX_CPUS 256
-#define ACPI_MAX_IOAPICS 16
+#define ACPI_MAX_TABLES	       128 /* root-table entries examined and remembered */
+#define ACPI_MAX_CPUS	       256
+#define ACPI_MAX_IOAPICS       16
 #define ACPI_MAX_IRQ_OVERRIDES 32
-#define ACPI_MAX_NMI_SOURCES 16
-#define ACPI_MAX_LAPIC_NMIS ACPI_MAX_CPUS /* some firmware lists one per processor */
-#define ACPI_TABLE_MAX_LEN MiB(1) /* longer tables are taken as corrupt */
+#define ACPI_MAX_NMI_SOURCES   16
+#define ACPI_MAX_LAPIC_NMIS    ACPI_MAX_CPUS /* some firmware lists one per processor */
+#define ACPI_TABLE_MAX_LEN     MiB(1)	     /* longer tables are taken as corrupt */
 
 /* Generic Address Structure, decoded (ACPI 6.4 §5.2.3.2). address 0: register not present. */
 enum acpi_gas_space {
@@ -49,11 +49,11 @@ struct acpi_table_info {
 
 /* MADT (ACPI 6.4 §5.2.12). */
 struct acpi_cpu {
-	u32 apic_id; /* xAPIC ID (type 0 entry) or x2APIC ID (type 9 entry) */
-	u32 uid; /* ACPI processor UID, the key of Local APIC NMI entries */
-	bool enabled; /* present and usable: start it */
+	u32 apic_id;	     /* xAPIC ID (type 0 entry) or x2APIC ID (type 9 entry) */
+	u32 uid;	     /* ACPI processor UID, the key of Local APIC NMI entries */
+	bool enabled;	     /* present and usable: start it */
 	bool online_capable; /* not enabled but may be hot-added later (MADT revision >= 5 only) */
-	bool x2apic; /* came from a Processor Local x2APIC entry */
+	bool x2apic;	     /* came from a Processor Local x2APIC entry */
 };
 
 struct acpi_ioapic {
@@ -63,14 +63,14 @@ struct acpi_ioapic {
 };
 
 /* MPS INTI flags of overrides and NMI entries (ACPI 6.4 table 5.26). */
-#define ACPI_INTI_POLARITY_MASK 0x3
+#define ACPI_INTI_POLARITY_MASK	    0x3
 #define ACPI_INTI_POLARITY_CONFORMS 0x0
-#define ACPI_INTI_POLARITY_HIGH 0x1
-#define ACPI_INTI_POLARITY_LOW 0x3
-#define ACPI_INTI_TRIGGER_MASK 0xc
-#define ACPI_INTI_TRIGGER_CONFORMS 0x0
-#define ACPI_INTI_TRIGGER_EDGE 0x4
-#define ACPI_INTI_TRIGGER_LEVEL 0xc
+#define ACPI_INTI_POLARITY_HIGH	    0x1
+#define ACPI_INTI_POLARITY_LOW	    0x3
+#define ACPI_INTI_TRIGGER_MASK	    0xc
+#define ACPI_INTI_TRIGGER_CONFORMS  0x0
+#define ACPI_INTI_TRIGGER_EDGE	    0x4
+#define ACPI_INTI_TRIGGER_LEVEL	    0xc
 
 struct acpi_irq_override {
 	u8 bus; /* 0: ISA */
@@ -87,16 +87,16 @@ struct acpi_nmi_source {
 #define ACPI_UID_ALL 0xffffffffu /* a Local APIC NMI entry that applies to every processor */
 
 struct acpi_lapic_nmi {
-	u32 uid; /* ACPI_UID_ALL or one processor's UID */
+	u32 uid;   /* ACPI_UID_ALL or one processor's UID */
 	u16 flags; /* ACPI_INTI_* */
-	u8 lint; /* LINT0 or LINT1 */
+	u8 lint;   /* LINT0 or LINT1 */
 };
 
 struct acpi_madt_info {
 	bool present;
-	bool pcat_compat; /* dual 8259 PICs present: mask them before using the IOAPICs */
+	bool pcat_compat;      /* dual 8259 PICs present: mask them before using the IOAPICs */
 	bool lapic_overridden; /* lapic_address came from a type 5 entry */
-	bool truncated; /* a malformed entry stopped the walk; what came before it is kept */
+	bool truncated;	       /* a malformed entry stopped the walk; what came before it is kept */
 	u8 revision;
 	hpa_t lapic_address;
 	u32 nr_cpus; /* entries in cpus[], enabled or not */
@@ -118,24 +118,24 @@ struct acpi_madt_info {
 };
 
 /* FADT flags (ACPI 6.4 table 5.10) and IA-PC boot architecture flags (table 5.11). */
-#define ACPI_FADT_TMR_VAL_EXT (1u << 8)
-#define ACPI_FADT_RESET_REG_SUP (1u << 10)
+#define ACPI_FADT_TMR_VAL_EXT	  (1u << 8)
+#define ACPI_FADT_RESET_REG_SUP	  (1u << 10)
 #define ACPI_FADT_HW_REDUCED_ACPI (1u << 20)
 
-#define ACPI_BOOT_ARCH_LEGACY_DEVICES (1u << 0)
-#define ACPI_BOOT_ARCH_8042 (1u << 1)
-#define ACPI_BOOT_ARCH_VGA_NOT_PRESENT (1u << 2)
-#define ACPI_BOOT_ARCH_MSI_NOT_SUPPORTED (1u << 3)
-#define ACPI_BOOT_ARCH_PCIE_ASPM_CONTROLS (1u << 4)
+#define ACPI_BOOT_ARCH_LEGACY_DEVICES	    (1u << 0)
+#define ACPI_BOOT_ARCH_8042		    (1u << 1)
+#define ACPI_BOOT_ARCH_VGA_NOT_PRESENT	    (1u << 2)
+#define ACPI_BOOT_ARCH_MSI_NOT_SUPPORTED    (1u << 3)
+#define ACPI_BOOT_ARCH_PCIE_ASPM_CONTROLS   (1u << 4)
 #define ACPI_BOOT_ARCH_CMOS_RTC_NOT_PRESENT (1u << 5)
 
 /* FADT (ACPI 6.4 §5.2.9). Where both exist, the 64-bit X_ field wins when it is nonzero. */
 struct acpi_fadt_info {
 	bool present;
 	u8 revision;
-	u32 flags; /* ACPI_FADT_* */
+	u32 flags;	    /* ACPI_FADT_* */
 	u16 iapc_boot_arch; /* ACPI_BOOT_ARCH_* */
-	u8 century; /* CMOS RTC index of the century, 0 if none */
+	u8 century;	    /* CMOS RTC index of the century, 0 if none */
 	u16 sci_irq;
 	u32 smi_cmd; /* port to switch the chipset to ACPI mode; 0: already/only ACPI */
 	u8 acpi_enable;
@@ -145,8 +145,8 @@ struct acpi_fadt_info {
 	struct acpi_gas pm1a_evt, pm1b_evt;
 	struct acpi_gas pm1a_cnt, pm1b_cnt;
 	struct acpi_gas pm_timer;
-	u16 pm_timer_port; /* the PM timer's port when it sits in I/O space, else 0 */
-	bool pm_timer_32bit; /* TMR_VAL_EXT: the counter is 32 bits wide, else 24 */
+	u16 pm_timer_port;    /* the PM timer's port when it sits in I/O space, else 0 */
+	bool pm_timer_32bit;  /* TMR_VAL_EXT: the counter is 32 bits wide, else 24 */
 	bool reset_supported; /* RESET_REG_SUP and a usable reset register */
 	struct acpi_gas reset_reg;
 	u8 reset_value;
@@ -159,7 +159,7 @@ struct acpi_fadt_info {
 
 /* HPET description table (IA-PC HPET specification 1.0a §3.2.4). */
 struct acpi_hpet_info {
-	bool present; /* a valid table with its registers in system memory */
+	bool present;  /* a valid table with its registers in system memory */
 	hpa_t address; /* event timer block registers */
 	u8 hpet_number;
 	u8 comparators; /* timers in the block */

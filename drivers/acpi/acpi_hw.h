@@ -10,7 +10,7 @@
 #include "drivers/acpi/acpi.h"
 
 /* RSDP (ACPI 6.4 §5.2.5.3, table 5.3). */
-#define ACPI_RSDP_SIG "RSD PTR "
+#define ACPI_RSDP_SIG	 "RSD PTR "
 #define ACPI_RSDP_V1_LEN 20
 #define ACPI_RSDP_V2_LEN 36
 
@@ -76,19 +76,19 @@ _Static_assert(offsetof(struct acpi_madt, flags) == 40, "madt");
 _Static_assert(sizeof(struct acpi_madt) == 44, "madt");
 
 enum acpi_madt_type {
-	ACPI_MADT_LAPIC = 0, /* table 5.45 */
-	ACPI_MADT_IOAPIC = 1, /* table 5.47 */
-	ACPI_MADT_IRQ_OVERRIDE = 2, /* table 5.48 */
-	ACPI_MADT_NMI_SOURCE = 3, /* table 5.50 */
-	ACPI_MADT_LAPIC_NMI = 4, /* table 5.51 */
+	ACPI_MADT_LAPIC = 0,	      /* table 5.45 */
+	ACPI_MADT_IOAPIC = 1,	      /* table 5.47 */
+	ACPI_MADT_IRQ_OVERRIDE = 2,   /* table 5.48 */
+	ACPI_MADT_NMI_SOURCE = 3,     /* table 5.50 */
+	ACPI_MADT_LAPIC_NMI = 4,      /* table 5.51 */
 	ACPI_MADT_LAPIC_OVERRIDE = 5, /* table 5.52 */
-	ACPI_MADT_X2APIC = 9, /* table 5.57 */
-	ACPI_MADT_X2APIC_NMI = 0xa, /* table 5.58 */
+	ACPI_MADT_X2APIC = 9,	      /* table 5.57 */
+	ACPI_MADT_X2APIC_NMI = 0xa,   /* table 5.58 */
 };
 
 /* Local APIC flags (table 5.46). */
-#define ACPI_MADT_ENABLED (1u << 0)
-#define ACPI_MADT_ONLINE_CAPABLE (1u << 1) /* defined from MADT revision 5 (ACPI 6.3) */
+#define ACPI_MADT_ENABLED	     (1u << 0)
+#define ACPI_MADT_ONLINE_CAPABLE     (1u << 1) /* defined from MADT revision 5 (ACPI 6.3) */
 #define ACPI_MADT_ONLINE_CAPABLE_REV 5
 
 struct acpi_madt_entry {

@@ -8,7 +8,7 @@
 #include "kernel/log.h"
 
 #define BITS_PER_BYTE 8
-#define PORT_MAX 0xffff
+#define PORT_MAX      0xffff
 
 /*
  * A register given both as a 32-bit port (with its length in bytes) and as an X_ GAS: the GAS
@@ -51,8 +51,7 @@ static void parse_dsdt(struct acpi_fadt_info *f)
 		pr_warn("ACPI: no usable DSDT: ACPI poweroff unavailable\n");
 		return;
 	}
-	r = acpi_aml_find_s5((const u8 *)h + sizeof(*h), len - sizeof(*h), &f->slp_typa,
-			     &f->slp_typb);
+	r = acpi_aml_find_s5((const u8 *)h + sizeof(*h), len - sizeof(*h), &f->slp_typa, &f->slp_typb);
 	if (r == 0)
 		f->s5_valid = true;
 	else if (r == -ENOENT)
@@ -70,8 +69,8 @@ void acpi_parse_fadt(const struct acpi_sdt_header *h, u32 len)
 	memset(&t, 0, sizeof(t));
 	memcpy(&t, h, MIN((size_t)len, sizeof(t)));
 	if (len < ACPI_FADT_V1_LEN)
-		pr_warn("ACPI: FADT is only %u bytes (ACPI 1.0 has %u); missing fields read as 0\n",
-			len, (u32)ACPI_FADT_V1_LEN);
+		pr_warn("ACPI: FADT is only %u bytes (ACPI 1.0 has %u); missing fields read as 0\n", len,
+			(u32)ACPI_FADT_V1_LEN);
 
 	memset(f, 0, sizeof(*f));
 	f->present = true;

@@ -8,11 +8,11 @@
  * Event Timer Block ID: a copy of the low half of the block's General Capabilities register
  * (§2.3.4): the comparator field holds the number of the last timer, so the count is one more.
  */
-#define HPET_ID_COMPARATORS_SHIFT 8
-#define HPET_ID_COMPARATORS_MASK 0x1f
-#define HPET_ID_COUNTER_64BIT (1u << 13)
+#define HPET_ID_COMPARATORS_SHIFT  8
+#define HPET_ID_COMPARATORS_MASK   0x1f
+#define HPET_ID_COUNTER_64BIT	   (1u << 13)
 #define HPET_ID_LEGACY_REPLACEMENT (1u << 15)
-#define HPET_ID_VENDOR_SHIFT 16
+#define HPET_ID_VENDOR_SHIFT	   16
 
 void acpi_parse_hpet(const struct acpi_sdt_header *h, u32 len)
 {
@@ -25,8 +25,7 @@ void acpi_parse_hpet(const struct acpi_sdt_header *h, u32 len)
 		return;
 	}
 	if (t->base_address.space_id != ACPI_GAS_MEMORY) {
-		pr_warn("ACPI: HPET: registers in address space %u, not memory, ignored\n",
-			t->base_address.space_id);
+		pr_warn("ACPI: HPET: registers in address space %u, not memory, ignored\n", t->base_address.space_id);
 		return;
 	}
 	if (!t->base_address.address) {

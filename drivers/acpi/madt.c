@@ -8,10 +8,10 @@
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 
-#define XAPIC_ID_NONE 0xffu /* a Local APIC entry with this ID describes no processor */
-#define X2APIC_ID_NONE 0xffffffffu
+#define XAPIC_ID_NONE	  0xffu /* a Local APIC entry with this ID describes no processor */
+#define X2APIC_ID_NONE	  0xffffffffu
 #define LAPIC_NMI_UID_ALL 0xffu
-#define LINT_MAX 1 /* LINT0 and LINT1 */
+#define LINT_MAX	  1 /* LINT0 and LINT1 */
 
 /* Smallest valid length of each entry type this parser reads; 0: not read, skipped. */
 static const u8 entry_min_len[] = {
@@ -45,13 +45,14 @@ static void add_cpu(struct acpi_madt_info *m, u32 apic_id, u32 uid, u32 flags, b
 	if (apic_id == (x2apic ? X2APIC_ID_NONE : XAPIC_ID_NONE)) {
 		if (enabled)
 			pr_warn("ACPI: MADT: enabled processor UID %u has the invalid APIC ID %#x, "
-				"ignored\n", uid, apic_id);
+				"ignored\n",
+				uid, apic_id);
 		return;
 	}
 	for (i = 0; i < m->nr_cpus; i++) {
 		if (m->cpus[i].apic_id == apic_id) {
-			pr_warn("ACPI: MADT: APIC ID %#x listed twice (UIDs %u and %u), second ignored\n",
-				apic_id, m->cpus[i].uid, uid);
+			pr_warn("ACPI: MADT: APIC ID %#x listed twice (UIDs %u and %u), second ignored\n", apic_id,
+				m->cpus[i].uid, uid);
 			return;
 		}
 	}
@@ -64,8 +65,8 @@ static void add_cpu(struct acpi_madt_info *m, u32 apic_id, u32 uid, u32 flags, b
 	c->uid = uid;
 	c->enabled = enabled;
 	/* Before revision 5 the bit was reserved; a disabled CPU then may or may not be hot-added. */
-	c->online_capable = !enabled && m->revision >= ACPI_MADT_ONLINE_CAPABLE_REV &&
-			    (flags & ACPI_MADT_ONLINE_CAPABLE);
+	c->online_capable =
+	    !enabled && m->revision >= ACPI_MADT_ONLINE_CAPABLE_REV && (flags & ACPI_MADT_ONLINE_CAPABLE);
 	c->x2apic = x2apic;
 	if (enabled)
 		m->nr_cpus_enabled++;
@@ -161,8 +162,7 @@ static void parse_entry(struct acpi_madt_info *m, const struct acpi_madt_entry *
 	case ACPI_MADT_LAPIC_NMI: {
 		const struct acpi_madt_lapic_nmi *n = (const void *)e;
 
-		add_lapic_nmi(m, n->uid == LAPIC_NMI_UID_ALL ? ACPI_UID_ALL : n->uid, n->flags,
-			      n->lint);
+		add_lapic_nmi(m, n->uid == LAPIC_NMI_UID_ALL ? ACPI_UID_ALL : n->uid, n->flags, n->lint);
 		break;
 	}
 	case ACPI_MADT_X2APIC_NMI: {
@@ -188,8 +188,7 @@ static void parse_entry(struct acpi_madt_info *m, const struct acpi_madt_entry *
 static void report_drops(const char *what, u32 dropped, u32 limit)
 {
 	if (dropped)
-		pr_warn("ACPI: MADT: %u %s entries beyond the limit of %u ignored\n", dropped, what,
-			limit);
+		pr_warn("ACPI: MADT: %u %s entries beyond the limit of %u ignored\n", dropped, what, limit);
 }
 
 void acpi_parse_madt(const struct acpi_sdt_header *h, u32 len)
@@ -221,15 +220,16 @@ void acpi_parse_madt(const struct acpi_sdt_header *h, u32 len)
 		}
 		if (e->length < sizeof(*e) || e->length > left) {
 			pr_warn("ACPI: MADT: entry type %u at offset %u has length %u (%u bytes left); "
-				"this and later entries ignored\n", e->type, off, e->length, left);
+				"this and later entries ignored\n",
+				e->type, off, e->length, left);
 			m->truncated = true;
 			break;
 		}
 		min = e->type < ARRAY_SIZE(entry_min_len) ? entry_min_len[e->type] : 0;
 		if (e->length < min) {
 			pr_warn("ACPI: MADT: %s entry at offset %u has length %u, needs %u; "
-				"this and later entries ignored\n", entry_name[e->type], off, e->length,
-				min);
+				"this and later entries ignored\n",
+				entry_name[e->type], off, e->length, min);
 			m->truncated = true;
 			break;
 		}

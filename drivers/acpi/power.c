@@ -10,27 +10,27 @@
 #include "kernel/log.h"
 
 /* PM1 control register bits (ACPI 6.4 table 4.13). */
-#define PM1_CNT_SCI_EN (1u << 0)
+#define PM1_CNT_SCI_EN	      (1u << 0)
 #define PM1_CNT_SLP_TYP_SHIFT 10
-#define PM1_CNT_SLP_TYP_MASK (7u << PM1_CNT_SLP_TYP_SHIFT)
-#define PM1_CNT_SLP_EN (1u << 13)
+#define PM1_CNT_SLP_TYP_MASK  (7u << PM1_CNT_SLP_TYP_SHIFT)
+#define PM1_CNT_SLP_EN	      (1u << 13)
 
 /* Hardware-reduced sleep control register (ACPI 6.4 table 4.18). */
 #define SLEEP_CTL_SLP_TYP_SHIFT 2
-#define SLEEP_CTL_SLP_EN (1u << 5)
+#define SLEEP_CTL_SLP_EN	(1u << 5)
 
 /* PCI configuration mechanism #1, for a reset register in PCI configuration space. */
-#define PCI_CONF_ADDR 0xcf8
-#define PCI_CONF_DATA 0xcfc
+#define PCI_CONF_ADDR	0xcf8
+#define PCI_CONF_DATA	0xcfc
 #define PCI_CONF_ENABLE (1u << 31)
-#define PCI_GAS_DEV(a) (((a) >> 32) & 0xffff)
-#define PCI_GAS_FN(a) (((a) >> 16) & 0xffff)
-#define PCI_GAS_OFF(a) ((a) & 0xffff)
-#define PCI_MAX_DEV 32
-#define PCI_MAX_FN 8
-#define PCI_CONF_SIZE 256
+#define PCI_GAS_DEV(a)	(((a) >> 32) & 0xffff)
+#define PCI_GAS_FN(a)	(((a) >> 16) & 0xffff)
+#define PCI_GAS_OFF(a)	((a)&0xffff)
+#define PCI_MAX_DEV	32
+#define PCI_MAX_FN	8
+#define PCI_CONF_SIZE	256
 
-#define PORT_MAX 0xffff
+#define PORT_MAX	    0xffff
 #define ACPI_ENABLE_WAIT_MS 1000 /* for the chipset to set SCI_EN after the SMI */
 
 /* An 8-, 16- or 32-bit register access through a GAS in I/O or memory space. */
@@ -118,8 +118,8 @@ static void enter_acpi_mode(const struct acpi_fadt_info *f)
 	u16 v;
 	int ms;
 
-	if (gas_read16(&f->pm1a_cnt, &v) || (v & PM1_CNT_SCI_EN) || !f->smi_cmd ||
-	    !f->acpi_enable || f->smi_cmd > PORT_MAX)
+	if (gas_read16(&f->pm1a_cnt, &v) || (v & PM1_CNT_SCI_EN) || !f->smi_cmd || !f->acpi_enable ||
+	    f->smi_cmd > PORT_MAX)
 		return;
 	outb((u16)f->smi_cmd, f->acpi_enable);
 	for (ms = 0; ms < ACPI_ENABLE_WAIT_MS; ms++) {
@@ -136,7 +136,7 @@ static void pm1_write(const struct acpi_gas *g, u8 slp_typ, bool enable)
 
 	if (!g->address || gas_read16(g, &v))
 		return;
-	v &= (u16)~(PM1_CNT_SLP_TYP_MASK | PM1_CNT_SLP_EN);
+	v &= (u16) ~(PM1_CNT_SLP_TYP_MASK | PM1_CNT_SLP_EN);
 	v |= (u16)(slp_typ << PM1_CNT_SLP_TYP_SHIFT);
 	if (enable)
 		v |= PM1_CNT_SLP_EN;
@@ -154,8 +154,8 @@ int acpi_poweroff(void)
 	if (f->hw_reduced) {
 		if (!f->sleep_control.address)
 			return -ENOSYS;
-		return gas_write(&f->sleep_control,
-				 (u32)(f->slp_typa << SLEEP_CTL_SLP_TYP_SHIFT) | SLEEP_CTL_SLP_EN, 1);
+		return gas_write(&f->sleep_control, (u32)(f->slp_typa << SLEEP_CTL_SLP_TYP_SHIFT) | SLEEP_CTL_SLP_EN,
+				 1);
 	}
 	if (!f->pm1a_cnt.address)
 		return -ENOSYS;

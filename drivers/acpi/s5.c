@@ -11,18 +11,18 @@
 #include "kernel/log.h"
 
 /* AML opcodes (ACPI 6.4 §20.3). */
-#define AML_ZERO_OP 0x00
-#define AML_ONE_OP 0x01
-#define AML_NAME_OP 0x08
-#define AML_BYTE_PREFIX 0x0a
-#define AML_WORD_PREFIX 0x0b
+#define AML_ZERO_OP	 0x00
+#define AML_ONE_OP	 0x01
+#define AML_NAME_OP	 0x08
+#define AML_BYTE_PREFIX	 0x0a
+#define AML_WORD_PREFIX	 0x0b
 #define AML_DWORD_PREFIX 0x0c
 #define AML_QWORD_PREFIX 0x0e
-#define AML_PACKAGE_OP 0x12
-#define AML_ROOT_CHAR 0x5c
-#define AML_ONES_OP 0xff
+#define AML_PACKAGE_OP	 0x12
+#define AML_ROOT_CHAR	 0x5c
+#define AML_ONES_OP	 0xff
 
-#define S5_NAME "_S5_"
+#define S5_NAME	    "_S5_"
 #define SLP_TYP_MAX 7 /* a 3-bit field of PM1x_CNT (ACPI 6.4 table 4.13) */
 
 /*
@@ -109,12 +109,12 @@ static int decode_s5_package(const u8 *p, size_t avail, size_t where, u8 *slp_ty
 	}
 	if (pkglen > avail) {
 		pr_warn("ACPI: \\_S5_ at DSDT offset %zu: package of %zu bytes runs past the end of "
-			"the DSDT (%zu bytes left)\n", where, pkglen, avail);
+			"the DSDT (%zu bytes left)\n",
+			where, pkglen, avail);
 		return -EINVAL;
 	}
 	if (pkglen < nbytes + 1) {
-		pr_warn("ACPI: \\_S5_ at DSDT offset %zu: package length %zu too short\n", where,
-			pkglen);
+		pr_warn("ACPI: \\_S5_ at DSDT offset %zu: package length %zu too short\n", where, pkglen);
 		return -EINVAL;
 	}
 	pos = nbytes;
@@ -124,8 +124,7 @@ static int decode_s5_package(const u8 *p, size_t avail, size_t where, u8 *slp_ty
 		return -EINVAL;
 	}
 	if (decode_integer(p, pkglen, &pos, &a) || decode_integer(p, pkglen, &pos, &b)) {
-		pr_warn("ACPI: \\_S5_ at DSDT offset %zu: SLP_TYP values truncated or not integers\n",
-			where);
+		pr_warn("ACPI: \\_S5_ at DSDT offset %zu: SLP_TYP values truncated or not integers\n", where);
 		return -EINVAL;
 	}
 	if (a > SLP_TYP_MAX || b > SLP_TYP_MAX) {
@@ -151,8 +150,7 @@ int acpi_aml_find_s5(const u8 *aml, size_t len, u8 *slp_typa, u8 *slp_typb)
 		if (!(i >= 1 && aml[i - 1] == AML_NAME_OP) &&
 		    !(i >= 2 && aml[i - 1] == AML_ROOT_CHAR && aml[i - 2] == AML_NAME_OP))
 			continue;
-		return decode_s5_package(aml + i + sizeof(S5_NAME), len - i - sizeof(S5_NAME), i,
-					 slp_typa, slp_typb);
+		return decode_s5_package(aml + i + sizeof(S5_NAME), len - i - sizeof(S5_NAME), i, slp_typa, slp_typb);
 	}
 	return -ENOENT;
 }

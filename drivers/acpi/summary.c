@@ -27,15 +27,15 @@ static void print_madt(const struct acpi_madt_info *m)
 		online_capable += m->cpus[i].online_capable;
 	pr_info("ACPI: %u CPUs (%u enabled, %u online-capable), %u IOAPIC%s, %u IRQ overrides, "
 		"%u NMI sources, local APIC at %#llx%s\n",
-		m->nr_cpus, m->nr_cpus_enabled, online_capable, m->nr_ioapics,
-		m->nr_ioapics == 1 ? "" : "s", m->nr_overrides, m->nr_nmi_sources,
-		(unsigned long long)m->lapic_address, m->pcat_compat ? ", PC-AT PICs" : "");
-	if (m->dropped_cpus || m->dropped_ioapics || m->dropped_overrides ||
-	    m->dropped_nmi_sources || m->dropped_lapic_nmis)
+		m->nr_cpus, m->nr_cpus_enabled, online_capable, m->nr_ioapics, m->nr_ioapics == 1 ? "" : "s",
+		m->nr_overrides, m->nr_nmi_sources, (unsigned long long)m->lapic_address,
+		m->pcat_compat ? ", PC-AT PICs" : "");
+	if (m->dropped_cpus || m->dropped_ioapics || m->dropped_overrides || m->dropped_nmi_sources ||
+	    m->dropped_lapic_nmis)
 		pr_warn("ACPI: MADT entries over the limits ignored: %u CPUs, %u IOAPICs, "
 			"%u overrides, %u NMI sources, %u local APIC NMIs\n",
-			m->dropped_cpus, m->dropped_ioapics, m->dropped_overrides,
-			m->dropped_nmi_sources, m->dropped_lapic_nmis);
+			m->dropped_cpus, m->dropped_ioapics, m->dropped_overrides, m->dropped_nmi_sources,
+			m->dropped_lapic_nmis);
 	if (m->truncated)
 		pr_warn("ACPI: MADT was malformed; only the entries before the fault were used\n");
 }
@@ -45,12 +45,11 @@ static void print_fadt(const struct acpi_fadt_info *f)
 	if (!f->present)
 		return;
 	if (f->pm_timer.address)
-		pr_info("ACPI: PM timer %s %#llx (%s), SCI IRQ %u, boot arch %#x\n",
-			space_name(f->pm_timer.space_id), (unsigned long long)f->pm_timer.address,
-			f->pm_timer_32bit ? "32-bit" : "24-bit", f->sci_irq, f->iapc_boot_arch);
-	else
-		pr_info("ACPI: no PM timer, SCI IRQ %u, boot arch %#x\n", f->sci_irq,
+		pr_info("ACPI: PM timer %s %#llx (%s), SCI IRQ %u, boot arch %#x\n", space_name(f->pm_timer.space_id),
+			(unsigned long long)f->pm_timer.address, f->pm_timer_32bit ? "32-bit" : "24-bit", f->sci_irq,
 			f->iapc_boot_arch);
+	else
+		pr_info("ACPI: no PM timer, SCI IRQ %u, boot arch %#x\n", f->sci_irq, f->iapc_boot_arch);
 	if (f->reset_supported)
 		pr_info("ACPI: reset register %s %#llx value %#x\n", space_name(f->reset_reg.space_id),
 			(unsigned long long)f->reset_reg.address, f->reset_value);
@@ -79,17 +78,14 @@ void acpi_print_summary(void)
 	for (i = 0; i < acpi.nr_tables; i++) {
 		const struct acpi_table_info *t = &acpi.tables[i];
 
-		pr_info("ACPI: %s %#010llx %6u (v%02u %-6s %-8s)%s\n", t->sig,
-			(unsigned long long)t->pa, t->length, t->revision, t->oem_id, t->oem_table_id,
-			t->valid ? "" : " invalid, ignored");
+		pr_info("ACPI: %s %#010llx %6u (v%02u %-6s %-8s)%s\n", t->sig, (unsigned long long)t->pa, t->length,
+			t->revision, t->oem_id, t->oem_table_id, t->valid ? "" : " invalid, ignored");
 	}
 	if (acpi.dropped_tables)
-		pr_warn("ACPI: %u more tables not examined (limit %u)\n", acpi.dropped_tables,
-			ACPI_MAX_TABLES);
+		pr_warn("ACPI: %u more tables not examined (limit %u)\n", acpi.dropped_tables, ACPI_MAX_TABLES);
 	print_madt(&acpi.madt);
 	print_fadt(&acpi.fadt);
 	if (h->present)
-		pr_info("ACPI: HPET at %#llx, %u comparators, %s counter\n",
-			(unsigned long long)h->address, h->comparators,
-			h->counter_64bit ? "64-bit" : "32-bit");
+		pr_info("ACPI: HPET at %#llx, %u comparators, %s counter\n", (unsigned long long)h->address,
+			h->comparators, h->counter_64bit ? "64-bit" : "32-bit");
 }

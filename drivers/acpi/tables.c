@@ -12,12 +12,12 @@ struct acpi_info acpi;
 
 /* Where a BIOS leaves the RSDP (ACPI 6.4 §5.2.5.1). */
 #define BDA_EBDA_SEGMENT 0x40e /* real-mode segment of the EBDA, in the BIOS data area */
-#define EBDA_SCAN_LEN 1024
-#define EBDA_MIN 0x500 /* above the BIOS data area */
-#define EBDA_END 0xa0000 /* below the legacy video window */
-#define BIOS_AREA_BASE 0xe0000
-#define BIOS_AREA_LEN 0x20000
-#define RSDP_ALIGN 16
+#define EBDA_SCAN_LEN	 1024
+#define EBDA_MIN	 0x500	 /* above the BIOS data area */
+#define EBDA_END	 0xa0000 /* below the legacy video window */
+#define BIOS_AREA_BASE	 0xe0000
+#define BIOS_AREA_LEN	 0x20000
+#define RSDP_ALIGN	 16
 
 u8 acpi_checksum(const void *p, size_t len)
 {
@@ -62,16 +62,14 @@ const struct acpi_sdt_header *acpi_map_sdt(hpa_t pa, const char *sig, u32 *lenp)
 	}
 	h = acpi_map(pa, sizeof(*h));
 	if (!h) {
-		pr_warn("ACPI: %s at %#llx: not in mapped memory, ignored\n", name,
-			(unsigned long long)pa);
+		pr_warn("ACPI: %s at %#llx: not in mapped memory, ignored\n", name, (unsigned long long)pa);
 		return NULL;
 	}
 	copy_printable(found, h->signature, 4);
 	if (!sig) {
 		memcpy(name, found, sizeof(name));
 	} else if (memcmp(h->signature, sig, 4) != 0) {
-		pr_warn("ACPI: %s at %#llx: signature is \"%s\", ignored\n", name,
-			(unsigned long long)pa, found);
+		pr_warn("ACPI: %s at %#llx: signature is \"%s\", ignored\n", name, (unsigned long long)pa, found);
 		return NULL;
 	}
 	len = h->length;
@@ -87,14 +85,14 @@ const struct acpi_sdt_header *acpi_map_sdt(hpa_t pa, const char *sig, u32 *lenp)
 	}
 	h = pa + len > pa ? acpi_map(pa, len) : NULL;
 	if (!h) {
-		pr_warn("ACPI: %s at %#llx: length %u runs past mapped memory, ignored\n", name,
-			(unsigned long long)pa, len);
+		pr_warn("ACPI: %s at %#llx: length %u runs past mapped memory, ignored\n", name, (unsigned long long)pa,
+			len);
 		return NULL;
 	}
 	sum = acpi_checksum(h, len);
 	if (sum) {
-		pr_warn("ACPI: %s at %#llx: bad checksum (bytes sum to %#x), ignored\n", name,
-			(unsigned long long)pa, sum);
+		pr_warn("ACPI: %s at %#llx: bad checksum (bytes sum to %#x), ignored\n", name, (unsigned long long)pa,
+			sum);
 		return NULL;
 	}
 	*lenp = len;
@@ -198,8 +196,7 @@ static int parse_root(hpa_t pa, bool xsdt)
 		pr_warn("ACPI: %s: %u trailing bytes after the last entry ignored\n", name,
 			(u32)((len - sizeof(*h)) % width));
 	if (n > ACPI_MAX_TABLES) {
-		pr_warn("ACPI: %s lists %u tables; only the first %u are examined\n", name, n,
-			ACPI_MAX_TABLES);
+		pr_warn("ACPI: %s lists %u tables; only the first %u are examined\n", name, n, ACPI_MAX_TABLES);
 		acpi.dropped_tables += n - ACPI_MAX_TABLES;
 		n = ACPI_MAX_TABLES;
 	}
@@ -237,13 +234,11 @@ static int rsdp_validate(const u8 *p, u32 avail)
 	if (r->revision < 2)
 		return ACPI_RSDP_V1_LEN;
 	if (avail < ACPI_RSDP_V2_LEN) {
-		pr_warn("ACPI: revision %u RSDP but only %u bytes given; using the RSDT\n",
-			r->revision, avail);
+		pr_warn("ACPI: revision %u RSDP but only %u bytes given; using the RSDT\n", r->revision, avail);
 		return ACPI_RSDP_V1_LEN;
 	}
 	if (r->length != ACPI_RSDP_V2_LEN) {
-		pr_warn("ACPI: RSDP length %u (expected %u); using the RSDT\n", r->length,
-			ACPI_RSDP_V2_LEN);
+		pr_warn("ACPI: RSDP length %u (expected %u); using the RSDT\n", r->length, ACPI_RSDP_V2_LEN);
 		return ACPI_RSDP_V1_LEN;
 	}
 	if (acpi_checksum(p, ACPI_RSDP_V2_LEN)) {

@@ -18,11 +18,11 @@ struct out {
 #define FMT_FIELD_MAX (INT_MAX / 4)
 
 enum {
-	F_LEFT = 1 << 0, /* '-' */
-	F_ZERO = 1 << 1, /* '0' */
-	F_PLUS = 1 << 2, /* '+' */
+	F_LEFT = 1 << 0,  /* '-' */
+	F_ZERO = 1 << 1,  /* '0' */
+	F_PLUS = 1 << 2,  /* '+' */
 	F_SPACE = 1 << 3, /* ' ' */
-	F_ALT = 1 << 4, /* '#' */
+	F_ALT = 1 << 4,	  /* '#' */
 };
 
 enum length { LEN_NONE, LEN_HH, LEN_H, LEN_L, LEN_LL, LEN_Z, LEN_T, LEN_J };
@@ -30,7 +30,7 @@ enum length { LEN_NONE, LEN_HH, LEN_H, LEN_L, LEN_LL, LEN_Z, LEN_T, LEN_J };
 struct spec {
 	unsigned int flags;
 	int width; /* 0: none */
-	int prec; /* -1: none */
+	int prec;  /* -1: none */
 	enum length len;
 	char conv;
 };
@@ -123,8 +123,7 @@ static void fmt_int(struct out *o, const struct spec *sp, u64 mag, bool negative
 		if (base == 16 && value) {
 			prefix[np++] = '0';
 			prefix[np++] = sp->conv == 'X' ? 'X' : 'x';
-		} else if (base == 8 && (nd == 0 || tmp[nd - 1] != '0') &&
-			   (sp->prec < 0 || (size_t)sp->prec <= nd)) {
+		} else if (base == 8 && (nd == 0 || tmp[nd - 1] != '0') && (sp->prec < 0 || (size_t)sp->prec <= nd)) {
 			/* '#' with o: the precision grows just enough for a leading zero. */
 			zeros = 1;
 		}

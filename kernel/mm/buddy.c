@@ -58,8 +58,8 @@ size_t buddy_meta_size(u64 npages)
 void buddy_init(struct buddy *b, hpa_t base, u64 npages, void *meta)
 {
 	if (!IS_ALIGNED(base, PAGE_SIZE) || npages > BUDDY_MAX_PAGES || (npages && !meta))
-		panic("buddy_init: bad zone base 0x%llx, %llu pages, metadata %p",
-		      (unsigned long long)base, (unsigned long long)npages, meta);
+		panic("buddy_init: bad zone base 0x%llx, %llu pages, metadata %p", (unsigned long long)base,
+		      (unsigned long long)npages, meta);
 	b->base_pfn = base >> PAGE_SHIFT;
 	b->npages = npages;
 	b->meta = meta;
@@ -70,9 +70,7 @@ void buddy_init(struct buddy *b, hpa_t base, u64 npages, void *meta)
 	b->free_pages = 0;
 	b->managed_pages = 0;
 	for (u64 i = 0; i < npages; i++)
-		b->meta[i] = (struct page_meta){ .next = BUDDY_NIL,
-						 .prev = BUDDY_NIL,
-						 .state = PAGE_RESERVED };
+		b->meta[i] = (struct page_meta){ .next = BUDDY_NIL, .prev = BUDDY_NIL, .state = PAGE_RESERVED };
 }
 
 /* Frees the block at idx (its pages all PAGE_TAIL), merging with free buddies as far as it goes. */
@@ -175,8 +173,7 @@ static bool find_block(const struct buddy *b, u64 idx, u64 *head, unsigned *orde
 	return false;
 }
 
-enum buddy_free_error buddy_try_free(struct buddy *b, hpa_t pa, unsigned order,
-				     struct buddy_free_report *rep)
+enum buddy_free_error buddy_try_free(struct buddy *b, hpa_t pa, unsigned order, struct buddy_free_report *rep)
 {
 	u64 pfn = pa >> PAGE_SHIFT, idx = pfn - b->base_pfn;
 	const struct page_meta *m;
@@ -226,9 +223,8 @@ void buddy_panic_bad_free(hpa_t pa, unsigned order, const struct buddy_free_repo
 	const char *reason = (unsigned)rep->err < ARRAY_SIZE(why) ? why[rep->err] : "unknown error";
 
 	if (rep->block != INVALID_HPA)
-		panic("page free of 0x%llx order %u: %s (block 0x%llx order %u)",
-		      (unsigned long long)pa, order, reason, (unsigned long long)rep->block,
-		      rep->block_order);
+		panic("page free of 0x%llx order %u: %s (block 0x%llx order %u)", (unsigned long long)pa, order, reason,
+		      (unsigned long long)rep->block, rep->block_order);
 	panic("page free of 0x%llx order %u: %s", (unsigned long long)pa, order, reason);
 }
 
@@ -261,14 +257,12 @@ int buddy_check(const struct buddy *b)
 				return check_fail("free-list link out of range or cyclic", i);
 			m = &b->meta[i];
 			if (m->state != PAGE_FREE || m->order != o || m->prev != prev)
-				return check_fail(
-					"free-list entry with wrong state, order or back link", i);
+				return check_fail("free-list entry with wrong state, order or back link", i);
 			if (!IS_ALIGNED(b->base_pfn + i, 1ull << o) || b->npages - i < (1ull << o))
 				return check_fail("free block misaligned or past the zone", i);
 			for (u64 t = 1; t < (1ull << o); t++)
 				if (b->meta[i + t].state != PAGE_TAIL)
-					return check_fail("page inside a free block is not a tail",
-							  i + t);
+					return check_fail("page inside a free block is not a tail", i + t);
 			blocks++;
 			free_pages += 1ull << o;
 		}

@@ -24,16 +24,16 @@
 #define BUDDY_MAX_PAGES ((u64)BUDDY_NIL)
 
 enum page_state {
-	PAGE_RESERVED = 0, /* never released to the allocator (firmware, image, holes) */
-	PAGE_TAIL = 1, /* managed, but not the first page of its block */
-	PAGE_FREE = 2, /* first page of a free block of 2^order pages, on free list [order] */
+	PAGE_RESERVED = 0,  /* never released to the allocator (firmware, image, holes) */
+	PAGE_TAIL = 1,	    /* managed, but not the first page of its block */
+	PAGE_FREE = 2,	    /* first page of a free block of 2^order pages, on free list [order] */
 	PAGE_ALLOCATED = 3, /* first page of an allocated block of 2^order pages */
 };
 
 struct page_meta {
 	u32 next, prev; /* free-list links (page indices), BUDDY_NIL at the ends */
-	u8 state; /* enum page_state */
-	u8 order; /* meaningful for PAGE_FREE and PAGE_ALLOCATED */
+	u8 state;	/* enum page_state */
+	u8 order;	/* meaningful for PAGE_FREE and PAGE_ALLOCATED */
 	u16 pad;
 };
 
@@ -43,7 +43,7 @@ struct buddy {
 	struct page_meta *meta; /* npages entries */
 	u32 free_head[BUDDY_NR_ORDERS];
 	u64 nr_free_blocks[BUDDY_NR_ORDERS];
-	u64 free_pages; /* pages on the free lists */
+	u64 free_pages;	   /* pages on the free lists */
 	u64 managed_pages; /* pages ever released by buddy_add_free() */
 };
 
@@ -76,13 +76,13 @@ void buddy_free(struct buddy *b, hpa_t pa, unsigned order);
 /* The reasons buddy_try_free() refuses a block. */
 enum buddy_free_error {
 	BUDDY_FREE_OK = 0,
-	BUDDY_FREE_BAD_ORDER, /* order > BUDDY_MAX_ORDER */
-	BUDDY_FREE_MISALIGNED, /* pa not aligned to 2^order pages */
-	BUDDY_FREE_OUTSIDE, /* block not inside the zone */
-	BUDDY_FREE_RESERVED, /* page was never released to the allocator */
-	BUDDY_FREE_DOUBLE, /* page is already free */
+	BUDDY_FREE_BAD_ORDER,	 /* order > BUDDY_MAX_ORDER */
+	BUDDY_FREE_MISALIGNED,	 /* pa not aligned to 2^order pages */
+	BUDDY_FREE_OUTSIDE,	 /* block not inside the zone */
+	BUDDY_FREE_RESERVED,	 /* page was never released to the allocator */
+	BUDDY_FREE_DOUBLE,	 /* page is already free */
 	BUDDY_FREE_INSIDE_BLOCK, /* page inside an allocated block, not its start */
-	BUDDY_FREE_WRONG_ORDER, /* block was allocated with another order */
+	BUDDY_FREE_WRONG_ORDER,	 /* block was allocated with another order */
 };
 
 struct buddy_free_report {
@@ -95,8 +95,7 @@ struct buddy_free_report {
  * buddy_free() without the panic, for callers that must drop a lock first: returns
  * BUDDY_FREE_OK and frees, or fills *rep and changes nothing. buddy_panic_bad_free() then panics.
  */
-enum buddy_free_error buddy_try_free(struct buddy *b, hpa_t pa, unsigned order,
-				     struct buddy_free_report *rep);
+enum buddy_free_error buddy_try_free(struct buddy *b, hpa_t pa, unsigned order, struct buddy_free_report *rep);
 __noreturn void buddy_panic_bad_free(hpa_t pa, unsigned order, const struct buddy_free_report *rep);
 
 static inline u64 buddy_free_pages(const struct buddy *b)

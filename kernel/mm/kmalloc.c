@@ -13,13 +13,13 @@
 #include "kernel/panic.h"
 #include "kernel/spinlock.h"
 
-#define NR_CLASSES 8 /* 16 << 0 ... 16 << 7 = 2048 */
+#define NR_CLASSES    8 /* 16 << 0 ... 16 << 7 = 2048 */
 #define SLAB_MAX_OBJS (PAGE_SIZE / KMALLOC_MIN_SIZE)
-#define SLAB_MAGIC 0x4b4d414c4c4f4321ull
+#define SLAB_MAGIC    0x4b4d414c4c4f4321ull
 #define LARGE_BUCKETS 64
 
 struct slab {
-	u64 magic; /* SLAB_MAGIC ^ the slab's address */
+	u64 magic;		  /* SLAB_MAGIC ^ the slab's address */
 	struct slab *next, *prev; /* the class's list of slabs with free objects */
 	u16 cls;
 	u16 nobj;
@@ -122,8 +122,7 @@ static void *small_alloc(size_t size)
 			partial_remove(s);
 		return (char *)s + s->first + (size_t)idx * class_size(cls);
 	}
-	panic("kmalloc: slab %p of %zu-byte objects says %u free but has none", (void *)s,
-	      class_size(cls), s->nfree);
+	panic("kmalloc: slab %p of %zu-byte objects says %u free but has none", (void *)s, class_size(cls), s->nfree);
 }
 
 /* Returns NULL if p was freed, else the reason it cannot be. */

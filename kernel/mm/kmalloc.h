@@ -11,7 +11,7 @@
 
 #include "kernel/types.h"
 
-#define KMALLOC_MIN_SIZE 16
+#define KMALLOC_MIN_SIZE  16
 #define KMALLOC_MAX_SMALL 2048
 /* Largest request: 2^KMALLOC_MAX_ORDER pages (1 GiB, the buddy allocator's largest block). */
 #define KMALLOC_MAX_ORDER 18

@@ -68,16 +68,16 @@ static void warn_bad_entries(const struct boot_mem_range *r, u32 nr)
 		const struct boot_mem_range *e = &r[i];
 
 		if (e->length == 0) {
-			pr_warn("mem: firmware map entry %u at 0x%llx has zero length, ignored\n",
-				i, (unsigned long long)e->base);
+			pr_warn("mem: firmware map entry %u at 0x%llx has zero length, ignored\n", i,
+				(unsigned long long)e->base);
 			continue;
 		}
 		if (e->length > U64_MAX - e->base)
-			pr_warn("mem: firmware map entry %u [0x%llx+0x%llx] runs past 2^64, clamped\n",
-				i, (unsigned long long)e->base, (unsigned long long)e->length);
+			pr_warn("mem: firmware map entry %u [0x%llx+0x%llx] runs past 2^64, clamped\n", i,
+				(unsigned long long)e->base, (unsigned long long)e->length);
 		if (!type_known(e->type))
-			pr_warn("mem: firmware map entry %u at 0x%llx has unknown type %u, treated as reserved\n",
-				i, (unsigned long long)e->base, e->type);
+			pr_warn("mem: firmware map entry %u at 0x%llx has unknown type %u, treated as reserved\n", i,
+				(unsigned long long)e->base, e->type);
 	}
 }
 
@@ -220,8 +220,8 @@ int memmap_reserve(struct boot_mem_range *r, u32 *nr, u32 max, u64 base, u64 len
 			     emit(scratch, &n, cap, MIN(re, end), re, BOOT_MEM_USABLE);
 		}
 		if (!ok) {
-			pr_err("mem: no room in the memory map (%u entries) to reserve [0x%llx-0x%llx)\n",
-			       cap, (unsigned long long)base, (unsigned long long)end);
+			pr_err("mem: no room in the memory map (%u entries) to reserve [0x%llx-0x%llx)\n", cap,
+			       (unsigned long long)base, (unsigned long long)end);
 			return -E2BIG;
 		}
 	}
@@ -265,6 +265,5 @@ void memmap_print(const struct boot_mem_range *r, u32 nr)
 {
 	for (u32 i = 0; i < nr; i++)
 		pr_info("mem: [0x%016llx-0x%016llx] %s\n", (unsigned long long)r[i].base,
-			(unsigned long long)(r[i].base + r[i].length - 1),
-			memmap_type_name(r[i].type));
+			(unsigned long long)(r[i].base + r[i].length - 1), memmap_type_name(r[i].type));
 }

@@ -41,8 +41,7 @@ static void *place_meta(const struct boot_mem_range *r, u32 nr, u64 limit, u64 b
 			*pa = s;
 			return va;
 		}
-		pr_warn("mm: cannot map page metadata at 0x%llx, trying elsewhere\n",
-			(unsigned long long)s);
+		pr_warn("mm: cannot map page metadata at 0x%llx, trying elsewhere\n", (unsigned long long)s);
 	}
 	return NULL;
 }
@@ -59,8 +58,7 @@ int mm_page_init(struct boot_mem_range *r, u32 *nr, u32 max, void *(*map)(hpa_t 
 		u64 s, e;
 
 		if (r[i].type == BOOT_MEM_USABLE && r[i].base + r[i].length > MM_MAX_PHYS)
-			pr_warn("mm: ignoring usable memory above 0x%llx\n",
-				(unsigned long long)MM_MAX_PHYS);
+			pr_warn("mm: ignoring usable memory above 0x%llx\n", (unsigned long long)MM_MAX_PHYS);
 		if (usable_pages(&r[i], limit, &s, &e)) {
 			lo = MIN(lo, s);
 			hi = MAX(hi, e);
@@ -75,8 +73,7 @@ int mm_page_init(struct boot_mem_range *r, u32 *nr, u32 max, void *(*map)(hpa_t 
 		npages = BUDDY_MAX_PAGES;
 		hi = lo + (npages << PAGE_SHIFT);
 		limit = hi;
-		pr_warn("mm: ignoring usable memory above 0x%llx (zone size limit)\n",
-			(unsigned long long)hi);
+		pr_warn("mm: ignoring usable memory above 0x%llx (zone size limit)\n", (unsigned long long)hi);
 	}
 
 	meta_bytes = ALIGN_UP((u64)buddy_meta_size(npages), PAGE_SIZE);
@@ -104,9 +101,9 @@ int mm_page_init(struct boot_mem_range *r, u32 *nr, u32 max, void *(*map)(hpa_t 
 	}
 	zone_ready = true;
 	pr_info("mm: %llu MiB in %llu free pages, zone [0x%llx-0x%llx), page metadata %llu KiB at 0x%llx\n",
-		(unsigned long long)(zone.managed_pages >> (20 - PAGE_SHIFT)),
-		(unsigned long long)zone.free_pages, (unsigned long long)lo, (unsigned long long)hi,
-		(unsigned long long)(meta_bytes >> 10), (unsigned long long)meta_pa);
+		(unsigned long long)(zone.managed_pages >> (20 - PAGE_SHIFT)), (unsigned long long)zone.free_pages,
+		(unsigned long long)lo, (unsigned long long)hi, (unsigned long long)(meta_bytes >> 10),
+		(unsigned long long)meta_pa);
 	return 0;
 }
 

@@ -4,8 +4,7 @@
 #include "kernel/lib/string.h"
 #include "kernel/mm/page.h"
 
-_Static_assert(MM_MAX_PHYS <= DIRECTMAP_SIZE,
-	       "the direct map must cover every page the allocator hands out");
+_Static_assert(MM_MAX_PHYS <= DIRECTMAP_SIZE, "the direct map must cover every page the allocator hands out");
 
 void *page_directmap(hpa_t pa, size_t len)
 {

@@ -13,7 +13,7 @@
 #endif
 
 #define MAX_REGIONS 64
-#define RELOC_BASE 0x40000000 /* above every captured table */
+#define RELOC_BASE  0x40000000 /* above every captured table */
 
 struct capture cap;
 static struct fake_region regions[MAX_REGIONS];
@@ -121,8 +121,7 @@ void fake_fix_rsdp(void)
 	cap.rsdp[offsetof(struct acpi_rsdp, checksum)] = (u8)-acpi_checksum(cap.rsdp, ACPI_RSDP_V1_LEN);
 	if (cap.rsdp_len >= ACPI_RSDP_V2_LEN) {
 		cap.rsdp[offsetof(struct acpi_rsdp, ext_checksum)] = 0;
-		cap.rsdp[offsetof(struct acpi_rsdp, ext_checksum)] =
-			(u8)-acpi_checksum(cap.rsdp, ACPI_RSDP_V2_LEN);
+		cap.rsdp[offsetof(struct acpi_rsdp, ext_checksum)] = (u8)-acpi_checksum(cap.rsdp, ACPI_RSDP_V2_LEN);
 	}
 }
 

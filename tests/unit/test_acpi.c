@@ -15,15 +15,15 @@
 int acpi_corrupt_tests(void);
 
 /* Numbers QEMU 7.2 puts in its tables (hw/i386/acpi-build.c and the PIIX4/ICH9 models). */
-#define QEMU_LAPIC 0xfee00000
-#define QEMU_IOAPIC 0xfec00000
-#define QEMU_HPET 0xfed00000
-#define QEMU_PM_BASE 0x600
-#define QEMU_SCI 9
-#define QEMU_SMI_CMD 0xb2
-#define Q35_RESET_PORT 0xcf9
+#define QEMU_LAPIC	0xfee00000
+#define QEMU_IOAPIC	0xfec00000
+#define QEMU_HPET	0xfed00000
+#define QEMU_PM_BASE	0x600
+#define QEMU_SCI	9
+#define QEMU_SMI_CMD	0xb2
+#define Q35_RESET_PORT	0xcf9
 #define Q35_RESET_VALUE 0x0f
-#define QEMU_CENTURY 0x32
+#define QEMU_CENTURY	0x32
 
 /* What every QEMU machine has, whatever the chipset and CPU count. */
 static void check_qemu_common(u32 cpus, u32 enabled)
@@ -257,9 +257,9 @@ static void test_summary(void **state)
 
 /* ---- BIOS-area RSDP scan (multiboot1) ---- */
 
-#define LOW_MEM 0x100000
-#define BDA_EBDA 0x40e
-#define EBDA_SEG 0x9fc0 /* SeaBIOS's EBDA at 0x9fc00 */
+#define LOW_MEM	  0x100000
+#define BDA_EBDA  0x40e
+#define EBDA_SEG  0x9fc0 /* SeaBIOS's EBDA at 0x9fc00 */
 #define EBDA_BASE (EBDA_SEG << 4)
 
 static u8 *low_mem(u16 ebda_seg)

@@ -15,7 +15,7 @@
 int acpi_aml_tests(void);
 
 #define NAME 0x08, '_', 'S', '5', '_'
-#define PKG 0x12
+#define PKG  0x12
 
 struct aml_case {
 	const char *what;
@@ -25,33 +25,29 @@ struct aml_case {
 	u8 a, b;
 };
 
-#define CASE(w, r, va, vb, ...)                                                                  \
-	{ .what = w, .aml = { __VA_ARGS__ }, .len = sizeof((u8[]){ __VA_ARGS__ }), .ret = r,      \
-	  .a = va, .b = vb }
+#define CASE(w, r, va, vb, ...)                                                                                     \
+	{                                                                                                           \
+		.what = w, .aml = { __VA_ARGS__ }, .len = sizeof((u8[]){ __VA_ARGS__ }), .ret = r, .a = va, .b = vb \
+	}
 
 static const struct aml_case cases[] = {
 	CASE("QEMU: four ZeroOps", 0, 0, 0, NAME, PKG, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00),
 	CASE("ByteConst", 0, 5, 7, 0x10, NAME, PKG, 0x08, 0x04, 0x0a, 0x05, 0x0a, 0x07, 0x00, 0x00),
-	CASE("root prefix, OneOps", 0, 1, 1, 0x08, 0x5c, '_', 'S', '5', '_', PKG, 0x06, 0x04, 0x01,
-	     0x01, 0x00, 0x00),
-	CASE("WordConst and DWordConst", 0, 6, 3, NAME, PKG, 0x0a, 0x02, 0x0b, 0x06, 0x00, 0x0c,
-	     0x03, 0x00, 0x00, 0x00),
+	CASE("root prefix, OneOps", 0, 1, 1, 0x08, 0x5c, '_', 'S', '5', '_', PKG, 0x06, 0x04, 0x01, 0x01, 0x00, 0x00),
+	CASE("WordConst and DWordConst", 0, 6, 3, NAME, PKG, 0x0a, 0x02, 0x0b, 0x06, 0x00, 0x0c, 0x03, 0x00, 0x00,
+	     0x00),
 	CASE("bare bytes", 0, 5, 5, NAME, PKG, 0x04, 0x02, 0x05, 0x05),
-	CASE("two-byte PkgLength", 0, 5, 7, NAME, PKG, 0x4a, 0x00, 0x02, 0x0a, 0x05, 0x0a, 0x07,
-	     0x00, 0x00, 0x00),
-	CASE("reference, then the definition", 0, 2, 0, 0x70, '_', 'S', '5', '_', PKG, 0x00, NAME,
-	     PKG, 0x05, 0x02, 0x0a, 0x02, 0x00),
+	CASE("two-byte PkgLength", 0, 5, 7, NAME, PKG, 0x4a, 0x00, 0x02, 0x0a, 0x05, 0x0a, 0x07, 0x00, 0x00, 0x00),
+	CASE("reference, then the definition", 0, 2, 0, 0x70, '_', 'S', '5', '_', PKG, 0x00, NAME, PKG, 0x05, 0x02,
+	     0x0a, 0x02, 0x00),
 	CASE("OnesOp", -EINVAL, 0, 0, NAME, PKG, 0x05, 0x02, 0xff, 0x00),
 	CASE("SLP_TYP out of range", -ERANGE, 0, 0, NAME, PKG, 0x05, 0x02, 0x0a, 0x08, 0x00),
 	CASE("one element", -EINVAL, 0, 0, NAME, PKG, 0x03, 0x01, 0x00),
 	CASE("PkgLength reserved bits", -EINVAL, 0, 0, NAME, PKG, 0x7a, 0x00, 0x02, 0x00, 0x00),
-	CASE("PkgLength past the end", -EINVAL, 0, 0, NAME, PKG, 0xcf, 0xff, 0xff, 0xff, 0x02,
-	     0x00, 0x00),
+	CASE("PkgLength past the end", -EINVAL, 0, 0, NAME, PKG, 0xcf, 0xff, 0xff, 0xff, 0x02, 0x00, 0x00),
 	CASE("PkgLength zero", -EINVAL, 0, 0, NAME, PKG, 0x00, 0x02, 0x00, 0x00),
-	CASE("elements past the package", -EINVAL, 0, 0, NAME, PKG, 0x04, 0x02, 0x0a, 0x05, 0x0a,
-	     0x07),
-	CASE("ByteConst cut by the package", -EINVAL, 0, 0, NAME, PKG, 0x04, 0x02, 0x00, 0x0a,
-	     0x05),
+	CASE("elements past the package", -EINVAL, 0, 0, NAME, PKG, 0x04, 0x02, 0x0a, 0x05, 0x0a, 0x07),
+	CASE("ByteConst cut by the package", -EINVAL, 0, 0, NAME, PKG, 0x04, 0x02, 0x00, 0x0a, 0x05),
 	CASE("name without a package", -ENOENT, 0, 0, NAME, 0x0a, 0x05),
 	CASE("name at the very end", -ENOENT, 0, 0, NAME),
 	CASE("no NameOp", -ENOENT, 0, 0, '_', 'S', '5', '_', PKG, 0x04, 0x02, 0x00, 0x00),
@@ -108,8 +104,7 @@ static void test_s5_truncations(void **state)
 			continue;
 		for (n = 0; n < c->len; n++) {
 			if (run(c->aml, n, &a, &b) == 0)
-				fail_msg("%s: accepted when cut to %zu of %zu bytes", c->what, n,
-					 c->len);
+				fail_msg("%s: accepted when cut to %zu of %zu bytes", c->what, n, c->len);
 		}
 	}
 }

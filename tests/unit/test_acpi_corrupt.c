@@ -366,6 +366,6 @@ int acpi_corrupt_tests(void)
 		cmocka_unit_test_teardown(test_mutations, fake_teardown),
 	};
 
-	return cmocka_run_group_tests_name("acpi: corrupted tables", tests, NULL, NULL) +
-	       acpi_madt_tests() + acpi_aml_tests();
+	return cmocka_run_group_tests_name("acpi: corrupted tables", tests, NULL, NULL) + acpi_madt_tests() +
+	       acpi_aml_tests();
 }

@@ -65,8 +65,8 @@ static void test_madt_bad_lengths(void **state)
 }
 
 /* pc-smp4's MADT: 4 Local APIC (44..75), I/O APIC (76), 5 overrides (88..137), LAPIC NMI (138). */
-#define PC4_CPU2 60
-#define PC4_IOAPIC 76
+#define PC4_CPU2      60
+#define PC4_IOAPIC    76
 #define PC4_LAPIC_NMI 138
 
 static void test_madt_entry_zero_length(void **state)
@@ -80,7 +80,7 @@ static void test_madt_entry_zero_length(void **state)
 	fake_fix_checksum(m);
 	assert_int_equal(fake_init(), 0);
 	assert_true(fake_warned("MADT: entry type 0 at offset 60 has length 0 (84 bytes left); "
-			   "this and later entries ignored"));
+				"this and later entries ignored"));
 	/* What came before is kept. */
 	assert_true(acpi.madt.present);
 	assert_true(acpi.madt.truncated);
@@ -138,8 +138,8 @@ static void test_madt_bad_ids(void **state)
 
 	fake_load("pc-smp4");
 	m = fake_find("APIC");
-	m->buf[PC4_CPU2 + 3] = 1; /* CPU 2 claims APIC ID 1 */
-	m->buf[PC4_CPU2 + 8 + 3] = 0xff; /* CPU 3: the "no processor" ID, yet enabled */
+	m->buf[PC4_CPU2 + 3] = 1;		/* CPU 2 claims APIC ID 1 */
+	m->buf[PC4_CPU2 + 8 + 3] = 0xff;	/* CPU 3: the "no processor" ID, yet enabled */
 	fake_put32(m->buf + PC4_IOAPIC + 4, 0); /* IOAPIC at address 0 */
 	fake_fix_checksum(m);
 	assert_int_equal(fake_init(), 0);
@@ -180,7 +180,7 @@ static void test_madt_more_entry_types(void **state)
 	fake_put32(p - 4, 23);
 	p = add_entry(p, ACPI_MADT_LAPIC_OVERRIDE, 12);
 	fake_put64(p - 8, 0xfee10000);
-	p = add_entry(p, 0x7f, 4); /* unknown types are skipped by length */
+	p = add_entry(p, 0x7f, 4);  /* unknown types are skipped by length */
 	p = add_entry(p, 0x10, 16); /* multiprocessor wakeup: not read */
 	assert_ptr_equal(p, m->buf + m->len);
 	fake_fix_checksum(m);

@@ -41,7 +41,9 @@ static struct boot_info bi;
 static void put_mb1_mmap(u32 at, const u64 (*ents)[3], int n, u32 entry_size)
 {
 	for (int i = 0; i < n; i++) {
-		struct mb1_mmap_entry e = {.size = entry_size, .addr = ents[i][0], .len = ents[i][1], .type = (u32)ents[i][2]};
+		struct mb1_mmap_entry e = {
+			.size = entry_size, .addr = ents[i][0], .len = ents[i][1], .type = (u32)ents[i][2]
+		};
 
 		memcpy(phys + at + (u32)i * (entry_size + 4), &e, sizeof(e));
 	}
@@ -50,8 +52,8 @@ static void put_mb1_mmap(u32 at, const u64 (*ents)[3], int n, u32 entry_size)
 static void test_mb1_full(void **state)
 {
 	struct mb1_info *mbi = (struct mb1_info *)(phys + 0x1000);
-	static const u64 map[][3] = {{0, 0x9fc00, 1}, {0x9fc00, 0x400, 2}, {0x100000, 0x7ee0000, 1}};
-	struct mb1_module mods[2] = {{0x200000, 0x201000, 0x3100, 0}, {0x300000, 0x300800, 0x3200, 0}};
+	static const u64 map[][3] = { { 0, 0x9fc00, 1 }, { 0x9fc00, 0x400, 2 }, { 0x100000, 0x7ee0000, 1 } };
+	struct mb1_module mods[2] = { { 0x200000, 0x201000, 0x3100, 0 }, { 0x300000, 0x300800, 0x3200, 0 } };
 
 	mbi->flags = MB1_INFO_CMDLINE | MB1_INFO_MMAP | MB1_INFO_MODS | MB1_INFO_LOADER_NAME;
 	strcpy((char *)phys + 0x3000, "/boot/keel.elf console=com2 loglevel=debug");
@@ -173,9 +175,9 @@ static void test_mb2_full(void **state)
 	mm = mb2_tag(MB2_TAG_MMAP, 16 + 3 * 24);
 	mm->entry_size = 24;
 	e = (struct mb2_mmap_entry *)(mm + 1);
-	e[0] = (struct mb2_mmap_entry){0, 0x9fc00, 1, 0};
-	e[1] = (struct mb2_mmap_entry){0x100000, 0x3ff00000, 1, 0};
-	e[2] = (struct mb2_mmap_entry){0x100000000ull, 0x40000000, 1, 0};
+	e[0] = (struct mb2_mmap_entry){ 0, 0x9fc00, 1, 0 };
+	e[1] = (struct mb2_mmap_entry){ 0x100000, 0x3ff00000, 1, 0 };
+	e[2] = (struct mb2_mmap_entry){ 0x100000000ull, 0x40000000, 1, 0 };
 	mod = mb2_tag(MB2_TAG_MODULE, sizeof(*mod) + 10);
 	mod->start = 0x400000;
 	mod->end = 0x480000;
@@ -255,7 +257,7 @@ static void test_mb2_hostile(void **state)
 
 static size_t make_elf64(u8 *buf, u64 phoff, u16 phnum, u64 seg_off, u64 filesz, u64 memsz)
 {
-	u8 ident[16] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
+	u8 ident[16] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
 	u16 type = 2, machine = 62, phentsize = 56;
 	u32 ptype = 1;
 
@@ -279,8 +281,8 @@ static void test_module_probe(void **state)
 {
 	u8 *buf = calloc(1, 65536);
 	struct module_info mi;
-	u32 mb1[3] = {MB1_HEADER_MAGIC, 3, -(MB1_HEADER_MAGIC + 3)};
-	u32 mb2[4] = {MB2_HEADER_MAGIC, 0, 16, -(MB2_HEADER_MAGIC + 16)};
+	u32 mb1[3] = { MB1_HEADER_MAGIC, 3, -(MB1_HEADER_MAGIC + 3) };
+	u32 mb2[4] = { MB2_HEADER_MAGIC, 0, 16, -(MB2_HEADER_MAGIC + 16) };
 
 	make_elf64(buf, 64, 1, 0x1000, 0x100, 0x200);
 	mi = module_probe(buf, 4096 + 0x100);

@@ -12,7 +12,7 @@
 #include "kernel/mm/memmap.h"
 #include "kernel/mm/page.h"
 
-#define PG PAGE_SIZE
+#define PG    PAGE_SIZE
 #define ZBASE 0x40000000ull /* 1 GiB: aligned for every order */
 
 static struct buddy zb;
@@ -154,7 +154,7 @@ static void test_unaligned_edges_and_clipping(void **state)
 	assert_int_equal(buddy_managed_pages(b), 9);
 	assert_int_equal(buddy_free_pages(b), 9);
 	/* Parts outside the zone are ignored, as are ranges smaller than a page and empty ones. */
-	buddy_add_free(b, ZBASE - 16 * PG, 17 * PG); /* page 0 only */
+	buddy_add_free(b, ZBASE - 16 * PG, 17 * PG);  /* page 0 only */
 	buddy_add_free(b, ZBASE + 60 * PG, 100 * PG); /* pages 60..63 */
 	buddy_add_free(b, ZBASE + 20 * PG + 1, PG);
 	buddy_add_free(b, ZBASE + 30 * PG, 0);
@@ -180,8 +180,8 @@ static void test_holes_and_unaligned_zone(void **state)
 	u64 got = 0;
 	hpa_t pa;
 
-	buddy_add_free(b, base, 97 * PG); /* pfn 3..99 */
-	buddy_add_free(b, 300 * PG, PG); /* pfn 300 */
+	buddy_add_free(b, base, 97 * PG);      /* pfn 3..99 */
+	buddy_add_free(b, 300 * PG, PG);       /* pfn 300 */
 	buddy_add_free(b, 512 * PG, 512 * PG); /* pfn 512..1023 */
 	assert_int_equal(buddy_managed_pages(b), 97 + 1 + 512);
 	check(b);
@@ -229,8 +229,7 @@ static void test_bad_frees(void **state)
 	assert_int_equal(buddy_try_free(b, a + 2 * PG, 1, &rep), BUDDY_FREE_INSIDE_BLOCK);
 	assert_int_equal(buddy_try_free(b, a + 3 * PG, 0, &rep), BUDDY_FREE_INSIDE_BLOCK);
 	assert_int_equal(rep.block, a);
-	assert_int_equal(buddy_try_free(b, ZBASE + 5 * PG, 0, &rep),
-			 BUDDY_FREE_DOUBLE); /* never allocated */
+	assert_int_equal(buddy_try_free(b, ZBASE + 5 * PG, 0, &rep), BUDDY_FREE_DOUBLE); /* never allocated */
 	assert_int_equal(buddy_try_free(b, ZBASE + 16 * PG, 4, &rep), BUDDY_FREE_DOUBLE);
 	assert_int_equal(rep.block, ZBASE + 16 * PG);
 	assert_int_equal(rep.block_order, 4);
@@ -407,8 +406,7 @@ static void test_page_before_init(void **state)
 static bool in_usable(const struct boot_mem_range *r, u32 nr, hpa_t pa, u64 len)
 {
 	for (u32 i = 0; i < nr; i++)
-		if (r[i].type == BOOT_MEM_USABLE && pa >= r[i].base &&
-		    pa + len <= r[i].base + r[i].length)
+		if (r[i].type == BOOT_MEM_USABLE && pa >= r[i].base && pa + len <= r[i].base + r[i].length)
 			return true;
 	return false;
 }

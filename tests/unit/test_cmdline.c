@@ -23,8 +23,7 @@ static const struct cmdline_option opts[] = {
 	{ .name = "no-reboot", .type = CMDLINE_BOOL, .value = &opt_noreboot },
 	{ .name = "baud", .type = CMDLINE_UINT, .value = &opt_baud, .min = 50, .max = 4000000 },
 	{ .name = "port", .type = CMDLINE_UINT, .value = &opt_port, .min = 0, .max = 0xffff },
-	{ .name = "mem", .type = CMDLINE_SIZE, .value = &opt_mem, .min = MiB(16),
-	  .max = UINT64_MAX },
+	{ .name = "mem", .type = CMDLINE_SIZE, .value = &opt_mem, .min = MiB(16), .max = UINT64_MAX },
 	{ .name = "name", .type = CMDLINE_STR, .value = opt_name, .len = sizeof(opt_name) },
 	{ .name = "loglevel", .type = CMDLINE_ENUM, .value = &opt_level, .choices = levels },
 };
@@ -236,8 +235,7 @@ static void test_enum(void **state)
 static void test_mixed_and_last_wins(void **state)
 {
 	shim_log_reset();
-	assert_int_equal(parse("baud=9600 bogus debug mem=1T name=x\ty=2 baud=57600 loglevel=err"),
-			 3);
+	assert_int_equal(parse("baud=9600 bogus debug mem=1T name=x\ty=2 baud=57600 loglevel=err"), 3);
 	assert_true(shim_log_contains("unknown option 'bogus'"));
 	assert_true(shim_log_contains("mem: '1T'"));
 	assert_true(shim_log_contains("unknown option 'y'"));
@@ -294,7 +292,9 @@ static void test_hostile(void **state)
 	/* UTF-8 in a string value is stored as is; in a name it is shown as '?', never raw. */
 	ok("name=h\xc3\xa9llo");
 	assert_string_equal(opt_name, "h\xc3\xa9llo");
-	bad("d\xc3\xa9" "bug", "unknown option 'd??bug'", NULL);
+	bad("d\xc3\xa9"
+	    "bug",
+	    "unknown option 'd??bug'", NULL);
 	assert_null(strchr(shim_log, '\xc3'));
 
 	/* Control characters: not separators, not echoed to the console. */

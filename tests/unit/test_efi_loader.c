@@ -141,8 +141,8 @@ static void test_cfg_limits(void **state)
 	longpath[CFG_PATH_MAX] = '\0';
 	memset(longargs, 'a', BOOT_MODCMD_MAX);
 	longargs[BOOT_MODCMD_MAX] = '\0';
-	snprintf(text, sizeof(text), "kernel=k\nmodule=%s\nmodule=x %s\nmodule=y %.*s\n", longpath,
-		 longargs, BOOT_MODCMD_MAX - 1, longargs);
+	snprintf(text, sizeof(text), "kernel=k\nmodule=%s\nmodule=x %s\nmodule=y %.*s\n", longpath, longargs,
+		 BOOT_MODCMD_MAX - 1, longargs);
 	assert_int_equal(parse(text), 0);
 	assert_int_equal(cfg.nr_modules, 1); /* only the one whose arguments just fit */
 	assert_string_equal(cfg.modules[0].path, "y");
@@ -153,7 +153,8 @@ static void test_cfg_limits(void **state)
  * always NUL-terminated results within their limits. */
 static void test_cfg_random(void **state)
 {
-	static const char alphabet[] = "kernel=cmdline=module= \t\r\n#\0\xff\xfe\xef\xbb\xbf" "ab/\\";
+	static const char alphabet[] = "kernel=cmdline=module= \t\r\n#\0\xff\xfe\xef\xbb\xbf"
+				       "ab/\\";
 	char *buf = malloc(4096);
 
 	srand(2);
@@ -217,14 +218,17 @@ struct seg_spec {
 
 /* Builds an ELF file with the given segments, each segment's bytes following the headers, and
  * a Keel image header at the start of the first segment (if hdr_entry is not 0). */
-static size_t build_elf(u8 *buf, size_t cap, int class_bits, u16 machine,
-			const struct seg_spec *segs, int n, u64 hdr_entry)
+static size_t build_elf(u8 *buf, size_t cap, int class_bits, u16 machine, const struct seg_spec *segs, int n,
+			u64 hdr_entry)
 {
 	size_t ehsize = class_bits == 64 ? 64 : 52, phsize = class_bits == 64 ? 56 : 32;
 	size_t off = ALIGN_UP(ehsize + n * phsize, 16);
 
 	memset(buf, 0, cap);
-	memcpy(buf, "\x7f" "ELF", 4);
+	memcpy(buf,
+	       "\x7f"
+	       "ELF",
+	       4);
 	buf[4] = class_bits == 64 ? 2 : 1;
 	buf[5] = 1;
 	buf[6] = 1;
@@ -449,17 +453,17 @@ static void test_memmap_types_sort_merge(void **state)
 	size_t dsz = 48; /* OVMF's descriptors are larger than the struct */
 	u8 map[48 * 12];
 
-	put_desc(map, dsz, 0, 7, 0x100000, 0x100, 0); /* conventional */
-	put_desc(map, dsz, 1, 3, 0x0, 0x1, 0); /* BS code */
-	put_desc(map, dsz, 2, 4, 0x1000, 0x9f, 0); /* BS data, adjacent -> merged */
-	put_desc(map, dsz, 3, 2, 0x200000, 0x10, 0); /* loader data, adjacent to 0x100000 range */
-	put_desc(map, dsz, 4, 9, 0x300000, 1, 0); /* ACPI reclaim */
-	put_desc(map, dsz, 5, 10, 0x301000, 1, 0); /* NVS */
-	put_desc(map, dsz, 6, 8, 0x302000, 1, 0); /* unusable */
-	put_desc(map, dsz, 7, 14, 0x303000, 1, 0); /* persistent */
-	put_desc(map, dsz, 8, 5, 0x304000, 1, 0); /* RT code */
-	put_desc(map, dsz, 9, 11, 0xfec00000, 1, 0); /* MMIO */
-	put_desc(map, dsz, 10, 7, 0x400000, 0, 0); /* zero pages: dropped */
+	put_desc(map, dsz, 0, 7, 0x100000, 0x100, 0);	     /* conventional */
+	put_desc(map, dsz, 1, 3, 0x0, 0x1, 0);		     /* BS code */
+	put_desc(map, dsz, 2, 4, 0x1000, 0x9f, 0);	     /* BS data, adjacent -> merged */
+	put_desc(map, dsz, 3, 2, 0x200000, 0x10, 0);	     /* loader data, adjacent to 0x100000 range */
+	put_desc(map, dsz, 4, 9, 0x300000, 1, 0);	     /* ACPI reclaim */
+	put_desc(map, dsz, 5, 10, 0x301000, 1, 0);	     /* NVS */
+	put_desc(map, dsz, 6, 8, 0x302000, 1, 0);	     /* unusable */
+	put_desc(map, dsz, 7, 14, 0x303000, 1, 0);	     /* persistent */
+	put_desc(map, dsz, 8, 5, 0x304000, 1, 0);	     /* RT code */
+	put_desc(map, dsz, 9, 11, 0xfec00000, 1, 0);	     /* MMIO */
+	put_desc(map, dsz, 10, 7, 0x400000, 0, 0);	     /* zero pages: dropped */
 	put_desc(map, dsz, 11, 7, 0x500000, 0x100, 0x40000); /* specific purpose */
 	memmap_from_efi(&bi, map, sizeof(map), dsz);
 
@@ -480,7 +484,7 @@ static void test_memmap_types_sort_merge(void **state)
 	assert_int_equal(bi.mem[8].base, 0xfec00000);
 	for (u32 i = 1; i < bi.nr_mem; i++)
 		assert_true(bi.mem[i - 1].base < bi.mem[i].base);
-	assert_int_equal(efi_type_to_e820(15, 0), BOOT_MEM_RESERVED); /* unaccepted */
+	assert_int_equal(efi_type_to_e820(15, 0), BOOT_MEM_RESERVED);	      /* unaccepted */
 	assert_int_equal(efi_type_to_e820(0x70000000, 0), BOOT_MEM_RESERVED); /* OEM */
 }
 
@@ -574,12 +578,10 @@ static void test_fmt(void **state)
 {
 	char b[64];
 
-	assert_int_equal(efi_snprintf(b, sizeof(b), "%d|%5u|%-4x|%#llx|%05d", -12, 7u, 0xabu,
-				      0x1234ULL, -3),
-			 27);
+	assert_int_equal(efi_snprintf(b, sizeof(b), "%d|%5u|%-4x|%#llx|%05d", -12, 7u, 0xabu, 0x1234ULL, -3), 27);
 	assert_string_equal(b, "-12|    7|ab  |0x1234|-0003");
-	efi_snprintf(b, sizeof(b), "%s|%.3s|%.*s|%c|%%|%zu|%p", "abc", "abcdef", 2, "xyz", 'q',
-		     (size_t)42, (void *)0x10);
+	efi_snprintf(b, sizeof(b), "%s|%.3s|%.*s|%c|%%|%zu|%p", "abc", "abcdef", 2, "xyz", 'q', (size_t)42,
+		     (void *)0x10);
 	assert_string_equal(b, "abc|abc|xy|q|%|42|0x10");
 	assert_int_equal(efi_snprintf(b, 5, "%s", "overflowing"), 11);
 	assert_string_equal(b, "over");

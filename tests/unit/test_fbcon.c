@@ -29,7 +29,10 @@ static void fb_make(u32 w, u32 h, u8 bpp, u32 pad)
 {
 	fb_free();
 	fb.info = (struct boot_framebuffer){
-		.width = w, .height = h, .bpp = bpp, .type = BOOT_FB_RGB,
+		.width = w,
+		.height = h,
+		.bpp = bpp,
+		.type = BOOT_FB_RGB,
 		.pitch = w * (bpp / 8) + pad,
 	};
 	if (bpp == 16) {
@@ -91,8 +94,7 @@ static bool cell_shows(u32 col, u32 row, u8 ch, u32 rgb, u32 scale)
 	for (u32 y = 0; y < FONT_HEIGHT * scale; y++) {
 		for (u32 x = 0; x < FONT_WIDTH * scale; x++) {
 			bool on = font8x16[ch][y / scale] & (0x80 >> (x / scale));
-			u32 px = read_px(col * FONT_WIDTH * scale + x,
-					 row * FONT_HEIGHT * scale + y);
+			u32 px = read_px(col * FONT_WIDTH * scale + x, row * FONT_HEIGHT * scale + y);
 
 			if (px != (on ? fg : bg))
 				return false;
@@ -111,8 +113,7 @@ static void check_row(u32 row, const char *text)
 		u8 ch = c < strlen(text) ? (u8)text[c] : ' ';
 
 		if (!cell_shows(c, row, ch, FBCON_COLOR_DEFAULT, 1))
-			fail_msg("row %u col %u: expected '%c' (row should read \"%s\")", row,
-				 c, ch, text);
+			fail_msg("row %u col %u: expected '%c' (row should read \"%s\")", row, c, ch, text);
 	}
 }
 
@@ -140,12 +141,12 @@ static void test_init_rejects(void **state)
 	fb_make(640, 480, 32, 0);
 	assert_int_equal(fbcon_init(NULL, fb.mem), -EINVAL);
 	assert_int_equal(fbcon_init(&fb.info, NULL), -EINVAL);
-#define REJECT(field, v)                                                   \
-	do {                                                               \
-		struct boot_framebuffer bad = fb.info;                     \
-		bad.field = v;                                             \
-		assert_int_equal(fbcon_init(&bad, fb.mem), -EINVAL);       \
-		assert_false(fbcon_active());                              \
+#define REJECT(field, v)                                             \
+	do {                                                         \
+		struct boot_framebuffer bad = fb.info;               \
+		bad.field = v;                                       \
+		assert_int_equal(fbcon_init(&bad, fb.mem), -EINVAL); \
+		assert_false(fbcon_active());                        \
 	} while (0)
 	REJECT(type, BOOT_FB_NONE);
 	REJECT(bpp, 8);
@@ -309,11 +310,11 @@ static void test_utf8(void **state)
 	fbcon_write("\xa0", 1); /* the rest of a sequence in another write */
 	put("\xc3x\xc2\x85");
 	assert_true(cell_shows(0, 0, 0xe9, FBCON_COLOR_DEFAULT, 1));
-	assert_true(cell_shows(2, 0, '?', FBCON_COLOR_DEFAULT, 1)); /* U+20AC: not in the font */
-	assert_true(cell_shows(4, 0, '?', FBCON_COLOR_DEFAULT, 1)); /* stray continuation */
-	assert_true(cell_shows(6, 0, '?', FBCON_COLOR_DEFAULT, 1)); /* never valid in UTF-8 */
+	assert_true(cell_shows(2, 0, '?', FBCON_COLOR_DEFAULT, 1));  /* U+20AC: not in the font */
+	assert_true(cell_shows(4, 0, '?', FBCON_COLOR_DEFAULT, 1));  /* stray continuation */
+	assert_true(cell_shows(6, 0, '?', FBCON_COLOR_DEFAULT, 1));  /* never valid in UTF-8 */
 	assert_true(cell_shows(8, 0, 0xe0, FBCON_COLOR_DEFAULT, 1)); /* U+00E0 */
-	assert_true(cell_shows(9, 0, '?', FBCON_COLOR_DEFAULT, 1)); /* cut short by 'x' */
+	assert_true(cell_shows(9, 0, '?', FBCON_COLOR_DEFAULT, 1));  /* cut short by 'x' */
 	assert_true(cell_shows(10, 0, 'x', FBCON_COLOR_DEFAULT, 1));
 	assert_true(cell_shows(11, 0, '?', FBCON_COLOR_DEFAULT, 1)); /* U+0085, a C1 control */
 }
@@ -363,8 +364,7 @@ static void test_random_stream(void **state)
 
 	srand(42);
 	for (int round = 0; round < 9; round++) {
-		fb_init(8 * (1 + round * 3) + (u32)round, 16 * (1 + round % 4) + 3, bpps[round % 3],
-			(u32)round * 4);
+		fb_init(8 * (1 + round * 3) + (u32)round, 16 * (1 + round % 4) + 3, bpps[round % 3], (u32)round * 4);
 		for (size_t i = 0; i < sizeof(buf); i++)
 			buf[i] = (char)(rand() % 4 ? rand() % 256 : "\n\r\t\b\x1b[;m"[rand() % 9]);
 		fbcon_write(buf, sizeof(buf));

@@ -19,7 +19,7 @@
 #pragma GCC diagnostic ignored "-Wformat-extra-args"
 #pragma GCC diagnostic ignored "-Wformat-overflow"
 
-#define CANARY 0x5a
+#define CANARY	0x5a
 #define BUF_MAX 600
 
 static unsigned long cases;
@@ -38,14 +38,13 @@ static void check_all_sizes(const char *ref, int ref_len, const char *fmt, va_li
 		n = kvsnprintf(size ? buf : NULL, size, fmt, aq);
 		va_end(aq);
 		if (n != ref_len)
-			fail_msg("fmt \"%s\" size %zu: returned %d, libc %d", fmt, size, n,
-				 ref_len);
+			fail_msg("fmt \"%s\" size %zu: returned %d, libc %d", fmt, size, n, ref_len);
 		if (size) {
 			size_t keep = MIN((size_t)ref_len, size - 1);
 
 			if (memcmp(buf, ref, keep) != 0 || buf[keep] != '\0')
-				fail_msg("fmt \"%s\" size %zu: got \"%.*s\", libc \"%.*s\"", fmt,
-					 size, (int)keep, buf, (int)keep, ref);
+				fail_msg("fmt \"%s\" size %zu: got \"%.*s\", libc \"%.*s\"", fmt, size, (int)keep, buf,
+					 (int)keep, ref);
 		}
 		for (size_t i = size; i < sizeof(buf); i++)
 			if ((unsigned char)buf[i] != CANARY)
@@ -75,8 +74,7 @@ static void __attribute__((format(printf, 2, 3))) compare(bool sizes, const char
 		n = kvsnprintf(buf, sizeof(buf), fmt, aq);
 		va_end(aq);
 		if (n != ref_len || strcmp(buf, ref) != 0)
-			fail_msg("fmt \"%s\": got %d \"%s\", libc %d \"%s\"", fmt, n, buf, ref_len,
-				 ref);
+			fail_msg("fmt \"%s\": got %d \"%s\", libc %d \"%s\"", fmt, n, buf, ref_len, ref);
 		va_copy(aq, ap);
 		n = kvsnprintf(buf, half, fmt, aq);
 		va_end(aq);
@@ -165,8 +163,28 @@ static void test_integer_combinations(void **state)
 	static const char *const lens[] = { "", "hh", "h", "l", "ll", "z", "t", "j" };
 	static const char convs[] = "diuxXo";
 	static const s64 values[] = {
-		0, 1, -1, 7, 8, 42, 127, 128, 255, 256, -128, -129, 32767, -32768, 65535, 65536,
-		INT32_MAX, INT32_MIN, (s64)UINT32_MAX, 0x123456789abcdefLL, INT64_MAX, INT64_MIN,
+		0,
+		1,
+		-1,
+		7,
+		8,
+		42,
+		127,
+		128,
+		255,
+		256,
+		-128,
+		-129,
+		32767,
+		-32768,
+		65535,
+		65536,
+		INT32_MAX,
+		INT32_MIN,
+		(s64)UINT32_MAX,
+		0x123456789abcdefLL,
+		INT64_MAX,
+		INT64_MIN,
 		(s64)UINT64_MAX - 1,
 	};
 	char fmt[64];
@@ -186,11 +204,9 @@ static void test_integer_combinations(void **state)
 			const char *l = lens[i / nw / np];
 
 			for (size_t c = 0; convs[c]; c++) {
-				snprintf(fmt, sizeof(fmt), "<%%%s%s%s%s%c>", flags, w, p, l,
-					 convs[c]);
+				snprintf(fmt, sizeof(fmt), "<%%%s%s%s%s%c>", flags, w, p, l, convs[c]);
 				for (size_t v = 0; v < ARRAY_SIZE(values); v++)
-					compare_int(fmt, l, convs[c] == 'd' || convs[c] == 'i',
-						    values[v]);
+					compare_int(fmt, l, convs[c] == 'd' || convs[c] == 'i', values[v]);
 			}
 		}
 	}
@@ -199,7 +215,7 @@ static void test_integer_combinations(void **state)
 static void test_string_char_combinations(void **state)
 {
 	static const char *const strs[] = { "", "a", "hello", "a longer string of text" };
-	static const char *const specs[] = { "%s", "%-s", "%1s", "%7s", "%-7s", "%30s", "%-30s",
+	static const char *const specs[] = { "%s",   "%-s",  "%1s",  "%7s",   "%-7s",	"%30s", "%-30s",
 					     "%.0s", "%.1s", "%.4s", "%7.2s", "%-7.2s", "%.40s" };
 	static const char *const cspecs[] = { "%c", "%1c", "%4c", "%-4c" };
 

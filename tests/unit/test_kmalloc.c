@@ -10,7 +10,7 @@
 
 #include "kernel/mm/kmalloc.h"
 
-static u64 backend_pages; /* pages kmalloc holds according to the backend */
+static u64 backend_pages;		 /* pages kmalloc holds according to the backend */
 static unsigned backend_fail_from = ~0u; /* orders >= this fail */
 
 void *kmalloc_backend_alloc(unsigned order)
@@ -62,9 +62,8 @@ static size_t expected_align(size_t size)
 
 static void test_size_classes(void **state)
 {
-	static const size_t sizes[] = { 0,   1,	  8,   15,   16,   17,	 31,   32,  33,
-					63,  64,  65,  127,  128,  129,	 255,  256, 257,
-					511, 512, 513, 1023, 1024, 1025, 2047, 2048 };
+	static const size_t sizes[] = { 0,   1,	  8,   15,  16,	 17,  31,  32,	33,   63,   64,	  65,	127,
+					128, 129, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 2047, 2048 };
 
 	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
 		/* Two at a time so neither is the only object in a fresh slab. */
@@ -221,8 +220,7 @@ static void test_foreign_pointers(void **state)
 	expect_assert_failure(kfree(p + 1));
 	expect_assert_failure(kfree(p + 32));
 	expect_assert_failure(kfree(p + 64)); /* the next object, never allocated */
-	expect_assert_failure(
-		kfree((u8 *)((uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1)) + 8)); /* header */
+	expect_assert_failure(kfree((u8 *)((uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1)) + 8)); /* header */
 	expect_assert_failure(kfree(big + 16));
 	expect_assert_failure(kfree(big + PAGE_SIZE));
 	kfree(p);
@@ -287,8 +285,7 @@ static void *thread_body(void *arg)
 			kfree(slot[s]);
 			slot[s] = NULL;
 		} else {
-			len[s] = seed % 64 == 0 ? 5000 + (seed >> 32) % 9000
-						: 1 + (seed >> 32) % 2048;
+			len[s] = seed % 64 == 0 ? 5000 + (seed >> 32) % 9000 : 1 + (seed >> 32) % 2048;
 			slot[s] = kmalloc(len[s]);
 			if (!slot[s])
 				return (void *)2;
@@ -322,14 +319,10 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_size_classes),
-		cmocka_unit_test(test_objects_distinct_and_intact),
-		cmocka_unit_test(test_reuse_and_kzalloc),
-		cmocka_unit_test(test_large_sizes),
-		cmocka_unit_test(test_backend_failure),
-		cmocka_unit_test(test_double_free),
-		cmocka_unit_test(test_foreign_pointers),
-		cmocka_unit_test(test_many_allocations_return_all_pages),
+		cmocka_unit_test(test_size_classes),	  cmocka_unit_test(test_objects_distinct_and_intact),
+		cmocka_unit_test(test_reuse_and_kzalloc), cmocka_unit_test(test_large_sizes),
+		cmocka_unit_test(test_backend_failure),	  cmocka_unit_test(test_double_free),
+		cmocka_unit_test(test_foreign_pointers),  cmocka_unit_test(test_many_allocations_return_all_pages),
 		cmocka_unit_test(test_threads),
 	};
 

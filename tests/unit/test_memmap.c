@@ -9,12 +9,12 @@
 #include "kernel/log.h"
 #include "kernel/mm/memmap.h"
 
-#define U64_MAX (~(u64)0)
+#define U64_MAX	   (~(u64)0)
 #define R(b, l, t) ((struct boot_mem_range){ .base = (b), .length = (l), .type = (t) })
-#define USABLE BOOT_MEM_USABLE
-#define RESERVED BOOT_MEM_RESERVED
-#define ACPI BOOT_MEM_ACPI_RECLAIM
-#define NVS BOOT_MEM_ACPI_NVS
+#define USABLE	   BOOT_MEM_USABLE
+#define RESERVED   BOOT_MEM_RESERVED
+#define ACPI	   BOOT_MEM_ACPI_RECLAIM
+#define NVS	   BOOT_MEM_ACPI_NVS
 
 static void dump(const char *what, const struct boot_mem_range *r, u32 nr)
 {
@@ -24,14 +24,12 @@ static void dump(const char *what, const struct boot_mem_range *r, u32 nr)
 			      (unsigned long long)r[i].length, r[i].type);
 }
 
-static void expect_map(const struct boot_mem_range *r, u32 nr, const struct boot_mem_range *want,
-		       u32 nwant)
+static void expect_map(const struct boot_mem_range *r, u32 nr, const struct boot_mem_range *want, u32 nwant)
 {
 	bool same = nr == nwant;
 
 	for (u32 i = 0; same && i < nr; i++)
-		same = r[i].base == want[i].base && r[i].length == want[i].length &&
-		       r[i].type == want[i].type;
+		same = r[i].base == want[i].base && r[i].length == want[i].length && r[i].type == want[i].type;
 	if (!same) {
 		dump("got", r, nr);
 		dump("want", want, nwant);
@@ -39,10 +37,10 @@ static void expect_map(const struct boot_mem_range *r, u32 nr, const struct boot
 	}
 }
 
-#define EXPECT_MAP(r, nr, ...) \
-	do { \
+#define EXPECT_MAP(r, nr, ...)                                         \
+	do {                                                           \
 		const struct boot_mem_range want_[] = { __VA_ARGS__ }; \
-		expect_map(r, nr, want_, ARRAY_SIZE(want_)); \
+		expect_map(r, nr, want_, ARRAY_SIZE(want_));           \
 	} while (0)
 
 /* QEMU's E820 for -m 8G (q35 / SeaBIOS), already sane. */
@@ -129,9 +127,8 @@ static void test_nested(void **state)
 	u32 nr = 4;
 
 	assert_int_equal(memmap_sanitize(r, &nr, 16), 0);
-	EXPECT_MAP(r, nr, R(0x0, 0x10000, USABLE), R(0x10000, 0x4000, RESERVED),
-		   R(0x14000, 0x1000, NVS), R(0x15000, 0xb000, RESERVED),
-		   R(0x20000, 0x20000, USABLE), R(0x40000, 0x1000, BOOT_MEM_UNUSABLE),
+	EXPECT_MAP(r, nr, R(0x0, 0x10000, USABLE), R(0x10000, 0x4000, RESERVED), R(0x14000, 0x1000, NVS),
+		   R(0x15000, 0xb000, RESERVED), R(0x20000, 0x20000, USABLE), R(0x40000, 0x1000, BOOT_MEM_UNUSABLE),
 		   R(0x41000, 0xbf000, USABLE));
 }
 
@@ -144,8 +141,7 @@ static void test_merge_adjacent_and_holes(void **state)
 	u32 nr = 6;
 
 	assert_int_equal(memmap_sanitize(r, &nr, 16), 0);
-	EXPECT_MAP(r, nr, R(0x0, 0x3000, USABLE), R(0x3000, 0x2000, RESERVED),
-		   R(0x5000, 0x1000, USABLE));
+	EXPECT_MAP(r, nr, R(0x0, 0x3000, USABLE), R(0x3000, 0x2000, RESERVED), R(0x5000, 0x1000, USABLE));
 
 	/* A hole between two usable ranges keeps them apart. */
 	r[0] = R(0x0, 0x1000, USABLE);
@@ -158,17 +154,16 @@ static void test_merge_adjacent_and_holes(void **state)
 static void test_zero_length_and_unknown(void **state)
 {
 	struct boot_mem_range r[16] = {
-		R(0x1000, 0, USABLE),	   R(0x0, 0x4000, USABLE),
-		R(0x2000, 0x1000, 0x1234), /* unknown: reserved */
-		R(0x8000, 0x1000, 0), /* type 0: reserved */
+		R(0x1000, 0, USABLE),	R(0x0, 0x4000, USABLE), R(0x2000, 0x1000, 0x1234), /* unknown: reserved */
+		R(0x8000, 0x1000, 0),							   /* type 0: reserved */
 		R(0x9000, 0, RESERVED),
 	};
 	u32 nr = 5;
 
 	shim_log_reset();
 	assert_int_equal(memmap_sanitize(r, &nr, 16), 0);
-	EXPECT_MAP(r, nr, R(0x0, 0x2000, USABLE), R(0x2000, 0x1000, RESERVED),
-		   R(0x3000, 0x1000, USABLE), R(0x8000, 0x1000, RESERVED));
+	EXPECT_MAP(r, nr, R(0x0, 0x2000, USABLE), R(0x2000, 0x1000, RESERVED), R(0x3000, 0x1000, USABLE),
+		   R(0x8000, 0x1000, RESERVED));
 	assert_int_equal(shim_log_count[LOG_WARN], 4);
 	assert_true(shim_log_contains("zero length"));
 	assert_true(shim_log_contains("unknown type 4660"));
@@ -186,10 +181,10 @@ static void test_zero_length_and_unknown(void **state)
 static void test_overflow_at_2_64(void **state)
 {
 	struct boot_mem_range r[16] = {
-		R(0xfffffffffffff000, 0x2000, USABLE), /* wraps */
+		R(0xfffffffffffff000, 0x2000, USABLE),	 /* wraps */
 		R(0xffffffffffffe000, 0x2000, RESERVED), /* ends exactly at 2^64 */
-		R(U64_MAX, 5, USABLE), /* nothing left after clamping */
-		R(0x1000, U64_MAX, RESERVED), /* the whole space */
+		R(U64_MAX, 5, USABLE),			 /* nothing left after clamping */
+		R(0x1000, U64_MAX, RESERVED),		 /* the whole space */
 		R(0x0, 0x1000, USABLE),
 	};
 	u32 nr = 5;
@@ -230,9 +225,8 @@ static void test_more_than_max(void **state)
 	assert_int_equal(r[4].base, 0xdead);
 
 	assert_int_equal(memmap_sanitize(r, &nr, 5), 0);
-	EXPECT_MAP(r, nr, R(0x0, 0x1000, USABLE), R(0x1000, 0x1000, RESERVED),
-		   R(0x2000, 0x1000, USABLE), R(0x3000, 0x1000, RESERVED),
-		   R(0x4000, 0xfc000, USABLE));
+	EXPECT_MAP(r, nr, R(0x0, 0x1000, USABLE), R(0x1000, 0x1000, RESERVED), R(0x2000, 0x1000, USABLE),
+		   R(0x3000, 0x1000, RESERVED), R(0x4000, 0xfc000, USABLE));
 	assert_int_equal(r[5].base, 0xdead);
 
 	nr = 7;
@@ -244,7 +238,7 @@ static void test_more_than_max(void **state)
 /* Random maps against a model: one type per 4 KiB unit (0 = hole). */
 
 #define UNITS 96
-#define UNIT 0x1000ull
+#define UNIT  0x1000ull
 
 static u64 rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -298,9 +292,7 @@ static u32 model_runs(const u32 *model)
 
 static void test_random_sanitize(void **state)
 {
-	static const u32 types[] = {
-		USABLE, USABLE, USABLE, RESERVED, ACPI, NVS, 5, 6, 7, 12, 0xf00
-	};
+	static const u32 types[] = { USABLE, USABLE, USABLE, RESERVED, ACPI, NVS, 5, 6, 7, 12, 0xf00 };
 
 	for (int iter = 0; iter < 3000; iter++) {
 		struct boot_mem_range r[64], orig[64];
@@ -332,9 +324,8 @@ static void test_random_sanitize(void **state)
 /* memmap_reserve */
 
 static const struct boot_mem_range small_map[] = {
-	R(0x0, 0x9fc00, USABLE),	R(0x9fc00, 0x400, RESERVED),
-	R(0x100000, 0xf00000, USABLE),	R(0x1000000, 0x100000, RESERVED),
-	R(0x1100000, 0xf00000, USABLE),
+	R(0x0, 0x9fc00, USABLE),	  R(0x9fc00, 0x400, RESERVED),	  R(0x100000, 0xf00000, USABLE),
+	R(0x1000000, 0x100000, RESERVED), R(0x1100000, 0xf00000, USABLE),
 };
 
 static u32 load_small(struct boot_mem_range *r)
@@ -351,52 +342,46 @@ static void test_reserve_positions(void **state)
 	/* At the start of a usable range. */
 	nr = load_small(r);
 	assert_int_equal(memmap_reserve(r, &nr, 16, 0x100000, 0x100000, MEMMAP_KERNEL), 0);
-	EXPECT_MAP(r, nr, R(0x0, 0x9fc00, USABLE), R(0x9fc00, 0x400, RESERVED),
-		   R(0x100000, 0x100000, MEMMAP_KERNEL), R(0x200000, 0xe00000, USABLE),
-		   R(0x1000000, 0x100000, RESERVED), R(0x1100000, 0xf00000, USABLE));
+	EXPECT_MAP(r, nr, R(0x0, 0x9fc00, USABLE), R(0x9fc00, 0x400, RESERVED), R(0x100000, 0x100000, MEMMAP_KERNEL),
+		   R(0x200000, 0xe00000, USABLE), R(0x1000000, 0x100000, RESERVED), R(0x1100000, 0xf00000, USABLE));
 
 	/* In the middle: split in three. */
 	nr = load_small(r);
 	assert_int_equal(memmap_reserve(r, &nr, 16, 0x200000, 0x1000, MEMMAP_KERNEL), 0);
-	EXPECT_MAP(r, nr, R(0x0, 0x9fc00, USABLE), R(0x9fc00, 0x400, RESERVED),
-		   R(0x100000, 0x100000, USABLE), R(0x200000, 0x1000, MEMMAP_KERNEL),
-		   R(0x201000, 0xdff000, USABLE), R(0x1000000, 0x100000, RESERVED),
+	EXPECT_MAP(r, nr, R(0x0, 0x9fc00, USABLE), R(0x9fc00, 0x400, RESERVED), R(0x100000, 0x100000, USABLE),
+		   R(0x200000, 0x1000, MEMMAP_KERNEL), R(0x201000, 0xdff000, USABLE), R(0x1000000, 0x100000, RESERVED),
 		   R(0x1100000, 0xf00000, USABLE));
 
 	/* At the end, same type as the next range: merged with it. */
 	nr = load_small(r);
 	assert_int_equal(memmap_reserve(r, &nr, 16, 0xf00000, 0x100000, RESERVED), 0);
-	EXPECT_MAP(r, nr, R(0x0, 0x9fc00, USABLE), R(0x9fc00, 0x400, RESERVED),
-		   R(0x100000, 0xe00000, USABLE), R(0xf00000, 0x200000, RESERVED),
-		   R(0x1100000, 0xf00000, USABLE));
+	EXPECT_MAP(r, nr, R(0x0, 0x9fc00, USABLE), R(0x9fc00, 0x400, RESERVED), R(0x100000, 0xe00000, USABLE),
+		   R(0xf00000, 0x200000, RESERVED), R(0x1100000, 0xf00000, USABLE));
 
 	/* A whole range, merging both neighbours. */
 	nr = load_small(r);
 	assert_int_equal(memmap_reserve(r, &nr, 16, 0x0, 0x9fc00, RESERVED), 0);
-	EXPECT_MAP(r, nr, R(0x0, 0xa0000, RESERVED), R(0x100000, 0xf00000, USABLE),
-		   R(0x1000000, 0x100000, RESERVED), R(0x1100000, 0xf00000, USABLE));
+	EXPECT_MAP(r, nr, R(0x0, 0xa0000, RESERVED), R(0x100000, 0xf00000, USABLE), R(0x1000000, 0x100000, RESERVED),
+		   R(0x1100000, 0xf00000, USABLE));
 
 	/* The first MiB: the hole stays a hole, the reserved part stays reserved. */
 	nr = load_small(r);
 	assert_int_equal(memmap_reserve(r, &nr, 16, 0x0, 0x100000, MEMMAP_KERNEL), 0);
-	EXPECT_MAP(r, nr, R(0x0, 0x9fc00, MEMMAP_KERNEL), R(0x9fc00, 0x400, RESERVED),
-		   R(0x100000, 0xf00000, USABLE), R(0x1000000, 0x100000, RESERVED),
-		   R(0x1100000, 0xf00000, USABLE));
+	EXPECT_MAP(r, nr, R(0x0, 0x9fc00, MEMMAP_KERNEL), R(0x9fc00, 0x400, RESERVED), R(0x100000, 0xf00000, USABLE),
+		   R(0x1000000, 0x100000, RESERVED), R(0x1100000, 0xf00000, USABLE));
 
 	/* Across several ranges, a hole and a reserved range. */
 	nr = load_small(r);
 	assert_int_equal(memmap_reserve(r, &nr, 16, 0x80000, 0x1180000, MEMMAP_KERNEL), 0);
-	EXPECT_MAP(r, nr, R(0x0, 0x80000, USABLE), R(0x80000, 0x1fc00, MEMMAP_KERNEL),
-		   R(0x9fc00, 0x400, RESERVED), R(0x100000, 0xf00000, MEMMAP_KERNEL),
-		   R(0x1000000, 0x100000, RESERVED), R(0x1100000, 0x100000, MEMMAP_KERNEL),
-		   R(0x1200000, 0xe00000, USABLE));
+	EXPECT_MAP(r, nr, R(0x0, 0x80000, USABLE), R(0x80000, 0x1fc00, MEMMAP_KERNEL), R(0x9fc00, 0x400, RESERVED),
+		   R(0x100000, 0xf00000, MEMMAP_KERNEL), R(0x1000000, 0x100000, RESERVED),
+		   R(0x1100000, 0x100000, MEMMAP_KERNEL), R(0x1200000, 0xe00000, USABLE));
 
 	/* Past the last range, up to 2^64: the tail becomes reserved, nothing invented. */
 	nr = load_small(r);
 	assert_int_equal(memmap_reserve(r, &nr, 16, 0x1800000, U64_MAX, RESERVED), 0);
-	EXPECT_MAP(r, nr, R(0x0, 0x9fc00, USABLE), R(0x9fc00, 0x400, RESERVED),
-		   R(0x100000, 0xf00000, USABLE), R(0x1000000, 0x100000, RESERVED),
-		   R(0x1100000, 0x700000, USABLE), R(0x1800000, 0x800000, RESERVED));
+	EXPECT_MAP(r, nr, R(0x0, 0x9fc00, USABLE), R(0x9fc00, 0x400, RESERVED), R(0x100000, 0xf00000, USABLE),
+		   R(0x1000000, 0x100000, RESERVED), R(0x1100000, 0x700000, USABLE), R(0x1800000, 0x800000, RESERVED));
 }
 
 static void test_reserve_no_change_and_errors(void **state)
@@ -413,8 +398,7 @@ static void test_reserve_no_change_and_errors(void **state)
 	expect_map(r, nr, small_map, ARRAY_SIZE(small_map));
 
 	assert_int_equal(memmap_reserve(r, &nr, 16, 0x200000, 0x1000, USABLE), -EINVAL);
-	assert_int_equal(memmap_reserve(r, &nr, 4, 0x200000, 0x1000, RESERVED),
-			 -EINVAL); /* nr > max */
+	assert_int_equal(memmap_reserve(r, &nr, 4, 0x200000, 0x1000, RESERVED), -EINVAL); /* nr > max */
 
 	/* Not sanitized: overlapping or unsorted. */
 	r[0] = R(0x0, 0x2000, USABLE);
@@ -446,8 +430,7 @@ static void test_reserve_full_map(void **state)
 	r[2] = R(0x20000, 0x10000, USABLE);
 	nr = 3;
 	assert_int_equal(memmap_reserve(r, &nr, 3, 0x8000, 0x20000, RESERVED), 0);
-	EXPECT_MAP(r, nr, R(0x0, 0x8000, USABLE), R(0x8000, 0x20000, RESERVED),
-		   R(0x28000, 0x8000, USABLE));
+	EXPECT_MAP(r, nr, R(0x0, 0x8000, USABLE), R(0x8000, 0x20000, RESERVED), R(0x28000, 0x8000, USABLE));
 }
 
 static void test_random_reserve(void **state)
@@ -491,8 +474,7 @@ static void test_clip(void **state)
 	assert_int_equal(r[3].base, 0x100000);
 	assert_int_equal(r[3].length, 0x3ff00000);
 	assert_int_equal(memmap_total(r, nr, USABLE), 0x9fc00 + 0x3ff00000);
-	assert_int_equal(memmap_total(r, nr, RESERVED),
-			 memmap_total(qemu_map, ARRAY_SIZE(qemu_map), RESERVED));
+	assert_int_equal(memmap_total(r, nr, RESERVED), memmap_total(qemu_map, ARRAY_SIZE(qemu_map), RESERVED));
 
 	/* A limit on a range boundary or above everything changes nothing more. */
 	assert_int_equal(memmap_clip(r, &nr, 0x40000000), 0);
