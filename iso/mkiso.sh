@@ -21,6 +21,14 @@ out=$1 cmdline=$2
 shift 2
 timeout=${KEEL_GRUB_TIMEOUT:-1}
 [[ $timeout =~ ^[0-9]+$ ]] || keel_die "KEEL_GRUB_TIMEOUT must be a number of seconds"
+# Bochs 2.7's BIOS: GRUB's multiboot2 loader crashes inside GRUB when the kernel asks for a
+# framebuffer (it never reaches Keel); multiboot (1) asks for none and boots there.
+protocol=${KEEL_GRUB_PROTOCOL:-multiboot2}
+case $protocol in
+multiboot2) modcmd=module2 ;;
+multiboot) modcmd=module ;;
+*) keel_die "KEEL_GRUB_PROTOCOL must be multiboot2 or multiboot" ;;
+esac
 default=${KEEL_GRUB_DEFAULT:-0}
 [[ $default =~ ^[01]$ ]] || keel_die "KEEL_GRUB_DEFAULT must be 0 (multiboot2) or 1 (keel.efi)"
 keel_check_cmdline "$cmdline"
@@ -62,7 +70,7 @@ modlines=
 for i in "${!KEEL_MOD_SRC[@]}"; do
 	mkdir -p "$tree/boot/modules"
 	cp "${KEEL_MOD_SRC[i]}" "$tree/boot/modules/${KEEL_MOD_NAME[i]}"
-	modlines+=$'\t'"module2 /boot/modules/${KEEL_MOD_NAME[i]}"
+	modlines+=$'\t'"$modcmd /boot/modules/${KEEL_MOD_NAME[i]}"
 	modlines+="$(grub_words "${KEEL_MOD_ARGS[i]}")"$'\n'
 done
 qcmdline=$(grub_words "$cmdline")
@@ -73,6 +81,7 @@ while IFS= read -r line; do
 	*)
 		line=${line//@TIMEOUT@/"$timeout"}
 		line=${line//@DEFAULT@/"$default"}
+		line=${line//@MULTIBOOT@/"$protocol"}
 		printf '%s\n' "${line//@CMDLINE@/"$qcmdline"}"
 		;;
 	esac
