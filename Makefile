@@ -34,7 +34,7 @@ endif
 KASFLAGS := -I. -D__ASSEMBLER__ -MMD -MP -g
 KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
 
-KSRC_DIRS := boot arch/x86 kernel kernel/lib kernel/mm drivers drivers/acpi
+KSRC_DIRS := boot arch/x86 arch/x86/svm kernel kernel/lib kernel/mm drivers drivers/acpi vmm
 KSRCS := $(filter-out kernel/ksyms_empty.S,$(foreach d,$(KSRC_DIRS),$(wildcard $(d)/*.c) $(wildcard $(d)/*.S)))
 KOBJS := $(patsubst %,$(B)/k/%.o,$(KSRCS))
 include drivers/font.mk
@@ -53,7 +53,8 @@ $(B)/k/%.S.o: %.S
 	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
 
 # Two-pass link: the first pass fixes every address, the second adds the symbol table used for
-# backtraces in a section placed last, so no other symbol moves (checked below).
+# backtraces in a section placed last, so no other symbol moves (checked below; only the
+# image-end markers after it may).
 $(B)/k/ksyms0.o: kernel/ksyms_empty.S
 	@mkdir -p $(dir $@)
 	$(CC) $(KASFLAGS) -c $< -o $@
@@ -71,8 +72,8 @@ $(B)/k/ksyms.o: $(B)/k/ksyms.S
 # -kernel (multiboot1) accepts and GRUB's multiboot2 loads just as well.
 $(B)/keel64.elf: $(KOBJS) $(B)/k/ksyms.o linker.ld
 	$(LD) $(KLDFLAGS) -T linker.ld -o $@ $(KOBJS) $(B)/k/ksyms.o
-	@$(NM) -n $(B)/keel.pass1.elf | grep -v ksyms > $(B)/k/syms1.txt
-	@$(NM) -n $@ | grep -v ksyms > $(B)/k/syms2.txt
+	@$(NM) -n $(B)/keel.pass1.elf | grep -v -e ksyms -e _image_end > $(B)/k/syms1.txt
+	@$(NM) -n $@ | grep -v -e ksyms -e _image_end > $(B)/k/syms2.txt
 	@cmp -s $(B)/k/syms1.txt $(B)/k/syms2.txt || { echo "ksyms: symbol addresses moved between link passes"; exit 1; }
 
 $(B)/keel.elf: $(B)/keel64.elf
@@ -82,6 +83,7 @@ $(B)/keel.elf: $(B)/keel64.elf
 
 include boot/efi/efi.mk
 include iso/iso.mk
+include guests/tests/guests.mk
 
 # ---------------------------------------------------------------------------------------------
 # Tests

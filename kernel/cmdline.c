@@ -264,6 +264,8 @@ static int apply(const struct cmdline_option *o, const struct token *t, bool neg
 		return 0;
 	case CMDLINE_ENUM:
 		return set_enum(o, t->value);
+	case CMDLINE_LIST:
+		return o->add(t->value);
 	default:
 		pr_warn("cmdline: %s: option has an invalid type %d\n", o->name, (int)o->type);
 		return -EINVAL;

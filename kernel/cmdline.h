@@ -11,6 +11,7 @@ enum cmdline_type {
 	CMDLINE_SIZE, /* value: u64*. like UINT with an optional K/M/G suffix (binary units) */
 	CMDLINE_STR,  /* value: char[len] */
 	CMDLINE_ENUM, /* value: int*, index into choices (NULL-terminated) */
+	CMDLINE_LIST, /* may repeat: add(value) is called for each; it warns and returns < 0 if bad */
 };
 
 struct cmdline_option {
@@ -21,6 +22,7 @@ struct cmdline_option {
 	u64 min, max;
 	const char *const *choices;
 	const char *help;
+	int (*add)(const char *value);
 };
 
 /*

@@ -24,6 +24,7 @@
 #include "kernel/power.h"
 #include "kernel/selftest.h"
 #include "kernel/smp.h"
+#include "vmm/vmm.h"
 
 static struct percpu bsp_percpu;
 
@@ -190,6 +191,7 @@ __noreturn void kernel_main(struct boot_info *bi, u32 how, int err)
 	     (unsigned long long)((page_free_count() * PAGE_SIZE) >> 20));
 
 	selftest_fault();
+	vmm_run_all(bi);
 	switch (opts.on_finish) {
 	case FINISH_POWEROFF:
 		machine_poweroff();

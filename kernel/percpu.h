@@ -34,6 +34,9 @@ struct percpu {
 	void *volatile call_arg;
 	volatile u64 call_seq;
 	volatile u64 call_done;
+	/* Long-running work for an idle CPU (smp_post): run from its idle loop, not an IRQ. */
+	cpu_call_fn volatile work_fn;
+	void *volatile work_arg;
 } __aligned(4096);
 
 extern struct percpu *cpus[MAX_CPUS];

@@ -8,6 +8,9 @@
 u32 smp_boot(void);
 /* Runs fn(arg) on CPU `cpu` (via IPI, or directly on this CPU) and waits for it to finish. */
 int smp_call(u32 cpu, cpu_call_fn fn, void *arg);
+/* Hands fn(arg) to an idle CPU, which runs it from its idle loop with interrupts on; returns at
+ * once. -EBUSY if that CPU has work queued already. */
+int smp_post(u32 cpu, cpu_call_fn fn, void *arg);
 /* Runs fn(arg) on every online CPU, this one included; returns how many ran it. */
 u32 smp_call_all(cpu_call_fn fn, void *arg);
 

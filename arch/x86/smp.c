@@ -38,8 +38,38 @@ __noreturn void ap_main(struct percpu *p)
 	lapic_timer_start(TIMER_HZ);
 	__atomic_store_n(&p->online, true, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&nr_cpus_online, 1, __ATOMIC_SEQ_CST);
-	for (;;)
-		irq_enable_and_halt();
+	for (;;) {
+		cpu_call_fn fn;
+
+		irq_disable();
+		fn = p->work_fn;
+		if (fn) {
+			void *arg = p->work_arg;
+
+			irq_enable();
+			fn(arg);
+			__atomic_store_n(&p->work_fn, NULL, __ATOMIC_RELEASE);
+			continue;
+		}
+		irq_enable_and_halt(); /* sti;hlt: the posting IPI cannot slip in between */
+	}
+}
+
+static void wake(void *arg)
+{
+}
+
+int smp_post(u32 cpu, cpu_call_fn fn, void *arg)
+{
+	struct percpu *p = cpu < MAX_CPUS ? cpus[cpu] : NULL;
+
+	if (!p || !p->online || p == this_cpu())
+		return -ENOENT;
+	if (p->work_fn)
+		return -EBUSY;
+	p->work_arg = arg;
+	__atomic_store_n(&p->work_fn, fn, __ATOMIC_RELEASE);
+	return smp_call(cpu, wake, NULL);
 }
 
 static bool start_ap(u32 cpu, u32 apic_id)

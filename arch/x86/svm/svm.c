@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/* AMD SVM backend (AMD APM vol. 2 ch. 15) behind struct vcpu_ops. */
+#include "arch/x86/cpu.h"
+#include "arch/x86/memlayout.h"
+#include "arch/x86/svm/vmcb.h"
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+#include "kernel/mm/page.h"
+#include "kernel/percpu.h"
+#include "vmm/vm.h"
+
+void svm_enter(hpa_t vmcb_pa, struct vcpu_gprs *gprs, hpa_t host_save_pa);
+
+#define PAT_DEFAULT 0x0007040600070406ULL
+#define NPT_FLAGS   (PTE_P_ | PTE_W_ | PTE_U_)
+#define PTE_P_	    (1ULL << 0)
+#define PTE_W_	    (1ULL << 1)
+#define PTE_U_	    (1ULL << 2)
+#define PTE_PS_	    (1ULL << 7)
+#define PTE_ADDR    0x000ffffffffff000ULL
+
+/* Segment attributes in the VMCB's packed form: type, S, DPL, P, AVL, L, D/B, G (APM B.2). */
+#define SEG_CODE32     0x0c9b
+#define SEG_DATA32     0x0c93
+#define SEG_CODE16     0x009b
+#define SEG_DATA16     0x0093
+#define SEG_TSS32_BUSY 0x008b
+#define SEG_LDT	       0x0082
+
+static u32 max_asid;
+static bool have_nrips;
+/* Host state VMRUN does not save: one page per physical CPU for VMSAVE/VMLOAD, and the
+ * VM_HSAVE_PA area. */
+static hpa_t host_save[MAX_CPUS];
+
+static int svm_cpu_enable(void)
+{
+	u32 cpu = this_cpu()->cpu;
+	hpa_t hsave = page_alloc_zeroed(0), save = page_alloc_zeroed(0);
+
+	if (hsave == INVALID_HPA || save == INVALID_HPA)
+		return -ENOMEM;
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS)
+		return -EPERM; /* disabled by the firmware (APM §15.4) */
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, hsave);
+	host_save[cpu] = save;
+	return 0;
+}
+
+static u64 *npt_table(u64 *entry)
+{
+	if (!(*entry & PTE_P_)) {
+		hpa_t pa = page_alloc_zeroed(0);
+
+		if (pa == INVALID_HPA)
+			return NULL;
+		*entry = pa | NPT_FLAGS;
+	} else if (*entry & PTE_PS_) {
+		return NULL;
+	}
+	return phys_to_virt(*entry & PTE_ADDR);
+}
+
+static int svm_map(struct vm *vm, u64 gpa, hpa_t hpa, u64 size)
+{
+	while (size) {
+		u64 *pml4 = phys_to_virt(vm->arch.svm.npt_root);
+		u64 *pdpt = npt_table(&pml4[(gpa >> 39) & 511]), *pd, *pt;
+
+		if (!pdpt || !(pd = npt_table(&pdpt[(gpa >> 30) & 511])))
+			return -ENOMEM;
+		if (IS_ALIGNED(gpa | hpa, MiB(2)) && size >= MiB(2)) {
+			pd[(gpa >> 21) & 511] = hpa | NPT_FLAGS | PTE_PS_;
+			gpa += MiB(2), hpa += MiB(2), size -= MiB(2);
+			continue;
+		}
+		pt = npt_table(&pd[(gpa >> 21) & 511]);
+		if (!pt)
+			return -ENOMEM;
+		pt[(gpa >> 12) & 511] = hpa | NPT_FLAGS;
+		gpa += PAGE_SIZE, hpa += PAGE_SIZE, size -= PAGE_SIZE;
+	}
+	return 0;
+}
+
+static void npt_free(hpa_t table, int level)
+{
+	u64 *t = phys_to_virt(table);
+
+	for (int i = 0; level > 1 && i < 512; i++)
+		if ((t[i] & PTE_P_) && !(t[i] & PTE_PS_))
+			npt_free(t[i] & PTE_ADDR, level - 1);
+	page_free(table, 0);
+}
+
+static int svm_vm_init(struct vm *vm)
+{
+	struct svm_vm *s = &vm->arch.svm;
+
+	s->npt_root = page_alloc_zeroed(0);
+	/* Every port and MSR is intercepted: what the guest may touch is decided in vmm/. */
+	s->iopm = page_alloc(2); /* 12 KiB used of 16 */
+	s->msrpm = page_alloc(1);
+	if (s->npt_root == INVALID_HPA || s->iopm == INVALID_HPA || s->msrpm == INVALID_HPA)
+		return -ENOMEM;
+	memset(phys_to_virt(s->iopm), 0xff, 4 * PAGE_SIZE);
+	memset(phys_to_virt(s->msrpm), 0xff, 2 * PAGE_SIZE);
+	/* ASID 0 is the host's. VMs share the rest; each first run on a CPU flushes (see run). */
+	s->asid = 1 + vm->id % (max_asid - 1);
+	return 0;
+}
+
+static void svm_vm_destroy(struct vm *vm)
+{
+	struct svm_vm *s = &vm->arch.svm;
+
+	if (s->npt_root != INVALID_HPA && s->npt_root)
+		npt_free(s->npt_root, 4);
+	if (s->iopm != INVALID_HPA && s->iopm)
+		page_free(s->iopm, 2);
+	if (s->msrpm != INVALID_HPA && s->msrpm)
+		page_free(s->msrpm, 1);
+}
+
+static void set_seg(struct vmcb_seg *s, u16 sel, u16 attrib, u32 limit, u64 base)
+{
+	*s = (struct vmcb_seg){ .selector = sel, .attrib = attrib, .limit = limit, .base = base };
+}
+
+static int svm_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
+{
+	hpa_t pa = page_alloc_zeroed(0);
+	struct vmcb *vmcb;
+	struct vm *vm = v->vm;
+
+	if (pa == INVALID_HPA)
+		return -ENOMEM;
+	vmcb = phys_to_virt(pa);
+	v->arch.svm.vmcb = vmcb;
+	v->arch.svm.vmcb_pa = pa;
+
+	vmcb->intercept_misc1 = INTERCEPT1_INTR | INTERCEPT1_NMI | INTERCEPT1_SMI | INTERCEPT1_INIT | INTERCEPT1_CPUID |
+				INTERCEPT1_INVD | INTERCEPT1_HLT | INTERCEPT1_INVLPGA | INTERCEPT1_IOIO |
+				INTERCEPT1_MSR | INTERCEPT1_TASK_SWITCH | INTERCEPT1_SHUTDOWN;
+	vmcb->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD | INTERCEPT2_VMSAVE |
+				INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT;
+	/* #AC and #DB can be raised endlessly by delivering themselves: always intercept (the
+	 * "livelock" errata behind CVE-2015-5307 and CVE-2015-8104). */
+	vmcb->intercept_exceptions = (1u << 1) | (1u << 17);
+	vmcb->iopm_base_pa = vm->arch.svm.iopm;
+	vmcb->msrpm_base_pa = vm->arch.svm.msrpm;
+	vmcb->asid = vm->arch.svm.asid;
+	vmcb->tlb_control = TLB_CONTROL_FLUSH_ALL;
+	vmcb->vintr = 1ULL << 24; /* V_INTR_MASKING: the guest's IF does not mask host interrupts */
+	vmcb->np_enable = 1;
+	vmcb->n_cr3 = vm->arch.svm.npt_root;
+
+	if (boot->protected_mode) {
+		set_seg(&vmcb->cs, 0x08, SEG_CODE32, 0xffffffff, 0);
+		set_seg(&vmcb->ds, 0x10, SEG_DATA32, 0xffffffff, 0);
+		vmcb->cr0 = CR0_PE | CR0_ET | CR0_NE;
+	} else {
+		set_seg(&vmcb->cs, 0, SEG_CODE16, 0xffff, 0);
+		set_seg(&vmcb->ds, 0, SEG_DATA16, 0xffff, 0);
+		vmcb->cr0 = CR0_ET | CR0_NE;
+	}
+	vmcb->es = vmcb->ss = vmcb->fs = vmcb->gs = vmcb->ds;
+	set_seg(&vmcb->tr, 0, SEG_TSS32_BUSY, 0x67, 0);
+	set_seg(&vmcb->ldtr, 0, SEG_LDT, 0xffff, 0);
+	set_seg(&vmcb->gdtr, 0, 0, 0xffff, 0);
+	set_seg(&vmcb->idtr, 0, 0, 0xffff, 0);
+	/* VMRUN requires EFER.SVME in the guest state; the MSR policy hides it from the guest. */
+	vmcb->efer = EFER_SVME;
+	vmcb->rflags = 2;
+	vmcb->rip = boot->rip;
+	vmcb->rax = boot->rax;
+	v->gprs.rbx = boot->rbx;
+	vmcb->dr6 = 0xffff0ff0;
+	vmcb->dr7 = 0x400;
+	vmcb->g_pat = PAT_DEFAULT;
+	return 0;
+}
+
+static void svm_vcpu_destroy(struct vcpu *v)
+{
+	if (v->arch.svm.vmcb)
+		page_free(v->arch.svm.vmcb_pa, 0);
+}
+
+/* Debug builds check what hardware would reject, since QEMU's TCG lets it pass (platform notes). */
+static bool vmcb_consistent(struct vcpu *v, const struct vmcb *c)
+{
+	const char *why = NULL;
+
+	if (c->asid == 0)
+		why = "ASID 0";
+	else if (!(c->intercept_misc2 & INTERCEPT2_VMRUN))
+		why = "VMRUN intercept clear";
+	else if (!(c->efer & EFER_SVME))
+		why = "guest EFER.SVME clear";
+	else if ((c->cr0 & CR0_NW) && !(c->cr0 & CR0_CD))
+		why = "CR0.NW without CR0.CD";
+	else if ((c->cr0 >> 32) || (c->cr4 >> 32))
+		why = "reserved CR0/CR4 bits";
+	if (why)
+		vm_crash(v->vm, "invalid VMCB before VMRUN: %s", why);
+	return !why;
+}
+
+static void svm_run(struct vcpu *v, struct vm_exit *exit)
+{
+	struct vmcb *c = v->arch.svm.vmcb;
+	u64 info1;
+
+	if (v->pending_exc) {
+		c->eventinj = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | v->pending_vector |
+			      (v->pending_has_error ? EVENTINJ_EV | ((u64)v->pending_error << 32) : 0);
+		v->pending_exc = false;
+	}
+	memset(exit, 0, sizeof(*exit));
+	if (!vmcb_consistent(v, c)) {
+		exit->reason = EXIT_ENTRY_FAIL;
+		return;
+	}
+	c->rax = v->gprs.rax;
+	svm_enter(v->arch.svm.vmcb_pa, &v->gprs, host_save[this_cpu()->cpu]);
+	v->gprs.rax = c->rax;
+	c->tlb_control = 0;
+	exit->hw_reason = c->exitcode;
+	info1 = c->exitinfo1;
+
+	switch (c->exitcode) {
+	case SVM_EXIT_CPUID:
+		exit->reason = EXIT_CPUID;
+		break;
+	case SVM_EXIT_MSR:
+		exit->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		exit->msr.index = (u32)v->gprs.rcx;
+		break;
+	case SVM_EXIT_IOIO:
+		exit->reason = EXIT_IO;
+		exit->io.port = (u16)(info1 >> 16);
+		exit->io.size = info1 & IOIO_SZ32 ? 4 : info1 & IOIO_SZ16 ? 2 : 1;
+		exit->io.in = info1 & IOIO_TYPE_IN;
+		exit->io.string = info1 & IOIO_STR;
+		exit->io.rep = info1 & IOIO_REP;
+		exit->io.next_rip = c->exitinfo2; /* reported without NRIPS (APM §15.10.2) */
+		break;
+	case SVM_EXIT_HLT:
+		exit->reason = EXIT_HLT;
+		break;
+	case SVM_EXIT_VMMCALL:
+		exit->reason = EXIT_HYPERCALL;
+		break;
+	case SVM_EXIT_NPF:
+		exit->reason = EXIT_NPF;
+		exit->npf.gpa = c->exitinfo2;
+		exit->npf.error = info1;
+		break;
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_SMI:
+		exit->reason = EXIT_INTR;
+		break;
+	case SVM_EXIT_NMI:
+		exit->reason = EXIT_NMI;
+		break;
+	case SVM_EXIT_VINTR:
+		exit->reason = EXIT_INTR_WINDOW;
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		exit->reason = EXIT_SHUTDOWN;
+		break;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+		exit->reason = EXIT_VIRT_INSN;
+		break;
+	case SVM_EXIT_EXCP_BASE + 1:
+	case SVM_EXIT_EXCP_BASE + 17:
+		exit->reason = EXIT_EXCEPTION;
+		exit->exc.vector = (u8)(c->exitcode - SVM_EXIT_EXCP_BASE);
+		exit->exc.error = (u32)info1;
+		break;
+	case SVM_EXIT_INVALID:
+		exit->reason = EXIT_ENTRY_FAIL;
+		break;
+	default:
+		exit->reason = EXIT_UNKNOWN;
+		break;
+	}
+}
+
+static u64 svm_get(struct vcpu *v, enum vcpu_reg r)
+{
+	const struct vmcb *c = v->arch.svm.vmcb;
+
+	switch (r) {
+	case VREG_RIP:
+		return c->rip;
+	case VREG_RSP:
+		return c->rsp;
+	case VREG_RFLAGS:
+		return c->rflags;
+	case VREG_CR0:
+		return c->cr0;
+	case VREG_CR2:
+		return c->cr2;
+	case VREG_CR3:
+		return c->cr3;
+	case VREG_CR4:
+		return c->cr4;
+	case VREG_EFER:
+		return c->efer & ~(u64)EFER_SVME; /* the guest's view */
+	case VREG_CS_BASE:
+		return c->cs.base;
+	}
+	return 0;
+}
+
+static void svm_set(struct vcpu *v, enum vcpu_reg r, u64 val)
+{
+	struct vmcb *c = v->arch.svm.vmcb;
+
+	switch (r) {
+	case VREG_RIP:
+		c->rip = val;
+		c->interrupt_shadow = 0; /* the instruction completed: no STI/MOV SS shadow */
+		break;
+	case VREG_RSP:
+		c->rsp = val;
+		break;
+	case VREG_RFLAGS:
+		c->rflags = val;
+		break;
+	case VREG_EFER:
+		c->efer = val | EFER_SVME;
+		break;
+	default:
+		break; /* CR writes are not intercepted yet */
+	}
+}
+
+static void svm_inject(struct vcpu *v, u8 vector, bool has_error, u32 error)
+{
+	v->pending_exc = true;
+	v->pending_vector = vector;
+	v->pending_has_error = has_error;
+	v->pending_error = error;
+}
+
+static const struct vcpu_ops svm_ops = {
+	.name = "AMD SVM",
+	.cpu_enable = svm_cpu_enable,
+	.vm_init = svm_vm_init,
+	.vm_destroy = svm_vm_destroy,
+	.map = svm_map,
+	.vcpu_init = svm_vcpu_init,
+	.vcpu_destroy = svm_vcpu_destroy,
+	.run = svm_run,
+	.get = svm_get,
+	.set = svm_set,
+	.inject = svm_inject,
+};
+
+const struct vcpu_ops *svm_probe(void);
+const struct vcpu_ops *svm_probe(void)
+{
+	struct cpuid_regs r;
+
+	if (cpuid(0x80000000, 0).eax < 0x8000000a || !(cpuid(0x80000001, 0).ecx & CPUID80000001_ECX_SVM))
+		return NULL;
+	r = cpuid(0x8000000a, 0);
+	if (!(r.edx & CPUID8000000A_EDX_NP)) {
+		pr_warn("svm: no nested paging; SVM is not used\n");
+		return NULL;
+	}
+	max_asid = r.ebx;
+	have_nrips = r.edx & CPUID8000000A_EDX_NRIPS;
+	if (max_asid < 2)
+		return NULL;
+	pr_info("svm: AMD-V with nested paging, %u ASIDs%s\n", max_asid, have_nrips ? ", NRIPS" : "");
+	return &svm_ops;
+}

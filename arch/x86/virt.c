@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* Picks the virtualization backend once, from CPUID: core code never asks for the vendor. */
+#include "vmm/vcpu.h"
+
+const struct vcpu_ops *svm_probe(void);
+
+const struct vcpu_ops *vcpu_ops;
+
+const struct vcpu_ops *arch_virt_probe(void);
+const struct vcpu_ops *arch_virt_probe(void)
+{
+	if (!vcpu_ops)
+		vcpu_ops = svm_probe();
+	return vcpu_ops;
+}

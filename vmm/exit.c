@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* Exit dispatch: a table indexed by the vendor-neutral exit reason. */
+#include "vmm/exit.h"
+
+#include "arch/x86/regs.h"
+#include "vmm/guest_mem.h"
+
+static void handle_nothing(struct vcpu *v, const struct vm_exit *e)
+{
+	/* A host interrupt or NMI: it was taken on the way out; just go back in. */
+}
+
+static const exit_handler_t handlers[EXIT_REASON_MAX] = {
+	[EXIT_CPUID] = handle_cpuid,
+	[EXIT_MSR_READ] = handle_msr,
+	[EXIT_MSR_WRITE] = handle_msr,
+	[EXIT_IO] = handle_io,
+	[EXIT_HLT] = handle_hlt,
+	[EXIT_HYPERCALL] = handle_hypercall,
+	[EXIT_NPF] = handle_npf,
+	[EXIT_INTR] = handle_nothing,
+	[EXIT_NMI] = handle_nothing,
+	[EXIT_INTR_WINDOW] = handle_nothing,
+	[EXIT_VIRT_INSN] = handle_virt_insn,
+	[EXIT_EXCEPTION] = handle_exception,
+	[EXIT_SHUTDOWN] = handle_fatal,
+	[EXIT_ENTRY_FAIL] = handle_fatal,
+	[EXIT_UNKNOWN] = handle_fatal,
+};
+
+static const char *const names[EXIT_REASON_MAX] = {
+	[EXIT_NONE] = "none",
+	[EXIT_CPUID] = "cpuid",
+	[EXIT_MSR_READ] = "rdmsr",
+	[EXIT_MSR_WRITE] = "wrmsr",
+	[EXIT_IO] = "io",
+	[EXIT_HLT] = "hlt",
+	[EXIT_HYPERCALL] = "hypercall",
+	[EXIT_NPF] = "npf",
+	[EXIT_INTR] = "intr",
+	[EXIT_NMI] = "nmi",
+	[EXIT_INTR_WINDOW] = "intr-window",
+	[EXIT_SHUTDOWN] = "shutdown",
+	[EXIT_VIRT_INSN] = "virt-insn",
+	[EXIT_EXCEPTION] = "exception",
+	[EXIT_XSETBV] = "xsetbv",
+	[EXIT_ENTRY_FAIL] = "entry-fail",
+	[EXIT_UNKNOWN] = "unknown",
+};
+
+const char *exit_reason_name(enum exit_reason r)
+{
+	return r < EXIT_REASON_MAX && names[r] ? names[r] : "?";
+}
+
+void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
+{
+	exit_handler_t h = e->reason < EXIT_REASON_MAX ? handlers[e->reason] : NULL;
+
+	v->vm->exit_counts[e->reason < EXIT_REASON_MAX ? e->reason : EXIT_UNKNOWN]++;
+	(h ? h : handle_fatal)(v, e);
+}
+
+bool skip_insn(struct vcpu *v, const u8 *opcode, unsigned len)
+{
+	int n = insn_length(v, opcode, len);
+
+	if (n < 0) {
+		vm_crash(v->vm, "cannot decode the exiting instruction at %#llx",
+			 (unsigned long long)vcpu_ops->get(v, VREG_RIP));
+		return false;
+	}
+	vcpu_ops->set(v, VREG_RIP, vcpu_ops->get(v, VREG_RIP) + (u64)n);
+	return true;
+}
+
+void handle_fatal(struct vcpu *v, const struct vm_exit *e)
+{
+	switch (e->reason) {
+	case EXIT_SHUTDOWN:
+		vm_crash(v->vm, "triple fault (shutdown) at RIP %#llx", (unsigned long long)vcpu_ops->get(v, VREG_RIP));
+		break;
+	case EXIT_ENTRY_FAIL:
+		vm_crash(v->vm, "VM entry failed (exit code %#llx)", (unsigned long long)e->hw_reason);
+		break;
+	default:
+		vm_crash(v->vm, "unhandled exit %#llx at RIP %#llx", (unsigned long long)e->hw_reason,
+			 (unsigned long long)vcpu_ops->get(v, VREG_RIP));
+		break;
+	}
+}
+
+void handle_virt_insn(struct vcpu *v, const struct vm_exit *e)
+{
+	/* Keel offers no nested virtualization: SVM instructions are undefined for guests. */
+	vcpu_ops->inject(v, EXC_UD, false, 0);
+}
+
+void handle_exception(struct vcpu *v, const struct vm_exit *e)
+{
+	/* #DB and #AC are intercepted only to stop them from looping inside the CPU's delivery;
+	 * reflect them into the guest (#AC carries an error code of 0). */
+	vcpu_ops->inject(v, e->exc.vector, e->exc.vector == 17, e->exc.error);
+}
+
+void handle_hlt(struct vcpu *v, const struct vm_exit *e)
+{
+	static const u8 op[] = { 0xf4 };
+
+	if (!skip_insn(v, op, sizeof(op)))
+		return;
+	/* No virtual interrupt controller yet: a halted guest with interrupts off can never wake. */
+	if (!(vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_IF))
+		vm_crash(v->vm, "HLT with interrupts disabled: the vCPU can never wake");
+}
+
+void handle_npf(struct vcpu *v, const struct vm_exit *e)
+{
+	vm_crash(v->vm, "access to guest-physical %#llx outside its memory (RIP %#llx)", (unsigned long long)e->npf.gpa,
+		 (unsigned long long)vcpu_ops->get(v, VREG_RIP));
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KEEL_VMM_EXIT_H
+#define KEEL_VMM_EXIT_H
+
+#include "vmm/vm.h"
+
+typedef void (*exit_handler_t)(struct vcpu *v, const struct vm_exit *e);
+
+/* One handler per exit family (vmm/exit_*.c). */
+void handle_cpuid(struct vcpu *v, const struct vm_exit *e);
+void handle_msr(struct vcpu *v, const struct vm_exit *e);
+void handle_io(struct vcpu *v, const struct vm_exit *e);
+void handle_hypercall(struct vcpu *v, const struct vm_exit *e);
+void handle_hlt(struct vcpu *v, const struct vm_exit *e);
+void handle_npf(struct vcpu *v, const struct vm_exit *e);
+void handle_virt_insn(struct vcpu *v, const struct vm_exit *e);
+void handle_exception(struct vcpu *v, const struct vm_exit *e);
+void handle_fatal(struct vcpu *v, const struct vm_exit *e);
+
+/* Runs one exit through the dispatch table. */
+void exit_dispatch(struct vcpu *v, const struct vm_exit *e);
+/* Skips the instruction at RIP, whose bytes after prefixes must be `opcode`; crashes the VM
+ * if they are not (the guest rewrote it under us). Returns false then. */
+bool skip_insn(struct vcpu *v, const u8 *opcode, unsigned len);
+const char *exit_reason_name(enum exit_reason r);
+
+#define EXC_UD 6
+#define EXC_GP 13
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* Hypercalls (vmm/public/keel_hypercall.h). Guest buffers are copied once, then used. */
+#include "arch/x86/regs.h"
+#include "kernel/log.h"
+#include "vmm/guest_mem.h"
+#include "vmm/exit.h"
+#include "vmm/guest_console.h"
+#include "vmm/public/keel_hypercall.h"
+
+static s64 hc_console_write(struct vcpu *v, u64 gpa, u64 len)
+{
+	char buf[HC_CONSOLE_MAX];
+
+	if (len > HC_CONSOLE_MAX)
+		return -EINVAL;
+	if (gpa_read(v->vm, gpa, buf, len))
+		return -EFAULT;
+	for (u64 i = 0; i < len; i++)
+		guest_console_putc(v->vm, buf[i]);
+	return (s64)len;
+}
+
+void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
+{
+	static const u8 vmmcall[] = { 0x0f, 0x01, 0xd9 }, vmcall[] = { 0x0f, 0x01, 0xc1 };
+	bool wide = vcpu_ops->get(v, VREG_EFER) & EFER_LMA;
+	u64 nr = wide ? v->gprs.rax : (u32)v->gprs.rax;
+	u64 a0 = wide ? v->gprs.rdi : (u32)v->gprs.rbx;
+	u64 a1 = wide ? v->gprs.rsi : (u32)v->gprs.rcx;
+	s64 ret;
+
+	/* A guest may use either vendor's instruction: both raise this exit where they are valid. */
+	int n = insn_length(v, vmmcall, sizeof(vmmcall));
+
+	if (n < 0)
+		n = insn_length(v, vmcall, sizeof(vmcall));
+	if (n < 0) {
+		vm_crash(v->vm, "cannot decode the hypercall instruction");
+		return;
+	}
+	vcpu_ops->set(v, VREG_RIP, vcpu_ops->get(v, VREG_RIP) + (u64)n);
+	switch (nr) {
+	case HC_VERSION:
+		ret = KEEL_ABI_VERSION;
+		break;
+	case HC_CONSOLE_WRITE:
+		ret = hc_console_write(v, a0, a1);
+		break;
+	case HC_EXIT:
+		vm_exit_status(v->vm, (u32)a0);
+		return;
+	default:
+		ret = -ENOSYS;
+		break;
+	}
+	v->gprs.rax = wide ? (u64)ret : (u32)ret;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * MSR policy: an allow-list. Listed MSRs are emulated or kept per vCPU; everything else raises
+ * #GP in the guest, as a CPU without that MSR would.
+ */
+#include "arch/x86/cpu.h"
+#include "vmm/exit.h"
+
+#define MSR_TSC		  0x10
+#define MSR_PLATFORM_ID	  0x17
+#define MSR_MTRRCAP	  0xfe
+#define MSR_MISC_ENABLE	  0x1a0
+#define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_PAT_	  0x277
+
+/* EFER bits a guest may set (AMD APM vol. 2 §3.1.7): SCE, LME, LMA (read-only), NXE. */
+#define EFER_GUEST_MASK (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
+
+static bool pat_valid(u64 pat)
+{
+	for (int i = 0; i < 8; i++) {
+		u8 t = (u8)(pat >> (i * 8));
+
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
+void handle_msr(struct vcpu *v, const struct vm_exit *e)
+{
+	static const u8 rd[] = { 0x0f, 0x32 }, wr[] = { 0x0f, 0x30 };
+	bool write = e->reason == EXIT_MSR_WRITE;
+	u64 val = (v->gprs.rdx << 32) | (u32)v->gprs.rax;
+	bool ok = true;
+
+	switch (e->msr.index) {
+	case MSR_EFER:
+		if (!write)
+			val = vcpu_ops->get(v, VREG_EFER);
+		else if (val & ~(u64)EFER_GUEST_MASK)
+			ok = false; /* reserved bits, and SVME: no nested virtualization */
+		else
+			vcpu_ops->set(v, VREG_EFER, (val & ~(u64)EFER_LMA) | (vcpu_ops->get(v, VREG_EFER) & EFER_LMA));
+		break;
+	case MSR_TSC:
+		if (!write)
+			val = rdtsc();
+		else
+			ok = true; /* TSC offsetting arrives with the time virtualization; ignored */
+		break;
+	case MSR_PAT_:
+		if (!write)
+			val = v->guest_pat ? v->guest_pat : 0x0007040600070406ULL;
+		else if (pat_valid(val))
+			v->guest_pat = val;
+		else
+			ok = false;
+		break;
+	case MSR_PLATFORM_ID:
+	case MSR_MTRRCAP:
+	case MSR_MTRR_DEF_TYPE:
+	case MSR_MISC_ENABLE:
+		if (write)
+			ok = false;
+		else
+			val = 0; /* no MTRRs, nothing to report */
+		break;
+	default:
+		ok = false;
+		break;
+	}
+	if (!ok) {
+		vcpu_ops->inject(v, EXC_GP, true, 0);
+		return;
+	}
+	if (!skip_insn(v, write ? wr : rd, 2))
+		return;
+	if (!write) {
+		v->gprs.rax = (u32)val;
+		v->gprs.rdx = val >> 32;
+	}
+}

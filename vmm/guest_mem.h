@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KEEL_VMM_GUEST_MEM_H
+#define KEEL_VMM_GUEST_MEM_H
+
+#include "vmm/vm.h"
+
+/* Translates through the guest's paging mode; -EFAULT if not mapped or outside its RAM. */
+int gva_to_gpa(struct vcpu *v, u64 gva, gpa_t *gpa);
+/* Reads up to len instruction bytes at CS:RIP; returns how many could be read. */
+int guest_fetch(struct vcpu *v, u8 *buf, unsigned len);
+/*
+ * Length of the instruction at CS:RIP, which must be `opcode` after any prefixes (CPUs without
+ * NRIPS do not report it). -EINVAL if the bytes there are not that instruction.
+ */
+int insn_length(struct vcpu *v, const u8 *opcode, unsigned oplen);
+
+#endif

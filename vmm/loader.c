@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Multiboot guests: an ELF kernel from a boot module is copied into the VM's RAM and entered in
+ * 32-bit protected mode with a multiboot1 information block, as GRUB or QEMU would start it.
+ */
+#include "vmm/loader.h"
+
+#include "boot/multiboot.h"
+#include "kernel/elf.h"
+#include "kernel/lib/string.h"
+#include "kernel/module.h"
+
+/* Guest-physical layout of what the loader writes besides the kernel (below 1 MiB). */
+#define MBI_GPA	       0x9000
+#define MMAP_GPA       0x9100
+#define CMDLINE_GPA    0x9400
+#define CMDLINE_MAX    1024
+#define LOW_RAM_END    0x9fc00
+#define KERNEL_MIN_GPA 0x100000
+
+static int load_segment(struct vm *vm, const u8 *data, u64 off, u64 filesz, u64 memsz, u64 paddr, const char **why)
+{
+	if (paddr < KERNEL_MIN_GPA || paddr >= vm->ram_size || memsz > vm->ram_size - paddr) {
+		*why = "a segment lies outside the VM's RAM (or below 1 MiB)";
+		return -EFAULT;
+	}
+	return gpa_write(vm, paddr, data + off, filesz);
+}
+
+static int load_elf(struct vm *vm, const u8 *data, u64 size, bool is64, const char **why)
+{
+	u64 phoff, phnum, phentsize;
+
+	if (is64) {
+		struct elf64_ehdr h;
+
+		memcpy(&h, data, sizeof(h));
+		phoff = h.phoff, phnum = h.phnum, phentsize = h.phentsize;
+	} else {
+		struct elf32_ehdr h;
+
+		memcpy(&h, data, sizeof(h));
+		phoff = h.phoff, phnum = h.phnum, phentsize = h.phentsize;
+	}
+	/* module_probe() has checked the table and every segment against the file. */
+	for (u64 i = 0; i < phnum; i++) {
+		const u8 *ph = data + phoff + i * phentsize;
+		u64 type, off, filesz, memsz, paddr;
+		int ret;
+
+		if (is64) {
+			struct elf64_phdr p;
+
+			memcpy(&p, ph, sizeof(p));
+			type = p.type, off = p.offset, filesz = p.filesz, memsz = p.memsz, paddr = p.paddr;
+		} else {
+			struct elf32_phdr p;
+
+			memcpy(&p, ph, sizeof(p));
+			type = p.type, off = p.offset, filesz = p.filesz, memsz = p.memsz, paddr = p.paddr;
+		}
+		if (type != PT_LOAD)
+			continue;
+		ret = load_segment(vm, data, off, filesz, memsz, paddr, why);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int write_mbi(struct vm *vm, const char *cmdline)
+{
+	struct mb1_mmap_entry map[2] = {
+		{ .size = 20, .addr = 0, .len = LOW_RAM_END, .type = 1 },
+		{ .size = 20, .addr = KERNEL_MIN_GPA, .len = vm->ram_size - KERNEL_MIN_GPA, .type = 1 },
+	};
+	struct mb1_info mbi = {
+		.flags = MB1_INFO_MEM | MB1_INFO_CMDLINE | MB1_INFO_MMAP | MB1_INFO_LOADER_NAME,
+		.mem_lower = LOW_RAM_END >> 10,
+		.mem_upper = (u32)((vm->ram_size - KERNEL_MIN_GPA) >> 10),
+		.cmdline = CMDLINE_GPA,
+		.mmap_length = sizeof(map),
+		.mmap_addr = MMAP_GPA,
+		.boot_loader_name = CMDLINE_GPA + CMDLINE_MAX,
+	};
+	static const char loader[] = "Keel";
+	size_t n = MIN(strlen(cmdline), (size_t)CMDLINE_MAX - 1);
+	int ret;
+
+	ret = gpa_write(vm, MBI_GPA, &mbi, sizeof(mbi));
+	ret = ret ?: gpa_write(vm, MMAP_GPA, map, sizeof(map));
+	ret = ret ?: gpa_write(vm, CMDLINE_GPA, cmdline, n);
+	ret = ret ?: gpa_write(vm, CMDLINE_GPA + n, "", 1);
+	return ret ?: gpa_write(vm, CMDLINE_GPA + CMDLINE_MAX, loader, sizeof(loader));
+}
+
+int load_multiboot_guest(struct vm *vm, const u8 *data, u64 size, const char *cmdline, struct vcpu_boot_state *boot,
+			 const char **why)
+{
+	struct module_info mi = module_probe(data, size);
+	int ret;
+
+	*why = NULL;
+	if (mi.kind == MODULE_CORRUPT) {
+		*why = mi.why;
+		return -EINVAL;
+	}
+	if ((mi.kind != MODULE_ELF32 && mi.kind != MODULE_ELF64) || !(mi.multiboot1 || mi.multiboot2)) {
+		*why = "not a multiboot ELF kernel";
+		return -EINVAL;
+	}
+	if (mi.entry < KERNEL_MIN_GPA || mi.entry >= vm->ram_size || mi.entry >> 32) {
+		*why = "entry point outside the VM's RAM";
+		return -EINVAL;
+	}
+	if (vm->ram_size < MiB(2)) {
+		*why = "less than 2 MiB of RAM";
+		return -EINVAL;
+	}
+	ret = load_elf(vm, data, size, mi.kind == MODULE_ELF64, why);
+	if (!ret)
+		ret = write_mbi(vm, cmdline);
+	if (ret) {
+		*why = *why ? *why : "cannot write the guest's memory";
+		return ret;
+	}
+	*boot = (struct vcpu_boot_state){
+		.protected_mode = true,
+		.rip = mi.entry,
+		.rax = MB1_BOOT_MAGIC,
+		.rbx = MBI_GPA,
+	};
+	return 0;
+}

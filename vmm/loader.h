@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KEEL_VMM_LOADER_H
+#define KEEL_VMM_LOADER_H
+
+#include "vmm/vm.h"
+
+/*
+ * Loads a multiboot ELF kernel (ELF32 or ELF64 with a multiboot1 or multiboot2 header) into the
+ * VM's RAM and fills the state its vCPU starts in. On failure *why says what is wrong.
+ */
+int load_multiboot_guest(struct vm *vm, const u8 *data, u64 size, const char *cmdline, struct vcpu_boot_state *boot,
+			 const char **why);
+
+#endif

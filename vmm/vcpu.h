@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/* vCPUs and the one interface every vendor backend implements (struct vcpu_ops). */
+#ifndef KEEL_VMM_VCPU_H
+#define KEEL_VMM_VCPU_H
+
+#include "arch/x86/svm/svm_types.h"
+#include "kernel/types.h"
+
+/* Why the guest stopped running, in vendor-neutral terms (the backend translates). */
+enum exit_reason {
+	EXIT_NONE,
+	EXIT_CPUID,
+	EXIT_MSR_READ,
+	EXIT_MSR_WRITE,
+	EXIT_IO,
+	EXIT_HLT,
+	EXIT_HYPERCALL,
+	EXIT_NPF,  /* nested/extended page fault: MMIO or outside the VM's memory */
+	EXIT_INTR, /* a host interrupt arrived while the guest ran */
+	EXIT_NMI,
+	EXIT_INTR_WINDOW, /* the guest can take an interrupt now */
+	EXIT_SHUTDOWN,	  /* triple fault */
+	EXIT_VIRT_INSN,	  /* a virtualization instruction (VMRUN, VMCALL on the wrong vendor...) */
+	EXIT_EXCEPTION,	  /* an intercepted guest exception (#AC, #DB livelock guards) */
+	EXIT_XSETBV,
+	EXIT_ENTRY_FAIL, /* the CPU refused to enter the guest */
+	EXIT_UNKNOWN,
+	EXIT_REASON_MAX
+};
+
+struct vm_exit {
+	enum exit_reason reason;
+	u64 hw_reason; /* the vendor's own code, for logs */
+	union {
+		struct {
+			u16 port;
+			u8 size; /* 1, 2, 4 */
+			bool in, string, rep;
+			u64 next_rip; /* from the CPU when it reports it, else 0 */
+		} io;
+		struct {
+			u32 index;
+		} msr;
+		struct {
+			u64 gpa;
+			u64 error; /* vendor fault bits, for logs */
+		} npf;
+		struct {
+			u8 vector;
+			u32 error;
+		} exc;
+	};
+};
+
+struct vcpu_gprs {
+	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+enum vcpu_reg { VREG_RIP, VREG_RSP, VREG_RFLAGS, VREG_CR0, VREG_CR2, VREG_CR3, VREG_CR4, VREG_EFER, VREG_CS_BASE };
+
+/* Where a vCPU starts: multiboot-style 32-bit flat protected mode, or real mode. */
+struct vcpu_boot_state {
+	bool protected_mode;
+	u64 rip;
+	u64 rax, rbx;
+};
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	u32 id;
+	struct vcpu_gprs gprs; /* RAX is mirrored from the vendor state around each exit */
+	bool pending_exc;
+	u8 pending_vector;
+	bool pending_has_error;
+	u32 pending_error;
+	u64 guest_pat; /* IA32_PAT as the guest set it (0: power-on default) */
+	union {
+		struct svm_vcpu svm;
+	} arch;
+};
+
+struct vcpu_ops {
+	const char *name;
+	/* Turns virtualization on for the calling physical CPU. */
+	int (*cpu_enable)(void);
+	int (*vm_init)(struct vm *vm);
+	void (*vm_destroy)(struct vm *vm);
+	/* Maps guest-physical [gpa, gpa+size) to host-physical in the nested page tables. */
+	int (*map)(struct vm *vm, u64 gpa, hpa_t hpa, u64 size);
+	int (*vcpu_init)(struct vcpu *v, const struct vcpu_boot_state *boot);
+	void (*vcpu_destroy)(struct vcpu *v);
+	/* Runs the guest until the next exit that Keel must handle. */
+	void (*run)(struct vcpu *v, struct vm_exit *exit);
+	u64 (*get)(struct vcpu *v, enum vcpu_reg r);
+	void (*set)(struct vcpu *v, enum vcpu_reg r, u64 val);
+	/* Queues an exception for the next entry. */
+	void (*inject)(struct vcpu *v, u8 vector, bool has_error, u32 error);
+};
+
+/* The backend chosen at boot from CPUID (NULL when the CPU has no usable virtualization). */
+extern const struct vcpu_ops *vcpu_ops;
+/* Chooses and returns it (arch/x86/virt.c). */
+const struct vcpu_ops *arch_virt_probe(void);
+
+#endif

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* VM lifecycle and guest-physical memory. */
+#include "vmm/vm.h"
+
+#include "arch/x86/memlayout.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+#include "kernel/mm/kmalloc.h"
+#include "kernel/mm/page.h"
+
+#define CHUNK_ORDER 9 /* RAM comes in 2 MiB host blocks: NPT maps each with one large page */
+#define CHUNK_SIZE  MiB(2)
+
+static u32 next_vm_id;
+
+struct vm *vm_create(const char *name, u64 ram_size)
+{
+	struct vm *vm = kzalloc(sizeof(*vm));
+
+	if (!vm)
+		return NULL;
+	kstrlcpy(vm->name, name, sizeof(vm->name));
+	vm->id = __atomic_fetch_add(&next_vm_id, 1, __ATOMIC_RELAXED);
+	vm->state = VM_CREATED;
+	vm->ram_size = ALIGN_UP(ram_size, CHUNK_SIZE);
+	vm->nr_ram_chunks = vm->ram_size / CHUNK_SIZE;
+	vm->ram_chunks = kzalloc(vm->nr_ram_chunks * sizeof(hpa_t));
+	if (!vm->ram_chunks || vcpu_ops->vm_init(vm))
+		goto fail;
+	for (u64 i = 0; i < vm->nr_ram_chunks; i++) {
+		hpa_t pa = page_alloc_zeroed(CHUNK_ORDER);
+
+		if (pa == INVALID_HPA)
+			goto fail;
+		vm->ram_chunks[i] = pa;
+		if (vcpu_ops->map(vm, i * CHUNK_SIZE, pa, CHUNK_SIZE))
+			goto fail;
+	}
+	vm->regions[vm->nr_regions++] = (struct vm_region){ .base = 0, .size = vm->ram_size, .type = VM_REGION_RAM };
+	return vm;
+fail:
+	pr_err("vm %s: not enough memory for %llu MiB\n", name, (unsigned long long)(ram_size >> 20));
+	vm_destroy(vm);
+	return NULL;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		vcpu_ops->vcpu_destroy(vm->vcpus[i]);
+		kfree(vm->vcpus[i]);
+	}
+	vcpu_ops->vm_destroy(vm);
+	for (u64 i = 0; vm->ram_chunks && i < vm->nr_ram_chunks; i++)
+		if (vm->ram_chunks[i])
+			page_free(vm->ram_chunks[i], CHUNK_ORDER);
+	kfree(vm->ram_chunks);
+	kfree(vm);
+}
+
+hpa_t gpa_to_hpa(struct vm *vm, gpa_t gpa)
+{
+	if (gpa >= vm->ram_size)
+		return INVALID_HPA;
+	return vm->ram_chunks[gpa / CHUNK_SIZE] + gpa % CHUNK_SIZE;
+}
+
+/* Copies piecewise so a range across 2 MiB chunks (separate host blocks) is handled. */
+static int gpa_copy(struct vm *vm, gpa_t gpa, void *buf, u64 len, bool to_guest)
+{
+	u8 *p = buf;
+
+	if (gpa >= vm->ram_size || len > vm->ram_size - gpa)
+		return -EFAULT;
+	while (len) {
+		u64 n = MIN(len, CHUNK_SIZE - gpa % CHUNK_SIZE);
+		u8 *host = phys_to_virt(gpa_to_hpa(vm, gpa));
+
+		if (to_guest)
+			memcpy(host, p, n);
+		else
+			memcpy(p, host, n);
+		gpa += n, p += n, len -= n;
+	}
+	return 0;
+}
+
+int gpa_read(struct vm *vm, gpa_t gpa, void *buf, u64 len)
+{
+	return gpa_copy(vm, gpa, buf, len, false);
+}
+
+int gpa_write(struct vm *vm, gpa_t gpa, const void *buf, u64 len)
+{
+	return gpa_copy(vm, gpa, (void *)(uintptr_t)buf, len, true);
+}
+
+int vm_io_register(struct vm *vm, u16 base, u16 count, vm_io_fn fn)
+{
+	if (vm->nr_io >= VM_MAX_IO_HANDLERS)
+		return -ENOSPC;
+	vm->io[vm->nr_io++] = (struct vm_io_handler){ .base = base, .count = count, .fn = fn };
+	return 0;
+}
+
+void vm_crash(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (vm->state == VM_DEAD)
+		return;
+	va_start(ap, fmt);
+	kvsnprintf(vm->crash_reason, sizeof(vm->crash_reason), fmt, ap);
+	va_end(ap);
+	vm->crashed = true;
+	vm->state = VM_DEAD;
+	pr_warn("vm %s: crashed: %s\n", vm->name, vm->crash_reason);
+}
+
+void vm_exit_status(struct vm *vm, u32 status)
+{
+	if (vm->state == VM_DEAD)
+		return;
+	vm->exit_status = status;
+	vm->state = VM_DEAD;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* Virtual machines: memory map, vCPUs, lifecycle and how each one ended. Vendor-neutral. */
+#ifndef KEEL_VMM_VM_H
+#define KEEL_VMM_VM_H
+
+#include "kernel/spinlock.h"
+#include "kernel/types.h"
+#include "vmm/vcpu.h"
+
+typedef u64 gpa_t;
+#define INVALID_GPA (~(gpa_t)0)
+
+#define VM_NAME_MAX	   32
+#define VM_MAX_REGIONS	   8
+#define VM_MAX_VCPUS	   1 /* SMP guests arrive with the scheduler */
+#define VM_MAX_IO_HANDLERS 16
+#define VM_CRASH_MAX	   128
+
+enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_DEAD };
+enum vm_region_type { VM_REGION_RAM, VM_REGION_MMIO, VM_REGION_RESERVED };
+
+struct vm_region {
+	gpa_t base;
+	u64 size;
+	enum vm_region_type type;
+	hpa_t hpa; /* RAM: host-physical base (contiguous in 2 MiB chunks, see vm.c) */
+};
+
+struct vm;
+/* Port I/O handler: in=true reads into *val (size 1, 2 or 4 bytes). */
+typedef void (*vm_io_fn)(struct vm *vm, u16 port, unsigned size, bool in, u32 *val);
+
+struct vm_io_handler {
+	u16 base, count;
+	vm_io_fn fn;
+};
+
+struct vm {
+	char name[VM_NAME_MAX];
+	u32 id;
+	volatile enum vm_state state;
+	u64 ram_size;
+	struct vm_region regions[VM_MAX_REGIONS];
+	u32 nr_regions;
+	hpa_t *ram_chunks; /* host pages backing RAM, one per 2 MiB chunk */
+	u64 nr_ram_chunks;
+	struct vcpu *vcpus[VM_MAX_VCPUS];
+	u32 nr_vcpus;
+	struct vm_io_handler io[VM_MAX_IO_HANDLERS];
+	u32 nr_io;
+	/* How it ended: a status from the guest, or a crash reason from Keel. */
+	bool crashed;
+	u32 exit_status;
+	char crash_reason[VM_CRASH_MAX];
+	u64 exit_counts[EXIT_REASON_MAX];
+	/* COM1 output is gathered into lines and printed with the VM's name. */
+	char con_line[160];
+	u32 con_len;
+	spinlock_t lock;
+	union {
+		struct svm_vm svm;
+	} arch;
+};
+
+struct vm *vm_create(const char *name, u64 ram_size);
+/* Returns every page to the allocator; the VM must not be running. */
+void vm_destroy(struct vm *vm);
+int vm_io_register(struct vm *vm, u16 base, u16 count, vm_io_fn fn);
+
+/* Guest-physical RAM access, bounds-checked; -EFAULT outside RAM. */
+int gpa_read(struct vm *vm, gpa_t gpa, void *buf, u64 len);
+int gpa_write(struct vm *vm, gpa_t gpa, const void *buf, u64 len);
+/* Host-physical page behind a RAM gpa, or INVALID_HPA. */
+hpa_t gpa_to_hpa(struct vm *vm, gpa_t gpa);
+
+/* Ends the VM because of something the guest did; logged once with the reason. */
+void vm_crash(struct vm *vm, const char *fmt, ...) __printf(2, 3);
+/* Ends the VM with a status the guest chose (debug-exit port, HC_EXIT). */
+void vm_exit_status(struct vm *vm, u32 status);
+
+#endif
