@@ -109,7 +109,7 @@ QEMU_CPU ?= EPYC,+svm,+npt
 SMP ?= 2
 MEM ?= 512M
 CMDLINE ?=
-.PHONY: run run-kernel
+.PHONY: run run-kernel run-guest
 run: deps $(B)/keel.iso
 	$(QEMU) -accel tcg -cpu $(QEMU_CPU) -smp $(SMP) -m $(MEM) -cdrom $(B)/keel.iso \
 		-serial mon:stdio -display none -net none -no-reboot
@@ -117,6 +117,14 @@ run: deps $(B)/keel.iso
 run-kernel: deps $(B)/keel.elf
 	$(QEMU) -accel tcg -cpu $(QEMU_CPU) -smp $(SMP) -m $(MEM) -kernel $(B)/keel.elf \
 		-append "$(CMDLINE)" -serial mon:stdio -display none -net none -no-reboot
+
+# One guest kernel (multiboot ELF) under Keel: make run-guest GUEST=path [ARGS="..."] [MEM=64M]
+GUEST_MEM = $(if $(filter command line,$(origin MEM)),$(MEM),64M)
+run-guest: deps $(B)/keel.elf
+	@test -n "$(GUEST)" || { echo "usage: make run-guest GUEST=path/to/kernel.elf [ARGS=...] [MEM=64M]"; exit 1; }
+	$(QEMU) -accel tcg -cpu $(QEMU_CPU) -smp $(SMP) -m 1G -kernel $(B)/keel.elf \
+		-initrd "$(GUEST) $(ARGS)" -append "vm=guest,module=0,mem=$(GUEST_MEM) on_finish=poweroff $(CMDLINE)" \
+		-serial mon:stdio -display none -net none -no-reboot
 
 # Debian packages the build, run and tests need.
 DEB_PACKAGES := gcc clang lld make binutils nasm gnu-efi qemu-system-x86 ovmf grub-pc-bin \
@@ -146,6 +154,7 @@ help:
 	@echo "make test       host unit tests and QEMU boot tests"
 	@echo "make check-unit host unit tests (cmocka, ASan+UBSan)"
 	@echo "make check-boot boot-path tests in QEMU TCG"
+	@echo "make run-guest  GUEST=kernel.elf [ARGS=...] [MEM=64M]: one multiboot guest under Keel in QEMU"
 	@echo "make run-efi    boot build/keel-efi.img (keel.efi as BOOTX64.EFI) under OVMF"
 	@echo "make run-ovmf   boot build/keel.iso under OVMF"
 	@echo "make format     apply .clang-format (make check-format checks it)"
