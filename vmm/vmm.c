@@ -17,89 +17,13 @@
 #include "vmm/exit.h"
 #include "vmm/guest_console.h"
 #include "vmm/loader.h"
+#include "vmm/vm_config.h"
 
 #define MAX_VMS	    16
 #define DEFAULT_MEM MiB(64)
 
-struct vm_config {
-	char name[VM_NAME_MAX];
-	u32 module;
-	u64 mem;
-	struct vm *vm;
-};
-
-static struct vm_config configs[MAX_VMS];
-static u32 nr_configs;
 static u32 next_job;
 static volatile u32 nr_finished;
-
-static bool parse_size(const char *s, u64 *out)
-{
-	u64 v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (~0ULL - 9) / 10)
-			return false;
-		v = v * 10 + (u64)(*s - '0');
-	}
-	if (*s == 'K' || *s == 'M' || *s == 'G') {
-		unsigned shift = *s == 'K' ? 10 : *s == 'M' ? 20 : 30;
-
-		if (v > (~0ULL >> shift))
-			return false;
-		v <<= shift;
-		s++;
-	}
-	*out = v;
-	return *s == '\0';
-}
-
-int vmm_config_add(const char *value)
-{
-	struct vm_config c = { .module = ~0u, .mem = DEFAULT_MEM };
-	char buf[128], *field, *next;
-	u32 n = 0;
-
-	if (nr_configs >= MAX_VMS) {
-		pr_warn("vm: at most %u VMs; '%s' ignored\n", MAX_VMS, value);
-		return -ENOSPC;
-	}
-	if (strlen(value) >= sizeof(buf)) {
-		pr_warn("vm: declaration too long\n");
-		return -E2BIG;
-	}
-	kstrlcpy(buf, value, sizeof(buf));
-	for (field = buf; field; field = next, n++) {
-		u64 num;
-
-		next = strchr(field, ',');
-		if (next)
-			*next++ = '\0';
-		if (n == 0) {
-			if (!*field || strlen(field) >= VM_NAME_MAX) {
-				pr_warn("vm: '%s': the name must be 1-%u characters\n", value, VM_NAME_MAX - 1);
-				return -EINVAL;
-			}
-			kstrlcpy(c.name, field, sizeof(c.name));
-		} else if (!strncmp(field, "module=", 7) && parse_size(field + 7, &num) && num < BOOT_MAX_MODULES) {
-			c.module = (u32)num;
-		} else if (!strncmp(field, "mem=", 4) && parse_size(field + 4, &num) && num >= MiB(2) &&
-			   num <= GiB(64)) {
-			c.mem = num;
-		} else {
-			pr_warn("vm %s: bad field '%s' (module=INDEX, mem=SIZE from 2M to 64G)\n", c.name, field);
-			return -EINVAL;
-		}
-	}
-	if (c.module == ~0u) {
-		pr_warn("vm %s: no module= given\n", c.name);
-		return -EINVAL;
-	}
-	configs[nr_configs++] = c;
-	return 0;
-}
 
 static void report(const struct vm *vm)
 {
@@ -138,10 +62,10 @@ static void worker(void *arg)
 	for (;;) {
 		u32 job = __atomic_fetch_add(&next_job, 1, __ATOMIC_SEQ_CST);
 
-		if (job >= nr_configs)
+		if (job >= nr_vm_configs)
 			return;
-		if (configs[job].vm)
-			run_vm(configs[job].vm);
+		if (vm_configs[job].vm)
+			run_vm(vm_configs[job].vm);
 		__atomic_fetch_add(&nr_finished, 1, __ATOMIC_SEQ_CST);
 	}
 }
@@ -195,7 +119,7 @@ void vmm_run_all(const struct boot_info *bi)
 	u32 failed = 0, posted = 0;
 	u64 free_before;
 
-	if (!nr_configs)
+	if (!nr_vm_configs)
 		return;
 	if (!arch_virt_probe()) {
 		pr_err("vmm: this CPU has neither AMD-V with nested paging nor VT-x with EPT; no VM can run\n");
@@ -207,22 +131,22 @@ void vmm_run_all(const struct boot_info *bi)
 	}
 	/* Per-CPU virtualization state stays; everything a VM takes must come back. */
 	free_before = page_free_count();
-	for (u32 i = 0; i < nr_configs; i++)
-		configs[i].vm = build_vm(&configs[i], bi);
+	for (u32 i = 0; i < nr_vm_configs; i++)
+		vm_configs[i].vm = build_vm(&vm_configs[i], bi);
 
-	for (u32 c = 1; c < MAX_CPUS && posted + 1 < nr_configs; c++)
+	for (u32 c = 1; c < MAX_CPUS && posted + 1 < nr_vm_configs; c++)
 		if (cpus[c] && cpus[c]->online && smp_post(c, worker, NULL) == 0)
 			posted++;
 	worker(NULL);
-	while (__atomic_load_n(&nr_finished, __ATOMIC_ACQUIRE) < nr_configs)
+	while (__atomic_load_n(&nr_finished, __ATOMIC_ACQUIRE) < nr_vm_configs)
 		__asm__ volatile("hlt"); /* woken by the timer tick */
 
-	for (u32 i = 0; i < nr_configs; i++) {
-		if (!configs[i].vm)
+	for (u32 i = 0; i < nr_vm_configs; i++) {
+		if (!vm_configs[i].vm)
 			continue;
-		report(configs[i].vm);
-		vm_destroy(configs[i].vm);
-		configs[i].vm = NULL;
+		report(vm_configs[i].vm);
+		vm_destroy(vm_configs[i].vm);
+		vm_configs[i].vm = NULL;
 	}
 	if (page_free_count() != free_before)
 		pr_err("vmm: %lld pages not returned after the VMs ended\n",

@@ -3,44 +3,51 @@
 #ifndef KEEL_REGS_H
 #define KEEL_REGS_H
 
-#define CR0_PE (1 << 0)
-#define CR0_MP (1 << 1)
-#define CR0_EM (1 << 2)
-#define CR0_TS (1 << 3)
-#define CR0_ET (1 << 4)
-#define CR0_NE (1 << 5)
-#define CR0_WP (1 << 16)
-#define CR0_AM (1 << 18)
-#define CR0_NW (1 << 29)
-#define CR0_CD (1 << 30)
-#define CR0_PG (1 << 31)
+/* Unsigned in C (bit 31 of an int would overflow), plain in assembly, which has no suffixes. */
+#ifdef __ASSEMBLER__
+#define BIT(n) (1 << (n))
+#else
+#define BIT(n) (1UL << (n))
+#endif
 
-#define CR4_VME	       (1 << 0)
-#define CR4_PVI	       (1 << 1)
-#define CR4_TSD	       (1 << 2)
-#define CR4_DE	       (1 << 3)
-#define CR4_PSE	       (1 << 4)
-#define CR4_PAE	       (1 << 5)
-#define CR4_MCE	       (1 << 6)
-#define CR4_PGE	       (1 << 7)
-#define CR4_PCE	       (1 << 8)
-#define CR4_OSFXSR     (1 << 9)
-#define CR4_OSXMMEXCPT (1 << 10)
-#define CR4_UMIP       (1 << 11)
-#define CR4_LA57       (1 << 12)
-#define CR4_VMXE       (1 << 13)
-#define CR4_FSGSBASE   (1 << 16)
-#define CR4_PCIDE      (1 << 17)
-#define CR4_OSXSAVE    (1 << 18)
-#define CR4_SMEP       (1 << 20)
-#define CR4_SMAP       (1 << 21)
+#define CR0_PE BIT(0)
+#define CR0_MP BIT(1)
+#define CR0_EM BIT(2)
+#define CR0_TS BIT(3)
+#define CR0_ET BIT(4)
+#define CR0_NE BIT(5)
+#define CR0_WP BIT(16)
+#define CR0_AM BIT(18)
+#define CR0_NW BIT(29)
+#define CR0_CD BIT(30)
+#define CR0_PG BIT(31)
+
+#define CR4_VME	       BIT(0)
+#define CR4_PVI	       BIT(1)
+#define CR4_TSD	       BIT(2)
+#define CR4_DE	       BIT(3)
+#define CR4_PSE	       BIT(4)
+#define CR4_PAE	       BIT(5)
+#define CR4_MCE	       BIT(6)
+#define CR4_PGE	       BIT(7)
+#define CR4_PCE	       BIT(8)
+#define CR4_OSFXSR     BIT(9)
+#define CR4_OSXMMEXCPT BIT(10)
+#define CR4_UMIP       BIT(11)
+#define CR4_LA57       BIT(12)
+#define CR4_VMXE       BIT(13)
+#define CR4_FSGSBASE   BIT(16)
+#define CR4_PCIDE      BIT(17)
+#define CR4_OSXSAVE    BIT(18)
+#define CR4_SMEP       BIT(20)
+#define CR4_SMAP       BIT(21)
 
 #define MSR_EFER  0xc0000080
-#define EFER_SCE  (1 << 0)
-#define EFER_LME  (1 << 8)
-#define EFER_LMA  (1 << 10)
-#define EFER_NXE  (1 << 11)
-#define EFER_SVME (1 << 12)
+#define EFER_SCE  BIT(0)
+#define EFER_LME  BIT(8)
+#define EFER_LMA  BIT(10)
+#define EFER_NXE  BIT(11)
+#define EFER_SVME BIT(12)
 
 #define MSR_APIC_BASE	   0x1b
 #define MSR_PAT		   0x277
@@ -49,12 +56,12 @@
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define MSR_TSC_AUX	   0xc0000103
 
-#define RFLAGS_CF (1 << 0)
-#define RFLAGS_ZF (1 << 6)
-#define RFLAGS_TF (1 << 8)
-#define RFLAGS_IF (1 << 9)
-#define RFLAGS_DF (1 << 10)
-#define RFLAGS_AC (1 << 18)
+#define RFLAGS_CF BIT(0)
+#define RFLAGS_ZF BIT(6)
+#define RFLAGS_TF BIT(8)
+#define RFLAGS_IF BIT(9)
+#define RFLAGS_DF BIT(10)
+#define RFLAGS_AC BIT(18)
 
 /* Boot GDT selectors (boot/entry.S) and the kernel GDT (arch/x86/gdt.c) agree on these. */
 #define GDT_KERNEL_CS 0x08

@@ -9,8 +9,11 @@ UNIT_LDLIBS := -lcmocka
 UNIT_TESTS :=
 include $(filter-out tests/unit/unit.mk,$(wildcard tests/unit/*.mk))
 
+# Any header may be included by a tested source: rebuild when one changes.
+UNIT_HDRS := $(wildcard */*.h */*/*.h */*/*/*.h)
+
 define unit_rule
-$(B)/unit/$(1): $$($(1)_SRCS) $$(wildcard tests/unit/*.h)
+$(B)/unit/$(1): $$($(1)_SRCS) $$(UNIT_HDRS)
 	@mkdir -p $$(dir $$@)
 	$$(HOSTCC) $$(UNIT_CFLAGS) $$($(1)_CFLAGS) -o $$@ $$($(1)_SRCS) $$(UNIT_LDLIBS)
 endef

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/* VMM pieces that parse guest-controlled or user-controlled input: VM declarations, guest page
+ * walks and instruction decoding, and the multiboot guest loader. */
+#include "shim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/x86/regs.h"
+#include "boot/multiboot.h"
+#include "vmm/guest_mem.h"
+#include "vmm/loader.h"
+#include "vmm/vm.h"
+#include "vmm/vm_config.h"
+
+/* --- a fake VM: RAM is a host buffer, registers come from a table -------------------------- */
+
+#define RAM_SIZE (4u << 20)
+static u8 *ram;
+static u64 regs[VREG_CS_BASE + 1];
+
+int gpa_read(struct vm *vm, gpa_t gpa, void *buf, u64 len)
+{
+	if (gpa >= vm->ram_size || len > vm->ram_size - gpa)
+		return -EFAULT;
+	memcpy(buf, ram + gpa, len);
+	return 0;
+}
+
+int gpa_write(struct vm *vm, gpa_t gpa, const void *buf, u64 len)
+{
+	if (gpa >= vm->ram_size || len > vm->ram_size - gpa)
+		return -EFAULT;
+	memcpy(ram + gpa, buf, len);
+	return 0;
+}
+
+static u64 fake_get(struct vcpu *v, enum vcpu_reg r)
+{
+	return regs[r];
+}
+
+static const struct vcpu_ops fake_ops = { .name = "fake", .get = fake_get };
+const struct vcpu_ops *vcpu_ops = &fake_ops;
+
+static struct vm vm;
+static struct vcpu vcpu = { .vm = &vm };
+
+static int setup(void **state)
+{
+	ram = calloc(1, RAM_SIZE);
+	memset(&vm, 0, sizeof(vm));
+	vm.ram_size = RAM_SIZE;
+	memset(regs, 0, sizeof(regs));
+	shim_log_reset();
+	return ram ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	free(ram);
+	return 0;
+}
+
+static void put64(u64 gpa, u64 v)
+{
+	memcpy(ram + gpa, &v, 8);
+}
+
+static void put32(u64 gpa, u32 v)
+{
+	memcpy(ram + gpa, &v, 4);
+}
+
+/* --- page walks --------------------------------------------------------------------------- */
+
+static void test_walk_paging_off(void **state)
+{
+	gpa_t gpa;
+
+	assert_int_equal(gva_to_gpa(&vcpu, 0x123456, &gpa), 0);
+	assert_int_equal(gpa, 0x123456);
+	/* Outside long mode a linear address is 32 bits. */
+	assert_int_equal(gva_to_gpa(&vcpu, 0x100001000ull, &gpa), 0);
+	assert_int_equal(gpa, 0x1000);
+}
+
+static void test_walk_long_mode(void **state)
+{
+	gpa_t gpa;
+
+	regs[VREG_CR0] = CR0_PG | CR0_PE;
+	regs[VREG_CR4] = CR4_PAE;
+	regs[VREG_EFER] = EFER_LME | EFER_LMA;
+	regs[VREG_CR3] = 0x10000;
+	put64(0x10000 + 8 * 0, 0x11000 | 1);	 /* PML4[0] */
+	put64(0x11000 + 8 * 0, 0x12000 | 1);	 /* PDPT[0] */
+	put64(0x12000 + 8 * 1, 0x200000 | 0x81); /* PD[1]: 2 MiB page at 0x200000 */
+	put64(0x12000 + 8 * 2, 0x13000 | 1);	 /* PD[2]: a page table */
+	put64(0x13000 + 8 * 3, 0x345000 | 1);	 /* PT[3] */
+	assert_int_equal(gva_to_gpa(&vcpu, 0x200123, &gpa), 0);
+	assert_int_equal(gpa, 0x200123);
+	assert_int_equal(gva_to_gpa(&vcpu, 0x403abc, &gpa), 0);
+	assert_int_equal(gpa, 0x345abc);
+	/* Not present, and a table pointer outside the VM's RAM: both fail, nothing read past. */
+	assert_int_equal(gva_to_gpa(&vcpu, 0x800000, &gpa), -EFAULT);
+	put64(0x12000 + 8 * 5, 0x7fff0000000ull | 1);
+	assert_int_equal(gva_to_gpa(&vcpu, 0xa00000, &gpa), -EFAULT);
+	regs[VREG_CR3] = 0xfffffffff000ull;
+	assert_int_equal(gva_to_gpa(&vcpu, 0x1000, &gpa), -EFAULT);
+}
+
+static void test_walk_pae_and_32bit(void **state)
+{
+	gpa_t gpa;
+
+	regs[VREG_CR0] = CR0_PG | CR0_PE;
+	regs[VREG_CR4] = CR4_PAE;
+	regs[VREG_CR3] = 0x20000;
+	put64(0x20000, 0x21000 | 1); /* PDPTE[0] */
+	put64(0x21000 + 8 * 3, 0x22000 | 1);
+	put64(0x22000 + 8 * 4, 0x1ab000 | 1);
+	assert_int_equal(gva_to_gpa(&vcpu, 0x604321, &gpa), 0);
+	assert_int_equal(gpa, 0x1ab321);
+
+	regs[VREG_CR4] = CR4_PSE;
+	regs[VREG_CR3] = 0x30000;
+	put32(0x30000 + 4 * 1, 0x31000 | 1);
+	put32(0x31000 + 4 * 2, 0x2cd000 | 1);
+	put32(0x30000 + 4 * 2, 0x00800000 | 0x81); /* 4 MiB page */
+	assert_int_equal(gva_to_gpa(&vcpu, 0x402fed, &gpa), 0);
+	assert_int_equal(gpa, 0x2cdfed);
+	assert_int_equal(gva_to_gpa(&vcpu, 0x812345, &gpa), 0);
+	assert_int_equal(gpa, 0x812345);
+}
+
+/* --- instruction length ------------------------------------------------------------------- */
+
+static void test_insn_length(void **state)
+{
+	static const u8 cpuid[] = { 0x0f, 0xa2 }, vmmcall[] = { 0x0f, 0x01, 0xd9 };
+
+	regs[VREG_RIP] = 0x1000;
+	memcpy(ram + 0x1000, cpuid, 2);
+	assert_int_equal(insn_length(&vcpu, cpuid, 2), 2);
+	memcpy(ram + 0x1000, "\x66\xf3\x0f\xa2", 4);
+	assert_int_equal(insn_length(&vcpu, cpuid, 2), 4);
+	/* REX is a prefix only in long mode. */
+	memcpy(ram + 0x1000, "\x48\x0f\xa2", 3);
+	assert_int_equal(insn_length(&vcpu, cpuid, 2), -EINVAL);
+	regs[VREG_EFER] = EFER_LMA;
+	assert_int_equal(insn_length(&vcpu, cpuid, 2), 3);
+	/* Something else there (the guest rewrote it), and 15 prefixes with no opcode. */
+	memcpy(ram + 0x1000, "\x0f\x01\xd8", 3);
+	assert_int_equal(insn_length(&vcpu, vmmcall, 3), -EINVAL);
+	memset(ram + 0x1000, 0x66, 15);
+	assert_int_equal(insn_length(&vcpu, cpuid, 2), -EINVAL);
+	/* CS base is added; an instruction at the very end of RAM cannot be read past it. */
+	regs[VREG_CS_BASE] = 0x10000;
+	regs[VREG_RIP] = 0x10;
+	memcpy(ram + 0x10010, vmmcall, 3);
+	assert_int_equal(insn_length(&vcpu, vmmcall, 3), 3);
+	regs[VREG_CS_BASE] = 0;
+	regs[VREG_RIP] = RAM_SIZE - 2;
+	memcpy(ram + RAM_SIZE - 2, vmmcall, 2);
+	assert_int_equal(insn_length(&vcpu, vmmcall, 3), -EINVAL);
+}
+
+/* --- VM declarations ---------------------------------------------------------------------- */
+
+static void test_vm_config(void **state)
+{
+	nr_vm_configs = 0;
+	assert_int_equal(vmm_config_add("web,module=2,mem=128M"), 0);
+	assert_string_equal(vm_configs[0].name, "web");
+	assert_int_equal(vm_configs[0].module, 2);
+	assert_int_equal(vm_configs[0].mem, 128ull << 20);
+	assert_int_equal(vmm_config_add("db,module=0"), 0);
+	assert_int_equal(vm_configs[1].mem, DEFAULT_MEM);
+
+	assert_true(vmm_config_add("nomod") < 0);
+	assert_true(shim_log_contains("no module= given"));
+	assert_true(vmm_config_add("x,module=99") < 0);
+	assert_true(vmm_config_add("x,module=1,mem=1M") < 0);
+	assert_true(vmm_config_add("x,module=1,mem=99999999999999999999") < 0);
+	assert_true(vmm_config_add("x,module=1,mem=12Q") < 0);
+	assert_true(vmm_config_add(",module=1") < 0);
+	assert_true(vmm_config_add("x,module=1,colour=red") < 0);
+	assert_true(vmm_config_add("a-name-much-longer-than-thirty-one-chars,module=0") < 0);
+	assert_int_equal(nr_vm_configs, 2);
+	while (nr_vm_configs < MAX_VMS)
+		assert_int_equal(vmm_config_add("more,module=0"), 0);
+	assert_int_equal(vmm_config_add("one-too-many,module=0"), -ENOSPC);
+}
+
+/* --- loader ------------------------------------------------------------------------------- */
+
+/* A minimal ELF32 multiboot1 kernel: one segment of `filesz` bytes at paddr. */
+static size_t make_guest(u8 *f, u32 paddr, u32 entry, u32 filesz, u32 memsz)
+{
+	struct elf32_hdr_ {
+		u8 ident[16];
+		u16 type, machine;
+		u32 version, entry, phoff, shoff, flags;
+		u16 ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+	} __attribute__((packed))
+	h = { { 0x7f, 'E', 'L', 'F', 1, 1, 1 }, 2, 3, 1, entry, 52, 0, 0, 52, 32, 1, 0, 0, 0 };
+	u32 ph[8] = { 1, 0x100, paddr, paddr, filesz, memsz, 5, 0x1000 };
+	u32 mb[3] = { MB1_HEADER_MAGIC, 0, -(u32)MB1_HEADER_MAGIC };
+
+	memset(f, 0, 0x2000);
+	memcpy(f, &h, sizeof(h));
+	memcpy(f + 52, ph, sizeof(ph));
+	memcpy(f + 0x100, mb, sizeof(mb));
+	memset(f + 0x10c, 0x90, 16);
+	return 0x100 + filesz;
+}
+
+static void test_loader(void **state)
+{
+	u8 *f = calloc(1, 0x2000);
+	struct vcpu_boot_state boot;
+	const char *why;
+	size_t n = make_guest(f, 0x200000, 0x20010c, 0x100, 0x1000);
+	struct mb1_info mbi;
+
+	assert_int_equal(load_multiboot_guest(&vm, f, n, "args here", &boot, &why), 0);
+	assert_true(boot.protected_mode);
+	assert_int_equal(boot.rip, 0x20010c);
+	assert_int_equal(boot.rax, MB1_BOOT_MAGIC);
+	assert_memory_equal(ram + 0x200000, f + 0x100, 0x100);
+	memcpy(&mbi, ram + boot.rbx, sizeof(mbi));
+	assert_true(mbi.flags & MB1_INFO_MMAP);
+	assert_string_equal((char *)ram + mbi.cmdline, "args here");
+	assert_int_equal(mbi.mem_upper, (RAM_SIZE - 0x100000) >> 10);
+
+	/* Segments outside the VM, or over the loader's low-memory data; entries outside RAM. */
+	n = make_guest(f, RAM_SIZE - 0x100, RAM_SIZE - 0x100, 0x100, 0x1000);
+	assert_int_equal(load_multiboot_guest(&vm, f, n, "", &boot, &why), -EFAULT);
+	n = make_guest(f, 0x200000, RAM_SIZE + 0x1000, 0x100, 0x1000);
+	assert_int_equal(load_multiboot_guest(&vm, f, n, "", &boot, &why), -EINVAL);
+	assert_string_equal(why, "entry point outside the VM's RAM");
+	n = make_guest(f, 0x200000, 0x20010c, 0x100, 0x7fffffff);
+	assert_true(load_multiboot_guest(&vm, f, n, "", &boot, &why) < 0);
+	assert_string_equal(why, "a segment lies outside the VM's RAM (or below 1 MiB)");
+	n = make_guest(f, 0x9000, 0x20010c, 0x100, 0x100);
+	assert_true(load_multiboot_guest(&vm, f, n, "", &boot, &why) < 0);
+	/* Not multiboot, and corrupt. */
+	n = make_guest(f, 0x200000, 0x20010c, 0x100, 0x1000);
+	memset(f + 0x100, 0, 12);
+	assert_true(load_multiboot_guest(&vm, f, n, "", &boot, &why) < 0);
+	assert_string_equal(why, "not a multiboot ELF kernel");
+	n = make_guest(f, 0x200000, 0x20010c, 0x100, 0x1000);
+	assert_true(load_multiboot_guest(&vm, f, 60, "", &boot, &why) < 0);
+	assert_string_equal(why, "program header table outside the file");
+	free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_walk_paging_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_long_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_pae_and_32bit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_insn_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loader, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);
+}

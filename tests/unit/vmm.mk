@@ -1,0 +1,5 @@
+# Host unit tests for the VMM's input parsers: VM declarations, guest page walks and instruction
+# decoding, the multiboot guest loader.
+UNIT_TESTS += test_vmm
+test_vmm_SRCS := tests/unit/test_vmm.c tests/unit/shim.c vmm/guest_mem.c vmm/vm_config.c vmm/loader.c \
+	kernel/module.c

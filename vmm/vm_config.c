@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* vm=NAME,module=INDEX[,mem=SIZE]: the VMs Keel builds at boot. */
+#include "vmm/vm_config.h"
+
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+
+struct vm_config vm_configs[MAX_VMS];
+u32 nr_vm_configs;
+
+static bool parse_size(const char *s, u64 *out)
+{
+	u64 v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (~0ULL - 9) / 10)
+			return false;
+		v = v * 10 + (u64)(*s - '0');
+	}
+	if (*s == 'K' || *s == 'M' || *s == 'G') {
+		unsigned shift = *s == 'K' ? 10 : *s == 'M' ? 20 : 30;
+
+		if (v > (~0ULL >> shift))
+			return false;
+		v <<= shift;
+		s++;
+	}
+	*out = v;
+	return *s == '\0';
+}
+
+int vmm_config_add(const char *value)
+{
+	struct vm_config c = { .module = ~0u, .mem = DEFAULT_MEM };
+	char buf[128], *field, *next;
+	u32 n = 0;
+
+	if (nr_vm_configs >= MAX_VMS) {
+		pr_warn("vm: at most %u VMs; '%s' ignored\n", MAX_VMS, value);
+		return -ENOSPC;
+	}
+	if (strlen(value) >= sizeof(buf)) {
+		pr_warn("vm: declaration too long\n");
+		return -E2BIG;
+	}
+	kstrlcpy(buf, value, sizeof(buf));
+	for (field = buf; field; field = next, n++) {
+		u64 num;
+
+		next = strchr(field, ',');
+		if (next)
+			*next++ = '\0';
+		if (n == 0) {
+			if (!*field || strlen(field) >= VM_CONFIG_NAME_MAX) {
+				pr_warn("vm: '%s': the name must be 1-%u characters\n", value, VM_CONFIG_NAME_MAX - 1);
+				return -EINVAL;
+			}
+			kstrlcpy(c.name, field, sizeof(c.name));
+		} else if (!strncmp(field, "module=", 7) && parse_size(field + 7, &num) && num < BOOT_MAX_MODULES) {
+			c.module = (u32)num;
+		} else if (!strncmp(field, "mem=", 4) && parse_size(field + 4, &num) && num >= MiB(2) &&
+			   num <= GiB(64)) {
+			c.mem = num;
+		} else {
+			pr_warn("vm %s: bad field '%s' (module=INDEX, mem=SIZE from 2M to 64G)\n", c.name, field);
+			return -EINVAL;
+		}
+	}
+	if (c.module == ~0u) {
+		pr_warn("vm %s: no module= given\n", c.name);
+		return -EINVAL;
+	}
+	vm_configs[nr_vm_configs++] = c;
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KEEL_VMM_VM_CONFIG_H
+#define KEEL_VMM_VM_CONFIG_H
+
+#include "kernel/bootinfo.h"
+#include "kernel/types.h"
+
+#define MAX_VMS		   16
+#define VM_CONFIG_NAME_MAX 32
+#define DEFAULT_MEM	   MiB(64)
+
+struct vm;
+
+struct vm_config {
+	char name[VM_CONFIG_NAME_MAX];
+	u32 module;
+	u64 mem;
+	struct vm *vm;
+};
+
+extern struct vm_config vm_configs[MAX_VMS];
+extern u32 nr_vm_configs;
+
+/* cmdline: vm=NAME,module=INDEX[,mem=SIZE] (repeatable). Returns < 0 (and warns) if malformed. */
+int vmm_config_add(const char *value);
+
+#endif
