@@ -24,6 +24,29 @@ static void copy_phys_string(char *dst, size_t max, u64 phys, boot_phys_reader a
 	dst[n] = '\0';
 }
 
+/*
+ * Some multiboot1 loaders (QEMU's -kernel, GRUB legacy, syslinux) start the command line with
+ * the kernel's file name, GRUB 2 does not. A first word without '=' that has a '/' or a '.' is
+ * a file name (no Keel option looks like that): drop it.
+ */
+static void drop_kernel_path(char *cmdline)
+{
+	size_t len = 0;
+	bool path = false;
+
+	while (cmdline[len] && cmdline[len] != ' ') {
+		if (cmdline[len] == '=')
+			return;
+		path |= cmdline[len] == '/' || cmdline[len] == '.';
+		len++;
+	}
+	if (!path)
+		return;
+	while (cmdline[len] == ' ')
+		len++;
+	memmove(cmdline, cmdline + len, strlen(cmdline + len) + 1);
+}
+
 static void add_mem(struct boot_info *bi, u64 base, u64 len, u32 type)
 {
 	if (bi->nr_mem >= BOOT_MAX_MEMRANGES) {
@@ -65,15 +88,8 @@ int multiboot1_parse(struct boot_info *bi, u32 info_phys, boot_phys_reader at)
 	if (!mbi)
 		return -EFAULT;
 	if (mbi->flags & MB1_INFO_CMDLINE) {
-		/* Multiboot1 loaders (GRUB, QEMU -kernel) put the kernel's path first: drop it. */
-		char *args;
-
 		copy_phys_string(bi->cmdline, sizeof(bi->cmdline), mbi->cmdline, at);
-		args = strchr(bi->cmdline, ' ');
-		if (!args)
-			bi->cmdline[0] = '\0';
-		else
-			memmove(bi->cmdline, args + 1, strlen(args + 1) + 1);
+		drop_kernel_path(bi->cmdline);
 	}
 	if (mbi->flags & MB1_INFO_LOADER_NAME)
 		copy_phys_string(bi->loader_name, sizeof(bi->loader_name), mbi->boot_loader_name, at);

@@ -96,6 +96,16 @@ static void test_mb1_cmdline_only_path(void **state)
 	mbi->mem_upper = 130048;
 	assert_int_equal(multiboot1_parse(&bi, 0x1000, reader), 0);
 	assert_string_equal(bi.cmdline, "");
+	/* GRUB 2 gives the arguments alone: nothing is dropped, not even a bare option. */
+	strcpy((char *)phys + 0x3000, "fbcon maxcpus=2");
+	assert_int_equal(multiboot1_parse(&bi, 0x1000, reader), 0);
+	assert_string_equal(bi.cmdline, "fbcon maxcpus=2");
+	strcpy((char *)phys + 0x3000, "vm=a,module=0 x");
+	assert_int_equal(multiboot1_parse(&bi, 0x1000, reader), 0);
+	assert_string_equal(bi.cmdline, "vm=a,module=0 x");
+	strcpy((char *)phys + 0x3000, "keel.elf   loglevel=debug");
+	assert_int_equal(multiboot1_parse(&bi, 0x1000, reader), 0);
+	assert_string_equal(bi.cmdline, "loglevel=debug");
 	/* No map: the two meminfo sizes stand in for it. */
 	assert_int_equal(bi.nr_mem, 2);
 	assert_int_equal(bi.mem[1].base, 0x100000);
@@ -122,7 +132,7 @@ static void test_mb1_hostile(void **state)
 	mbi->mmap_length = 0xfffffff;
 	memset(phys + 0x2000, 0, 64); /* size 0 entry: the walk must stop, not spin */
 	assert_int_equal(multiboot1_parse(&bi, 0x1000, reader), 0);
-	assert_int_equal(strlen(bi.cmdline), 0); /* one unterminated word: only the "path" */
+	assert_int_equal(strlen(bi.cmdline), BOOT_CMDLINE_MAX - 1); /* cut, and terminated */
 	assert_int_equal(bi.nr_mem, 0);
 	assert_int_equal(bi.nr_modules, 2); /* the two entries that fit before the end */
 	assert_string_equal(bi.loader_name, "");
