@@ -174,7 +174,7 @@ static int svm_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 	vmcb->efer = EFER_SVME;
 	vmcb->rflags = 2;
 	vmcb->rip = boot->rip;
-	vmcb->rax = boot->rax;
+	v->gprs.rax = boot->rax; /* loaded into the VMCB at each entry */
 	v->gprs.rbx = boot->rbx;
 	vmcb->dr6 = 0xffff0ff0;
 	vmcb->dr7 = 0x400;
