@@ -90,10 +90,11 @@ include guests/tests/guests.mk
 # ---------------------------------------------------------------------------------------------
 include tests/unit/unit.mk
 include tests/boot/boot.mk
+include tests/guests/keel.mk
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 .PHONY: test format check-format
-test: check-format check-unit check-boot
+test: check-format check-unit check-boot check-guests-bare check-svm
 
 format:
 	clang-format -i $(FORMAT_FILES)

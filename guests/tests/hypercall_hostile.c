@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Hostile hypercalls from a 64-bit guest (RAX = number, RDI, RSI, RDX = arguments): buffers at
+ * hypervisor-like addresses (full and truncated to 32 bits), non-canonical and wrapping pointers,
+ * MMIO, huge lengths, and numbers that only look valid after truncation to 32 bits. Each must fail
+ * cleanly (-EFAULT/-EINVAL, -ENOSYS) and the VM must go on.
+ * Bare QEMU: FAILS as expected (VMMCALL raises #UD without a hypervisor).
+ */
+#include "guest.h"
+
+GUEST_TEST("hypercall_hostile");
+
+static const char message[] = "hostile\n";
+
+static const struct {
+	const char *what;
+	unsigned long ptr, len;
+} bad_writes[] = {
+	{ "hypervisor text (-2 GiB)", 0xffffffff80000000ul, 16 },
+	{ "the same, truncated to 32 bits", 0x80000000ul, 16 },
+	{ "kernel direct map", 0xffff800000000000ul, 16 },
+	{ "non-canonical", 0x0000800000000000ul, 16 },
+	{ "wrapping past 2^64", 0xfffffffffffffff8ul, 16 },
+	{ "local APIC MMIO", 0xfee00000ul, 16 },
+	{ "length 0xffffffff", 0, 0xffffffff },
+	{ "length 2^64 - 1", 0, ~0ul },
+	{ "length 2^32 + 8 (8 after truncation)", 0, 0x100000008ul },
+};
+
+void test_main(void)
+{
+	expect_exception(VEC_UD, 3);
+	long version = hypercall(HC_VERSION, 0, 0, 0);
+	int vec = exception_taken();
+	if (vec >= 0) {
+		fail("the hypercall instruction raised %s: no hypervisor answered", vector_name(vec));
+		return;
+	}
+
+	for (unsigned i = 0; i < sizeof(bad_writes) / sizeof(bad_writes[0]); i++) {
+		unsigned long ptr = bad_writes[i].ptr ? bad_writes[i].ptr : (unsigned long)message;
+		long r = hypercall(HC_CONSOLE_WRITE, ptr, bad_writes[i].len, 0);
+		CHECK(r == -KEEL_EFAULT || r == -KEEL_EINVAL, "HC_CONSOLE_WRITE(0x%lx, 0x%lx) (%s) returned %ld", ptr,
+		      bad_writes[i].len, bad_writes[i].what, r);
+	}
+
+	/* Upper halves of RAX must not be dropped: 2^32 + HC_VERSION is not HC_VERSION. */
+	long r = hypercall((1ul << 32) | HC_VERSION, 0, 0, 0);
+	CHECK(r == -KEEL_ENOSYS, "hypercall 0x100000000 returned %ld, expected %d", r, -KEEL_ENOSYS);
+	r = hypercall(~0ul, 0, 0, 0);
+	CHECK(r == -KEEL_ENOSYS, "hypercall ~0 returned %ld, expected %d", r, -KEEL_ENOSYS);
+	r = hypercall(HC_VERSION, 0, 0, 0);
+	CHECK(r == version, "HC_VERSION after the bad calls returned %ld (before: %ld)", r, version);
+}

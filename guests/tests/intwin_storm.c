@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Interrupt-window storm (hostile): with a timer interrupt pending, toggle IF with back-to-back
+ * `sti; cli` (the STI shadow means the window never really opens) `count=` times (default one
+ * million), opening it for one instruction every 4096 rounds. The hypervisor must neither hang nor
+ * lose the guest; at the end an open window must deliver the interrupt.
+ * Bare QEMU: PASSES. Under Keel the delivery check needs a virtual PIC and PIT.
+ */
+#include "guest.h"
+
+GUEST_TEST("intwin_storm");
+
+#define TIMER_HZ     1000
+#define PENDING_SPIN 10000000ul
+#define OPEN_EVERY   4096
+
+void test_main(void)
+{
+	unsigned long rounds = cmdline_ulong("count", 1000000);
+	pic_init();
+	bool have_pic = pic_present();
+	if (have_pic) {
+		pit_start(TIMER_HZ);
+		pic_unmask(0);
+		for (unsigned long spins = 0; !pic_irq_pending(0) && spins < PENDING_SPIN; spins++)
+			;
+	} else {
+		printf("note: no PIC; the storm runs without a pending interrupt\n");
+	}
+
+	uint64_t t0 = rdtsc();
+	for (unsigned long i = 0; i < rounds; i++) {
+		if (i % OPEN_EVERY == OPEN_EVERY - 1)
+			__asm__ volatile("sti; nop; cli" : : : "memory");
+		else
+			__asm__ volatile("sti; cli" : : : "memory");
+	}
+	uint64_t t1 = rdtsc();
+	printf("%lu sti/cli rounds in %llu TSC ticks, %lu timer interrupts taken\n", rounds,
+	       (unsigned long long)(t1 - t0), irq_count[0]);
+
+	if (have_pic) {
+		unsigned long before = irq_count[0];
+		__asm__ volatile("sti; hlt; cli" : : : "memory");
+		CHECK(irq_count[0] > before, "no timer interrupt after the storm");
+	}
+}

@@ -1,0 +1,47 @@
+"""The test guests of guests/tests/ and the outcome each should have, on bare QEMU and under Keel.
+
+An outcome is ("status", N): the guest wrote N to the debug-exit port (bare QEMU then exits with
+(N << 1) | 1), or ("crash", regex): the guest must be ended by the hypervisor (under Keel: Keel's
+"vm NAME crashed: ..." line matches regex; on bare QEMU only triple_fault ends that way, as a
+reset that -no-reboot turns into QEMU exit code 0). `reason` is a regex the guest's FAIL line must
+match when a failure is the expected outcome, so a guest that fails for another reason is caught.
+Statuses are those of guests/tests/lib/guest.h.
+"""
+from collections import namedtuple
+
+PASS, FAIL, FAIL_EXCEPTION, FAIL_SURVIVED = 0, 1, 2, 3
+
+Guest = namedtuple("Guest", "name bare bare_reason keel note")
+
+GUESTS = [
+    Guest("runtime_selftest", ("status", PASS), None, ("status", PASS),
+          "the runtime's printf and command-line parsing"),
+    Guest("pm32_hello", ("status", PASS), None, ("status", PASS),
+          "entry in 32-bit protected mode with a multiboot magic and memory information"),
+    Guest("longmode_hello", ("status", PASS), None, ("status", PASS), "the runtime's switch to long mode"),
+    Guest("exceptions", ("status", PASS), None, ("status", PASS), "#DE #BP #UD #GP #PF, 32-bit"),
+    Guest("exceptions64", ("status", PASS), None, ("status", PASS), "the same plus non-canonical #GP, 64-bit"),
+    Guest("cpuid_policy", ("status", FAIL), r"SVM\) is visible|signature", ("status", PASS),
+          "bare QEMU shows SVM and signs leaf 0x40000000 'TCGTCGTCGTCG'"),
+    Guest("msr_policy", ("status", FAIL), r"expected #GP", ("status", PASS),
+          "bare QEMU's TCG reads unknown MSRs as 0 and lets the guest set EFER.SVME"),
+    Guest("ports", ("status", PASS), None, ("status", PASS), "QEMU's unassigned ports read all-ones too"),
+    Guest("hlt_wake", ("status", PASS), None, ("status", PASS),
+          "under Keel needs a virtual PIC and PIT (fails fast with 'no PIC' without them)"),
+    Guest("npt_isolation", ("status", FAIL_SURVIVED), r"was not stopped", ("crash", r"outside its memory"),
+          "bare QEMU reads unbacked memory; Keel must crash the VM"),
+    Guest("hypercall", ("status", FAIL), r"raised #UD", ("status", PASS), "no hypervisor on bare QEMU"),
+    Guest("triple_fault", ("crash", r"triple fault|shutdown"), None, ("crash", r"triple fault|shutdown"),
+          "bare QEMU resets (exit code 0 with -no-reboot)"),
+    Guest("svm_insns", ("status", PASS), None, ("status", PASS), "EFER.SVME is clear on bare QEMU: #UD"),
+    Guest("efer_svme", ("status", FAIL), r"expected #GP", ("status", PASS), "bare QEMU lets the guest own SVM"),
+    Guest("reserved_msr_bits", ("status", FAIL), r"expected #GP", ("status", PASS),
+          "QEMU 7.2 TCG drops reserved EFER bits silently"),
+    Guest("io_flood", ("status", PASS), None, ("status", PASS),
+          "one million exits under Keel (about 20 s on TCG); count=N on the guest command line"),
+    Guest("intwin_storm", ("status", PASS), None, ("status", PASS),
+          "without a virtual PIC under Keel no interrupt is pending during the storm"),
+    Guest("hypercall_hostile", ("status", FAIL), r"raised #UD", ("status", PASS), "no hypervisor on bare QEMU"),
+]
+
+BY_NAME = {g.name: g for g in GUESTS}
