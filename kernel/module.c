@@ -9,6 +9,26 @@
 #include "kernel/elf.h"
 #include "kernel/lib/string.h"
 
+static struct elf_segment read_phdr(const u8 *ph, bool is64)
+{
+	if (is64) {
+		struct elf64_phdr p;
+
+		memcpy(&p, ph, sizeof(p));
+		return (struct elf_segment){ p.type, p.offset, p.filesz, p.memsz, p.paddr };
+	} else {
+		struct elf32_phdr p;
+
+		memcpy(&p, ph, sizeof(p));
+		return (struct elf_segment){ p.type, p.offset, p.filesz, p.memsz, p.paddr };
+	}
+}
+
+struct elf_segment module_segment(const u8 *data, const struct module_info *mi, u16 i)
+{
+	return read_phdr(data + mi->phoff + (u64)i * mi->phentsize, mi->kind == MODULE_ELF64);
+}
+
 static struct module_info corrupt(const char *why)
 {
 	return (struct module_info){ .kind = MODULE_CORRUPT, .why = why };
@@ -27,28 +47,16 @@ static const char *check_phdrs(const u8 *data, u64 size, u64 phoff, u16 phentsiz
 	if (phoff > size || (u64)phentsize * phnum > size - phoff)
 		return "program header table outside the file";
 	for (u16 i = 0; i < phnum; i++) {
-		const u8 *ph = data + phoff + (u64)i * phentsize;
-		u64 type, off, filesz, memsz, paddr;
+		struct elf_segment seg = read_phdr(data + phoff + (u64)i * phentsize, is64);
 
-		if (is64) {
-			struct elf64_phdr p;
-
-			memcpy(&p, ph, sizeof(p));
-			type = p.type, off = p.offset, filesz = p.filesz, memsz = p.memsz, paddr = p.paddr;
-		} else {
-			struct elf32_phdr p;
-
-			memcpy(&p, ph, sizeof(p));
-			type = p.type, off = p.offset, filesz = p.filesz, memsz = p.memsz, paddr = p.paddr;
-		}
-		if (type != PT_LOAD)
+		if (seg.type != PT_LOAD)
 			continue;
 		loads++;
-		if (off > size || filesz > size - off)
+		if (seg.offset > size || seg.filesz > size - seg.offset)
 			return "segment data outside the file";
-		if (filesz > memsz)
+		if (seg.filesz > seg.memsz)
 			return "segment file size larger than its memory size";
-		if (paddr + memsz < paddr)
+		if (seg.paddr + seg.memsz < seg.paddr)
 			return "segment wraps around the address space";
 	}
 	return loads ? NULL : "no loadable segment";
@@ -100,6 +108,7 @@ struct module_info module_probe(const u8 *data, u64 size)
 				return corrupt(why);
 			mi.kind = MODULE_ELF64;
 			mi.entry = h.entry;
+			mi.phoff = h.phoff, mi.phentsize = h.phentsize, mi.phnum = h.phnum;
 		} else if (data[EI_CLASS] == ELFCLASS32) {
 			struct elf32_ehdr h;
 
@@ -113,6 +122,7 @@ struct module_info module_probe(const u8 *data, u64 size)
 				return corrupt(why);
 			mi.kind = MODULE_ELF32;
 			mi.entry = h.entry;
+			mi.phoff = h.phoff, mi.phentsize = h.phentsize, mi.phnum = h.phnum;
 		} else {
 			return corrupt("unknown ELF class");
 		}

@@ -18,7 +18,17 @@ struct module_info {
 	bool multiboot1, multiboot2;
 	u64 entry;
 	const char *why; /* MODULE_CORRUPT: the rule broken */
+	/* ELF: the program header table, checked against the module's size. */
+	u64 phoff;
+	u16 phentsize, phnum;
 };
+
+struct elf_segment {
+	u64 type, offset, filesz, memsz, paddr;
+};
+
+/* Program header i of a module that module_probe() accepted as ELF (i < phnum). */
+struct elf_segment module_segment(const u8 *data, const struct module_info *mi, u16 i);
 
 /* Identifies the module's format and validates its headers against its size. */
 struct module_info module_probe(const u8 *data, u64 size);

@@ -61,9 +61,15 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
 	(h ? h : handle_fatal)(v, e);
 }
 
-bool skip_insn(struct vcpu *v, const u8 *opcode, unsigned len)
+bool skip_insn(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len)
 {
-	int n = insn_length(v, opcode, len);
+	int n;
+
+	if (e->next_rip) {
+		vcpu_ops->set(v, VREG_RIP, e->next_rip);
+		return true;
+	}
+	n = insn_length(v, opcode, len);
 
 	if (n < 0) {
 		vm_crash(v->vm, "cannot decode the exiting instruction at %#llx",
@@ -107,7 +113,7 @@ void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 {
 	static const u8 op[] = { 0xf4 };
 
-	if (!skip_insn(v, op, sizeof(op)))
+	if (!skip_insn(v, e, op, sizeof(op)))
 		return;
 	/* No virtual interrupt controller yet: a halted guest with interrupts off can never wake. */
 	if (!(vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_IF))

@@ -19,9 +19,9 @@ void handle_fatal(struct vcpu *v, const struct vm_exit *e);
 
 /* Runs one exit through the dispatch table. */
 void exit_dispatch(struct vcpu *v, const struct vm_exit *e);
-/* Skips the instruction at RIP, whose bytes after prefixes must be `opcode`; crashes the VM
- * if they are not (the guest rewrote it under us). Returns false then. */
-bool skip_insn(struct vcpu *v, const u8 *opcode, unsigned len);
+/* Moves RIP past the exiting instruction: to the CPU-reported next RIP, or else past the bytes at
+ * RIP, which after prefixes must be `opcode` (crashes the VM if they are not; returns false). */
+bool skip_insn(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len);
 const char *exit_reason_name(enum exit_reason r);
 
 #define EXC_UD 6

@@ -48,7 +48,7 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 			break;
 		}
 	}
-	if (!skip_insn(v, op, sizeof(op)))
+	if (!skip_insn(v, e, op, sizeof(op)))
 		return;
 	v->gprs.rax = r.eax;
 	v->gprs.rbx = r.ebx;

@@ -30,15 +30,19 @@ void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 	s64 ret;
 
 	/* A guest may use either vendor's instruction: both raise this exit where they are valid. */
-	int n = insn_length(v, vmmcall, sizeof(vmmcall));
+	if (!e->next_rip) {
+		int n = insn_length(v, vmmcall, sizeof(vmmcall));
 
-	if (n < 0)
-		n = insn_length(v, vmcall, sizeof(vmcall));
-	if (n < 0) {
-		vm_crash(v->vm, "cannot decode the hypercall instruction");
-		return;
+		if (n < 0)
+			n = insn_length(v, vmcall, sizeof(vmcall));
+		if (n < 0) {
+			vm_crash(v->vm, "cannot decode the hypercall instruction");
+			return;
+		}
+		vcpu_ops->set(v, VREG_RIP, vcpu_ops->get(v, VREG_RIP) + (u64)n);
+	} else {
+		vcpu_ops->set(v, VREG_RIP, e->next_rip);
 	}
-	vcpu_ops->set(v, VREG_RIP, vcpu_ops->get(v, VREG_RIP) + (u64)n);
 	switch (nr) {
 	case HC_VERSION:
 		ret = KEEL_ABI_VERSION;

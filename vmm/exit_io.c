@@ -23,5 +23,5 @@ void handle_io(struct vcpu *v, const struct vm_exit *e)
 	}
 	if (e->io.in)
 		v->gprs.rax = (v->gprs.rax & ~(u64)mask) | (val & mask);
-	vcpu_ops->set(v, VREG_RIP, e->io.next_rip);
+	vcpu_ops->set(v, VREG_RIP, e->next_rip);
 }

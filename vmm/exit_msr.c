@@ -74,7 +74,7 @@ void handle_msr(struct vcpu *v, const struct vm_exit *e)
 		vcpu_ops->inject(v, EXC_GP, true, 0);
 		return;
 	}
-	if (!skip_insn(v, write ? wr : rd, 2))
+	if (!skip_insn(v, e, write ? wr : rd, 2))
 		return;
 	if (!write) {
 		v->gprs.rax = (u32)val;

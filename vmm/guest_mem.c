@@ -83,14 +83,18 @@ int guest_fetch(struct vcpu *v, u8 *buf, unsigned len)
 {
 	u64 lin = vcpu_ops->get(v, VREG_CS_BASE) + vcpu_ops->get(v, VREG_RIP);
 
-	/* Byte by byte: the instruction may cross a page boundary. */
-	for (unsigned i = 0; i < len; i++) {
+	unsigned got = 0;
+
+	/* One translation per page: the instruction may cross into the next one. */
+	while (got < len) {
+		u64 chunk = MIN((u64)(len - got), PAGE_SIZE - ((lin + got) & (PAGE_SIZE - 1)));
 		gpa_t gpa;
 
-		if (gva_to_gpa(v, lin + i, &gpa) || gpa_read(v->vm, gpa, &buf[i], 1))
-			return (int)i;
+		if (gva_to_gpa(v, lin + got, &gpa) || gpa_read(v->vm, gpa, buf + got, chunk))
+			break;
+		got += (unsigned)chunk;
 	}
-	return (int)len;
+	return (int)got;
 }
 
 int insn_length(struct vcpu *v, const u8 *opcode, unsigned oplen)

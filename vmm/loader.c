@@ -27,41 +27,16 @@ static int load_segment(struct vm *vm, const u8 *data, u64 off, u64 filesz, u64 
 	return gpa_write(vm, paddr, data + off, filesz);
 }
 
-static int load_elf(struct vm *vm, const u8 *data, u64 size, bool is64, const char **why)
+static int load_elf(struct vm *vm, const u8 *data, const struct module_info *mi, const char **why)
 {
-	u64 phoff, phnum, phentsize;
-
-	if (is64) {
-		struct elf64_ehdr h;
-
-		memcpy(&h, data, sizeof(h));
-		phoff = h.phoff, phnum = h.phnum, phentsize = h.phentsize;
-	} else {
-		struct elf32_ehdr h;
-
-		memcpy(&h, data, sizeof(h));
-		phoff = h.phoff, phnum = h.phnum, phentsize = h.phentsize;
-	}
 	/* module_probe() has checked the table and every segment against the file. */
-	for (u64 i = 0; i < phnum; i++) {
-		const u8 *ph = data + phoff + i * phentsize;
-		u64 type, off, filesz, memsz, paddr;
+	for (u16 i = 0; i < mi->phnum; i++) {
+		struct elf_segment seg = module_segment(data, mi, i);
 		int ret;
 
-		if (is64) {
-			struct elf64_phdr p;
-
-			memcpy(&p, ph, sizeof(p));
-			type = p.type, off = p.offset, filesz = p.filesz, memsz = p.memsz, paddr = p.paddr;
-		} else {
-			struct elf32_phdr p;
-
-			memcpy(&p, ph, sizeof(p));
-			type = p.type, off = p.offset, filesz = p.filesz, memsz = p.memsz, paddr = p.paddr;
-		}
-		if (type != PT_LOAD)
+		if (seg.type != PT_LOAD)
 			continue;
-		ret = load_segment(vm, data, off, filesz, memsz, paddr, why);
+		ret = load_segment(vm, data, seg.offset, seg.filesz, seg.memsz, seg.paddr, why);
 		if (ret)
 			return ret;
 	}
@@ -117,7 +92,7 @@ int load_multiboot_guest(struct vm *vm, const u8 *data, u64 size, const char *cm
 		*why = "less than 2 MiB of RAM";
 		return -EINVAL;
 	}
-	ret = load_elf(vm, data, size, mi.kind == MODULE_ELF64, why);
+	ret = load_elf(vm, data, &mi, why);
 	if (!ret)
 		ret = write_mbi(vm, cmdline);
 	if (ret) {

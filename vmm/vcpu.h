@@ -31,12 +31,12 @@ enum exit_reason {
 struct vm_exit {
 	enum exit_reason reason;
 	u64 hw_reason; /* the vendor's own code, for logs */
+	u64 next_rip;  /* RIP after the exiting instruction when the CPU reports it, else 0 */
 	union {
 		struct {
 			u16 port;
 			u8 size; /* 1, 2, 4 */
 			bool in, string, rep;
-			u64 next_rip; /* from the CPU when it reports it, else 0 */
 		} io;
 		struct {
 			u32 index;

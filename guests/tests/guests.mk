@@ -9,7 +9,7 @@ GUEST_DIR := guests/tests
 GUEST_LIB := $(GUEST_DIR)/lib
 GUESTS_32 := runtime_selftest pm32_hello cpuid_policy msr_policy ports exceptions hlt_wake npt_isolation hypercall \
 	triple_fault svm_insns efer_svme reserved_msr_bits io_flood intwin_storm
-GUESTS_64 := longmode_hello exceptions64 hypercall_hostile
+GUESTS_64 := longmode_hello exceptions64 hypercall_hostile bench_exits
 GUEST_ELFS := $(patsubst %,$(B)/guests/%.elf,$(GUESTS_32) $(GUESTS_64))
 
 GUEST_CFLAGS := -std=gnu11 -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie \

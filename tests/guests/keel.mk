@@ -2,3 +2,7 @@
 .PHONY: check-svm
 check-svm: $(B)/keel.elf $(B)/tests/corrupt.elf guest-tests
 	cd tests/guests && $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_svm.py
+
+.PHONY: bench
+bench: $(B)/keel.elf $(B)/guests/bench_exits.elf
+	$(PYTHON) tests/bench/bench.py

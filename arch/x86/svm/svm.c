@@ -228,6 +228,8 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	v->gprs.rax = c->rax;
 	c->tlb_control = 0;
 	exit->hw_reason = c->exitcode;
+	/* With NRIPS the CPU reports where the intercepted instruction ends (APM §15.7.1). */
+	exit->next_rip = have_nrips ? c->next_rip : 0;
 	info1 = c->exitinfo1;
 
 	switch (c->exitcode) {
@@ -245,7 +247,7 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		exit->io.in = info1 & IOIO_TYPE_IN;
 		exit->io.string = info1 & IOIO_STR;
 		exit->io.rep = info1 & IOIO_REP;
-		exit->io.next_rip = c->exitinfo2; /* reported without NRIPS (APM §15.10.2) */
+		exit->next_rip = c->exitinfo2; /* reported even without NRIPS (APM §15.10.2) */
 		break;
 	case SVM_EXIT_HLT:
 		exit->reason = EXIT_HLT;
