@@ -107,3 +107,26 @@ int load_multiboot_guest(struct vm *vm, const u8 *data, u64 size, const char *cm
 	};
 	return 0;
 }
+
+/* Real mode: the image at 0000:7C00 as a BIOS starts a boot sector, DL = 0x80 (first disk). */
+#define REAL_LOAD_GPA 0x7c00
+#define REAL_LOAD_END 0x80000 /* below the EBDA a BIOS would keep */
+
+int load_realmode_guest(struct vm *vm, const u8 *data, u64 size, struct vcpu_boot_state *boot, const char **why)
+{
+	if (size == 0 || size > REAL_LOAD_END - REAL_LOAD_GPA) {
+		*why = "a real-mode image must be 1 byte to 481 KiB";
+		return -EINVAL;
+	}
+	if (vm->ram_size < MiB(1) || gpa_write(vm, REAL_LOAD_GPA, data, size)) {
+		*why = "cannot write the guest's memory";
+		return -EFAULT;
+	}
+	*boot = (struct vcpu_boot_state){
+		.protected_mode = false,
+		.rip = REAL_LOAD_GPA,
+		.rsp = REAL_LOAD_GPA,
+		.rdx = 0x80,
+	};
+	return 0;
+}

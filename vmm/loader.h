@@ -11,4 +11,7 @@
 int load_multiboot_guest(struct vm *vm, const u8 *data, u64 size, const char *cmdline, struct vcpu_boot_state *boot,
 			 const char **why);
 
+/* Loads a flat image at guest-physical 0x7c00 and starts it there in real mode. */
+int load_realmode_guest(struct vm *vm, const u8 *data, u64 size, struct vcpu_boot_state *boot, const char **why);
+
 #endif

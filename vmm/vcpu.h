@@ -61,8 +61,8 @@ enum vcpu_reg { VREG_RIP, VREG_RSP, VREG_RFLAGS, VREG_CR0, VREG_CR2, VREG_CR3, V
 /* Where a vCPU starts: multiboot-style 32-bit flat protected mode, or real mode. */
 struct vcpu_boot_state {
 	bool protected_mode;
-	u64 rip;
-	u64 rax, rbx;
+	u64 rip, rsp;
+	u64 rax, rbx, rdx;
 };
 
 struct vm;

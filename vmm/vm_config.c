@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* vm=NAME,module=INDEX[,mem=SIZE]: the VMs Keel builds at boot. */
+/* vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real]: the VMs Keel builds at boot. */
 #include "vmm/vm_config.h"
 
 #include "kernel/lib/string.h"
@@ -63,8 +63,13 @@ int vmm_config_add(const char *value)
 		} else if (!strncmp(field, "mem=", 4) && parse_size(field + 4, &num) && num >= MiB(2) &&
 			   num <= GiB(64)) {
 			c.mem = num;
+		} else if (!strcmp(field, "boot=real")) {
+			c.boot = VM_BOOT_REAL;
+		} else if (!strcmp(field, "boot=multiboot")) {
+			c.boot = VM_BOOT_MULTIBOOT;
 		} else {
-			pr_warn("vm %s: bad field '%s' (module=INDEX, mem=SIZE from 2M to 64G)\n", c.name, field);
+			pr_warn("vm %s: bad field '%s' (module=INDEX, mem=SIZE from 2M to 64G, boot=multiboot|real)\n",
+				c.name, field);
 			return -EINVAL;
 		}
 	}

@@ -11,17 +11,20 @@
 
 struct vm;
 
+enum vm_boot { VM_BOOT_MULTIBOOT, VM_BOOT_REAL };
+
 struct vm_config {
 	char name[VM_CONFIG_NAME_MAX];
 	u32 module;
 	u64 mem;
+	enum vm_boot boot; /* multiboot kernel, or a flat image run in real mode at 0:7c00 */
 	struct vm *vm;
 };
 
 extern struct vm_config vm_configs[MAX_VMS];
 extern u32 nr_vm_configs;
 
-/* cmdline: vm=NAME,module=INDEX[,mem=SIZE] (repeatable). Returns < 0 (and warns) if malformed. */
+/* cmdline: vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real] (repeatable). Returns < 0 (and warns) if malformed. */
 int vmm_config_add(const char *value);
 
 #endif

@@ -95,7 +95,9 @@ static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi
 	vm = vm_create(c->name, c->mem);
 	if (!vm)
 		return NULL;
-	if (load_multiboot_guest(vm, phys_to_virt(m->base), m->size, m->cmdline, &boot, &why)) {
+	if (c->boot == VM_BOOT_REAL
+		? load_realmode_guest(vm, phys_to_virt(m->base), m->size, &boot, &why)
+		: load_multiboot_guest(vm, phys_to_virt(m->base), m->size, m->cmdline, &boot, &why)) {
 		pr_err("vm %s: module %u: %s; not started\n", c->name, c->module, why);
 		goto fail;
 	}

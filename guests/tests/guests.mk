@@ -76,3 +76,12 @@ check-guests-bare: $(GUEST_ELFS)
 	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) test_bare.py
 
 -include $(shell find $(B)/guests -name '*.d' 2>/dev/null)
+
+# A real-mode guest is a flat image (vm=...,boot=real loads it at 0000:7C00).
+$(B)/guests/realmode.bin: $(GUEST_DIR)/realmode.S
+	@mkdir -p $(dir $@)
+	@echo "  AS16    $<"
+	$(Q)$(CC) -m32 -c $< -o $(B)/guests/realmode.o
+	$(Q)ld -m elf_i386 -Ttext=0x7c00 -e _start --oformat binary -o $@ $(B)/guests/realmode.o
+
+guest-tests: $(B)/guests/realmode.bin

@@ -1,6 +1,6 @@
 # The guest suite under Keel (pytest + pexpect; QEMU TCG with AMD-V).
 .PHONY: check-svm
-check-svm: $(B)/keel.elf $(B)/tests/corrupt.elf guest-tests
+check-svm: $(B)/keel.elf $(B)/tests/corrupt.elf guest-tests $(B)/guests/realmode.bin
 	cd tests/guests && $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_svm.py
 
 .PHONY: bench

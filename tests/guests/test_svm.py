@@ -65,6 +65,14 @@ def test_hostile_guests_end_alone():
     assert "[last] PASS: pm32_hello" in log
 
 
+def test_real_mode_entry():
+    boot = Boot("kernel", cpus=1, mem_mib=512, cpu=AMD, modules=[os.path.join(GUESTS, "realmode.bin")],
+                cmdline="vm=rm,module=0,mem=4M,boot=real on_finish=poweroff", timeout=60)
+    log = boot.run()
+    assert "[rm] PASS: realmode" in log, log[-3000:]
+    assert ended(log, "rm") == (0, None)
+
+
 def test_two_vms_at_once():
     log = run([("a", "pm32_hello"), ("b", "longmode_hello")], cpus=2)
     assert ended(log, "a") == (0, None) and ended(log, "b") == (0, None)

@@ -177,6 +177,10 @@ static void test_vm_config(void **state)
 	assert_int_equal(vm_configs[0].mem, 128ull << 20);
 	assert_int_equal(vmm_config_add("db,module=0"), 0);
 	assert_int_equal(vm_configs[1].mem, DEFAULT_MEM);
+	assert_int_equal(vm_configs[1].boot, VM_BOOT_MULTIBOOT);
+	assert_int_equal(vmm_config_add("rm,module=1,boot=real"), 0);
+	assert_int_equal(vm_configs[2].boot, VM_BOOT_REAL);
+	assert_true(vmm_config_add("rm,module=1,boot=bios") < 0);
 
 	assert_true(vmm_config_add("nomod") < 0);
 	assert_true(shim_log_contains("no module= given"));
@@ -187,7 +191,7 @@ static void test_vm_config(void **state)
 	assert_true(vmm_config_add(",module=1") < 0);
 	assert_true(vmm_config_add("x,module=1,colour=red") < 0);
 	assert_true(vmm_config_add("a-name-much-longer-than-thirty-one-chars,module=0") < 0);
-	assert_int_equal(nr_vm_configs, 2);
+	assert_int_equal(nr_vm_configs, 3);
 	while (nr_vm_configs < MAX_VMS)
 		assert_int_equal(vmm_config_add("more,module=0"), 0);
 	assert_int_equal(vmm_config_add("one-too-many,module=0"), -ENOSPC);
@@ -256,6 +260,25 @@ static void test_loader(void **state)
 	free(f);
 }
 
+static void test_loader_realmode(void **state)
+{
+	static const u8 img[] = { 0xfa, 0xf4 };
+	u8 *big = calloc(1, 0x80000);
+	struct vcpu_boot_state boot;
+	const char *why;
+
+	assert_int_equal(load_realmode_guest(&vm, img, sizeof(img), &boot, &why), 0);
+	assert_false(boot.protected_mode);
+	assert_int_equal(boot.rip, 0x7c00);
+	assert_int_equal(boot.rdx, 0x80);
+	assert_memory_equal(ram + 0x7c00, img, sizeof(img));
+	assert_int_equal(load_realmode_guest(&vm, img, 0, &boot, &why), -EINVAL);
+	/* Larger than the space below 512 KiB: refused before anything is written. */
+	assert_int_equal(load_realmode_guest(&vm, big, 0x80000, &boot, &why), -EINVAL);
+	assert_int_equal(load_realmode_guest(&vm, big, 0x80000 - 0x7c00, &boot, &why), 0);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +288,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_insn_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loader_realmode, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);

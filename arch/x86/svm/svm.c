@@ -176,6 +176,8 @@ static int svm_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 	vmcb->rip = boot->rip;
 	v->gprs.rax = boot->rax; /* loaded into the VMCB at each entry */
 	v->gprs.rbx = boot->rbx;
+	v->gprs.rdx = boot->rdx;
+	vmcb->rsp = boot->rsp;
 	vmcb->dr6 = 0xffff0ff0;
 	vmcb->dr7 = 0x400;
 	vmcb->g_pat = PAT_DEFAULT;
