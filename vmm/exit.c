@@ -4,6 +4,7 @@
 
 #include "arch/x86/regs.h"
 #include "vmm/guest_mem.h"
+#include "vmm/platform.h"
 
 static void handle_nothing(struct vcpu *v, const struct vm_exit *e)
 {
@@ -115,9 +116,12 @@ void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 
 	if (!skip_insn(v, e, op, sizeof(op)))
 		return;
-	/* No virtual interrupt controller yet: a halted guest with interrupts off can never wake. */
-	if (!(vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_IF))
+	/* Nothing sends NMIs or INITs to a vCPU yet: with interrupts off it can never wake. */
+	if (!(vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_IF)) {
 		vm_crash(v->vm, "HLT with interrupts disabled: the vCPU can never wake");
+		return;
+	}
+	platform_halt(v);
 }
 
 void handle_npf(struct vcpu *v, const struct vm_exit *e)

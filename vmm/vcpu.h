@@ -97,6 +97,12 @@ struct vcpu_ops {
 	void (*set)(struct vcpu *v, enum vcpu_reg r, u64 val);
 	/* Queues an exception for the next entry. */
 	void (*inject)(struct vcpu *v, u8 vector, bool has_error, u32 error);
+	/* External interrupts: whether the guest can take one at the next entry (IF set, no
+	 * interrupt shadow, no other event queued); inject one; or ask for an EXIT_INTR_WINDOW exit
+	 * as soon as it can. */
+	bool (*irq_window_open)(struct vcpu *v);
+	void (*inject_irq)(struct vcpu *v, u8 vector);
+	void (*request_irq_window)(struct vcpu *v);
 };
 
 /* The backend chosen at boot from CPUID (NULL when the CPU has no usable virtualization). */

@@ -6,6 +6,8 @@
 #include "kernel/spinlock.h"
 #include "kernel/types.h"
 #include "vmm/vcpu.h"
+#include "vmm/vpic.h"
+#include "vmm/vpit.h"
 
 typedef u64 gpa_t;
 #define INVALID_GPA (~(gpa_t)0)
@@ -57,6 +59,9 @@ struct vm {
 	char con_line[160];
 	u32 con_len;
 	spinlock_t lock;
+	/* Legacy platform devices every VM has (vmm/platform.c). */
+	struct vpic pic;
+	struct vpit pit;
 	union {
 		struct svm_vm svm;
 	} arch;

@@ -17,6 +17,7 @@
 #include "vmm/exit.h"
 #include "vmm/guest_console.h"
 #include "vmm/loader.h"
+#include "vmm/platform.h"
 #include "vmm/vm_config.h"
 
 #define MAX_VMS	    16
@@ -48,6 +49,7 @@ static void run_vm(struct vm *vm)
 
 	vm->state = VM_RUNNING;
 	while (vm->state != VM_DEAD) {
+		platform_before_entry(v);
 		vcpu_ops->run(v, &e);
 		if (vm->state == VM_DEAD)
 			break;
@@ -106,7 +108,7 @@ static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi
 		goto fail;
 	v->vm = vm;
 	vm->vcpus[vm->nr_vcpus++] = v;
-	if (vcpu_ops->vcpu_init(v, &boot) || guest_devices_init(vm))
+	if (vcpu_ops->vcpu_init(v, &boot) || guest_devices_init(vm) || platform_init(vm))
 		goto fail;
 	pr_info("vm %s: %llu MiB, module %u (%s), entry %#llx\n", vm->name, (unsigned long long)(vm->ram_size >> 20),
 		c->module, m->cmdline, (unsigned long long)boot.rip);

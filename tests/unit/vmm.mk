@@ -3,3 +3,5 @@
 UNIT_TESTS += test_vmm
 test_vmm_SRCS := tests/unit/test_vmm.c tests/unit/shim.c vmm/guest_mem.c vmm/vm_config.c vmm/loader.c \
 	kernel/module.c
+UNIT_TESTS += test_vplatform
+test_vplatform_SRCS := tests/unit/test_vplatform.c tests/unit/shim.c vmm/vpic.c vmm/vpit.c

@@ -152,7 +152,7 @@ static int svm_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 	vmcb->msrpm_base_pa = vm->arch.svm.msrpm;
 	vmcb->asid = vm->arch.svm.asid;
 	vmcb->tlb_control = TLB_CONTROL_FLUSH_ALL;
-	vmcb->vintr = 1ULL << 24; /* V_INTR_MASKING: the guest's IF does not mask host interrupts */
+	vmcb->vintr = VINTR_MASKING; /* the guest's IF does not mask host interrupts */
 	vmcb->np_enable = 1;
 	vmcb->n_cr3 = vm->arch.svm.npt_root;
 
@@ -215,7 +215,9 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	struct vmcb *c = v->arch.svm.vmcb;
 	u64 info1;
 
-	if (v->pending_exc) {
+	/* An event whose delivery an exit interrupted goes first (re-queued below); an exception
+	 * from an exit handler is queued as soon as the slot is free. */
+	if (v->pending_exc && !(c->eventinj & EVENTINJ_VALID)) {
 		c->eventinj = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | v->pending_vector |
 			      (v->pending_has_error ? EVENTINJ_EV | ((u64)v->pending_error << 32) : 0);
 		v->pending_exc = false;
@@ -230,6 +232,9 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	v->gprs.rax = c->rax;
 	c->tlb_control = 0;
 	exit->hw_reason = c->exitcode;
+	/* EVENTINJ is consumed by VMRUN; an event cut short by this exit is in EXITINTINFO, in the
+	 * same format, and must be delivered again (APM §15.7.2). */
+	c->eventinj = (c->exitintinfo & EVENTINJ_VALID) ? c->exitintinfo : 0;
 	/* With NRIPS the CPU reports where the intercepted instruction ends (APM §15.7.1). */
 	exit->next_rip = have_nrips ? c->next_rip : 0;
 	info1 = c->exitinfo1;
@@ -270,6 +275,8 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		exit->reason = EXIT_NMI;
 		break;
 	case SVM_EXIT_VINTR:
+		c->vintr &= ~VINTR_V_IRQ;
+		c->intercept_misc1 &= ~INTERCEPT1_VINTR;
 		exit->reason = EXIT_INTR_WINDOW;
 		break;
 	case SVM_EXIT_SHUTDOWN:
@@ -357,6 +364,29 @@ static void svm_inject(struct vcpu *v, u8 vector, bool has_error, u32 error)
 	v->pending_error = error;
 }
 
+static bool svm_irq_window_open(struct vcpu *v)
+{
+	const struct vmcb *c = v->arch.svm.vmcb;
+
+	return !(c->eventinj & EVENTINJ_VALID) && !v->pending_exc && (c->rflags & RFLAGS_IF) &&
+	       !(c->interrupt_shadow & 1);
+}
+
+static void svm_inject_irq(struct vcpu *v, u8 vector)
+{
+	v->arch.svm.vmcb->eventinj = EVENTINJ_VALID | EVENTINJ_TYPE_INTR | vector;
+}
+
+/* A virtual interrupt (V_IRQ) that ignores the TPR makes the CPU exit with VINTR as soon as the
+ * guest could take an interrupt (APM §15.21.4). */
+static void svm_request_irq_window(struct vcpu *v)
+{
+	struct vmcb *c = v->arch.svm.vmcb;
+
+	c->vintr |= VINTR_V_IRQ | VINTR_V_IGN_TPR | VINTR_PRIO_MAX;
+	c->intercept_misc1 |= INTERCEPT1_VINTR;
+}
+
 static const struct vcpu_ops svm_ops = {
 	.name = "AMD SVM",
 	.cpu_enable = svm_cpu_enable,
@@ -369,6 +399,9 @@ static const struct vcpu_ops svm_ops = {
 	.get = svm_get,
 	.set = svm_set,
 	.inject = svm_inject,
+	.irq_window_open = svm_irq_window_open,
+	.inject_irq = svm_inject_irq,
+	.request_irq_window = svm_request_irq_window,
 };
 
 const struct vcpu_ops *svm_probe(void);
