@@ -7,13 +7,13 @@
  */
 #include "vmm/vpic.h"
 
-#define ICW1 0x10
-#define ICW1_IC4 0x01
-#define OCW3 0x08
-#define OCW3_RR 0x02
-#define OCW3_RIS 0x01
-#define OCW2_EOI 0x20
-#define OCW2_SL 0x40
+#define ICW1	    0x10
+#define ICW1_IC4    0x01
+#define OCW3	    0x08
+#define OCW3_RR	    0x02
+#define OCW3_RIS    0x01
+#define OCW2_EOI    0x20
+#define OCW2_SL	    0x40
 #define CASCADE_IRQ 2
 
 void vpic_reset(struct vpic *p)
@@ -58,7 +58,7 @@ u8 vpic_acknowledge(struct vpic *p)
 		c = &p->slave;
 		irq = best(c, 0);
 	}
-	c->irr &= (u8)~(1u << irq);
+	c->irr &= (u8) ~(1u << irq);
 	c->isr |= (u8)(1u << irq);
 	return (u8)(c->vector_base | irq);
 }
@@ -83,12 +83,12 @@ u8 vpic_read(struct vpic *p, u16 port)
 static void eoi(struct pic8259 *c, u8 val)
 {
 	if (val & OCW2_SL) {
-		c->isr &= (u8)~(1u << (val & 7));
+		c->isr &= (u8) ~(1u << (val & 7));
 		return;
 	}
 	for (int irq = 0; irq < 8; irq++) {
 		if (c->isr & (1u << irq)) {
-			c->isr &= (u8)~(1u << irq);
+			c->isr &= (u8) ~(1u << irq);
 			return;
 		}
 	}
@@ -100,7 +100,8 @@ void vpic_write(struct vpic *p, u16 port, u8 val)
 
 	if (!(port & 1)) {
 		if (val & ICW1) {
-			*c = (struct pic8259){ .vector_base = c->vector_base, .init_step = 1,
+			*c = (struct pic8259){ .vector_base = c->vector_base,
+					       .init_step = 1,
 					       .icw4_needed = val & ICW1_IC4 };
 		} else if (val & OCW3) {
 			if (val & OCW3_RR)

@@ -65,7 +65,7 @@ void vpit_write(struct vpit *t, u16 port, u8 val, u64 now_ns)
 {
 	if (port == PIT_CMD) {
 		if ((val >> 6) != 0)
-			return; /* channels 1, 2 and read-back: not modelled */
+			return;		     /* channels 1, 2 and read-back: not modelled */
 		if (((val >> 4) & 3) == 0) { /* counter latch */
 			t->latch = count_now(t, now_ns);
 			t->latched = true;

@@ -8,15 +8,15 @@
 #define VPIT_HZ 1193182
 
 struct vpit {
-	u8 mode; /* 0: interrupt on terminal count, 2: rate generator, 3: square wave */
-	u8 access; /* 1: low byte, 2: high byte, 3: low then high */
+	u8 mode;	 /* 0: interrupt on terminal count, 2: rate generator, 3: square wave */
+	u8 access;	 /* 1: low byte, 2: high byte, 3: low then high */
 	bool write_high; /* the next data write is the high byte */
 	bool read_high;
 	bool latched;
 	u16 latch;
-	u32 reload; /* 1..65536 */
+	u32 reload;   /* 1..65536 */
 	u64 start_ns; /* when counting started */
-	u64 next_ns; /* next IRQ 0, 0 when not armed */
+	u64 next_ns;  /* next IRQ 0, 0 when not armed */
 	u64 period_ns;
 };
 

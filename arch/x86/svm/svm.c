@@ -28,6 +28,36 @@ void svm_enter(hpa_t vmcb_pa, struct vcpu_gprs *gprs, hpa_t host_save_pa);
 #define SEG_LDT	       0x0082
 
 static u32 max_asid;
+
+/*
+ * ASIDs are handed out per physical CPU, generation by generation (as Xen does): a vCPU keeps its
+ * ASID while it stays on one CPU within one generation; when a CPU runs out, it starts a new
+ * generation and flushes its whole TLB once, so no old translation survives under a reused ASID.
+ */
+struct asid_pool {
+	u32 next;
+	u64 generation;
+};
+static struct asid_pool asid_pools[MAX_CPUS];
+
+static void assign_asid(struct vcpu *v, struct vmcb *c)
+{
+	u32 cpu = this_cpu()->cpu;
+	struct asid_pool *p = &asid_pools[cpu];
+	struct svm_vcpu *s = &v->arch.svm;
+
+	if (s->asid_generation == p->generation && s->asid_cpu == cpu && p->generation)
+		return;
+	if (!p->generation || p->next >= max_asid) {
+		p->generation++;
+		p->next = 1; /* ASID 0 is the host's */
+		c->tlb_control = TLB_CONTROL_FLUSH_ALL;
+	}
+	s->asid = p->next++;
+	s->asid_generation = p->generation;
+	s->asid_cpu = cpu;
+	c->asid = s->asid;
+}
 static bool have_nrips;
 /* Host state VMRUN does not save: one page per physical CPU for VMSAVE/VMLOAD, and the
  * VM_HSAVE_PA area. */
@@ -106,8 +136,6 @@ static int svm_vm_init(struct vm *vm)
 		return -ENOMEM;
 	memset(phys_to_virt(s->iopm), 0xff, 4 * PAGE_SIZE);
 	memset(phys_to_virt(s->msrpm), 0xff, 2 * PAGE_SIZE);
-	/* ASID 0 is the host's. VMs share the rest; each first run on a CPU flushes (see run). */
-	s->asid = 1 + vm->id % (max_asid - 1);
 	return 0;
 }
 
@@ -150,8 +178,6 @@ static int svm_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 	vmcb->intercept_exceptions = (1u << 1) | (1u << 17);
 	vmcb->iopm_base_pa = vm->arch.svm.iopm;
 	vmcb->msrpm_base_pa = vm->arch.svm.msrpm;
-	vmcb->asid = vm->arch.svm.asid;
-	vmcb->tlb_control = TLB_CONTROL_FLUSH_ALL;
 	vmcb->vintr = VINTR_MASKING; /* the guest's IF does not mask host interrupts */
 	vmcb->np_enable = 1;
 	vmcb->n_cr3 = vm->arch.svm.npt_root;
@@ -223,6 +249,7 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		v->pending_exc = false;
 	}
 	memset(exit, 0, sizeof(*exit));
+	assign_asid(v, c);
 	if (!vmcb_consistent(v, c)) {
 		exit->reason = EXIT_ENTRY_FAIL;
 		return;

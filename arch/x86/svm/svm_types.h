@@ -17,6 +17,9 @@ struct svm_vm {
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	hpa_t vmcb_pa;
+	u32 asid; /* on asid_cpu, valid while asid_generation is that CPU's (svm.c) */
+	u32 asid_cpu;
+	u64 asid_generation;
 };
 
 #endif
