@@ -20,9 +20,11 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 		r = (struct cpuid_regs){ 0 };
 		if (leaf == KEEL_CPUID_BASE) {
 			r.eax = KEEL_CPUID_BASE;
-			memcpy(&r.ebx, KEEL_CPUID_SIGNATURE, 4);
-			memcpy(&r.ecx, KEEL_CPUID_SIGNATURE + 4, 4);
-			memcpy(&r.edx, KEEL_CPUID_SIGNATURE + 8, 4);
+			static const char sig[12] = KEEL_CPUID_SIGNATURE;
+
+			memcpy(&r.ebx, sig, 4);
+			memcpy(&r.ecx, sig + 4, 4);
+			memcpy(&r.edx, sig + 8, 4);
 		}
 	} else {
 		r = cpuid(leaf, sub);
