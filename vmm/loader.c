@@ -11,15 +11,20 @@
 #include "kernel/module.h"
 
 /* Guest-physical layout of what the loader writes besides the kernel (below 1 MiB). */
-#define MBI_GPA	       0x9000
-#define MMAP_GPA       0x9100
-#define CMDLINE_GPA    0x9400
-#define CMDLINE_MAX    1024
-#define LOW_RAM_END    0x9fc00
-#define KERNEL_MIN_GPA 0x100000
+#define MBI_GPA		 0x9000
+#define MMAP_GPA	 0x9100
+#define CMDLINE_GPA	 0x9400
+#define CMDLINE_MAX	 1024
+#define MODS_GPA	 0x9900 /* struct mb1_module[GUEST_MAX_MODULES] */
+#define MOD_CMDLINES_GPA 0x6000 /* MOD_CMDLINE_MAX bytes per module */
+#define MOD_CMDLINE_MAX	 256
+#define LOW_RAM_END	 0x9fc00
+#define KERNEL_MIN_GPA	 0x100000
 
 static int load_segment(struct vm *vm, const u8 *data, u64 off, u64 filesz, u64 memsz, u64 paddr, const char **why)
 {
+	_Static_assert(MODS_GPA + GUEST_MAX_MODULES * sizeof(struct mb1_module) <= LOW_RAM_END, "module list");
+	_Static_assert(MOD_CMDLINES_GPA + GUEST_MAX_MODULES * MOD_CMDLINE_MAX <= MBI_GPA, "module names");
 	if (paddr < KERNEL_MIN_GPA || paddr >= vm->ram_size || memsz > vm->ram_size - paddr) {
 		*why = "a segment lies outside the VM's RAM (or below 1 MiB)";
 		return -EFAULT;
@@ -27,7 +32,7 @@ static int load_segment(struct vm *vm, const u8 *data, u64 off, u64 filesz, u64 
 	return gpa_write(vm, paddr, data + off, filesz);
 }
 
-static int load_elf(struct vm *vm, const u8 *data, const struct module_info *mi, const char **why)
+static int load_elf(struct vm *vm, const u8 *data, const struct module_info *mi, u64 *end, const char **why)
 {
 	/* module_probe() has checked the table and every segment against the file. */
 	for (u16 i = 0; i < mi->phnum; i++) {
@@ -39,11 +44,52 @@ static int load_elf(struct vm *vm, const u8 *data, const struct module_info *mi,
 		ret = load_segment(vm, data, seg.offset, seg.filesz, seg.memsz, seg.paddr, why);
 		if (ret)
 			return ret;
+		*end = MAX(*end, seg.paddr + seg.memsz);
 	}
 	return 0;
 }
 
-static int write_mbi(struct vm *vm, const char *cmdline)
+static int write_cstring(struct vm *vm, gpa_t gpa, const char *s, size_t max)
+{
+	size_t n = MIN(strlen(s), max - 1);
+	int ret = gpa_write(vm, gpa, s, n);
+
+	return ret ?: gpa_write(vm, gpa + n, "", 1);
+}
+
+/* Modules go page-aligned after the kernel's highest segment, in order. */
+static int load_modules(struct vm *vm, u64 end, const struct guest_image *mods, u32 nr, const char **why)
+{
+	u64 at = ALIGN_UP(end, PAGE_SIZE);
+
+	if (nr > GUEST_MAX_MODULES) {
+		*why = "too many modules for one guest";
+		return -E2BIG;
+	}
+	for (u32 i = 0; i < nr; i++) {
+		struct mb1_module m;
+		int ret;
+
+		if (at >= vm->ram_size || mods[i].size > vm->ram_size - at) {
+			*why = "the modules do not fit in the VM's RAM";
+			return -ENOMEM;
+		}
+		m = (struct mb1_module){ .start = (u32)at,
+					 .end = (u32)(at + mods[i].size),
+					 .cmdline = MOD_CMDLINES_GPA + i * MOD_CMDLINE_MAX };
+		ret = gpa_write(vm, at, mods[i].data, mods[i].size);
+		ret = ret ?: write_cstring(vm, m.cmdline, mods[i].cmdline, MOD_CMDLINE_MAX);
+		ret = ret ?: gpa_write(vm, MODS_GPA + i * sizeof(m), &m, sizeof(m));
+		if (ret) {
+			*why = "cannot write the guest's memory";
+			return ret;
+		}
+		at = ALIGN_UP(at + mods[i].size, PAGE_SIZE);
+	}
+	return 0;
+}
+
+static int write_mbi(struct vm *vm, const char *cmdline, u32 nr_mods)
 {
 	struct mb1_mmap_entry map[2] = {
 		{ .size = 20, .addr = 0, .len = LOW_RAM_END, .type = 1 },
@@ -57,22 +103,25 @@ static int write_mbi(struct vm *vm, const char *cmdline)
 		.mmap_length = sizeof(map),
 		.mmap_addr = MMAP_GPA,
 		.boot_loader_name = CMDLINE_GPA + CMDLINE_MAX,
+		.mods_count = nr_mods,
+		.mods_addr = MODS_GPA,
 	};
-	static const char loader[] = "Keel";
-	size_t n = MIN(strlen(cmdline), (size_t)CMDLINE_MAX - 1);
 	int ret;
 
+	if (nr_mods)
+		mbi.flags |= MB1_INFO_MODS;
 	ret = gpa_write(vm, MBI_GPA, &mbi, sizeof(mbi));
 	ret = ret ?: gpa_write(vm, MMAP_GPA, map, sizeof(map));
-	ret = ret ?: gpa_write(vm, CMDLINE_GPA, cmdline, n);
-	ret = ret ?: gpa_write(vm, CMDLINE_GPA + n, "", 1);
-	return ret ?: gpa_write(vm, CMDLINE_GPA + CMDLINE_MAX, loader, sizeof(loader));
+	ret = ret ?: write_cstring(vm, CMDLINE_GPA, cmdline, CMDLINE_MAX);
+	return ret ?: write_cstring(vm, CMDLINE_GPA + CMDLINE_MAX, "Keel", 16);
 }
 
-int load_multiboot_guest(struct vm *vm, const u8 *data, u64 size, const char *cmdline, struct vcpu_boot_state *boot,
-			 const char **why)
+int load_multiboot_guest(struct vm *vm, const struct guest_image *kernel, const struct guest_image *mods, u32 nr_mods,
+			 struct vcpu_boot_state *boot, const char **why)
 {
-	struct module_info mi = module_probe(data, size);
+	const u8 *data = kernel->data;
+	struct module_info mi = module_probe(data, kernel->size);
+	u64 end = KERNEL_MIN_GPA;
 	int ret;
 
 	*why = NULL;
@@ -92,9 +141,9 @@ int load_multiboot_guest(struct vm *vm, const u8 *data, u64 size, const char *cm
 		*why = "less than 2 MiB of RAM";
 		return -EINVAL;
 	}
-	ret = load_elf(vm, data, &mi, why);
-	if (!ret)
-		ret = write_mbi(vm, cmdline);
+	ret = load_elf(vm, data, &mi, &end, why);
+	ret = ret ?: load_modules(vm, end, mods, nr_mods, why);
+	ret = ret ?: write_mbi(vm, kernel->cmdline, nr_mods);
 	if (ret) {
 		*why = *why ? *why : "cannot write the guest's memory";
 		return ret;

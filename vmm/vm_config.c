@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real]: the VMs Keel builds at boot. */
+/* vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real][,mods=I+J+...]: the VMs Keel builds at boot. */
 #include "vmm/vm_config.h"
 
 #include "kernel/lib/string.h"
@@ -29,6 +29,21 @@ static bool parse_size(const char *s, u64 *out)
 	}
 	*out = v;
 	return *s == '\0';
+}
+
+static int parse_mods(struct vm_config *c, char *list)
+{
+	for (char *next; list; list = next) {
+		u64 idx;
+
+		next = strchr(list, '+');
+		if (next)
+			*next++ = '\0';
+		if (!parse_size(list, &idx) || idx >= BOOT_MAX_MODULES || c->nr_mods >= VM_CONFIG_MAX_MODS)
+			return -EINVAL;
+		c->mods[c->nr_mods++] = (u32)idx;
+	}
+	return 0;
 }
 
 int vmm_config_add(const char *value)
@@ -63,12 +78,19 @@ int vmm_config_add(const char *value)
 		} else if (!strncmp(field, "mem=", 4) && parse_size(field + 4, &num) && num >= MiB(2) &&
 			   num <= GiB(64)) {
 			c.mem = num;
+		} else if (!strncmp(field, "mods=", 5)) {
+			if (parse_mods(&c, field + 5) < 0) {
+				pr_warn("vm %s: bad mods= '%s' (module indexes joined by '+', at most %u)\n", c.name,
+					field + 5, VM_CONFIG_MAX_MODS);
+				return -EINVAL;
+			}
 		} else if (!strcmp(field, "boot=real")) {
 			c.boot = VM_BOOT_REAL;
 		} else if (!strcmp(field, "boot=multiboot")) {
 			c.boot = VM_BOOT_MULTIBOOT;
 		} else {
-			pr_warn("vm %s: bad field '%s' (module=INDEX, mem=SIZE from 2M to 64G, boot=multiboot|real)\n",
+			pr_warn("vm %s: bad field '%s' (module=INDEX, mem=SIZE from 2M to 64G, boot=multiboot|real, "
+				"mods=I+J)\n",
 				c.name, field);
 			return -EINVAL;
 		}

@@ -8,6 +8,7 @@
 #define MAX_VMS		   16
 #define VM_CONFIG_NAME_MAX 32
 #define DEFAULT_MEM	   MiB(64)
+#define VM_CONFIG_MAX_MODS 8
 
 struct vm;
 
@@ -18,13 +19,15 @@ struct vm_config {
 	u32 module;
 	u64 mem;
 	enum vm_boot boot; /* multiboot kernel, or a flat image run in real mode at 0:7c00 */
+	u32 nr_mods;	   /* the guest's own boot modules: Keel module indexes */
+	u32 mods[VM_CONFIG_MAX_MODS];
 	struct vm *vm;
 };
 
 extern struct vm_config vm_configs[MAX_VMS];
 extern u32 nr_vm_configs;
 
-/* cmdline: vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real] (repeatable). Returns < 0 (and warns) if malformed. */
+/* cmdline: vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real][,mods=I+J+...] (repeatable). Returns < 0 (and warns) if malformed. */
 int vmm_config_add(const char *value);
 
 #endif

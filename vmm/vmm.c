@@ -82,6 +82,24 @@ static void enable_cpu(void *arg)
 	}
 }
 
+static int load_guest_with_modules(struct vm *vm, const struct vm_config *c, const struct boot_info *bi,
+				   struct vcpu_boot_state *boot, const char **why)
+{
+	const struct boot_module *k = &bi->modules[c->module];
+	struct guest_image kernel = { phys_to_virt(k->base), k->size, k->cmdline }, mods[VM_CONFIG_MAX_MODS];
+
+	for (u32 i = 0; i < c->nr_mods; i++) {
+		const struct boot_module *m = &bi->modules[c->mods[i]];
+
+		if (c->mods[i] >= bi->nr_modules || !m->size) {
+			*why = "a module listed in mods= does not exist (or was rejected)";
+			return -ENOENT;
+		}
+		mods[i] = (struct guest_image){ phys_to_virt(m->base), m->size, m->cmdline };
+	}
+	return load_multiboot_guest(vm, &kernel, mods, c->nr_mods, boot, why);
+}
+
 static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi)
 {
 	const struct boot_module *m = c->module < bi->nr_modules ? &bi->modules[c->module] : NULL;
@@ -97,9 +115,8 @@ static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi
 	vm = vm_create(c->name, c->mem);
 	if (!vm)
 		return NULL;
-	if (c->boot == VM_BOOT_REAL
-		? load_realmode_guest(vm, phys_to_virt(m->base), m->size, &boot, &why)
-		: load_multiboot_guest(vm, phys_to_virt(m->base), m->size, m->cmdline, &boot, &why)) {
+	if (c->boot == VM_BOOT_REAL ? load_realmode_guest(vm, phys_to_virt(m->base), m->size, &boot, &why)
+				    : load_guest_with_modules(vm, c, bi, &boot, &why)) {
 		pr_err("vm %s: module %u: %s; not started\n", c->name, c->module, why);
 		goto fail;
 	}
@@ -110,8 +127,9 @@ static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi
 	vm->vcpus[vm->nr_vcpus++] = v;
 	if (vcpu_ops->vcpu_init(v, &boot) || guest_devices_init(vm) || platform_init(vm))
 		goto fail;
-	pr_info("vm %s: %llu MiB, module %u (%s), entry %#llx\n", vm->name, (unsigned long long)(vm->ram_size >> 20),
-		c->module, m->cmdline, (unsigned long long)boot.rip);
+	pr_info("vm %s: %llu MiB, module %u (%s), %u guest module%s, entry %#llx\n", vm->name,
+		(unsigned long long)(vm->ram_size >> 20), c->module, m->cmdline, c->nr_mods, c->nr_mods == 1 ? "" : "s",
+		(unsigned long long)boot.rip);
 	return vm;
 fail:
 	vm_destroy(vm);

@@ -65,6 +65,15 @@ def test_real_mode_entry():
     assert ended(log, "rm") == (0, None)
 
 
+def test_guest_modules():
+    boot = Boot("kernel", cpus=1, mem_mib=512, cpu=AMD, modules=[guest("pm32_hello"), guest("ports")],
+                cmdline="vm=m,module=0,mods=1 vm=bad,module=0,mods=5 on_finish=poweroff", timeout=60)
+    log = boot.run()
+    assert re.search(r"vm m: 64 MiB, module 0 \(.*\), 1 guest module, entry", log), log[-3000:]
+    assert ended(log, "m") == (0, None)
+    assert "vm bad: module 0: a module listed in mods= does not exist (or was rejected); not started" in log
+
+
 def test_two_vms_at_once():
     log = run([("a", "pm32_hello"), ("b", "longmode_hello")], cpus=2)
     assert ended(log, "a") == (0, None) and ended(log, "b") == (0, None)

@@ -181,6 +181,12 @@ static void test_vm_config(void **state)
 	assert_int_equal(vmm_config_add("rm,module=1,boot=real"), 0);
 	assert_int_equal(vm_configs[2].boot, VM_BOOT_REAL);
 	assert_true(vmm_config_add("rm,module=1,boot=bios") < 0);
+	assert_int_equal(vmm_config_add("lx,module=1,mods=2+3"), 0);
+	assert_int_equal(vm_configs[3].nr_mods, 2);
+	assert_int_equal(vm_configs[3].mods[1], 3);
+	assert_true(vmm_config_add("lx,module=1,mods=2+") < 0);
+	assert_true(vmm_config_add("lx,module=1,mods=1+2+3+4+5+6+7+8+9") < 0);
+	assert_true(vmm_config_add("lx,module=1,mods=99") < 0);
 
 	assert_true(vmm_config_add("nomod") < 0);
 	assert_true(shim_log_contains("no module= given"));
@@ -191,7 +197,7 @@ static void test_vm_config(void **state)
 	assert_true(vmm_config_add(",module=1") < 0);
 	assert_true(vmm_config_add("x,module=1,colour=red") < 0);
 	assert_true(vmm_config_add("a-name-much-longer-than-thirty-one-chars,module=0") < 0);
-	assert_int_equal(nr_vm_configs, 3);
+	assert_int_equal(nr_vm_configs, 4);
 	while (nr_vm_configs < MAX_VMS)
 		assert_int_equal(vmm_config_add("more,module=0"), 0);
 	assert_int_equal(vmm_config_add("one-too-many,module=0"), -ENOSPC);
@@ -220,6 +226,45 @@ static size_t make_guest(u8 *f, u32 paddr, u32 entry, u32 filesz, u32 memsz)
 	return 0x100 + filesz;
 }
 
+static int load_mb(const u8 *f, size_t n, const char *cmdline, struct vcpu_boot_state *boot, const char **why)
+{
+	struct guest_image k = { f, n, cmdline };
+
+	return load_multiboot_guest(&vm, &k, NULL, 0, boot, why);
+}
+
+static void test_loader_modules(void **state)
+{
+	u8 *f = calloc(1, 0x2000);
+	static const u8 initrd[5000] = { 1, 2, 3 };
+	struct guest_image k = { f, make_guest(f, 0x200000, 0x20010c, 0x100, 0x1800), "kernel args" };
+	struct guest_image mods[2] = { { initrd, sizeof(initrd), "initrd.img" }, { initrd, 10, "second" } };
+	struct vcpu_boot_state boot;
+	struct mb1_module m[2];
+	struct mb1_info mbi;
+	const char *why;
+
+	assert_int_equal(load_multiboot_guest(&vm, &k, mods, 2, &boot, &why), 0);
+	memcpy(&mbi, ram + boot.rbx, sizeof(mbi));
+	assert_true(mbi.flags & MB1_INFO_MODS);
+	assert_int_equal(mbi.mods_count, 2);
+	memcpy(m, ram + mbi.mods_addr, sizeof(m));
+	/* After the kernel's last byte (0x201800), page aligned, one after the other. */
+	assert_int_equal(m[0].start, 0x202000);
+	assert_int_equal(m[0].end, 0x202000 + sizeof(initrd));
+	assert_int_equal(m[1].start, 0x204000);
+	assert_memory_equal(ram + m[0].start, initrd, sizeof(initrd));
+	assert_string_equal((char *)ram + m[0].cmdline, "initrd.img");
+	assert_string_equal((char *)ram + m[1].cmdline, "second");
+
+	/* Too big for the VM, too many: refused with a reason. */
+	mods[0].size = RAM_SIZE;
+	assert_int_equal(load_multiboot_guest(&vm, &k, mods, 1, &boot, &why), -ENOMEM);
+	assert_string_equal(why, "the modules do not fit in the VM's RAM");
+	assert_int_equal(load_multiboot_guest(&vm, &k, mods, GUEST_MAX_MODULES + 1, &boot, &why), -E2BIG);
+	free(f);
+}
+
 static void test_loader(void **state)
 {
 	u8 *f = calloc(1, 0x2000);
@@ -228,7 +273,7 @@ static void test_loader(void **state)
 	size_t n = make_guest(f, 0x200000, 0x20010c, 0x100, 0x1000);
 	struct mb1_info mbi;
 
-	assert_int_equal(load_multiboot_guest(&vm, f, n, "args here", &boot, &why), 0);
+	assert_int_equal(load_mb(f, n, "args here", &boot, &why), 0);
 	assert_true(boot.protected_mode);
 	assert_int_equal(boot.rip, 0x20010c);
 	assert_int_equal(boot.rax, MB1_BOOT_MAGIC);
@@ -240,22 +285,22 @@ static void test_loader(void **state)
 
 	/* Segments outside the VM, or over the loader's low-memory data; entries outside RAM. */
 	n = make_guest(f, RAM_SIZE - 0x100, RAM_SIZE - 0x100, 0x100, 0x1000);
-	assert_int_equal(load_multiboot_guest(&vm, f, n, "", &boot, &why), -EFAULT);
+	assert_int_equal(load_mb(f, n, "", &boot, &why), -EFAULT);
 	n = make_guest(f, 0x200000, RAM_SIZE + 0x1000, 0x100, 0x1000);
-	assert_int_equal(load_multiboot_guest(&vm, f, n, "", &boot, &why), -EINVAL);
+	assert_int_equal(load_mb(f, n, "", &boot, &why), -EINVAL);
 	assert_string_equal(why, "entry point outside the VM's RAM");
 	n = make_guest(f, 0x200000, 0x20010c, 0x100, 0x7fffffff);
-	assert_true(load_multiboot_guest(&vm, f, n, "", &boot, &why) < 0);
+	assert_true(load_mb(f, n, "", &boot, &why) < 0);
 	assert_string_equal(why, "a segment lies outside the VM's RAM (or below 1 MiB)");
 	n = make_guest(f, 0x9000, 0x20010c, 0x100, 0x100);
-	assert_true(load_multiboot_guest(&vm, f, n, "", &boot, &why) < 0);
+	assert_true(load_mb(f, n, "", &boot, &why) < 0);
 	/* Not multiboot, and corrupt. */
 	n = make_guest(f, 0x200000, 0x20010c, 0x100, 0x1000);
 	memset(f + 0x100, 0, 12);
-	assert_true(load_multiboot_guest(&vm, f, n, "", &boot, &why) < 0);
+	assert_true(load_mb(f, n, "", &boot, &why) < 0);
 	assert_string_equal(why, "not a multiboot ELF kernel");
 	n = make_guest(f, 0x200000, 0x20010c, 0x100, 0x1000);
-	assert_true(load_multiboot_guest(&vm, f, 60, "", &boot, &why) < 0);
+	assert_true(load_mb(f, 60, "", &boot, &why) < 0);
 	assert_string_equal(why, "program header table outside the file");
 	free(f);
 }
@@ -289,6 +334,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vm_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_realmode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loader_modules, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);
