@@ -4,6 +4,7 @@
 
 #include "arch/x86/regs.h"
 #include "vmm/guest_mem.h"
+#include "vmm/mmio.h"
 #include "vmm/platform.h"
 
 static void handle_nothing(struct vcpu *v, const struct vm_exit *e)
@@ -126,6 +127,12 @@ void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 
 void handle_npf(struct vcpu *v, const struct vm_exit *e)
 {
+	const struct vm_mmio_handler *h = mmio_find(v->vm, e->npf.gpa);
+
+	if (h) {
+		mmio_emulate(v, h, e->npf.gpa);
+		return;
+	}
 	vm_crash(v->vm, "access to guest-physical %#llx outside its memory (RIP %#llx)", (unsigned long long)e->npf.gpa,
 		 (unsigned long long)vcpu_ops->get(v, VREG_RIP));
 }

@@ -56,7 +56,22 @@ struct vcpu_gprs {
 	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
 };
 
-enum vcpu_reg { VREG_RIP, VREG_RSP, VREG_RFLAGS, VREG_CR0, VREG_CR2, VREG_CR3, VREG_CR4, VREG_EFER, VREG_CS_BASE };
+enum vcpu_reg {
+	VREG_RIP,
+	VREG_RSP,
+	VREG_RFLAGS,
+	VREG_CR0,
+	VREG_CR2,
+	VREG_CR3,
+	VREG_CR4,
+	VREG_EFER,
+	VREG_CS_BASE,
+	VREG_CS_ATTR
+};
+
+/* VREG_CS_ATTR bits: the code segment's L and D/B flags. */
+#define CS_ATTR_L  (1u << 0)
+#define CS_ATTR_DB (1u << 1)
 
 /* Where a vCPU starts: multiboot-style 32-bit flat protected mode, or real mode. */
 struct vcpu_boot_state {

@@ -104,6 +104,20 @@ int vm_io_register(struct vm *vm, u16 base, u16 count, vm_io_fn fn)
 	return 0;
 }
 
+int vm_mmio_register(struct vm *vm, u64 base, u64 size, vm_mmio_fn fn)
+{
+	if (vm->nr_mmio >= VM_MAX_MMIO_HANDLERS || vm->nr_regions >= VM_MAX_REGIONS)
+		return -ENOSPC;
+	if (!size || !IS_ALIGNED(base | size, PAGE_SIZE) || base + size < base || base < vm->ram_size)
+		return -EINVAL;
+	for (u32 i = 0; i < vm->nr_mmio; i++)
+		if (base < vm->mmio[i].base + vm->mmio[i].size && vm->mmio[i].base < base + size)
+			return -EEXIST;
+	vm->mmio[vm->nr_mmio++] = (struct vm_mmio_handler){ .base = base, .size = size, .fn = fn };
+	vm->regions[vm->nr_regions++] = (struct vm_region){ .base = base, .size = size, .type = VM_REGION_MMIO };
+	return 0;
+}
+
 void vm_crash(struct vm *vm, const char *fmt, ...)
 {
 	va_list ap;

@@ -12,11 +12,12 @@
 typedef u64 gpa_t;
 #define INVALID_GPA (~(gpa_t)0)
 
-#define VM_NAME_MAX	   32
-#define VM_MAX_REGIONS	   8
-#define VM_MAX_VCPUS	   1 /* SMP guests arrive with the scheduler */
-#define VM_MAX_IO_HANDLERS 16
-#define VM_CRASH_MAX	   128
+#define VM_NAME_MAX	     32
+#define VM_MAX_REGIONS	     8
+#define VM_MAX_VCPUS	     1 /* SMP guests arrive with the scheduler */
+#define VM_MAX_IO_HANDLERS   16
+#define VM_MAX_MMIO_HANDLERS 16
+#define VM_CRASH_MAX	     128
 
 enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_DEAD };
 enum vm_region_type { VM_REGION_RAM, VM_REGION_MMIO, VM_REGION_RESERVED };
@@ -37,6 +38,14 @@ struct vm_io_handler {
 	vm_io_fn fn;
 };
 
+/* MMIO handler: write=true passes *val (size 1, 2, 4 or 8 bytes), else fills it. */
+typedef void (*vm_mmio_fn)(struct vm *vm, u64 gpa, unsigned size, bool write, u64 *val);
+
+struct vm_mmio_handler {
+	u64 base, size;
+	vm_mmio_fn fn;
+};
+
 struct vm {
 	char name[VM_NAME_MAX];
 	u32 id;
@@ -50,6 +59,8 @@ struct vm {
 	u32 nr_vcpus;
 	struct vm_io_handler io[VM_MAX_IO_HANDLERS];
 	u32 nr_io;
+	struct vm_mmio_handler mmio[VM_MAX_MMIO_HANDLERS]; /* never backed by RAM: every access exits */
+	u32 nr_mmio;
 	/* How it ended: a status from the guest, or a crash reason from Keel. */
 	bool crashed;
 	u32 exit_status;
@@ -71,6 +82,8 @@ struct vm *vm_create(const char *name, u64 ram_size);
 /* Returns every page to the allocator; the VM must not be running. */
 void vm_destroy(struct vm *vm);
 int vm_io_register(struct vm *vm, u16 base, u16 count, vm_io_fn fn);
+/* An MMIO region outside RAM, page aligned; accesses to it go to fn. */
+int vm_mmio_register(struct vm *vm, u64 base, u64 size, vm_mmio_fn fn);
 
 /* Guest-physical RAM access, bounds-checked; -EFAULT outside RAM. */
 int gpa_read(struct vm *vm, gpa_t gpa, void *buf, u64 len);

@@ -5,3 +5,5 @@ test_vmm_SRCS := tests/unit/test_vmm.c tests/unit/shim.c vmm/guest_mem.c vmm/vm_
 	kernel/module.c
 UNIT_TESTS += test_vplatform
 test_vplatform_SRCS := tests/unit/test_vplatform.c tests/unit/shim.c vmm/vpic.c vmm/vpit.c
+UNIT_TESTS += test_mmio
+test_mmio_SRCS := tests/unit/test_mmio.c tests/unit/shim.c vmm/insn.c vmm/mmio.c vmm/guest_mem.c

@@ -356,6 +356,8 @@ static u64 svm_get(struct vcpu *v, enum vcpu_reg r)
 		return c->efer & ~(u64)EFER_SVME; /* the guest's view */
 	case VREG_CS_BASE:
 		return c->cs.base;
+	case VREG_CS_ATTR: /* VMCB attribute bit 9 is L, bit 10 is D/B (APM B.2) */
+		return ((c->cs.attrib >> 9) & 1 ? CS_ATTR_L : 0) | ((c->cs.attrib >> 10) & 1 ? CS_ATTR_DB : 0);
 	}
 	return 0;
 }
