@@ -16,11 +16,11 @@ enum insn_mode { MODE_16, MODE_32, MODE_64 }; /* the code segment's default size
 
 struct insn {
 	enum insn_kind kind;
-	u8 len; /* bytes, prefixes included */
+	u8 len;	     /* bytes, prefixes included */
 	u8 mem_size; /* bytes read or written in memory: 1, 2, 4, 8 */
 	u8 reg_size; /* destination register size for loads */
-	s8 reg; /* GPR number 0-15 (x86 order: RAX RCX RDX RBX RSP RBP RSI RDI R8..), -1: immediate */
-	bool high8; /* AH, CH, DH, BH (reg 4-7 with an 8-bit operand and no REX) */
+	s8 reg;	     /* GPR number 0-15 (x86 order: RAX RCX RDX RBX RSP RBP RSI RDI R8..), -1: immediate */
+	bool high8;  /* AH, CH, DH, BH (reg 4-7 with an 8-bit operand and no REX) */
 	u64 imm;
 };
 

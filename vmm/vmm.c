@@ -18,6 +18,7 @@
 #include "vmm/guest_console.h"
 #include "vmm/loader.h"
 #include "vmm/platform.h"
+#include "vmm/run.h"
 #include "vmm/vm_config.h"
 
 #define MAX_VMS	    16
@@ -42,22 +43,6 @@ static void report(const struct vm *vm)
 		klog(LOG_ALWAYS, "keel: vm %s exited with status %u; exits:%s\n", vm->name, vm->exit_status, counts);
 }
 
-static void run_vm(struct vm *vm)
-{
-	struct vcpu *v = vm->vcpus[0];
-	struct vm_exit e;
-
-	vm->state = VM_RUNNING;
-	while (vm->state != VM_DEAD) {
-		platform_before_entry(v);
-		vcpu_ops->run(v, &e);
-		if (vm->state == VM_DEAD)
-			break;
-		exit_dispatch(v, &e);
-	}
-	guest_console_flush(vm);
-}
-
 /* Every CPU with nothing else to do runs this: take the next VM, run it to its end, repeat. */
 static void worker(void *arg)
 {
@@ -67,7 +52,7 @@ static void worker(void *arg)
 		if (job >= nr_vm_configs)
 			return;
 		if (vm_configs[job].vm)
-			run_vm(vm_configs[job].vm);
+			vm_run(vm_configs[job].vm);
 		__atomic_fetch_add(&nr_finished, 1, __ATOMIC_SEQ_CST);
 	}
 }

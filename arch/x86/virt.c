@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Picks the virtualization backend once, from CPUID: core code never asks for the vendor. */
+#include "arch/x86/cpu.h"
+#include "vmm/run.h"
 #include "vmm/vcpu.h"
 
 const struct vcpu_ops *svm_probe(void);
@@ -12,4 +14,10 @@ const struct vcpu_ops *arch_virt_probe(void)
 	if (!vcpu_ops)
 		vcpu_ops = svm_probe();
 	return vcpu_ops;
+}
+
+/* vmm/run.h: a CPU whose VM is paused sleeps until the next interrupt (the timer tick). */
+void vmm_idle(void)
+{
+	irq_enable_and_halt();
 }

@@ -61,7 +61,8 @@ static const struct dec_case cases[] = {
 	{ B("\x01\x08"), MODE_64, -EINVAL, INSN_STORE, 0, 0, 0, 0, false, 0 },
 	{ B("\x8b\x84\x8c\x78\x56"), MODE_64, -EINVAL, INSN_STORE, 0, 0, 0, 0, false, 0 },
 	{ B("\xc7\x00\xef\xbe"), MODE_64, -EINVAL, INSN_STORE, 0, 0, 0, 0, false, 0 },
-	{ B("\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x89\x08"), MODE_64, -EINVAL, INSN_STORE, 0, 0, 0, 0, false, 0 },
+	{ B("\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x89\x08"), MODE_64, -EINVAL, INSN_STORE, 0, 0, 0,
+	  0, false, 0 },
 	{ B("\xc7\x08\x01\x00\x00\x00"), MODE_64, -EINVAL, INSN_STORE, 0, 0, 0, 0, false, 0 },
 	{ B(""), MODE_64, -EINVAL, INSN_STORE, 0, 0, 0, 0, false, 0 },
 };
