@@ -11,6 +11,12 @@
 
 #define CHUNK_ORDER 9 /* RAM comes in 2 MiB host blocks: NPT maps each with one large page */
 #define CHUNK_SIZE  MiB(2)
+/* Each 1 GiB-aligned GiB of RAM is first tried as one host block (one nested 1 GiB page). */
+#define HUGE_ORDER 18
+/* Low bits of a ram_chunks entry (chunks are 2 MiB aligned): part of a 1 GiB block. */
+#define CHUNK_HUGE_HEAD 1ull
+#define CHUNK_HUGE_TAIL 2ull
+#define CHUNK_FLAGS	3ull
 
 static u32 next_vm_id;
 
@@ -28,13 +34,26 @@ struct vm *vm_create(const char *name, u64 ram_size)
 	vm->ram_chunks = kzalloc(vm->nr_ram_chunks * sizeof(hpa_t));
 	if (!vm->ram_chunks || vcpu_ops->vm_init(vm))
 		goto fail;
-	for (u64 i = 0; i < vm->nr_ram_chunks; i++) {
-		hpa_t pa = page_alloc_zeroed(CHUNK_ORDER);
+	for (u64 i = 0; i < vm->nr_ram_chunks;) {
+		u64 gpa = i * CHUNK_SIZE;
+		hpa_t pa = INVALID_HPA;
 
+		if (IS_ALIGNED(gpa, GiB(1)) && vm->ram_size - gpa >= GiB(1))
+			pa = page_alloc_zeroed(HUGE_ORDER);
+		if (pa != INVALID_HPA) {
+			for (u64 j = 0; j < GiB(1) / CHUNK_SIZE; j++)
+				vm->ram_chunks[i + j] = (pa + j * CHUNK_SIZE) | (j ? CHUNK_HUGE_TAIL : CHUNK_HUGE_HEAD);
+			vm->nr_huge_blocks++;
+			if (vcpu_ops->map(vm, gpa, pa, GiB(1)))
+				goto fail;
+			i += GiB(1) / CHUNK_SIZE;
+			continue;
+		}
+		pa = page_alloc_zeroed(CHUNK_ORDER);
 		if (pa == INVALID_HPA)
 			goto fail;
-		vm->ram_chunks[i] = pa;
-		if (vcpu_ops->map(vm, i * CHUNK_SIZE, pa, CHUNK_SIZE))
+		vm->ram_chunks[i++] = pa;
+		if (vcpu_ops->map(vm, gpa, pa, CHUNK_SIZE))
 			goto fail;
 	}
 	vm->regions[vm->nr_regions++] = (struct vm_region){ .base = 0, .size = vm->ram_size, .type = VM_REGION_RAM };
@@ -52,9 +71,14 @@ void vm_destroy(struct vm *vm)
 		kfree(vm->vcpus[i]);
 	}
 	vcpu_ops->vm_destroy(vm);
-	for (u64 i = 0; vm->ram_chunks && i < vm->nr_ram_chunks; i++)
-		if (vm->ram_chunks[i])
-			page_free(vm->ram_chunks[i], CHUNK_ORDER);
+	for (u64 i = 0; vm->ram_chunks && i < vm->nr_ram_chunks; i++) {
+		hpa_t c = vm->ram_chunks[i];
+
+		if (c & CHUNK_HUGE_HEAD)
+			page_free(c & ~CHUNK_FLAGS, HUGE_ORDER);
+		else if (c && !(c & CHUNK_HUGE_TAIL))
+			page_free(c, CHUNK_ORDER);
+	}
 	kfree(vm->ram_chunks);
 	kfree(vm);
 }
@@ -63,7 +87,7 @@ hpa_t gpa_to_hpa(struct vm *vm, gpa_t gpa)
 {
 	if (gpa >= vm->ram_size)
 		return INVALID_HPA;
-	return vm->ram_chunks[gpa / CHUNK_SIZE] + gpa % CHUNK_SIZE;
+	return (vm->ram_chunks[gpa / CHUNK_SIZE] & ~CHUNK_FLAGS) + gpa % CHUNK_SIZE;
 }
 
 /* Copies piecewise so a range across 2 MiB chunks (separate host blocks) is handled. */

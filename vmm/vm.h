@@ -53,8 +53,9 @@ struct vm {
 	u64 ram_size;
 	struct vm_region regions[VM_MAX_REGIONS];
 	u32 nr_regions;
-	hpa_t *ram_chunks; /* host pages backing RAM, one per 2 MiB chunk */
+	hpa_t *ram_chunks; /* host pages backing RAM, one per 2 MiB chunk (low bits: vm.c) */
 	u64 nr_ram_chunks;
+	u32 nr_huge_blocks; /* GiBs backed by one 1 GiB host block */
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	u32 nr_vcpus;
 	struct vm_io_handler io[VM_MAX_IO_HANDLERS];

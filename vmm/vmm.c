@@ -112,9 +112,9 @@ static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi
 	vm->vcpus[vm->nr_vcpus++] = v;
 	if (vcpu_ops->vcpu_init(v, &boot) || guest_devices_init(vm) || platform_init(vm))
 		goto fail;
-	pr_info("vm %s: %llu MiB, module %u (%s), %u guest module%s, entry %#llx\n", vm->name,
-		(unsigned long long)(vm->ram_size >> 20), c->module, m->cmdline, c->nr_mods, c->nr_mods == 1 ? "" : "s",
-		(unsigned long long)boot.rip);
+	pr_info("vm %s: %llu MiB (%u GiB in 1 GiB pages), module %u (%s), %u guest module%s, entry %#llx\n", vm->name,
+		(unsigned long long)(vm->ram_size >> 20), vm->nr_huge_blocks, c->module, m->cmdline, c->nr_mods,
+		c->nr_mods == 1 ? "" : "s", (unsigned long long)boot.rip);
 	return vm;
 fail:
 	vm_destroy(vm);

@@ -69,9 +69,20 @@ def test_guest_modules():
     boot = Boot("kernel", cpus=1, mem_mib=512, cpu=AMD, modules=[guest("pm32_hello"), guest("ports")],
                 cmdline="vm=m,module=0,mods=1 vm=bad,module=0,mods=5 on_finish=poweroff", timeout=60)
     log = boot.run()
-    assert re.search(r"vm m: 64 MiB, module 0 \(.*\), 1 guest module, entry", log), log[-3000:]
+    assert re.search(r"vm m: 64 MiB \(0 GiB in 1 GiB pages\), module 0 \(.*\), 1 guest module, entry", log), \
+        log[-3000:]
     assert ended(log, "m") == (0, None)
     assert "vm bad: module 0: a module listed in mods= does not exist (or was rejected); not started" in log
+
+
+def test_large_vm_uses_1g_pages():
+    # 1.5 GiB: one GiB as a single host block behind a 1 GiB nested page, the rest in 2 MiB pages.
+    boot = Boot("kernel", cpus=1, mem_mib=3072, cpu=AMD, modules=[guest("longmode_hello")],
+                cmdline="vm=big,module=0,mem=1536M on_finish=poweroff", timeout=120)
+    log = boot.run()
+    assert "vm big: 1536 MiB (1 GiB in 1 GiB pages)" in log, log[-3000:]
+    assert ended(log, "big") == (0, None)
+    assert "vmm: every VM page returned to the allocator" in log
 
 
 def test_two_vms_at_once():

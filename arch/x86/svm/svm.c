@@ -28,6 +28,7 @@ void svm_enter(hpa_t vmcb_pa, struct vcpu_gprs *gprs, hpa_t host_save_pa);
 #define SEG_LDT	       0x0082
 
 static u32 max_asid;
+static bool npt_1g; /* nested page tables use the host's formats: 1 GiB pages if it has them */
 
 /*
  * ASIDs are handed out per physical CPU, generation by generation (as Xen does): a vCPU keeps its
@@ -98,7 +99,14 @@ static int svm_map(struct vm *vm, u64 gpa, hpa_t hpa, u64 size)
 		u64 *pml4 = phys_to_virt(vm->arch.svm.npt_root);
 		u64 *pdpt = npt_table(&pml4[(gpa >> 39) & 511]), *pd, *pt;
 
-		if (!pdpt || !(pd = npt_table(&pdpt[(gpa >> 30) & 511])))
+		if (!pdpt)
+			return -ENOMEM;
+		if (npt_1g && IS_ALIGNED(gpa | hpa, GiB(1)) && size >= GiB(1)) {
+			pdpt[(gpa >> 30) & 511] = hpa | NPT_FLAGS | PTE_PS_;
+			gpa += GiB(1), hpa += GiB(1), size -= GiB(1);
+			continue;
+		}
+		if (!(pd = npt_table(&pdpt[(gpa >> 30) & 511])))
 			return -ENOMEM;
 		if (IS_ALIGNED(gpa | hpa, MiB(2)) && size >= MiB(2)) {
 			pd[(gpa >> 21) & 511] = hpa | NPT_FLAGS | PTE_PS_;
@@ -446,6 +454,7 @@ const struct vcpu_ops *svm_probe(void)
 		return NULL;
 	}
 	max_asid = r.ebx;
+	npt_1g = cpuid(0x80000001, 0).edx & CPUID80000001_EDX_PDPE1GB;
 	have_nrips = r.edx & CPUID8000000A_EDX_NRIPS;
 	if (max_asid < 2)
 		return NULL;
