@@ -67,7 +67,7 @@ static u64 mask(unsigned size)
 
 void mmio_emulate(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa)
 {
-	u8 bytes[15];
+	u8 bytes[15] = { 0 };
 	int got = guest_fetch(v, bytes, sizeof(bytes));
 	struct insn in;
 	u64 val;
