@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/* Weighted fair share with caps, affinity and balancing (see kernel/sched_policy.h). */
+#include "kernel/sched_policy.h"
+
+static bool eligible(const struct sched_entity *e)
+{
+	return e->state != SE_BLOCKED && !e->throttled;
+}
+
+/* Charges the running entity of c for the time since it started or was last charged. */
+static void charge(struct sched_cpu *c, u64 now)
+{
+	struct sched_entity *e = c->curr;
+	u64 d;
+
+	if (!e || now <= c->curr_start_ns)
+		return;
+	d = now - c->curr_start_ns;
+	e->run_ns += d;
+	e->vruntime += d * SCHED_WEIGHT_UNIT / e->weight;
+	if (e->cap_pct) {
+		e->budget_ns -= MIN(e->budget_ns, d);
+		if (!e->budget_ns)
+			e->throttled = true;
+	}
+	c->curr_start_ns = now;
+}
+
+/* The least virtual time among the CPU's entities that compete for it (0 if none). */
+static u64 min_vruntime(const struct sched_cpu *c, const struct sched_entity *skip)
+{
+	u64 m = 0;
+	bool any = false;
+
+	for (u32 i = 0; i < c->nr; i++) {
+		const struct sched_entity *e = c->rq[i];
+
+		if (e == skip || e->state == SE_BLOCKED)
+			continue;
+		if (!any || e->vruntime < m)
+			m = e->vruntime;
+		any = true;
+	}
+	return m;
+}
+
+u64 sched_load(const struct sched *s, u32 cpu)
+{
+	u64 load = 0;
+
+	for (u32 i = 0; i < s->cpu[cpu].nr; i++)
+		if (s->cpu[cpu].rq[i]->state != SE_BLOCKED)
+			load += s->cpu[cpu].rq[i]->weight;
+	return load;
+}
+
+static u64 period_budget(const struct sched *s, const struct sched_entity *e)
+{
+	return s->period_ns * e->cap_pct / 100;
+}
+
+void sched_init(struct sched *s, u32 nr_cpus, u64 slice_ns, u64 period_ns, u64 now)
+{
+	*s = (struct sched){ .nr_cpus = MIN(nr_cpus, (u32)SCHED_MAX_CPUS), .slice_ns = slice_ns,
+			     .period_ns = period_ns, .period_start_ns = now };
+}
+
+static void enqueue(struct sched *s, struct sched_entity *e, u32 cpu)
+{
+	struct sched_cpu *c = &s->cpu[cpu];
+
+	c->rq[c->nr++] = e;
+	e->cpu = (s32)cpu;
+}
+
+static void dequeue(struct sched *s, struct sched_entity *e)
+{
+	struct sched_cpu *c = &s->cpu[e->cpu];
+
+	for (u32 i = 0; i < c->nr; i++) {
+		if (c->rq[i] == e) {
+			c->rq[i] = c->rq[--c->nr];
+			break;
+		}
+	}
+	e->cpu = -1;
+}
+
+int sched_add(struct sched *s, struct sched_entity *e, u64 now)
+{
+	int best = -1;
+	u64 best_load = 0;
+	bool allowed = false;
+
+	if (!e->weight)
+		return -EINVAL;
+	for (u32 cpu = 0; cpu < s->nr_cpus; cpu++) {
+		u64 load;
+
+		if (!(e->affinity & (1ull << cpu)))
+			continue;
+		allowed = true;
+		if (s->cpu[cpu].nr >= SCHED_MAX_PER_CPU)
+			continue;
+		load = sched_load(s, cpu);
+		if (best < 0 || load < best_load) {
+			best = (int)cpu;
+			best_load = load;
+		}
+	}
+	if (best < 0)
+		return allowed ? -ENOSPC : -EINVAL;
+	/* Start level with the others: no credit, no debt. */
+	e->vruntime = min_vruntime(&s->cpu[best], NULL);
+	e->state = SE_RUNNABLE;
+	e->throttled = false;
+	e->budget_ns = period_budget(s, e);
+	e->last_ns = now;
+	enqueue(s, e, (u32)best);
+	return 0;
+}
+
+void sched_remove(struct sched *s, struct sched_entity *e, u64 now)
+{
+	struct sched_cpu *c;
+
+	if (e->cpu < 0)
+		return;
+	c = &s->cpu[e->cpu];
+	if (c->curr == e) {
+		charge(c, now);
+		c->curr = NULL;
+	}
+	dequeue(s, e);
+}
+
+struct sched_entity *sched_pick(struct sched *s, u32 cpu, u64 now)
+{
+	struct sched_cpu *c = &s->cpu[cpu];
+	struct sched_entity *next = NULL;
+
+	charge(c, now);
+	if (c->curr) {
+		c->curr->state = SE_RUNNABLE;
+		c->curr->last_ns = now;
+		c->curr = NULL;
+	}
+	for (u32 i = 0; i < c->nr; i++) {
+		struct sched_entity *e = c->rq[i];
+
+		if (eligible(e) && (!next || e->vruntime < next->vruntime ||
+				    (e->vruntime == next->vruntime && e->id < next->id)))
+			next = e;
+	}
+	if (next) {
+		next->wait_ns += now - next->last_ns;
+		next->state = SE_RUNNING;
+		c->curr = next;
+		c->curr_start_ns = now;
+	}
+	return next;
+}
+
+u64 sched_deadline(const struct sched *s, u32 cpu)
+{
+	const struct sched_cpu *c = &s->cpu[cpu];
+	u64 run = s->slice_ns;
+
+	if (!c->curr)
+		return ~0ull;
+	if (c->curr->cap_pct)
+		run = MIN(run, c->curr->budget_ns);
+	return c->curr_start_ns + run;
+}
+
+void sched_block(struct sched *s, u32 cpu, u64 now)
+{
+	struct sched_cpu *c = &s->cpu[cpu];
+
+	charge(c, now);
+	if (!c->curr)
+		return;
+	c->curr->state = SE_BLOCKED;
+	c->curr->last_ns = now;
+	c->curr = NULL;
+}
+
+int sched_wake(struct sched *s, struct sched_entity *e, u64 now)
+{
+	struct sched_cpu *c;
+	u64 floor;
+
+	if (e->state != SE_BLOCKED || e->cpu < 0)
+		return -1;
+	c = &s->cpu[e->cpu];
+	charge(c, now);
+	e->block_ns += now - e->last_ns;
+	/* Sleeping earns at most one slice of credit against the CPU's others. */
+	floor = min_vruntime(c, e);
+	floor = floor > s->slice_ns ? floor - s->slice_ns : 0;
+	if (e->vruntime < floor)
+		e->vruntime = floor;
+	e->state = SE_RUNNABLE;
+	e->last_ns = now;
+	if (e->throttled)
+		return -1;
+	if (!c->curr || c->curr->vruntime > e->vruntime)
+		return e->cpu;
+	return -1;
+}
+
+void sched_period(struct sched *s, u64 now)
+{
+	if (!s->period_ns || now - s->period_start_ns < s->period_ns)
+		return;
+	s->period_start_ns = now - (now - s->period_start_ns) % s->period_ns;
+	for (u32 cpu = 0; cpu < s->nr_cpus; cpu++) {
+		charge(&s->cpu[cpu], now);
+		for (u32 i = 0; i < s->cpu[cpu].nr; i++) {
+			struct sched_entity *e = s->cpu[cpu].rq[i];
+
+			if (e->cap_pct) {
+				e->budget_ns = period_budget(s, e);
+				e->throttled = false;
+			}
+		}
+	}
+}
+
+int sched_balance(struct sched *s, u64 now)
+{
+	u32 busiest = 0, idlest = 0;
+	u64 hi = 0, lo = ~0ull;
+
+	for (u32 cpu = 0; cpu < s->nr_cpus; cpu++) {
+		u64 load = sched_load(s, cpu);
+
+		if (load > hi)
+			hi = load, busiest = cpu;
+		if (load < lo)
+			lo = load, idlest = cpu;
+	}
+	if (busiest == idlest || hi <= lo)
+		return 0;
+	/* A move of weight w turns the gap hi-lo into |hi-lo-2w|: worth it while w < hi-lo. */
+	for (u32 i = 0; i < s->cpu[busiest].nr; i++) {
+		struct sched_entity *e = s->cpu[busiest].rq[i];
+
+		if (e->state != SE_RUNNABLE || !(e->affinity & (1ull << idlest)) || e->weight >= hi - lo ||
+		    s->cpu[idlest].nr >= SCHED_MAX_PER_CPU)
+			continue;
+		/* Keep its place relative to its new neighbours. */
+		e->vruntime = e->vruntime - MIN(e->vruntime, min_vruntime(&s->cpu[busiest], NULL)) +
+			      min_vruntime(&s->cpu[idlest], NULL);
+		dequeue(s, e);
+		enqueue(s, e, idlest);
+		e->migrations++;
+		e->last_ns = now;
+		return 1;
+	}
+	return 0;
+}

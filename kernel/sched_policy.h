@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vCPU scheduling policy, kept apart from the mechanism so it can be tested with a simulated clock
+ * (tests/unit/test_sched.c). Weighted fair share by virtual time, as in BVT or CFS:
+ *  - each entity (a vCPU) has a weight; running for d ns advances its virtual time by
+ *    d * SCHED_WEIGHT_UNIT / weight, and each CPU runs its runnable entity with the least virtual
+ *    time, for at most one slice: over time CPU shares follow the weights;
+ *  - a cap (percent of one CPU) gives an entity a budget of cap% of every accounting period; an
+ *    entity that has spent it waits, throttled, for the next period even if the CPU is idle;
+ *  - hard affinity: an entity only ever sits on a CPU of its mask;
+ *  - a waking entity's virtual time is raised to at least the CPU's minimum minus one slice, so
+ *    sleeping earns no unbounded credit and wake-up latency stays within a slice;
+ *  - balancing moves runnable, unpinned entities from the most to the least loaded CPU (load =
+ *    sum of runnable weights) when that narrows the gap.
+ * No locking here: the caller holds the lock that protects the struct sched.
+ */
+#ifndef KEEL_SCHED_POLICY_H
+#define KEEL_SCHED_POLICY_H
+
+#include "kernel/types.h"
+
+#define SCHED_MAX_CPUS 64
+#define SCHED_MAX_PER_CPU 64
+#define SCHED_WEIGHT_UNIT 256 /* the default weight */
+
+enum sched_state { SE_RUNNABLE, SE_RUNNING, SE_BLOCKED };
+
+struct sched_entity {
+	u32 id;
+	u32 weight; /* 1..65535 */
+	u32 cap_pct; /* 0: no cap; else at most this percent of one CPU */
+	u64 affinity; /* bit n: may run on CPU n */
+	enum sched_state state;
+	s32 cpu; /* the run queue it belongs to, -1 before sched_add */
+	u64 vruntime;
+	u64 budget_ns; /* left in this period (capped entities) */
+	bool throttled;
+	u64 last_ns; /* when the current run, wait or block began */
+	/* Accounting, in ns. */
+	u64 run_ns, wait_ns, block_ns;
+	u32 migrations;
+};
+
+struct sched_cpu {
+	struct sched_entity *rq[SCHED_MAX_PER_CPU]; /* every entity assigned here, any state */
+	u32 nr;
+	struct sched_entity *curr;
+	u64 curr_start_ns;
+};
+
+struct sched {
+	struct sched_cpu cpu[SCHED_MAX_CPUS];
+	u32 nr_cpus;
+	u64 slice_ns;
+	u64 period_ns;
+	u64 period_start_ns;
+};
+
+void sched_init(struct sched *s, u32 nr_cpus, u64 slice_ns, u64 period_ns, u64 now);
+/* Adds a runnable entity on the least loaded CPU its affinity allows; -EINVAL if none, -ENOSPC
+ * if that CPU's queue is full. */
+int sched_add(struct sched *s, struct sched_entity *e, u64 now);
+void sched_remove(struct sched *s, struct sched_entity *e, u64 now);
+/* Charges the running entity of `cpu` up to now and picks what runs next (NULL: idle). */
+struct sched_entity *sched_pick(struct sched *s, u32 cpu, u64 now);
+/* When the current entity of `cpu` must give the CPU up at the latest (slice or budget end). */
+u64 sched_deadline(const struct sched *s, u32 cpu);
+/* The running entity blocks (HLT); the caller then picks again. */
+void sched_block(struct sched *s, u32 cpu, u64 now);
+/* A blocked entity becomes runnable; returns its CPU if that CPU should reschedule now (idle, or
+ * running something with more virtual time), else -1. */
+int sched_wake(struct sched *s, struct sched_entity *e, u64 now);
+/* Starts a new accounting period when due: refills cap budgets. */
+void sched_period(struct sched *s, u64 now);
+/* Moves at most one runnable, unpinned entity towards the least loaded CPU; returns how many moved. */
+int sched_balance(struct sched *s, u64 now);
+u64 sched_load(const struct sched *s, u32 cpu);
+
+#endif

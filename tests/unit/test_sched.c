@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/* The vCPU scheduling policy on a simulated clock: shares by weight, caps, affinity, starvation,
+ * wake-up latency and balancing. */
+#include "shim.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel/sched_policy.h"
+
+#define MS 1000000ull
+#define SLICE (10 * MS)
+#define PERIOD (100 * MS)
+
+static struct sched s;
+
+/* Runs every CPU until `end`: each runs its pick until the pick's deadline, then picks again.
+ * Balancing and the accounting period happen on their own schedule, as the real ticks would. */
+static void simulate(u64 start, u64 end, void (*pinned_check)(void))
+{
+	u64 now = start, next_balance = start;
+
+	for (u32 c = 0; c < s.nr_cpus; c++)
+		sched_pick(&s, c, now);
+	while (now < end) {
+		u64 next = end;
+
+		for (u32 c = 0; c < s.nr_cpus; c++) {
+			u64 d = sched_deadline(&s, c);
+
+			if (d <= now || !s.cpu[c].curr) {
+				sched_pick(&s, c, now);
+				d = sched_deadline(&s, c);
+			}
+			if (d == ~0ull)
+				d = now + MS; /* idle CPUs look again every ms (a throttled entity may refill) */
+			next = MIN(next, d);
+		}
+		next = MIN(next, s.period_start_ns + PERIOD);
+		next = MIN(next, next_balance);
+		now = MAX(next, now + 1);
+		sched_period(&s, now);
+		if (now >= next_balance) {
+			sched_balance(&s, now);
+			next_balance = now + 50 * MS;
+		}
+		if (pinned_check)
+			pinned_check();
+	}
+	for (u32 c = 0; c < s.nr_cpus; c++)
+		sched_pick(&s, c, end); /* charge the last runs */
+}
+
+static void entity(struct sched_entity *e, u32 id, u32 weight, u32 cap, u64 affinity)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = id;
+	e->weight = weight;
+	e->cap_pct = cap;
+	e->affinity = affinity;
+	e->cpu = -1;
+}
+
+static void test_weights_1_1_2_4(void **state)
+{
+	/* The scenario: 4 VMs x 2 vCPUs on 2 CPUs, VM weights 1:1:2:4. */
+	static const u32 w[4] = { 1, 1, 2, 4 };
+	struct sched_entity e[8];
+	u64 total = 0, vm_run[4] = { 0 };
+
+	sched_init(&s, 2, SLICE, PERIOD, 0);
+	for (int i = 0; i < 8; i++) {
+		entity(&e[i], (u32)i, w[i / 2] * SCHED_WEIGHT_UNIT, 0, 3);
+		assert_int_equal(sched_add(&s, &e[i], 0), 0);
+	}
+	simulate(0, 20000 * MS, NULL);
+	for (int i = 0; i < 8; i++) {
+		vm_run[i / 2] += e[i].run_ns;
+		total += e[i].run_ns;
+	}
+	assert_true(total > 2 * 19900 * MS); /* both CPUs busy all the time */
+	for (int v = 0; v < 4; v++) {
+		double want = (double)w[v] / 8.0, got = (double)vm_run[v] / (double)total;
+
+		print_message("vm %d: share %.4f, want %.4f\n", v, got, want);
+		assert_true(got > want * 0.95 && got < want * 1.05);
+	}
+}
+
+static void test_cap(void **state)
+{
+	struct sched_entity capped, other;
+
+	sched_init(&s, 1, SLICE, PERIOD, 0);
+	entity(&capped, 1, SCHED_WEIGHT_UNIT * 8, 25, 1);
+	assert_int_equal(sched_add(&s, &capped, 0), 0);
+	simulate(0, 5000 * MS, NULL);
+	/* Alone on an otherwise idle CPU, still at most 25%. */
+	assert_true(capped.run_ns <= 5000 * MS / 4 + MS);
+	assert_true(capped.run_ns >= 5000 * MS / 4 - 2 * PERIOD / 4);
+	/* With a competitor of lower weight, the cap still binds and the rest goes to the other. */
+	entity(&other, 2, SCHED_WEIGHT_UNIT, 0, 1);
+	assert_int_equal(sched_add(&s, &other, 5000 * MS), 0);
+	capped.run_ns = 0;
+	simulate(5000 * MS, 10000 * MS, NULL);
+	assert_true(capped.run_ns <= 5000 * MS / 4 + MS);
+	assert_true(other.run_ns >= 5000 * MS * 3 / 4 - 2 * MS);
+}
+
+static struct sched_entity pin[6];
+
+static void check_pins(void)
+{
+	assert_int_equal(pin[0].cpu, 1);
+	assert_int_equal(pin[1].cpu, 1);
+	assert_int_equal(pin[2].cpu, 3);
+}
+
+static void test_affinity(void **state)
+{
+	sched_init(&s, 4, SLICE, PERIOD, 0);
+	entity(&pin[0], 0, SCHED_WEIGHT_UNIT, 0, 1u << 1);
+	entity(&pin[1], 1, SCHED_WEIGHT_UNIT, 0, 1u << 1);
+	entity(&pin[2], 2, SCHED_WEIGHT_UNIT * 4, 0, 1u << 3);
+	for (int i = 3; i < 6; i++)
+		entity(&pin[i], (u32)i, SCHED_WEIGHT_UNIT, 0, 0xf);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(sched_add(&s, &pin[i], 0), 0);
+	simulate(0, 2000 * MS, check_pins);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pin[i].migrations, 0);
+	/* No allowed CPU at all. */
+	struct sched_entity nowhere;
+
+	entity(&nowhere, 9, SCHED_WEIGHT_UNIT, 0, 1u << 7);
+	assert_int_equal(sched_add(&s, &nowhere, 0), -EINVAL);
+	entity(&nowhere, 9, 0, 0, 1);
+	assert_int_equal(sched_add(&s, &nowhere, 0), -EINVAL);
+}
+
+static void test_no_starvation(void **state)
+{
+	struct sched_entity heavy, light;
+	u64 last_run = 0, worst_gap = 0, now;
+
+	sched_init(&s, 1, SLICE, PERIOD, 0);
+	entity(&heavy, 1, 65535, 0, 1);
+	entity(&light, 2, 1, 0, 1);
+	sched_add(&s, &heavy, 0);
+	sched_add(&s, &light, 0);
+	for (now = 0; now < 100000 * MS; now += SLICE) {
+		struct sched_entity *e = sched_pick(&s, 0, now);
+
+		if (e == &light) {
+			worst_gap = MAX(worst_gap, now - last_run);
+			last_run = now;
+		}
+	}
+	sched_pick(&s, 0, now);
+	/* 1 : 65535 still runs, within a bounded wait (its weight ratio in slices). */
+	assert_true(light.run_ns > 0);
+	assert_true(worst_gap <= 65536 * SLICE);
+}
+
+static void test_wakeup_latency(void **state)
+{
+	struct sched_entity sleeper, spinner;
+	struct sched_entity *e;
+
+	sched_init(&s, 1, SLICE, PERIOD, 0);
+	entity(&sleeper, 1, SCHED_WEIGHT_UNIT, 0, 1);
+	entity(&spinner, 2, SCHED_WEIGHT_UNIT, 0, 1);
+	sched_add(&s, &sleeper, 0);
+	sched_add(&s, &spinner, 0);
+	e = sched_pick(&s, 0, 0);
+	assert_ptr_equal(e, &sleeper);
+	sched_block(&s, 0, 1 * MS);
+	assert_ptr_equal(sched_pick(&s, 0, 1 * MS), &spinner);
+	/* The spinner runs a long time alone; the sleeper's wake preempts it at once... */
+	for (u64 t = 1 * MS; t < 1000 * MS; t += SLICE)
+		assert_ptr_equal(sched_pick(&s, 0, t), &spinner);
+	assert_int_equal(sched_wake(&s, &sleeper, 1000 * MS), 0);
+	assert_ptr_equal(sched_pick(&s, 0, 1000 * MS), &sleeper);
+	/* ...but the credit from sleeping is bounded: within two slices the spinner runs again. */
+	bool spinner_back = false;
+
+	for (u64 t = 1000 * MS + SLICE; t <= 1000 * MS + 2 * SLICE; t += SLICE)
+		spinner_back |= sched_pick(&s, 0, t) == &spinner;
+	assert_true(spinner_back);
+	assert_true(sleeper.block_ns == 999 * MS);
+	/* Waking something runnable is a no-op. */
+	assert_int_equal(sched_wake(&s, &spinner, 1100 * MS), -1);
+}
+
+static void test_balancing_converges(void **state)
+{
+	struct sched_entity e[8];
+	int moves = 0;
+
+	sched_init(&s, 4, SLICE, PERIOD, 0);
+	/* Everything starts on CPU 0 (as if added while the others were offline). */
+	s.nr_cpus = 1;
+	for (int i = 0; i < 8; i++) {
+		entity(&e[i], (u32)i, SCHED_WEIGHT_UNIT, 0, 0xf);
+		sched_add(&s, &e[i], 0);
+	}
+	s.nr_cpus = 4;
+	while (sched_balance(&s, 0))
+		assert_true(++moves <= 8);
+	for (u32 c = 0; c < 4; c++)
+		assert_int_equal(sched_load(&s, c), 2 * SCHED_WEIGHT_UNIT);
+	assert_int_equal(moves, 6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_weights_1_1_2_4), cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_affinity),	cmocka_unit_test(test_no_starvation),
+		cmocka_unit_test(test_wakeup_latency),	cmocka_unit_test(test_balancing_converges),
+	};
+
+	return cmocka_run_group_tests_name("scheduling policy", tests, NULL, NULL);
+}
