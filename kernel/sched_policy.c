@@ -61,8 +61,10 @@ static u64 period_budget(const struct sched *s, const struct sched_entity *e)
 
 void sched_init(struct sched *s, u32 nr_cpus, u64 slice_ns, u64 period_ns, u64 now)
 {
-	*s = (struct sched){ .nr_cpus = MIN(nr_cpus, (u32)SCHED_MAX_CPUS), .slice_ns = slice_ns,
-			     .period_ns = period_ns, .period_start_ns = now };
+	*s = (struct sched){ .nr_cpus = MIN(nr_cpus, (u32)SCHED_MAX_CPUS),
+			     .slice_ns = slice_ns,
+			     .period_ns = period_ns,
+			     .period_start_ns = now };
 }
 
 static void enqueue(struct sched *s, struct sched_entity *e, u32 cpu)
@@ -148,8 +150,8 @@ struct sched_entity *sched_pick(struct sched *s, u32 cpu, u64 now)
 	for (u32 i = 0; i < c->nr; i++) {
 		struct sched_entity *e = c->rq[i];
 
-		if (eligible(e) && (!next || e->vruntime < next->vruntime ||
-				    (e->vruntime == next->vruntime && e->id < next->id)))
+		if (eligible(e) &&
+		    (!next || e->vruntime < next->vruntime || (e->vruntime == next->vruntime && e->id < next->id)))
 			next = e;
 	}
 	if (next) {

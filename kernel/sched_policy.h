@@ -19,7 +19,7 @@
 
 #include "kernel/types.h"
 
-#define SCHED_MAX_CPUS 64
+#define SCHED_MAX_CPUS	  64
 #define SCHED_MAX_PER_CPU 64
 #define SCHED_WEIGHT_UNIT 256 /* the default weight */
 
@@ -27,8 +27,8 @@ enum sched_state { SE_RUNNABLE, SE_RUNNING, SE_BLOCKED };
 
 struct sched_entity {
 	u32 id;
-	u32 weight; /* 1..65535 */
-	u32 cap_pct; /* 0: no cap; else at most this percent of one CPU */
+	u32 weight;   /* 1..65535 */
+	u32 cap_pct;  /* 0: no cap; else at most this percent of one CPU */
 	u64 affinity; /* bit n: may run on CPU n */
 	enum sched_state state;
 	s32 cpu; /* the run queue it belongs to, -1 before sched_add */

@@ -8,8 +8,8 @@
 
 #include "kernel/sched_policy.h"
 
-#define MS 1000000ull
-#define SLICE (10 * MS)
+#define MS     1000000ull
+#define SLICE  (10 * MS)
 #define PERIOD (100 * MS)
 
 static struct sched s;
