@@ -34,7 +34,7 @@ endif
 KASFLAGS := -I. -D__ASSEMBLER__ -MMD -MP -g
 KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
 
-KSRC_DIRS := boot arch/x86 arch/x86/svm kernel kernel/lib kernel/mm drivers drivers/acpi vmm
+KSRC_DIRS := boot arch/x86 arch/x86/svm arch/x86/vmx kernel kernel/lib kernel/mm drivers drivers/acpi vmm
 KSRCS := $(filter-out kernel/ksyms_empty.S,$(foreach d,$(KSRC_DIRS),$(wildcard $(d)/*.c) $(wildcard $(d)/*.S)))
 KOBJS := $(patsubst %,$(B)/k/%.o,$(KSRCS))
 include drivers/font.mk
@@ -94,7 +94,7 @@ include tests/guests/keel.mk
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 .PHONY: test format check-format
-test: check-format check-unit check-boot check-guests-bare check-svm
+test: check-format check-unit check-boot check-guests-bare check-svm check-vmx
 
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -155,6 +155,7 @@ help:
 	@echo "make test       host unit tests and QEMU boot tests"
 	@echo "make check-unit host unit tests (cmocka, ASan+UBSan)"
 	@echo "make check-boot boot-path tests in QEMU TCG"
+	@echo "make check-vmx  the guest suite under the VT-x backend on Bochs (corei7_skylake_x)"
 	@echo "make run-guest  GUEST=kernel.elf [ARGS=...] [MEM=64M]: one multiboot guest under Keel in QEMU"
 	@echo "make run-efi    boot build/keel-efi.img (keel.efi as BOOTX64.EFI) under OVMF"
 	@echo "make run-ovmf   boot build/keel.iso under OVMF"

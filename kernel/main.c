@@ -4,6 +4,7 @@
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/fpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/memlayout.h"
 #include "arch/x86/paging.h"
@@ -168,6 +169,7 @@ __noreturn void kernel_main(struct boot_info *bi, u32 how, int err)
 	if (cpu_tables_init(&bsp_percpu, true))
 		panic("no memory for the boot CPU's IST stacks");
 	idt_init(true);
+	fpu_init_cpu();
 	fb_init(bi);
 	acpi_setup(bi);
 	tsc_init();

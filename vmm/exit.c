@@ -2,6 +2,7 @@
 /* Exit dispatch: a table indexed by the vendor-neutral exit reason. */
 #include "vmm/exit.h"
 
+#include "arch/x86/fpu.h"
 #include "arch/x86/regs.h"
 #include "vmm/guest_mem.h"
 #include "vmm/mmio.h"
@@ -25,6 +26,7 @@ static const exit_handler_t handlers[EXIT_REASON_MAX] = {
 	[EXIT_INTR_WINDOW] = handle_nothing,
 	[EXIT_VIRT_INSN] = handle_virt_insn,
 	[EXIT_EXCEPTION] = handle_exception,
+	[EXIT_XSETBV] = handle_xsetbv,
 	[EXIT_SHUTDOWN] = handle_fatal,
 	[EXIT_ENTRY_FAIL] = handle_fatal,
 	[EXIT_UNKNOWN] = handle_fatal,
@@ -109,6 +111,19 @@ void handle_exception(struct vcpu *v, const struct vm_exit *e)
 	/* #DB and #AC are intercepted only to stop them from looping inside the CPU's delivery;
 	 * reflect them into the guest (#AC carries an error code of 0). */
 	vcpu_ops->inject(v, e->exc.vector, e->exc.vector == 17, e->exc.error);
+}
+
+void handle_xsetbv(struct vcpu *v, const struct vm_exit *e)
+{
+	static const u8 op[] = { 0x0f, 0x01, 0xd1 };
+	u64 value = (v->gprs.rdx << 32) | (u32)v->gprs.rax;
+
+	/* Reserved or unsupported XCR0 bits, or another XCR: #GP, as the CPU would raise. */
+	if (!fpu_guest_xsetbv((u32)v->gprs.rcx, value)) {
+		vcpu_ops->inject(v, EXC_GP, true, 0);
+		return;
+	}
+	skip_insn(v, e, op, sizeof(op));
 }
 
 void handle_hlt(struct vcpu *v, const struct vm_exit *e)

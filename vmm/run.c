@@ -28,6 +28,8 @@ void vm_run(struct vm *vm)
 	struct vm_exit e;
 
 	transition(vm, VM_CREATED, VM_RUNNING);
+	/* Nothing of the previous VM on this CPU may show through the FPU/SSE/AVX registers. */
+	vmm_fpu_reset();
 	for (;;) {
 		enum vm_state s = __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
 

@@ -14,5 +14,7 @@ bool vm_resume(struct vm *vm);
 
 /* How a CPU waits while its VM is paused (the kernel halts until the next interrupt). */
 void vmm_idle(void);
+/* Puts the CPU's FPU/SSE/AVX state in its initial state before a VM starts on it. */
+void vmm_fpu_reset(void);
 
 #endif

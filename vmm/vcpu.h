@@ -4,6 +4,7 @@
 #define KEEL_VMM_VCPU_H
 
 #include "arch/x86/svm/svm_types.h"
+#include "arch/x86/vmx/vmx_types.h"
 #include "kernel/types.h"
 
 /* Why the guest stopped running, in vendor-neutral terms (the backend translates). */
@@ -93,6 +94,7 @@ struct vcpu {
 	u64 guest_pat; /* IA32_PAT as the guest set it (0: power-on default) */
 	union {
 		struct svm_vcpu svm;
+		struct vmx_vcpu vmx;
 	} arch;
 };
 

@@ -76,6 +76,7 @@ struct vm {
 	struct vpit pit;
 	union {
 		struct svm_vm svm;
+		struct vmx_vm vmx;
 	} arch;
 };
 

@@ -4,6 +4,7 @@
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/fpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/memlayout.h"
 #include "arch/x86/paging.h"
@@ -32,6 +33,7 @@ __noreturn void ap_main(struct percpu *p)
 {
 	percpu_install(p);
 	paging_init_ap();
+	fpu_init_cpu();
 	if (cpu_tables_init(p, true))
 		panic("CPU %u: no memory for its IST stacks", p->cpu);
 	lapic_init_cpu();

@@ -3,6 +3,16 @@
 check-svm: $(B)/keel.elf $(B)/keel.efi $(B)/tests/corrupt.elf guest-tests $(B)/guests/realmode.bin
 	cd tests/guests && $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_svm.py test_bochs.py
 
+# The same guests under the Intel VT-x backend, on Bochs (tests/guests/test_vmx_bochs.py).
+.PHONY: check-vmx
+check-vmx: $(B)/keel.elf $(B)/keel.efi guest-tests $(B)/guests/realmode.bin
+	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_vmx_bochs.py
+
+# check-vmx plus the slow cases (a 1.5 GiB VM behind a 1 GiB EPT page: ~50 s more on Bochs).
+.PHONY: check-vmx-full
+check-vmx-full:
+	KEEL_VMX_FULL=1 $(MAKE) check-vmx
+
 .PHONY: bench
 bench: $(B)/keel.elf $(B)/guests/bench_exits.elf
 	$(PYTHON) tests/bench/bench.py

@@ -26,6 +26,14 @@ static void fake_run(struct vcpu *v, struct vm_exit *e)
 static const struct vcpu_ops fake_ops = { .name = "fake", .run = fake_run };
 const struct vcpu_ops *vcpu_ops = &fake_ops;
 
+static int fpu_resets;
+
+void vmm_fpu_reset(void)
+{
+	fpu_resets++;
+	assert_int_equal(entries, 0); /* before the first entry */
+}
+
 void vmm_idle(void)
 {
 	idles++;
@@ -60,6 +68,7 @@ static void test_pause_resume(void **state)
 	assert_int_equal(idles, 5);
 	assert_int_equal(dispatched, 5); /* the exit that ended the VM is not handled */
 	assert_int_equal(flushed, 1);
+	assert_int_equal(fpu_resets, 1);
 	assert_int_equal(vm.state, VM_DEAD);
 	assert_false(vm_pause(&vm));
 	assert_false(vm_resume(&vm));

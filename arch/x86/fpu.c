@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* Extended register state for guests (Intel SDM vol. 1 ch. 13, vol. 3A §2.6). */
+#include "arch/x86/fpu.h"
+
+#include "arch/x86/cpu.h"
+#include "kernel/lib/string.h"
+
+#define CPUID1_ECX_XSAVE (1u << 26)
+#define CPUID1_EDX_FXSR	 (1u << 24)
+#define XCR0_X87	 (1ull << 0)
+#define XCR0_SSE	 (1ull << 1)
+#define XCR0_AVX	 (1ull << 2)
+#define XCR0_BNDREGS	 (1ull << 3)
+#define XCR0_BNDCSR	 (1ull << 4)
+#define XCR0_AVX512	 (7ull << 5) /* opmask, ZMM_Hi256, Hi16_ZMM: all or none */
+
+static bool have_xsave, have_fxsr;
+static u64 xcr0_supported;
+/* A zeroed XSAVE area: XSTATE_BV = 0, so XRSTOR puts every component in its initial state. */
+static u8 init_area[4096] __aligned(64);
+
+static void xsetbv(u32 index, u64 v)
+{
+	__asm__ volatile("xsetbv" ::"c"(index), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+}
+
+void fpu_init_cpu(void)
+{
+	struct cpuid_regs r = cpuid(1, 0);
+	u64 cr4 = read_cr4();
+
+	have_fxsr = r.edx & CPUID1_EDX_FXSR;
+	have_xsave = (r.ecx & CPUID1_ECX_XSAVE) && cpuid(0, 0).eax >= 0xd;
+	if (have_fxsr)
+		cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+	if (have_xsave)
+		cr4 |= CR4_OSXSAVE;
+	write_cr4(cr4);
+	if (have_xsave) {
+		struct cpuid_regs d = cpuid(0xd, 0);
+
+		xcr0_supported = d.eax | ((u64)d.edx << 32);
+		if (d.ecx > sizeof(init_area)) /* bytes needed for every supported component */
+			xcr0_supported &= XCR0_X87 | XCR0_SSE | XCR0_AVX;
+	}
+}
+
+void fpu_reset_for_guest(void)
+{
+	if (have_xsave) {
+		u64 mask = xcr0_supported;
+
+		xsetbv(0, mask);
+		__asm__ volatile("xrstor %0" ::"m"(init_area), "a"((u32)mask), "d"((u32)(mask >> 32)) : "memory");
+		xsetbv(0, XCR0_X87);
+	} else if (have_fxsr) {
+		/* FXRSTOR of zeros with the default MXCSR. */
+		static u8 fx[512] __aligned(16);
+		u32 mxcsr = 0x1f80;
+
+		memcpy(fx + 24, &mxcsr, 4);
+		__asm__ volatile("fninit; fxrstor %0" ::"m"(fx) : "memory");
+	} else {
+		__asm__ volatile("fninit" ::: "memory");
+	}
+}
+
+bool fpu_guest_xsetbv(u32 index, u64 value)
+{
+	if (!have_xsave || index != 0 || !(value & XCR0_X87) || (value & ~xcr0_supported))
+		return false;
+	if ((value & XCR0_AVX) && !(value & XCR0_SSE))
+		return false;
+	if ((value & XCR0_AVX512) && ((value & XCR0_AVX512) != XCR0_AVX512 || !(value & XCR0_AVX)))
+		return false;
+	if (!!(value & XCR0_BNDREGS) != !!(value & XCR0_BNDCSR))
+		return false;
+	xsetbv(0, value);
+	return true;
+}

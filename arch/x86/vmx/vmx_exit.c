@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/* VM exits: translation into the vendor-neutral struct vm_exit, the exits the backend handles
+ * itself (CR accesses to bits Keel owns), and event injection and re-injection. */
+#include "arch/x86/vmx/vmx.h"
+#include "kernel/lib/string.h"
+
+/* The guest's view of CR0/CR4: host-owned bits from the read shadow, the rest as they are. */
+static u64 guest_cr(enum vmcs_field cr, enum vmcs_field mask_field, enum vmcs_field shadow)
+{
+	u64 mask = vmcs_readnat(mask_field);
+
+	return (vmcs_readnat(cr) & ~mask) | (vmcs_readnat(shadow) & mask);
+}
+
+u64 vmx_guest_cr0(void)
+{
+	return guest_cr(GUEST_CR0, CR0_GUEST_HOST_MASK, CR0_READ_SHADOW);
+}
+
+u64 vmx_guest_cr4(void)
+{
+	return guest_cr(GUEST_CR4, CR4_GUEST_HOST_MASK, CR4_READ_SHADOW);
+}
+
+static bool guest_protected(void)
+{
+	return vmx_guest_cr0() & CR0_PE;
+}
+
+static u64 *gpr_slot(struct vcpu *v, unsigned n)
+{
+	struct vcpu_gprs *g = &v->gprs;
+	u64 *const slots[16] = { &g->rax, &g->rcx, &g->rdx, &g->rbx, NULL,    &g->rbp, &g->rsi, &g->rdi,
+				 &g->r8,  &g->r9,  &g->r10, &g->r11, &g->r12, &g->r13, &g->r14, &g->r15 };
+
+	return slots[n & 15];
+}
+
+static void skip_exiting_insn(void)
+{
+	vmcs_writenat(GUEST_RIP, vmcs_readnat(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+	vmcs_write32(GUEST_INTERRUPTIBILITY,
+		     vmcs_read32(GUEST_INTERRUPTIBILITY) & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
+}
+
+void vmx_set_efer(u64 efer)
+{
+	u32 entry = vmcs_read32(VM_ENTRY_CONTROLS) & ~ENTRY_IA32E_GUEST;
+
+	vmcs_write64(GUEST_IA32_EFER, efer);
+	/* "IA-32e mode guest" must match EFER.LMA at entry (SDM vol. 3C §26.2.4). */
+	vmcs_write32(VM_ENTRY_CONTROLS, entry | (efer & EFER_LMA ? ENTRY_IA32E_GUEST : 0));
+}
+
+/*
+ * MOV to CR0/CR4 that touched a bit Keel owns (CR0.NE and the other fixed bits, CR4.VMXE):
+ * emulated here, since no vendor-neutral exit exists for it. The guest keeps its own view in the
+ * read shadow; setting CR4.VMXE (VMX is hidden from it) is #GP, as on a CPU without VMX.
+ */
+enum cr_result { CR_DONE, CR_FAULT, CR_UNHANDLED };
+
+static enum cr_result emulate_cr_write(struct vcpu *v, u64 qual)
+{
+	unsigned cr = CR_QUAL_CR(qual), r = CR_QUAL_GPR(qual);
+	u64 val = r == 4 ? vmcs_readnat(GUEST_RSP) : *gpr_slot(v, r);
+	bool long_mode = vmcs_read64(GUEST_IA32_EFER) & EFER_LMA;
+
+	if (!long_mode)
+		val = (u32)val;
+	/* CLTS, LMSW and CR reads never touch a host-owned bit with the controls Keel sets. */
+	if (CR_QUAL_TYPE(qual) != CR_ACCESS_MOV_TO || (cr != 0 && cr != 4))
+		return CR_UNHANDLED;
+	if (cr == 0) {
+		u64 old = vmx_guest_cr0(), efer = vmcs_read64(GUEST_IA32_EFER);
+
+		if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
+			return CR_FAULT;
+		if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME)) {
+			if (!(vmx_guest_cr4() & CR4_PAE))
+				return CR_FAULT;
+			vmx_set_efer(efer | EFER_LMA);
+		} else if (!(val & CR0_PG) && (old & CR0_PG) && (efer & EFER_LMA)) {
+			vmx_set_efer(efer & ~(u64)EFER_LMA);
+		}
+		vmcs_writenat(CR0_READ_SHADOW, val);
+		vmcs_writenat(GUEST_CR0, vmx_cr0_real(val));
+	} else {
+		if ((val & CR4_VMXE) || (val >> 32))
+			return CR_FAULT;
+		vmcs_writenat(CR4_READ_SHADOW, val);
+		vmcs_writenat(GUEST_CR4, vmx_cr4_real(val));
+	}
+	skip_exiting_insn();
+	return CR_DONE;
+}
+
+void vmx_inject_event(u32 info, bool has_error, u32 error)
+{
+	/* Real mode delivers no error code, and VM entry refuses one there (SDM vol. 3C §26.2.1.3). */
+	if (has_error && guest_protected()) {
+		info |= INTR_INFO_ERROR_VALID;
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	}
+	vmcs_write32(VM_ENTRY_INTR_INFO, info | INTR_INFO_VALID);
+}
+
+/*
+ * An event whose delivery this exit interrupted (IDT-vectoring information) is delivered again
+ * at the next entry, with its error code and, for software events, the instruction length
+ * (SDM vol. 3C §27.2.3, §31.7.1.1).
+ */
+static void requeue_vectoring_event(void)
+{
+	u32 idt = vmcs_read32(IDT_VECTORING_INFO), type;
+
+	if (!(idt & INTR_INFO_VALID))
+		return;
+	type = INTR_INFO_TYPE(idt);
+	if (idt & INTR_INFO_ERROR_VALID)
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read32(IDT_VECTORING_ERROR_CODE));
+	if (type == INTR_TYPE_NR_SOFT_INTR || type == INTR_TYPE_NR_PRIV_SOFT_EXC || type == INTR_TYPE_NR_SOFT_EXC)
+		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+	vmcs_write32(VM_ENTRY_INTR_INFO, idt & ~INTR_INFO_NMI_UNBLOCK);
+}
+
+static const char *entry_failure(u32 basic)
+{
+	switch (basic) {
+	case VMX_EXIT_INVALID_GUEST_STATE:
+		return "invalid guest state";
+	case VMX_EXIT_MSR_LOADING:
+		return "MSR loading";
+	case VMX_EXIT_MACHINE_CHECK_ENTRY:
+		return "machine-check event";
+	default:
+		return "unknown reason";
+	}
+}
+
+/* Maps a VM exit to the vendor-neutral reason; false if it was handled here (go back in). */
+static bool translate_exit(struct vcpu *v, struct vm_exit *exit, u32 reason)
+{
+	u32 basic = VMX_EXIT_REASON_BASIC(reason);
+	u64 qual;
+	u32 info;
+
+	if (reason & VMX_EXIT_REASON_ENTRY_FAIL) {
+		/* The guest state was rejected after the checks of §26.3.1; qualification 2-4 names
+		 * PDPTE loading, NMI injection or the VMCS link pointer (§26.8). */
+		vm_crash(v->vm, "VM entry failed: %s (exit reason %u, qualification %llu)", entry_failure(basic), basic,
+			 (unsigned long long)vmcs_readnat(EXIT_QUALIFICATION));
+		exit->reason = EXIT_ENTRY_FAIL;
+		return true;
+	}
+	switch (basic) {
+	case VMX_EXIT_CPUID:
+		exit->reason = EXIT_CPUID;
+		break;
+	case VMX_EXIT_HLT:
+		exit->reason = EXIT_HLT;
+		break;
+	case VMX_EXIT_VMCALL:
+		exit->reason = EXIT_HYPERCALL;
+		break;
+	case VMX_EXIT_RDMSR:
+	case VMX_EXIT_WRMSR:
+		exit->reason = basic == VMX_EXIT_WRMSR ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		exit->msr.index = (u32)v->gprs.rcx;
+		break;
+	case VMX_EXIT_IO:
+		qual = vmcs_readnat(EXIT_QUALIFICATION);
+		exit->reason = EXIT_IO;
+		exit->io.port = IO_QUAL_PORT(qual);
+		exit->io.size = (u8)IO_QUAL_SIZE(qual);
+		exit->io.in = qual & IO_QUAL_IN;
+		exit->io.string = qual & IO_QUAL_STRING;
+		exit->io.rep = qual & IO_QUAL_REP;
+		break;
+	case VMX_EXIT_XSETBV:
+		exit->reason = EXIT_XSETBV;
+		break;
+	case VMX_EXIT_GETSEC:
+	case VMX_EXIT_VMCLEAR ... VMX_EXIT_VMXON:
+	case VMX_EXIT_INVEPT:
+	case VMX_EXIT_INVVPID:
+	case VMX_EXIT_VMFUNC:
+		exit->reason = EXIT_VIRT_INSN;
+		return true; /* #UD: RIP stays on the instruction */
+	case VMX_EXIT_EPT_VIOLATION:
+		exit->reason = EXIT_NPF;
+		exit->npf.gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+		exit->npf.error = vmcs_readnat(EXIT_QUALIFICATION);
+		return true;
+	case VMX_EXIT_EXTERNAL_INTERRUPT:
+		exit->reason = EXIT_INTR;
+		return true;
+	case VMX_EXIT_INTERRUPT_WINDOW:
+		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
+			     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_INTR_WINDOW_EXITING);
+		exit->reason = EXIT_INTR_WINDOW;
+		return true;
+	case VMX_EXIT_TRIPLE_FAULT:
+		exit->reason = EXIT_SHUTDOWN;
+		return true;
+	case VMX_EXIT_EXCEPTION_NMI:
+		info = vmcs_read32(VM_EXIT_INTR_INFO);
+		if (INTR_INFO_TYPE(info) == INTR_TYPE_NR_NMI) {
+			/* NMI exiting: the host's NMI, which the host handles itself. */
+			__asm__ volatile("int $2");
+			exit->reason = EXIT_NMI;
+		} else if (INTR_INFO_VECTOR(info) == VEC_DB || INTR_INFO_VECTOR(info) == VEC_AC) {
+			exit->reason = EXIT_EXCEPTION;
+			exit->exc.vector = (u8)INTR_INFO_VECTOR(info);
+			exit->exc.error = info & INTR_INFO_ERROR_VALID ? vmcs_read32(VM_EXIT_INTR_ERROR_CODE) : 0;
+		} else {
+			exit->reason = EXIT_UNKNOWN;
+		}
+		return true;
+	case VMX_EXIT_CR_ACCESS:
+		switch (emulate_cr_write(v, vmcs_readnat(EXIT_QUALIFICATION))) {
+		case CR_DONE:
+			return false;
+		case CR_FAULT:
+			vcpu_ops->inject(v, VEC_GP, true, 0);
+			return false;
+		case CR_UNHANDLED:
+			break;
+		}
+		exit->reason = EXIT_UNKNOWN;
+		return true;
+	default:
+		exit->reason = EXIT_UNKNOWN;
+		return true;
+	}
+	/* Instruction exits: the CPU reports the instruction's length (SDM vol. 3C §27.2.5). */
+	exit->next_rip = vmcs_readnat(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	return true;
+}
+
+void vmx_run(struct vcpu *v, struct vm_exit *exit)
+{
+	struct vmx_vcpu *x = &v->arch.vmx;
+	int ret;
+	u32 reason;
+
+	memset(exit, 0, sizeof(*exit));
+	vmx_load(v);
+	if (__atomic_load_n(&v->vm->arch.vmx.ept_generation, __ATOMIC_ACQUIRE) != x->ept_generation) {
+		x->ept_generation = v->vm->arch.vmx.ept_generation;
+		vmx_ept_flush(v->vm);
+	}
+	for (;;) {
+		/* An event whose delivery an exit interrupted goes first (re-queued after the exit);
+		 * an exception from an exit handler is queued as soon as the slot is free. */
+		if (v->pending_exc && !(vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID)) {
+			vmx_inject_event(INTR_TYPE_HW_EXCEPTION | v->pending_vector, v->pending_has_error,
+					 v->pending_error);
+			v->pending_exc = false;
+		}
+		if (x->vmcs_error) {
+			vm_crash(v->vm, "the VMCS could not be written (see the VMX errors above)");
+			exit->reason = EXIT_ENTRY_FAIL;
+			return;
+		}
+		ret = vmx_enter(&v->gprs, x->launched);
+		if (ret) {
+			u32 err = ret == 2 ? vmcs_read32(VM_INSTRUCTION_ERROR) : 0;
+
+			vm_crash(v->vm, "%s failed: %s (VM-instruction error %u)",
+				 x->launched ? "VMRESUME" : "VMLAUNCH",
+				 ret == 2 ? vmx_insn_error_name(err) : "VMfailInvalid", err);
+			exit->reason = EXIT_ENTRY_FAIL;
+			exit->hw_reason = err;
+			return;
+		}
+		x->launched = true;
+		reason = vmcs_read32(VM_EXIT_REASON);
+		exit->hw_reason = reason;
+		requeue_vectoring_event();
+		if (translate_exit(v, exit, reason))
+			return;
+	}
+}
