@@ -14,5 +14,5 @@ check-vmx-full:
 	KEEL_VMX_FULL=1 $(MAKE) check-vmx
 
 .PHONY: bench
-bench: $(B)/keel.elf $(B)/guests/bench_exits.elf
+bench: $(B)/keel.elf $(B)/keel.efi $(B)/guests/bench_exits.elf
 	$(PYTHON) tests/bench/bench.py
