@@ -5,7 +5,7 @@
 #include "kernel/bootinfo.h"
 #include "kernel/types.h"
 
-#define MAX_VMS		   16
+#define MAX_VMS		   32
 #define VM_CONFIG_NAME_MAX 32
 #define DEFAULT_MEM	   MiB(64)
 #define VM_CONFIG_MAX_MODS 8

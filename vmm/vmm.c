@@ -21,9 +21,6 @@
 #include "vmm/run.h"
 #include "vmm/vm_config.h"
 
-#define MAX_VMS	    16
-#define DEFAULT_MEM MiB(64)
-
 static u32 next_job;
 static volatile u32 nr_finished;
 
