@@ -24,7 +24,7 @@ BUILD = os.environ.get("KEEL_BUILD", os.path.join(ROOT, "build"))
 BOCHSRC = """memory: guest={guest_mib}, host={host_mib}
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
-cpu: model=corei7_skylake_x, count=1, ips=100000000, reset_on_triple_fault=1
+cpu: model=corei7_skylake_x, count={cpus}, ips=100000000, reset_on_triple_fault=1
 ata0-master: type=cdrom, path={iso}, status=inserted
 boot: cdrom
 display_library: rfb, options="timeout=0"
@@ -38,7 +38,7 @@ sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 VMX_LINE = "vmx: Intel VT-x with EPT (2M, 1G pages), unrestricted guest, VPID"
 
 
-def bochs(cmdline, modules, guest_mib=256, host_mib=256):
+def bochs(cmdline, modules, guest_mib=256, host_mib=256, cpus=1):
     """Boots Keel with these modules on Bochs's Skylake-X; returns the serial console's text."""
     work = tempfile.mkdtemp(prefix="keel-vmx-")
     try:
@@ -49,7 +49,7 @@ def bochs(cmdline, modules, guest_mib=256, host_mib=256):
                        check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
         rc = os.path.join(work, "bochsrc")
         with open(rc, "w") as f:
-            f.write(BOCHSRC.format(iso=iso, com1=com1, log=log, guest_mib=guest_mib, host_mib=host_mib))
+            f.write(BOCHSRC.format(iso=iso, com1=com1, log=log, guest_mib=guest_mib, host_mib=host_mib, cpus=cpus))
         with open(os.path.join(work, "cmds"), "w") as f:
             f.write("c\n")
         subprocess.run(["bochs", "-q", "-f", rc, "-rc", os.path.join(work, "cmds")], cwd=work, timeout=300,
@@ -64,6 +64,16 @@ def guest(name):
 
 
 needs_bochs = pytest.mark.skipif(not shutil.which("bochs"), reason="bochs is not installed (make deps)")
+
+
+@needs_bochs
+def test_grub_boot_two_cpus_x2apic():
+    # The boot-path check on Bochs's Intel model: GRUB (BIOS), both CPUs, x2APIC, CPUID 0x16 TSC.
+    out = bochs("on_finish=poweroff", [], cpus=2)
+    assert "keel: 2/2 CPUs online" in out, out[-3000:]
+    assert "lapic: x2APIC mode" in out
+    assert "tsc: 3500.000 MHz (CPUID 0x16)" in out
+    assert "keel: powering off" in out
 
 
 @needs_bochs
