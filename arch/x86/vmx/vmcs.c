@@ -58,38 +58,22 @@ static bool vmx_insn_ok(const char *what, u8 cf, u8 zf)
 	return false;
 }
 
-bool vmxon(hpa_t pa)
-{
-	u8 cf, zf;
+/* VMXON, VMCLEAR and VMPTRLD take a 64-bit physical address in memory and report the same way. */
+#define VMX_PA_INSN(fn, mnemonic, name)                                    \
+	bool fn(hpa_t pa)                                                  \
+	{                                                                  \
+		u8 cf, zf;                                                 \
+                                                                           \
+		__asm__ volatile(mnemonic " %[pa]; setc %[cf]; setz %[zf]" \
+				 : [cf] "=qm"(cf), [zf] "=qm"(zf)          \
+				 : [pa] "m"(pa)                            \
+				 : "cc", "memory");                        \
+		return vmx_insn_ok(name, cf, zf);                          \
+	}
 
-	__asm__ volatile("vmxon %[pa]; setc %[cf]; setz %[zf]"
-			 : [cf] "=qm"(cf), [zf] "=qm"(zf)
-			 : [pa] "m"(pa)
-			 : "cc", "memory");
-	return vmx_insn_ok("VMXON", cf, zf);
-}
-
-bool vmclear(hpa_t pa)
-{
-	u8 cf, zf;
-
-	__asm__ volatile("vmclear %[pa]; setc %[cf]; setz %[zf]"
-			 : [cf] "=qm"(cf), [zf] "=qm"(zf)
-			 : [pa] "m"(pa)
-			 : "cc", "memory");
-	return vmx_insn_ok("VMCLEAR", cf, zf);
-}
-
-bool vmptrld(hpa_t pa)
-{
-	u8 cf, zf;
-
-	__asm__ volatile("vmptrld %[pa]; setc %[cf]; setz %[zf]"
-			 : [cf] "=qm"(cf), [zf] "=qm"(zf)
-			 : [pa] "m"(pa)
-			 : "cc", "memory");
-	return vmx_insn_ok("VMPTRLD", cf, zf);
-}
+VMX_PA_INSN(vmxon, "vmxon", "VMXON")
+VMX_PA_INSN(vmclear, "vmclear", "VMCLEAR")
+VMX_PA_INSN(vmptrld, "vmptrld", "VMPTRLD")
 
 /* INVEPT/INVVPID descriptors (SDM vol. 3C §30.3). */
 void invept(u64 type, u64 eptp)
