@@ -37,6 +37,7 @@ KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-r
 KSRC_DIRS := boot arch/x86 arch/x86/svm arch/x86/vmx kernel kernel/lib kernel/mm drivers drivers/acpi vmm
 KSRCS := $(filter-out kernel/ksyms_empty.S,$(foreach d,$(KSRC_DIRS),$(wildcard $(d)/*.c) $(wildcard $(d)/*.S)))
 KOBJS := $(patsubst %,$(B)/k/%.o,$(KSRCS))
+.DEFAULT_GOAL := all
 include drivers/font.mk
 
 .PHONY: all
@@ -94,7 +95,7 @@ include tests/guests/keel.mk
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 .PHONY: test format check-format
-test: check-format check-unit check-boot check-guests-bare check-svm check-vmx
+test: check-format check-unit check-boot check-guests-bare check-svm check-sched check-vmx
 
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -155,6 +156,7 @@ help:
 	@echo "make test       host unit tests and QEMU boot tests"
 	@echo "make check-unit host unit tests (cmocka, ASan+UBSan)"
 	@echo "make check-boot boot-path tests in QEMU TCG"
+	@echo "make check-sched the scheduler under load, SMP guests and the console (QEMU, AMD-V)"
 	@echo "make check-vmx  the guest suite under the VT-x backend on Bochs (corei7_skylake_x)"
 	@echo "make run-guest  GUEST=kernel.elf [ARGS=...] [MEM=64M]: one multiboot guest under Keel in QEMU"
 	@echo "make run-efi    boot build/keel-efi.img (keel.efi as BOOTX64.EFI) under OVMF"

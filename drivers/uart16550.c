@@ -20,6 +20,8 @@
 #define LCR_DLAB	 0x80
 #define FCR_ENABLE_CLEAR 0x07 /* enable FIFOs, clear both */
 #define MCR_DTR_RTS_OUT2 0x0b
+#define MCR_OUT2	 0x08 /* on PCs: connects the UART's INTR pin to the IRQ line */
+#define IER_RDA		 0x01 /* received data available (and the FIFO timeout) */
 #define LSR_DR		 0x01
 #define LSR_THRE	 0x20
 
@@ -76,4 +78,38 @@ int uart_getc(void)
 	if (!uart_port || !(inb(uart_port + UART_LSR) & LSR_DR))
 		return -1;
 	return inb(uart_port + UART_RBR);
+}
+
+int uart_isa_irq(void)
+{
+	switch (uart_port) {
+	case COM1_PORT:
+	case COM3_PORT:
+		return 4;
+	case COM2_PORT:
+	case COM4_PORT:
+		return 3;
+	default:
+		return -1;
+	}
+}
+
+bool uart_rx_irq_enable(void)
+{
+	if (!uart_port)
+		return false;
+	outb(uart_port + UART_MCR, inb(uart_port + UART_MCR) | MCR_OUT2);
+	outb(uart_port + UART_IER, inb(uart_port + UART_IER) | IER_RDA);
+	return true;
+}
+
+size_t uart_read(u8 *buf, size_t max)
+{
+	size_t n = 0;
+
+	if (!uart_port)
+		return 0;
+	while (n < max && (inb(uart_port + UART_LSR) & LSR_DR))
+		buf[n++] = inb(uart_port + UART_RBR);
+	return n;
 }

@@ -14,6 +14,8 @@ struct keel_options opts = {
 	.x2apic = OPT_AUTO,
 	.on_finish = FINISH_WAIT,
 	.on_panic = PANIC_HALT,
+	.sched_slice_us = 5000,
+	.sched_period_ms = 100,
 };
 
 static const char *const console_names[] = { "com1", "com2", "com3", "com4", "none", NULL };
@@ -76,6 +78,18 @@ static const struct cmdline_option option_table[] = {
 	  .value = &opts.on_panic,
 	  .choices = panic_names,
 	  .help = "after a panic" },
+	{ .name = "sched_slice",
+	  .type = CMDLINE_UINT,
+	  .value = &opts.sched_slice_us,
+	  .min = 100,
+	  .max = 1000000,
+	  .help = "vCPU time slice (us)" },
+	{ .name = "sched_period",
+	  .type = CMDLINE_UINT,
+	  .value = &opts.sched_period_ms,
+	  .min = 10,
+	  .max = 10000,
+	  .help = "cap accounting period (ms)" },
 	{ .name = "vm", .type = CMDLINE_LIST, .help = "a VM: vm=NAME,module=N[,mem=SIZE]", .add = vmm_config_add },
 	{ .name = "fault",
 	  .type = CMDLINE_ENUM,

@@ -19,13 +19,15 @@ struct keel_options {
 	int loglevel; /* enum log_level */
 	bool timestamps;
 	bool fbcon;
-	u64 maxcpus;	/* 0: all */
-	u64 mem;	/* usable memory limit in bytes; 0: none */
-	int x2apic;	/* enum opt_tristate */
-	int tsc_source; /* enum opt_tsc_source: where the TSC frequency comes from */
-	int on_finish;	/* enum opt_finish: what to do when there is nothing left to run */
-	int on_panic;	/* enum opt_panic */
-	int fault;	/* enum opt_fault: raise a fault on purpose after boot (tests the reporting) */
+	u64 maxcpus;	     /* 0: all */
+	u64 mem;	     /* usable memory limit in bytes; 0: none */
+	int x2apic;	     /* enum opt_tristate */
+	int tsc_source;	     /* enum opt_tsc_source: where the TSC frequency comes from */
+	int on_finish;	     /* enum opt_finish: what to do when there is nothing left to run */
+	int on_panic;	     /* enum opt_panic */
+	int fault;	     /* enum opt_fault: raise a fault on purpose after boot (tests the reporting) */
+	u64 sched_slice_us;  /* the scheduler's time slice */
+	u64 sched_period_ms; /* the period over which caps are accounted */
 };
 
 extern struct keel_options opts;

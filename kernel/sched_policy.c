@@ -2,9 +2,19 @@
 /* Weighted fair share with caps, affinity and balancing (see kernel/sched_policy.h). */
 #include "kernel/sched_policy.h"
 
+static struct sched_cap *cap_of(struct sched_entity *e)
+{
+	return e->group ? e->group : &e->own;
+}
+
+bool sched_throttled(const struct sched_entity *e)
+{
+	return (e->group ? e->group : &e->own)->throttled;
+}
+
 static bool eligible(const struct sched_entity *e)
 {
-	return e->state != SE_BLOCKED && !e->throttled;
+	return e->state != SE_BLOCKED && !sched_throttled(e);
 }
 
 /* Charges the running entity of c for the time since it started or was last charged. */
@@ -18,10 +28,12 @@ static void charge(struct sched_cpu *c, u64 now)
 	d = now - c->curr_start_ns;
 	e->run_ns += d;
 	e->vruntime += d * SCHED_WEIGHT_UNIT / e->weight;
-	if (e->cap_pct) {
-		e->budget_ns -= MIN(e->budget_ns, d);
-		if (!e->budget_ns)
-			e->throttled = true;
+	if (cap_of(e)->pct) {
+		struct sched_cap *cap = cap_of(e);
+
+		cap->budget_ns -= (s64)d;
+		if (cap->budget_ns <= 0)
+			cap->throttled = true;
 	}
 	c->curr_start_ns = now;
 }
@@ -54,9 +66,21 @@ u64 sched_load(const struct sched *s, u32 cpu)
 	return load;
 }
 
-static u64 period_budget(const struct sched *s, const struct sched_entity *e)
+static s64 period_budget(const struct sched *s, const struct sched_cap *cap)
 {
-	return s->period_ns * e->cap_pct / 100;
+	return (s64)(s->period_ns * cap->pct / 100);
+}
+
+/* Once per period per cap (a group's members all point at it): debt is paid off first. */
+static void refill(struct sched *s, struct sched_cap *cap)
+{
+	s64 full = period_budget(s, cap);
+
+	if (!cap->pct || cap->refilled_at == s->period_start_ns)
+		return;
+	cap->refilled_at = s->period_start_ns;
+	cap->budget_ns = MIN(cap->budget_ns + full, full);
+	cap->throttled = cap->budget_ns <= 0;
 }
 
 void sched_init(struct sched *s, u32 nr_cpus, u64 slice_ns, u64 period_ns, u64 now)
@@ -115,8 +139,14 @@ int sched_add(struct sched *s, struct sched_entity *e, u64 now)
 	/* Start level with the others: no credit, no debt. */
 	e->vruntime = min_vruntime(&s->cpu[best], NULL);
 	e->state = SE_RUNNABLE;
-	e->throttled = false;
-	e->budget_ns = period_budget(s, e);
+	e->own = (struct sched_cap){ .pct = e->cap_pct };
+	if (!e->group || !e->group->refilled_at) {
+		struct sched_cap *cap = cap_of(e);
+
+		cap->budget_ns = period_budget(s, cap);
+		cap->throttled = false;
+		cap->refilled_at = s->period_start_ns;
+	}
 	e->last_ns = now;
 	enqueue(s, e, (u32)best);
 	return 0;
@@ -170,8 +200,8 @@ u64 sched_deadline(const struct sched *s, u32 cpu)
 
 	if (!c->curr)
 		return ~0ull;
-	if (c->curr->cap_pct)
-		run = MIN(run, c->curr->budget_ns);
+	if (cap_of(c->curr)->pct)
+		run = MIN(run, (u64)MAX(cap_of(c->curr)->budget_ns, (s64)0));
 	return c->curr_start_ns + run;
 }
 
@@ -204,7 +234,7 @@ int sched_wake(struct sched *s, struct sched_entity *e, u64 now)
 		e->vruntime = floor;
 	e->state = SE_RUNNABLE;
 	e->last_ns = now;
-	if (e->throttled)
+	if (sched_throttled(e))
 		return -1;
 	if (!c->curr || c->curr->vruntime > e->vruntime)
 		return e->cpu;
@@ -218,14 +248,8 @@ void sched_period(struct sched *s, u64 now)
 	s->period_start_ns = now - (now - s->period_start_ns) % s->period_ns;
 	for (u32 cpu = 0; cpu < s->nr_cpus; cpu++) {
 		charge(&s->cpu[cpu], now);
-		for (u32 i = 0; i < s->cpu[cpu].nr; i++) {
-			struct sched_entity *e = s->cpu[cpu].rq[i];
-
-			if (e->cap_pct) {
-				e->budget_ns = period_budget(s, e);
-				e->throttled = false;
-			}
-		}
+		for (u32 i = 0; i < s->cpu[cpu].nr; i++)
+			refill(s, cap_of(s->cpu[cpu].rq[i]));
 	}
 }
 

@@ -5,8 +5,11 @@
  *  - each entity (a vCPU) has a weight; running for d ns advances its virtual time by
  *    d * SCHED_WEIGHT_UNIT / weight, and each CPU runs its runnable entity with the least virtual
  *    time, for at most one slice: over time CPU shares follow the weights;
- *  - a cap (percent of one CPU) gives an entity a budget of cap% of every accounting period; an
- *    entity that has spent it waits, throttled, for the next period even if the CPU is idle;
+ *  - a cap (percent of one CPU) gives an entity, or a group of entities sharing one struct
+ *    sched_cap (a VM's vCPUs), a budget of cap% of every accounting period; once it is spent they
+ *    wait, throttled, for the next period even if their CPUs are idle. Overruns (timer latency,
+ *    group members running at once) are debt carried into the next period, so over time the
+ *    share never exceeds the cap;
  *  - hard affinity: an entity only ever sits on a CPU of its mask;
  *  - a waking entity's virtual time is raised to at least the CPU's minimum minus one slice, so
  *    sleeping earns no unbounded credit and wake-up latency stays within a slice;
@@ -25,16 +28,23 @@
 
 enum sched_state { SE_RUNNABLE, SE_RUNNING, SE_BLOCKED };
 
+struct sched_cap {
+	u32 pct;	 /* percent of one CPU; 0: no cap */
+	s64 budget_ns;	 /* left in this period; negative: debt */
+	u64 refilled_at; /* period start of the last refill */
+	bool throttled;
+};
+
 struct sched_entity {
 	u32 id;
-	u32 weight;   /* 1..65535 */
-	u32 cap_pct;  /* 0: no cap; else at most this percent of one CPU */
-	u64 affinity; /* bit n: may run on CPU n */
+	u32 weight;		 /* 1..65535 */
+	u32 cap_pct;		 /* 0: no cap; else at most this percent of one CPU */
+	struct sched_cap *group; /* shared cap (group->pct used instead of cap_pct), or NULL */
+	struct sched_cap own;	 /* the entity's own cap when it has no group */
+	u64 affinity;		 /* bit n: may run on CPU n */
 	enum sched_state state;
 	s32 cpu; /* the run queue it belongs to, -1 before sched_add */
 	u64 vruntime;
-	u64 budget_ns; /* left in this period (capped entities) */
-	bool throttled;
 	u64 last_ns; /* when the current run, wait or block began */
 	/* Accounting, in ns. */
 	u64 run_ns, wait_ns, block_ns;
@@ -75,5 +85,7 @@ void sched_period(struct sched *s, u64 now);
 /* Moves at most one runnable, unpinned entity towards the least loaded CPU; returns how many moved. */
 int sched_balance(struct sched *s, u64 now);
 u64 sched_load(const struct sched *s, u32 cpu);
+/* Whether the entity's cap (its own or its group's) is spent for this period. */
+bool sched_throttled(const struct sched_entity *e);
 
 #endif

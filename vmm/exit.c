@@ -22,6 +22,7 @@ static const exit_handler_t handlers[EXIT_REASON_MAX] = {
 	[EXIT_HYPERCALL] = handle_hypercall,
 	[EXIT_NPF] = handle_npf,
 	[EXIT_INTR] = handle_nothing,
+	[EXIT_PREEMPT] = handle_nothing,
 	[EXIT_NMI] = handle_nothing,
 	[EXIT_INTR_WINDOW] = handle_nothing,
 	[EXIT_VIRT_INSN] = handle_virt_insn,
@@ -42,6 +43,7 @@ static const char *const names[EXIT_REASON_MAX] = {
 	[EXIT_HYPERCALL] = "hypercall",
 	[EXIT_NPF] = "npf",
 	[EXIT_INTR] = "intr",
+	[EXIT_PREEMPT] = "preempt",
 	[EXIT_NMI] = "nmi",
 	[EXIT_INTR_WINDOW] = "intr-window",
 	[EXIT_SHUTDOWN] = "shutdown",
@@ -61,7 +63,7 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
 {
 	exit_handler_t h = e->reason < EXIT_REASON_MAX ? handlers[e->reason] : NULL;
 
-	v->vm->exit_counts[e->reason < EXIT_REASON_MAX ? e->reason : EXIT_UNKNOWN]++;
+	v->exit_counts[e->reason < EXIT_REASON_MAX ? e->reason : EXIT_UNKNOWN]++;
 	(h ? h : handle_fatal)(v, e);
 }
 
@@ -123,6 +125,7 @@ void handle_xsetbv(struct vcpu *v, const struct vm_exit *e)
 		vcpu_ops->inject(v, EXC_GP, true, 0);
 		return;
 	}
+	v->xcr0 = value;
 	skip_insn(v, e, op, sizeof(op));
 }
 
@@ -132,12 +135,13 @@ void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 
 	if (!skip_insn(v, e, op, sizeof(op)))
 		return;
-	/* Nothing sends NMIs or INITs to a vCPU yet: with interrupts off it can never wake. */
-	if (!(vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_IF)) {
+	/* Only an INIT from another vCPU could wake it (Keel sends no NMIs): alone, it is stuck. */
+	if (!(vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_IF) && v->vm->nr_vcpus == 1) {
 		vm_crash(v->vm, "HLT with interrupts disabled: the vCPU can never wake");
 		return;
 	}
-	platform_halt(v);
+	/* The scheduler blocks the vCPU until platform_can_wake() (kernel/sched.c). */
+	v->halted = true;
 }
 
 void handle_npf(struct vcpu *v, const struct vm_exit *e)

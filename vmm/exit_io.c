@@ -17,7 +17,7 @@ void handle_io(struct vcpu *v, const struct vm_exit *e)
 		const struct vm_io_handler *h = &vm->io[i];
 
 		if (e->io.port >= h->base && e->io.port < h->base + h->count) {
-			h->fn(vm, e->io.port, e->io.size, e->io.in, &val);
+			h->fn(v, e->io.port, e->io.size, e->io.in, &val);
 			break;
 		}
 	}

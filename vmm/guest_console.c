@@ -1,23 +1,264 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The guest-facing console for now: a 16550 at COM1 that transmits instantly (registers from
- * the PC16550D data sheet) and QEMU's isa-debug-exit at port 0xf4. The management guest takes
- * devices over in a later issue.
+ * The guest-facing console for now: a 16550 at COM1 and QEMU's isa-debug-exit at port 0xf4. The
+ * management guest takes devices over in a later issue.
+ *
+ * COM1 follows the PC16550D data sheet: receiver FIFO with overrun, the four interrupt sources in
+ * their priority order, the divisor latch behind LCR.DLAB, loopback, modem status and scratch.
+ * The IRQ is modelled as an edge per new condition (platform_set_irq), as an ISA line into the
+ * 8259 is: a source that becomes active while enabled raises IRQ 4 once, and the guest's handler
+ * reads IIR until it says "no interrupt", as it would on the real part.
  */
 #include "vmm/guest_console.h"
 
 #include "kernel/log.h"
+#include "vmm/platform.h"
 #include "vmm/public/keel_hypercall.h"
 
-#define COM1	      0x3f8
-#define UART_LSR      5
-#define UART_IIR      2
-#define UART_MSR      6
-#define UART_SCR      7
-#define LSR_THRE_TEMT 0x60
-#define IIR_NO_INT    0x01
+#define COM1 0x3f8
 
-void guest_console_flush(struct vm *vm)
+/* Register offsets; 0 and 1 are the divisor latch while LCR.DLAB is set. */
+#define UART_RBR 0 /* read */
+#define UART_THR 0 /* write */
+#define UART_DLL 0
+#define UART_IER 1
+#define UART_DLM 1
+#define UART_IIR 2 /* read */
+#define UART_FCR 2 /* write */
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define UART_MSR 6
+#define UART_SCR 7
+
+#define IER_RDI	 0x01 /* received data available (and FIFO timeout) */
+#define IER_THRI 0x02 /* transmitter holding register empty */
+#define IER_RLSI 0x04 /* receiver line status */
+#define IER_MSI	 0x08 /* modem status */
+#define IER_MASK 0x0f
+
+/* IIR interrupt IDs, highest priority first (data sheet table IV). */
+#define IIR_NONE    0x01
+#define IIR_RLS	    0x06
+#define IIR_RDA	    0x04
+#define IIR_TIMEOUT 0x0c
+#define IIR_THRE    0x02
+#define IIR_MSR	    0x00
+#define IIR_FIFO_ON 0xc0
+
+#define FCR_ENABLE     0x01
+#define FCR_CLEAR_RX   0x02
+#define FCR_DMA	       0x08
+#define FCR_TRIG_SHIFT 6
+#define FCR_KEPT       (FCR_ENABLE | FCR_DMA | (3u << FCR_TRIG_SHIFT))
+
+#define LCR_DLAB 0x80
+
+#define MCR_DTR	 0x01
+#define MCR_RTS	 0x02
+#define MCR_OUT1 0x04
+#define MCR_OUT2 0x08
+#define MCR_LOOP 0x10
+#define MCR_MASK 0x1f
+
+#define LSR_DR	 0x01
+#define LSR_OE	 0x02
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+
+#define MSR_DCTS   0x01
+#define MSR_DDSR   0x02
+#define MSR_TERI   0x04
+#define MSR_DDCD   0x08
+#define MSR_CTS	   0x10
+#define MSR_DSR	   0x20
+#define MSR_RI	   0x40
+#define MSR_DCD	   0x80
+#define MSR_NORMAL (MSR_DCD | MSR_DSR | MSR_CTS) /* a terminal is attached and ready */
+
+/* Interrupt sources as a bit set, for telling when one becomes newly active. */
+#define SRC_RLS	 0x1
+#define SRC_RX	 0x2
+#define SRC_THRE 0x4
+#define SRC_MSR	 0x8
+
+static const u8 fifo_trigger[4] = { 1, 4, 8, 14 };
+
+static void uart_reset(struct guest_uart *u)
+{
+	/* No THRE interrupt is pending until the guest enables it (IER write). */
+	*u = (struct guest_uart){ .lock = SPINLOCK_INIT, .dll = 1 /* 115200 baud */ };
+}
+
+/* The modem inputs: fixed in normal mode, the MCR outputs in loopback (data sheet: DTR->DSR,
+ * RTS->CTS, OUT1->RI, OUT2->DCD). */
+static u8 msr_status(const struct guest_uart *u)
+{
+	u8 m = u->mcr;
+
+	if (!(m & MCR_LOOP))
+		return MSR_NORMAL;
+	return (u8)(((m & MCR_DTR) ? MSR_DSR : 0) | ((m & MCR_RTS) ? MSR_CTS : 0) | ((m & MCR_OUT1) ? MSR_RI : 0) |
+		    ((m & MCR_OUT2) ? MSR_DCD : 0));
+}
+
+static u8 sources(const struct guest_uart *u)
+{
+	u8 s = 0;
+
+	if ((u->ier & IER_RLSI) && u->lsr_errors)
+		s |= SRC_RLS;
+	if ((u->ier & IER_RDI) && u->rx_count)
+		s |= SRC_RX;
+	if ((u->ier & IER_THRI) && u->thre_pending)
+		s |= SRC_THRE;
+	if ((u->ier & IER_MSI) && u->msr_delta)
+		s |= SRC_MSR;
+	return s;
+}
+
+static u8 iir_id(const struct guest_uart *u)
+{
+	u8 s = sources(u);
+
+	if (s & SRC_RLS)
+		return IIR_RLS;
+	if (s & SRC_RX) {
+		/* Below the trigger level only the character timeout reports the data. */
+		if ((u->fcr & FCR_ENABLE) && u->rx_count < fifo_trigger[u->fcr >> FCR_TRIG_SHIFT])
+			return IIR_TIMEOUT;
+		return IIR_RDA;
+	}
+	if (s & SRC_THRE)
+		return IIR_THRE;
+	if (s & SRC_MSR)
+		return IIR_MSR;
+	return IIR_NONE;
+}
+
+static void rx_push(struct guest_uart *u, u8 b)
+{
+	if (u->rx_count == GUEST_UART_FIFO) {
+		u->lsr_errors |= LSR_OE; /* the new character is lost, the FIFO kept */
+		return;
+	}
+	u->rx[(u->rx_head + u->rx_count) % GUEST_UART_FIFO] = b;
+	u->rx_count++;
+}
+
+static u8 rx_pop(struct guest_uart *u)
+{
+	u8 b;
+
+	if (!u->rx_count)
+		return 0;
+	b = u->rx[u->rx_head];
+	u->rx_head = (u8)((u->rx_head + 1) % GUEST_UART_FIFO);
+	u->rx_count--;
+	return b;
+}
+
+static void set_mcr(struct guest_uart *u, u8 val)
+{
+	u8 old = msr_status(u), now, changed;
+
+	u->mcr = val & MCR_MASK;
+	now = msr_status(u);
+	changed = old ^ now;
+	if (changed & MSR_CTS)
+		u->msr_delta |= MSR_DCTS;
+	if (changed & MSR_DSR)
+		u->msr_delta |= MSR_DDSR;
+	if ((old & MSR_RI) && !(now & MSR_RI))
+		u->msr_delta |= MSR_TERI;
+	if (changed & MSR_DCD)
+		u->msr_delta |= MSR_DDCD;
+}
+
+static u8 com_read(struct guest_uart *u, unsigned reg)
+{
+	u8 v, id;
+
+	switch (reg) {
+	case UART_RBR:
+		return (u->lcr & LCR_DLAB) ? u->dll : rx_pop(u);
+	case UART_IER:
+		return (u->lcr & LCR_DLAB) ? u->dlm : u->ier;
+	case UART_IIR:
+		id = iir_id(u);
+		if (id == IIR_THRE)
+			u->thre_pending = false; /* reading IIR while it reports THRE clears it */
+		return (u8)(id | ((u->fcr & FCR_ENABLE) ? IIR_FIFO_ON : 0));
+	case UART_LCR:
+		return u->lcr;
+	case UART_MCR:
+		return u->mcr;
+	case UART_LSR:
+		v = (u8)(LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0) | u->lsr_errors);
+		u->lsr_errors = 0;
+		return v;
+	case UART_MSR:
+		v = (u8)(msr_status(u) | u->msr_delta);
+		u->msr_delta = 0;
+		return v;
+	default:
+		return u->scr;
+	}
+}
+
+/* Returns the byte to transmit, or -1. */
+static int com_write(struct guest_uart *u, unsigned reg, u8 val)
+{
+	switch (reg) {
+	case UART_THR:
+		if (u->lcr & LCR_DLAB) {
+			u->dll = val;
+			return -1;
+		}
+		/* Sent at once: THR is empty again straight away, a new THRE condition. */
+		u->thre_pending = true;
+		if (u->mcr & MCR_LOOP) {
+			rx_push(u, val);
+			return -1;
+		}
+		return val;
+	case UART_IER:
+		if (u->lcr & LCR_DLAB) {
+			u->dlm = val;
+			return -1;
+		}
+		/* Enabling the THRE interrupt with THR empty interrupts at once (drivers rely on it). */
+		if ((val & IER_THRI) && !(u->ier & IER_THRI))
+			u->thre_pending = true;
+		u->ier = val & IER_MASK;
+		return -1;
+	case UART_FCR:
+		/* Switching the FIFOs on or off, or the clear bit, empties the receiver. */
+		if (((val ^ u->fcr) & FCR_ENABLE) || (val & FCR_CLEAR_RX)) {
+			u->rx_head = 0;
+			u->rx_count = 0;
+		}
+		u->fcr = val & FCR_KEPT;
+		if (!(u->fcr & FCR_ENABLE))
+			u->fcr = 0;
+		return -1;
+	case UART_LCR:
+		u->lcr = val;
+		return -1;
+	case UART_MCR:
+		set_mcr(u, val);
+		return -1;
+	case UART_LSR:
+	case UART_MSR:
+		return -1; /* read-only (factory test) */
+	default:
+		u->scr = val;
+		return -1;
+	}
+}
+
+/* Caller holds vm->uart.lock. */
+static void flush_locked(struct vm *vm)
 {
 	if (!vm->con_len)
 		return;
@@ -26,49 +267,82 @@ void guest_console_flush(struct vm *vm)
 	vm->con_len = 0;
 }
 
+void guest_console_flush(struct vm *vm)
+{
+	unsigned long flags = spin_lock_irqsave(&vm->uart.lock);
+
+	flush_locked(vm);
+	spin_unlock_irqrestore(&vm->uart.lock, flags);
+}
+
 void guest_console_putc(struct vm *vm, char c)
 {
-	if (c == '\n') {
-		guest_console_flush(vm);
-		return;
-	}
+	unsigned long flags;
+
 	if (c == '\r')
 		return;
 	/* Control characters would let a guest drive the host's terminal: show them as '?'. */
-	if ((unsigned char)c < 0x20 && c != '\t')
+	if ((unsigned char)c < 0x20 && c != '\t' && c != '\n')
 		c = '?';
-	vm->con_line[vm->con_len++] = c;
-	if (vm->con_len >= sizeof(vm->con_line) - 1)
-		guest_console_flush(vm);
+	flags = spin_lock_irqsave(&vm->uart.lock);
+	if (c == '\n') {
+		flush_locked(vm);
+	} else {
+		vm->con_line[vm->con_len++] = c;
+		if (vm->con_len >= sizeof(vm->con_line) - 1)
+			flush_locked(vm);
+	}
+	spin_unlock_irqrestore(&vm->uart.lock, flags);
 }
 
-static void uart_io(struct vm *vm, u16 port, unsigned size, bool in, u32 *val)
+void guest_console_input(struct vm *vm, const u8 *buf, size_t len)
 {
-	unsigned reg = port - COM1;
+	struct guest_uart *u = &vm->uart;
+	unsigned long flags = spin_lock_irqsave(&u->lock);
+	u8 before = sources(u);
+	bool raise;
 
-	if (!in) {
-		if (reg == 0)
-			guest_console_putc(vm, (char)*val);
-		return; /* divisor, line and modem control: accepted, nothing to program */
-	}
-	switch (reg) {
-	case UART_LSR:
-		*val = LSR_THRE_TEMT;
-		break;
-	case UART_IIR:
-		*val = IIR_NO_INT;
-		break;
-	case UART_MSR:
-		*val = 0xb0; /* DCD, DSR, CTS */
-		break;
-	default:
-		*val = 0;
-		break;
-	}
+	/* In loopback the serial input is disconnected from the outside. */
+	for (size_t i = 0; i < len && !(u->mcr & MCR_LOOP); i++)
+		rx_push(u, buf[i]);
+	raise = sources(u) & ~before;
+	spin_unlock_irqrestore(&u->lock, flags);
+	if (raise)
+		platform_set_irq(vm, GUEST_UART_IRQ);
 }
 
-static void debug_exit_io(struct vm *vm, u16 port, unsigned size, bool in, u32 *val)
+static void uart_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 {
+	struct vm *vm = v->vm;
+	struct guest_uart *u = &vm->uart;
+	unsigned reg = (unsigned)(port - COM1) & 7;
+	unsigned long flags;
+	u8 before, after;
+	int tx = -1;
+
+	flags = spin_lock_irqsave(&u->lock);
+	if (in) {
+		*val = com_read(u, reg);
+		spin_unlock_irqrestore(&u->lock, flags);
+		return; /* reading only ever clears conditions */
+	}
+	/* A THR write clears THRE before sending, so the THRE that follows counts as new. */
+	if (reg == UART_THR && !(u->lcr & LCR_DLAB))
+		u->thre_pending = false;
+	before = sources(u);
+	tx = com_write(u, reg, (u8)*val);
+	after = sources(u);
+	spin_unlock_irqrestore(&u->lock, flags);
+	if (tx >= 0)
+		guest_console_putc(vm, (char)tx);
+	if (after & ~before)
+		platform_set_irq(vm, GUEST_UART_IRQ);
+}
+
+static void debug_exit_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
+{
+	struct vm *vm = v->vm;
+
 	if (in) {
 		*val = ~0u;
 		return;
@@ -79,7 +353,9 @@ static void debug_exit_io(struct vm *vm, u16 port, unsigned size, bool in, u32 *
 
 int guest_devices_init(struct vm *vm)
 {
-	int ret = vm_io_register(vm, COM1, 8, uart_io);
+	int ret;
 
+	uart_reset(&vm->uart);
+	ret = vm_io_register(vm, COM1, 8, uart_io);
 	return ret ?: vm_io_register(vm, KEEL_DEBUG_EXIT_PORT, 4, debug_exit_io);
 }

@@ -2,13 +2,43 @@
 #ifndef KEEL_VMM_GUEST_CONSOLE_H
 #define KEEL_VMM_GUEST_CONSOLE_H
 
-#include "vmm/vm.h"
+#include "kernel/spinlock.h"
+#include "kernel/types.h"
+
+#define GUEST_UART_FIFO 16 /* receiver FIFO depth of a PC16550D */
+#define GUEST_UART_IRQ	4  /* COM1's ISA IRQ */
+
+/*
+ * COM1 as a guest sees it: a PC16550D (National Semiconductor data sheet, 1995). Transmitted
+ * bytes leave at once (the transmitter is always empty); received bytes come from the
+ * hypervisor console. Embedded in struct vm as `uart`. `lock` covers these registers and the
+ * VM's output line (vm->con_line): the vCPUs that touch the ports and the console input run on
+ * different CPUs.
+ */
+struct guest_uart {
+	spinlock_t lock;
+	u8 rx[GUEST_UART_FIFO]; /* receiver FIFO, oldest at rx_head */
+	u8 rx_head, rx_count;
+	u8 ier, lcr, mcr, fcr, scr;
+	u8 dll, dlm;	   /* divisor latch, reached with LCR.DLAB set */
+	u8 lsr_errors;	   /* LSR.OE until LSR is read */
+	u8 msr_delta;	   /* MSR bits 0-3 (delta and trailing-edge bits) until MSR is read */
+	bool thre_pending; /* THRE interrupt: THR emptied and neither IIR (reporting it) nor THR touched since */
+};
+
+struct vm;
 
 /* A guest's console bytes become lines on Keel's console, prefixed with the VM's name. */
 void guest_console_putc(struct vm *vm, char c);
 void guest_console_flush(struct vm *vm);
+/* Bytes typed at the hypervisor console for this VM: into COM1's receiver FIFO (a byte that
+ * finds it full is dropped and sets LSR.OE), raising IRQ 4 when the guest enabled that. */
+void guest_console_input(struct vm *vm, const u8 *buf, size_t len);
 
 /* Devices Keel emulates itself for every VM for now: COM1 and the debug-exit port. */
 int guest_devices_init(struct vm *vm);
+
+/* Users of this header expect struct vm too; vm.h includes this file for struct guest_uart. */
+#include "vmm/vm.h"
 
 #endif

@@ -84,10 +84,10 @@ void mmio_emulate(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa)
 	}
 	if (in.kind == INSN_STORE) {
 		val = (in.reg < 0 ? in.imm : reg_get(v, &in)) & mask(in.mem_size);
-		h->fn(v->vm, gpa, in.mem_size, true, &val);
+		h->fn(v, gpa, in.mem_size, true, &val);
 	} else {
 		val = 0;
-		h->fn(v->vm, gpa, in.mem_size, false, &val);
+		h->fn(v, gpa, in.mem_size, false, &val);
 		val &= mask(in.mem_size);
 		if (in.kind == INSN_LOAD_SX && (val >> (in.mem_size * 8 - 1)) & 1)
 			val |= ~mask(in.mem_size);

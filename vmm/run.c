@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+/* A VM's run state as other CPUs change it: every change kicks its vCPUs, which act on it at
+ * their next scheduling point (kernel/sched.c). */
 #include "vmm/run.h"
 
-#include "vmm/exit.h"
-#include "vmm/guest_console.h"
-#include "vmm/platform.h"
+#include "kernel/lib/format.h"
+#include "kernel/log.h"
+#include "kernel/sched.h"
 
 static bool transition(struct vm *vm, enum vm_state from, enum vm_state to)
 {
@@ -12,38 +14,61 @@ static bool transition(struct vm *vm, enum vm_state from, enum vm_state to)
 	return __atomic_compare_exchange_n(&vm->state, &expect, to, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
+void vm_crash(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* Several vCPUs (or the console) may end it at once: the first one says why. */
+	if (__atomic_exchange_n(&vm->ending, true, __ATOMIC_ACQ_REL))
+		return;
+	va_start(ap, fmt);
+	kvsnprintf(vm->crash_reason, sizeof(vm->crash_reason), fmt, ap);
+	va_end(ap);
+	vm->crashed = true;
+	__atomic_store_n(&vm->state, VM_DEAD, __ATOMIC_RELEASE);
+	pr_warn("vm %s: crashed: %s\n", vm->name, vm->crash_reason);
+}
+
+void vm_exit_status(struct vm *vm, u32 status)
+{
+	if (__atomic_exchange_n(&vm->ending, true, __ATOMIC_ACQ_REL))
+		return;
+	vm->exit_status = status;
+	__atomic_store_n(&vm->state, VM_DEAD, __ATOMIC_RELEASE);
+}
+
+static void kick_all(struct vm *vm)
+{
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+}
+
+bool vm_start(struct vm *vm)
+{
+	return transition(vm, VM_CREATED, VM_RUNNING);
+}
+
 bool vm_pause(struct vm *vm)
 {
-	return transition(vm, VM_RUNNING, VM_PAUSED);
+	if (!transition(vm, VM_RUNNING, VM_PAUSED))
+		return false;
+	kick_all(vm);
+	return true;
 }
 
 bool vm_resume(struct vm *vm)
 {
-	return transition(vm, VM_PAUSED, VM_RUNNING);
+	if (!transition(vm, VM_PAUSED, VM_RUNNING))
+		return false;
+	kick_all(vm);
+	return true;
 }
 
-void vm_run(struct vm *vm)
+bool vm_kill(struct vm *vm, const char *why)
 {
-	struct vcpu *v = vm->vcpus[0];
-	struct vm_exit e;
-
-	transition(vm, VM_CREATED, VM_RUNNING);
-	/* Nothing of the previous VM on this CPU may show through the FPU/SSE/AVX registers. */
-	vmm_fpu_reset();
-	for (;;) {
-		enum vm_state s = __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
-
-		if (s == VM_DEAD)
-			break;
-		if (s == VM_PAUSED) {
-			vmm_idle();
-			continue;
-		}
-		platform_before_entry(v);
-		vcpu_ops->run(v, &e);
-		if (vm->state == VM_DEAD)
-			break;
-		exit_dispatch(v, &e);
-	}
-	guest_console_flush(vm);
+	if (vm->state == VM_DEAD)
+		return false;
+	vm_crash(vm, "%s", why);
+	kick_all(vm);
+	return true;
 }

@@ -1,20 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* Running a VM, and pausing and resuming it from another CPU. */
+/* A VM's run state: started, paused and resumed or killed from any CPU. */
 #ifndef KEEL_VMM_RUN_H
 #define KEEL_VMM_RUN_H
 
 #include "vmm/vm.h"
 
-/* Runs the VM's vCPU on this physical CPU until the VM ends. */
-void vm_run(struct vm *vm);
-/* A running VM stops entering the guest at its next exit (a host timer tick at the latest); a
- * paused one goes on. Both return false if the VM was not in the state they change. */
+/* Created -> running, before its vCPUs go to the scheduler. */
+bool vm_start(struct vm *vm);
+/* Its vCPUs stop entering the guest at their next exit (the kick makes that soon) and block;
+ * resume makes them runnable again. Both return false if the VM was not in the state they change. */
 bool vm_pause(struct vm *vm);
 bool vm_resume(struct vm *vm);
-
-/* How a CPU waits while its VM is paused (the kernel halts until the next interrupt). */
-void vmm_idle(void);
-/* Puts the CPU's FPU/SSE/AVX state in its initial state before a VM starts on it. */
-void vmm_fpu_reset(void);
+/* Ends the VM from outside (the console), as a crash with reason `why`; false if already ended. */
+bool vm_kill(struct vm *vm, const char *why);
 
 #endif

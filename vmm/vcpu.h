@@ -5,7 +5,10 @@
 
 #include "arch/x86/svm/svm_types.h"
 #include "arch/x86/vmx/vmx_types.h"
+#include "kernel/sched_policy.h"
+#include "kernel/spinlock.h"
 #include "kernel/types.h"
+#include "vmm/vlapic.h"
 
 /* Why the guest stopped running, in vendor-neutral terms (the backend translates). */
 enum exit_reason {
@@ -25,6 +28,7 @@ enum exit_reason {
 	EXIT_EXCEPTION,	  /* an intercepted guest exception (#AC, #DB livelock guards) */
 	EXIT_XSETBV,
 	EXIT_ENTRY_FAIL, /* the CPU refused to enter the guest */
+	EXIT_PREEMPT,	 /* the backend's own preemption timer expired (set_timer) */
 	EXIT_UNKNOWN,
 	EXIT_REASON_MAX
 };
@@ -74,12 +78,17 @@ enum vcpu_reg {
 #define CS_ATTR_L  (1u << 0)
 #define CS_ATTR_DB (1u << 1)
 
-/* Where a vCPU starts: multiboot-style 32-bit flat protected mode, or real mode. */
+/* Where a vCPU starts: multiboot-style 32-bit flat protected mode, or real mode with CS =
+ * cs_sel (base cs_sel << 4: 0 for a boot sector, the SIPI vector << 8 for an AP). */
 struct vcpu_boot_state {
 	bool protected_mode;
+	u16 cs_sel;
 	u64 rip, rsp;
 	u64 rax, rbx, rdx;
 };
+
+/* Multiprocessor state (SDM vol. 3A §8.4): APs wait for INIT then SIPI. */
+enum vcpu_mp_state { VCPU_MP_RUNNING, VCPU_MP_WAIT_SIPI };
 
 struct vm;
 
@@ -91,7 +100,23 @@ struct vcpu {
 	u8 pending_vector;
 	bool pending_has_error;
 	u32 pending_error;
-	u64 guest_pat; /* IA32_PAT as the guest set it (0: power-on default) */
+	u64 guest_pat;	/* IA32_PAT as the guest set it (0: power-on default) */
+	void *fpu_area; /* FPU/SSE/AVX state while off the CPU (arch/x86/fpu.h) */
+	u64 xcr0;	/* the guest's XCR0 (0: x87 only) */
+
+	/* Interrupt state, under `lock`: other vCPUs and devices send to it. */
+	spinlock_t lock;
+	struct vlapic lapic;
+	enum vcpu_mp_state mp_state;
+	bool init_pending, sipi_pending; /* applied by the vCPU's own CPU before its next entry */
+	u8 sipi_vector;
+	volatile bool halted; /* in HLT: blocked until an interrupt is deliverable */
+
+	/* Scheduling (kernel/sched.c); se.affinity is the hard affinity, se.weight/cap_pct the VM's. */
+	struct sched_entity se;
+	volatile s32 running_on; /* physical CPU whose run loop has it, or -1 */
+	u64 ran_on;		 /* physical CPUs it has ever run on: bit n = CPU n */
+	u64 exit_counts[EXIT_REASON_MAX];
 	union {
 		struct svm_vcpu svm;
 		struct vmx_vcpu vmx;
@@ -108,6 +133,16 @@ struct vcpu_ops {
 	int (*map)(struct vm *vm, u64 gpa, hpa_t hpa, u64 size);
 	int (*vcpu_init)(struct vcpu *v, const struct vcpu_boot_state *boot);
 	void (*vcpu_destroy)(struct vcpu *v);
+	/* INIT then start at `boot` (an AP's SIPI): architectural reset state, no pending event.
+	 * Called on the CPU that runs v next. */
+	void (*reset)(struct vcpu *v, const struct vcpu_boot_state *boot);
+	/* This CPU stops running v for now: any state the CPU caches for it is written back, so
+	 * that another CPU may run it next (VMCLEAR on VMX). */
+	void (*unload)(struct vcpu *v);
+	/* Optional (NULL or returns false: not available): a timer of the backend's own that ends
+	 * the guest's run with EXIT_PREEMPT at TSC value `tsc_deadline` (the VMX preemption timer),
+	 * so the scheduler need not arm the local APIC timer while the guest runs. 0 disarms. */
+	bool (*set_timer)(struct vcpu *v, u64 tsc_deadline);
 	/* Runs the guest until the next exit that Keel must handle. */
 	void (*run)(struct vcpu *v, struct vm_exit *exit);
 	u64 (*get)(struct vcpu *v, enum vcpu_reg r);

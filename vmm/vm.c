@@ -18,7 +18,7 @@
 #define CHUNK_HUGE_TAIL 2ull
 #define CHUNK_FLAGS	3ull
 
-static u32 next_vm_id;
+static u32 next_vm_id = 1; /* 0 means "none" to the console */
 
 struct vm *vm_create(const char *name, u64 ram_size)
 {
@@ -68,6 +68,8 @@ void vm_destroy(struct vm *vm)
 {
 	for (u32 i = 0; i < vm->nr_vcpus; i++) {
 		vcpu_ops->vcpu_destroy(vm->vcpus[i]);
+		if (vm->vcpus[i]->fpu_area)
+			page_free(virt_to_phys(vm->vcpus[i]->fpu_area), 0);
 		kfree(vm->vcpus[i]);
 	}
 	vcpu_ops->vm_destroy(vm);
@@ -140,26 +142,4 @@ int vm_mmio_register(struct vm *vm, u64 base, u64 size, vm_mmio_fn fn)
 	vm->mmio[vm->nr_mmio++] = (struct vm_mmio_handler){ .base = base, .size = size, .fn = fn };
 	vm->regions[vm->nr_regions++] = (struct vm_region){ .base = base, .size = size, .type = VM_REGION_MMIO };
 	return 0;
-}
-
-void vm_crash(struct vm *vm, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (vm->state == VM_DEAD)
-		return;
-	va_start(ap, fmt);
-	kvsnprintf(vm->crash_reason, sizeof(vm->crash_reason), fmt, ap);
-	va_end(ap);
-	vm->crashed = true;
-	vm->state = VM_DEAD;
-	pr_warn("vm %s: crashed: %s\n", vm->name, vm->crash_reason);
-}
-
-void vm_exit_status(struct vm *vm, u32 status)
-{
-	if (vm->state == VM_DEAD)
-		return;
-	vm->exit_status = status;
-	vm->state = VM_DEAD;
 }

@@ -5,6 +5,7 @@
 
 #include "kernel/spinlock.h"
 #include "kernel/types.h"
+#include "vmm/guest_console.h"
 #include "vmm/vcpu.h"
 #include "vmm/vpic.h"
 #include "vmm/vpit.h"
@@ -14,7 +15,7 @@ typedef u64 gpa_t;
 
 #define VM_NAME_MAX	     32
 #define VM_MAX_REGIONS	     8
-#define VM_MAX_VCPUS	     1 /* SMP guests arrive with the scheduler */
+#define VM_MAX_VCPUS	     8
 #define VM_MAX_IO_HANDLERS   16
 #define VM_MAX_MMIO_HANDLERS 16
 #define VM_CRASH_MAX	     128
@@ -30,8 +31,8 @@ struct vm_region {
 };
 
 struct vm;
-/* Port I/O handler: in=true reads into *val (size 1, 2 or 4 bytes). */
-typedef void (*vm_io_fn)(struct vm *vm, u16 port, unsigned size, bool in, u32 *val);
+/* Port I/O handler, called on the exiting vCPU: in=true reads into *val (size 1, 2 or 4 bytes). */
+typedef void (*vm_io_fn)(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val);
 
 struct vm_io_handler {
 	u16 base, count;
@@ -39,7 +40,7 @@ struct vm_io_handler {
 };
 
 /* MMIO handler: write=true passes *val (size 1, 2, 4 or 8 bytes), else fills it. */
-typedef void (*vm_mmio_fn)(struct vm *vm, u64 gpa, unsigned size, bool write, u64 *val);
+typedef void (*vm_mmio_fn)(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *val);
 
 struct vm_mmio_handler {
 	u64 base, size;
@@ -62,11 +63,14 @@ struct vm {
 	u32 nr_io;
 	struct vm_mmio_handler mmio[VM_MAX_MMIO_HANDLERS]; /* never backed by RAM: every access exits */
 	u32 nr_mmio;
+	u32 live_vcpus;	      /* vCPUs still under the scheduler */
+	struct sched_cap cap; /* shared by its vCPUs (cap=) */
 	/* How it ended: a status from the guest, or a crash reason from Keel. */
+	bool ending; /* set once, by whoever ends it first */
 	bool crashed;
 	u32 exit_status;
 	char crash_reason[VM_CRASH_MAX];
-	u64 exit_counts[EXIT_REASON_MAX];
+	u64 exit_counts[EXIT_REASON_MAX]; /* the sum of its vCPUs', when it ends */
 	/* COM1 output is gathered into lines and printed with the VM's name. */
 	char con_line[160];
 	u32 con_len;
@@ -74,6 +78,7 @@ struct vm {
 	/* Legacy platform devices every VM has (vmm/platform.c). */
 	struct vpic pic;
 	struct vpit pit;
+	struct guest_uart uart; /* COM1 (vmm/guest_console.c) */
 	union {
 		struct svm_vm svm;
 		struct vmx_vm vmx;

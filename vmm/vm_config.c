@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real][,mods=I+J+...]: the VMs Keel builds at boot. */
+/*
+ * vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real][,mods=I+J+...][,vcpus=N][,weight=W][,cap=PCT]
+ * [,cpus=LIST[/LIST...]]: the VMs Keel builds at boot.
+ */
 #include "vmm/vm_config.h"
 
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/sched_policy.h"
 
 struct vm_config vm_configs[MAX_VMS];
 u32 nr_vm_configs;
@@ -46,9 +50,56 @@ static int parse_mods(struct vm_config *c, char *list)
 	return 0;
 }
 
+/* A CPU set: numbers and ranges joined by '+', e.g. 0+2-3; "all" for every CPU. */
+static bool parse_cpuset(char *list, u64 *out)
+{
+	u64 set = 0;
+
+	if (!strcmp(list, "all")) {
+		*out = ~0ull;
+		return true;
+	}
+	for (char *next; list; list = next) {
+		char *dash;
+		u64 lo, hi;
+
+		next = strchr(list, '+');
+		if (next)
+			*next++ = '\0';
+		dash = strchr(list, '-');
+		if (dash)
+			*dash++ = '\0';
+		if (!parse_size(list, &lo) || (dash ? !parse_size(dash, &hi) : (hi = lo, false)) || lo > hi ||
+		    hi >= SCHED_MAX_CPUS)
+			return false;
+		for (u64 cpu = lo; cpu <= hi; cpu++)
+			set |= 1ull << cpu;
+	}
+	*out = set;
+	return set != 0;
+}
+
+/* cpus=SET for every vCPU, or SET0/SET1/... one per vCPU (the last repeats for the others). */
+static bool parse_affinity(struct vm_config *c, char *list)
+{
+	u32 n = 0;
+
+	for (char *next; list; list = next) {
+		next = strchr(list, '/');
+		if (next)
+			*next++ = '\0';
+		if (n >= VM_CONFIG_MAX_VCPUS || !parse_cpuset(list, &c->affinity[n]))
+			return false;
+		n++;
+	}
+	for (u32 i = n; i < VM_CONFIG_MAX_VCPUS; i++)
+		c->affinity[i] = c->affinity[n - 1];
+	return true;
+}
+
 int vmm_config_add(const char *value)
 {
-	struct vm_config c = { .module = ~0u, .mem = DEFAULT_MEM };
+	struct vm_config c = { .module = ~0u, .mem = DEFAULT_MEM, .vcpus = 1, .weight = SCHED_WEIGHT_UNIT };
 	char buf[128], *field, *next;
 	u32 n = 0;
 
@@ -84,17 +135,35 @@ int vmm_config_add(const char *value)
 					field + 5, VM_CONFIG_MAX_MODS);
 				return -EINVAL;
 			}
+		} else if (!strncmp(field, "vcpus=", 6) && parse_size(field + 6, &num) && num >= 1 &&
+			   num <= VM_CONFIG_MAX_VCPUS) {
+			c.vcpus = (u32)num;
+		} else if (!strncmp(field, "weight=", 7) && parse_size(field + 7, &num) && num >= 1 && num <= 65535) {
+			c.weight = (u32)num;
+		} else if (!strncmp(field, "cap=", 4) && parse_size(field + 4, &num) && num <= 100) {
+			c.cap = (u32)num;
+		} else if (!strncmp(field, "cpus=", 5)) {
+			if (!parse_affinity(&c, field + 5)) {
+				pr_warn(
+				    "vm %s: bad cpus= '%s' (CPU numbers or ranges below %u joined by '+', or 'all'; "
+				    "'/' between the sets of successive vCPUs)\n",
+				    c.name, value, SCHED_MAX_CPUS);
+				return -EINVAL;
+			}
 		} else if (!strcmp(field, "boot=real")) {
 			c.boot = VM_BOOT_REAL;
 		} else if (!strcmp(field, "boot=multiboot")) {
 			c.boot = VM_BOOT_MULTIBOOT;
 		} else {
 			pr_warn("vm %s: bad field '%s' (module=INDEX, mem=SIZE from 2M to 64G, boot=multiboot|real, "
-				"mods=I+J)\n",
-				c.name, field);
+				"mods=I+J, vcpus=1-%u, weight=1-65535, cap=0-100, cpus=SET[/SET...])\n",
+				c.name, field, VM_CONFIG_MAX_VCPUS);
 			return -EINVAL;
 		}
 	}
+	for (u32 i = 0; i < VM_CONFIG_MAX_VCPUS; i++)
+		if (!c.affinity[i])
+			c.affinity[i] = ~0ull;
 	if (c.module == ~0u) {
 		pr_warn("vm %s: no module= given\n", c.name);
 		return -EINVAL;

@@ -5,10 +5,11 @@
 #include "kernel/bootinfo.h"
 #include "kernel/types.h"
 
-#define MAX_VMS		   32
-#define VM_CONFIG_NAME_MAX 32
-#define DEFAULT_MEM	   MiB(64)
-#define VM_CONFIG_MAX_MODS 8
+#define MAX_VMS		    32
+#define VM_CONFIG_NAME_MAX  32
+#define DEFAULT_MEM	    MiB(64)
+#define VM_CONFIG_MAX_MODS  8
+#define VM_CONFIG_MAX_VCPUS 8
 
 struct vm;
 
@@ -21,6 +22,12 @@ struct vm_config {
 	enum vm_boot boot; /* multiboot kernel, or a flat image run in real mode at 0:7c00 */
 	u32 nr_mods;	   /* the guest's own boot modules: Keel module indexes */
 	u32 mods[VM_CONFIG_MAX_MODS];
+	/* Scheduling: vCPUs, weight (default SCHED_WEIGHT_UNIT), cap in percent of one CPU (0: none),
+	 * hard affinity of each vCPU (bit n = physical CPU n; all ones: anywhere). */
+	u32 vcpus;
+	u32 weight;
+	u32 cap;
+	u64 affinity[VM_CONFIG_MAX_VCPUS];
 	struct vm *vm;
 };
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Pre-launched VMs from the hypervisor command line: each is built from a boot module, run on
- * a physical CPU of its own (until the scheduler arrives, a CPU takes the next VM when its VM
- * ends), and reported at its end.
+ * Pre-launched VMs from the hypervisor command line: each is built from a boot module, its
+ * vCPUs handed to the scheduler (kernel/sched.c), which every CPU runs; a VM is reported and
+ * freed when its last vCPU leaves the scheduler. The console reaches VMs through the list here.
  */
 #include "vmm/vmm.h"
 
@@ -12,23 +12,31 @@
 #include "kernel/log.h"
 #include "kernel/mm/kmalloc.h"
 #include "kernel/mm/page.h"
+#include "arch/x86/fpu.h"
 #include "kernel/percpu.h"
+#include "kernel/sched.h"
 #include "kernel/smp.h"
+#include "kernel/spinlock.h"
 #include "vmm/exit.h"
 #include "vmm/guest_console.h"
 #include "vmm/loader.h"
 #include "vmm/platform.h"
 #include "vmm/run.h"
+#include "vmm/console.h"
 #include "vmm/vm_config.h"
 
-static u32 next_job;
-static volatile u32 nr_finished;
+/* Guards vm_configs[].vm: a VM leaves the list before it is freed. */
+static spinlock_t list_lock = SPINLOCK_INIT;
+static volatile u32 cpus_in_loop;
 
-static void report(const struct vm *vm)
+static void report(struct vm *vm)
 {
 	char counts[256];
 	size_t used = 0;
 
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		for (unsigned r = 0; r < EXIT_REASON_MAX; r++)
+			vm->exit_counts[r] += vm->vcpus[i]->exit_counts[r];
 	counts[0] = '\0';
 	for (unsigned r = 0; r < EXIT_REASON_MAX; r++)
 		if (vm->exit_counts[r] && used < sizeof(counts))
@@ -40,18 +48,24 @@ static void report(const struct vm *vm)
 		klog(LOG_ALWAYS, "keel: vm %s exited with status %u; exits:%s\n", vm->name, vm->exit_status, counts);
 }
 
-/* Every CPU with nothing else to do runs this: take the next VM, run it to its end, repeat. */
-static void worker(void *arg)
+void vmm_vm_finished(struct vm *vm)
 {
-	for (;;) {
-		u32 job = __atomic_fetch_add(&next_job, 1, __ATOMIC_SEQ_CST);
+	unsigned long flags = spin_lock_irqsave(&list_lock);
 
-		if (job >= nr_vm_configs)
-			return;
-		if (vm_configs[job].vm)
-			vm_run(vm_configs[job].vm);
-		__atomic_fetch_add(&nr_finished, 1, __ATOMIC_SEQ_CST);
-	}
+	for (u32 i = 0; i < nr_vm_configs; i++)
+		if (vm_configs[i].vm == vm)
+			vm_configs[i].vm = NULL;
+	spin_unlock_irqrestore(&list_lock, flags);
+	guest_console_flush(vm);
+	report(vm);
+	vm_destroy(vm);
+}
+
+static void cpu_loop(void *arg)
+{
+	__atomic_fetch_add(&cpus_in_loop, 1, __ATOMIC_SEQ_CST);
+	sched_cpu_loop();
+	__atomic_fetch_sub(&cpus_in_loop, 1, __ATOMIC_SEQ_CST);
 }
 
 static void enable_cpu(void *arg)
@@ -102,16 +116,37 @@ static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi
 		pr_err("vm %s: module %u: %s; not started\n", c->name, c->module, why);
 		goto fail;
 	}
-	v = kzalloc(sizeof(*v));
-	if (!v)
+	vm->cap.pct = c->cap;
+	for (u32 i = 0; i < c->vcpus; i++) {
+		/* APs wait for INIT and SIPI; their state until then does not matter. */
+		static const struct vcpu_boot_state ap = { .protected_mode = false };
+		hpa_t fpu = page_alloc_zeroed(0);
+
+		v = fpu == INVALID_HPA ? NULL : kzalloc(sizeof(*v));
+		if (!v) {
+			if (fpu != INVALID_HPA)
+				page_free(fpu, 0);
+			goto fail;
+		}
+		v->vm = vm;
+		v->id = i;
+		v->fpu_area = phys_to_virt(fpu);
+		fpu_guest_init(v->fpu_area);
+		v->mp_state = i ? VCPU_MP_WAIT_SIPI : VCPU_MP_RUNNING;
+		/* The cap is the VM's, shared by its vCPUs. */
+		v->se = (struct sched_entity){
+			.weight = c->weight, .cap_pct = c->cap, .group = &vm->cap, .affinity = c->affinity[i]
+		};
+		vm->vcpus[vm->nr_vcpus++] = v;
+		if (vcpu_ops->vcpu_init(v, i ? &ap : &boot))
+			goto fail;
+	}
+	if (guest_devices_init(vm) || platform_init(vm))
 		goto fail;
-	v->vm = vm;
-	vm->vcpus[vm->nr_vcpus++] = v;
-	if (vcpu_ops->vcpu_init(v, &boot) || guest_devices_init(vm) || platform_init(vm))
-		goto fail;
-	pr_info("vm %s: %llu MiB (%u GiB in 1 GiB pages), module %u (%s), %u guest module%s, entry %#llx\n", vm->name,
-		(unsigned long long)(vm->ram_size >> 20), vm->nr_huge_blocks, c->module, m->cmdline, c->nr_mods,
-		c->nr_mods == 1 ? "" : "s", (unsigned long long)boot.rip);
+	pr_info("vm %s: %llu MiB (%u GiB in 1 GiB pages), %u vCPU%s, module %u (%s), %u guest module%s, entry %#llx\n",
+		vm->name, (unsigned long long)(vm->ram_size >> 20), vm->nr_huge_blocks, vm->nr_vcpus,
+		vm->nr_vcpus == 1 ? "" : "s", c->module, m->cmdline, c->nr_mods, c->nr_mods == 1 ? "" : "s",
+		(unsigned long long)boot.rip);
 	return vm;
 fail:
 	vm_destroy(vm);
@@ -120,7 +155,7 @@ fail:
 
 void vmm_run_all(const struct boot_info *bi)
 {
-	u32 failed = 0, posted = 0;
+	u32 failed = 0;
 	u64 free_before;
 
 	if (!nr_vm_configs)
@@ -138,23 +173,142 @@ void vmm_run_all(const struct boot_info *bi)
 	for (u32 i = 0; i < nr_vm_configs; i++)
 		vm_configs[i].vm = build_vm(&vm_configs[i], bi);
 
-	for (u32 c = 1; c < MAX_CPUS && posted + 1 < nr_vm_configs; c++)
-		if (cpus[c] && cpus[c]->online && smp_post(c, worker, NULL) == 0)
-			posted++;
-	worker(NULL);
-	while (__atomic_load_n(&nr_finished, __ATOMIC_ACQUIRE) < nr_vm_configs)
-		__asm__ volatile("hlt"); /* woken by the timer tick */
-
+	sched_setup();
 	for (u32 i = 0; i < nr_vm_configs; i++) {
-		if (!vm_configs[i].vm)
+		struct vm *vm = vm_configs[i].vm;
+
+		if (!vm)
 			continue;
-		report(vm_configs[i].vm);
-		vm_destroy(vm_configs[i].vm);
-		vm_configs[i].vm = NULL;
+		vm_start(vm);
+		vm->live_vcpus = vm->nr_vcpus;
+		for (u32 n = 0; n < vm->nr_vcpus; n++) {
+			if (sched_vcpu_add(vm->vcpus[n])) {
+				/* The others already run: end it like a crash, and they retire it. */
+				vm->live_vcpus = n;
+				vm_crash(vm, "vCPU %u cannot be scheduled (see above)", n);
+				break;
+			}
+		}
+		if (!vm->live_vcpus)
+			vmm_vm_finished(vm);
 	}
+	hvcon_init();
+	for (u32 c = 1; c < MAX_CPUS; c++)
+		if (cpus[c] && cpus[c]->online)
+			smp_post(c, cpu_loop, NULL);
+	cpu_loop(NULL);
+	while (__atomic_load_n(&cpus_in_loop, __ATOMIC_ACQUIRE))
+		cpu_relax();
+
 	if (page_free_count() != free_before)
 		pr_err("vmm: %lld pages not returned after the VMs ended\n",
 		       (long long)(free_before - page_free_count()));
 	else
 		pr_info("vmm: every VM page returned to the allocator\n");
+}
+
+/* The console's view (vmm/vmm.h). */
+
+static struct vm *find_locked(const char *name)
+{
+	u64 id = 0;
+	const char *p = name;
+
+	for (; *p >= '0' && *p <= '9' && id < 1000000; p++)
+		id = id * 10 + (u64)(*p - '0');
+	for (u32 i = 0; i < nr_vm_configs; i++) {
+		struct vm *vm = vm_configs[i].vm;
+
+		if (vm && (!strcmp(vm->name, name) || (p != name && !*p && vm->id == id)))
+			return vm;
+	}
+	return NULL;
+}
+
+void vmm_for_each_vm(vm_visit_fn fn, void *arg)
+{
+	unsigned long flags = spin_lock_irqsave(&list_lock);
+
+	for (u32 i = 0; i < nr_vm_configs; i++)
+		if (vm_configs[i].vm)
+			fn(vm_configs[i].vm, arg);
+	spin_unlock_irqrestore(&list_lock, flags);
+}
+
+static int vm_op(const char *name, int op)
+{
+	unsigned long flags = spin_lock_irqsave(&list_lock);
+	struct vm *vm = find_locked(name);
+	bool done = false;
+
+	/* The list lock keeps the VM from being freed meanwhile; the operations only change its
+	 * state and kick its vCPUs. */
+	if (vm)
+		done = op == 0 ? vm_pause(vm) : op == 1 ? vm_resume(vm) : vm_kill(vm, "destroyed from the console");
+	spin_unlock_irqrestore(&list_lock, flags);
+	return !vm ? -ENOENT : done ? 0 : -EINVAL;
+}
+
+int vmm_pause(const char *vm)
+{
+	return vm_op(vm, 0);
+}
+
+int vmm_resume(const char *vm)
+{
+	return vm_op(vm, 1);
+}
+
+int vmm_destroy(const char *vm)
+{
+	return vm_op(vm, 2);
+}
+
+int vmm_input(u32 vm_id, const u8 *buf, size_t len)
+{
+	unsigned long flags = spin_lock_irqsave(&list_lock);
+	int ret = -ENOENT;
+
+	for (u32 i = 0; i < nr_vm_configs; i++) {
+		struct vm *vm = vm_configs[i].vm;
+
+		if (vm && vm->id == vm_id) {
+			guest_console_input(vm, buf, len);
+			ret = 0;
+		}
+	}
+	spin_unlock_irqrestore(&list_lock, flags);
+	return ret;
+}
+
+u32 vmm_next_vm(u32 vm_id)
+{
+	unsigned long flags = spin_lock_irqsave(&list_lock);
+	u32 next = 0;
+
+	for (u32 i = 0; i < nr_vm_configs; i++) {
+		struct vm *vm = vm_configs[i].vm;
+
+		if (vm && vm->id > vm_id && (!next || vm->id < next))
+			next = vm->id;
+	}
+	spin_unlock_irqrestore(&list_lock, flags);
+	return next;
+}
+
+int vmm_vm_name(u32 vm_id, char *buf, size_t len)
+{
+	unsigned long flags = spin_lock_irqsave(&list_lock);
+	int ret = -ENOENT;
+
+	for (u32 i = 0; i < nr_vm_configs; i++) {
+		struct vm *vm = vm_configs[i].vm;
+
+		if (vm && vm->id == vm_id) {
+			kstrlcpy(buf, vm->name, len);
+			ret = 0;
+		}
+	}
+	spin_unlock_irqrestore(&list_lock, flags);
+	return ret;
 }

@@ -14,6 +14,8 @@
 /* Interrupt vectors Keel uses for itself. */
 #define VEC_TIMER	0xf0
 #define VEC_CALL	0xf1
+#define VEC_KICK	0xf2 /* a vCPU needs this CPU: leave the guest and reschedule */
+#define VEC_UART	0xe0 /* COM1 input, through the IOAPIC (the hypervisor console) */
 #define VEC_LAPIC_ERROR 0xfe
 #define VEC_SPURIOUS	0xff
 

@@ -78,3 +78,47 @@ bool fpu_guest_xsetbv(u32 index, u64 value)
 	xsetbv(0, value);
 	return true;
 }
+
+/* The area as one memory operand, so the compiler knows all of it is read or written. */
+struct fpu_image {
+	u8 bytes[FPU_AREA_SIZE];
+};
+
+void fpu_guest_init(void *area)
+{
+	u32 mxcsr = 0x1f80; /* all SIMD exceptions masked: the power-on value */
+
+	memset(area, 0, FPU_AREA_SIZE);
+	memcpy((u8 *)area + 24, &mxcsr, 4);
+}
+
+/* XCR0 is opened to every supported component around XSAVE/XRSTOR, so that state a guest cannot
+ * reach with its own XCR0 is still saved or cleared, never carried to another vCPU. */
+void fpu_guest_save(void *area)
+{
+	if (have_xsave) {
+		u64 mask = xcr0_supported;
+
+		xsetbv(0, mask);
+		__asm__ volatile("xsave %0" : "+m"(*(struct fpu_image *)area) : "a"((u32)mask), "d"((u32)(mask >> 32)));
+	} else if (have_fxsr) {
+		__asm__ volatile("fxsave %0" : "+m"(*(struct fpu_image *)area));
+	}
+}
+
+void fpu_guest_restore(const void *area, u64 xcr0)
+{
+	if (have_xsave) {
+		u64 mask = xcr0_supported;
+
+		xsetbv(0, mask);
+		__asm__ volatile("xrstor %0" ::"m"(*(const struct fpu_image *)area), "a"((u32)mask),
+				 "d"((u32)(mask >> 32))
+				 : "memory");
+		xsetbv(0, xcr0 ? xcr0 : XCR0_X87);
+	} else if (have_fxsr) {
+		__asm__ volatile("fninit; fxrstor %0" ::"m"(*(const struct fpu_image *)area) : "memory");
+	} else {
+		__asm__ volatile("fninit" ::: "memory");
+	}
+}

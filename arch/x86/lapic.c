@@ -127,6 +127,13 @@ static void lapic_timer_irq(struct trap_frame *f)
 	lapic_eoi();
 }
 
+static void lapic_kick_irq(struct trap_frame *f)
+{
+	/* Nothing to do here: the interrupt made the CPU leave the guest or HLT, and the scheduler
+	 * loop looks at its run queue next. */
+	lapic_eoi();
+}
+
 void lapic_init_cpu(void)
 {
 	set_mode();
@@ -140,6 +147,7 @@ void lapic_init_cpu(void)
 		irq_set_handler(VEC_LAPIC_ERROR, lapic_error_irq);
 		irq_set_handler(VEC_SPURIOUS, lapic_spurious_irq);
 		irq_set_handler(VEC_TIMER, lapic_timer_irq);
+		irq_set_handler(VEC_KICK, lapic_kick_irq);
 	}
 }
 
@@ -191,4 +199,19 @@ void lapic_timer_start(u32 hz)
 	apic_write(APIC_TIMER_DIV, TIMER_DIV_16);
 	apic_write(APIC_LVT_TIMER, VEC_TIMER | LVT_TIMER_PERIODIC);
 	apic_write(APIC_TIMER_INIT, MAX(1u, timer_ticks_per_ms * 1000 / hz));
+}
+
+void lapic_timer_oneshot(u64 ns)
+{
+	u64 ticks;
+
+	if (!ns) {
+		apic_write(APIC_TIMER_INIT, 0); /* stops the count (SDM §11.5.4) */
+		return;
+	}
+	/* ticks_per_ms < 2^32 and ns is clamped below, so the product fits in 64 bits. */
+	ticks = MIN(ns, 60000000000ull) * timer_ticks_per_ms / 1000000;
+	apic_write(APIC_TIMER_DIV, TIMER_DIV_16);
+	apic_write(APIC_LVT_TIMER, VEC_TIMER);
+	apic_write(APIC_TIMER_INIT, (u32)MIN(MAX(ticks, 1ull), 0xffffffffull));
 }

@@ -24,5 +24,7 @@ void lapic_send_ipi(u32 apic_id, u32 icr_low);
 void lapic_send_nmi_all_but_self(void);
 /* Periodic timer on VEC_TIMER at hz; the first call calibrates against the TSC. */
 void lapic_timer_start(u32 hz);
+/* One interrupt on VEC_TIMER ns from now (after lapic_timer_start calibrated); 0 stops the timer. */
+void lapic_timer_oneshot(u64 ns);
 
 #endif

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Picks the virtualization backend once, from CPUID: core code never asks for the vendor. */
 #include "arch/x86/cpu.h"
-#include "arch/x86/fpu.h"
-#include "vmm/run.h"
 #include "vmm/vcpu.h"
 
 const struct vcpu_ops *svm_probe(void);
@@ -18,15 +16,4 @@ const struct vcpu_ops *arch_virt_probe(void)
 	if (!vcpu_ops)
 		vcpu_ops = vmx_probe();
 	return vcpu_ops;
-}
-
-void vmm_fpu_reset(void)
-{
-	fpu_reset_for_guest();
-}
-
-/* vmm/run.h: a CPU whose VM is paused sleeps until the next interrupt (the timer tick). */
-void vmm_idle(void)
-{
-	irq_enable_and_halt();
 }

@@ -8,8 +8,8 @@
 GUEST_DIR := guests/tests
 GUEST_LIB := $(GUEST_DIR)/lib
 GUESTS_32 := runtime_selftest pm32_hello xsetbv_policy vmx_insns cr4_vmxe cpuid_policy msr_policy ports exceptions hlt_wake npt_isolation hypercall \
-	triple_fault svm_insns efer_svme reserved_msr_bits io_flood intwin_storm
-GUESTS_64 := longmode_hello exceptions64 hypercall_hostile bench_exits
+	triple_fault svm_insns efer_svme reserved_msr_bits io_flood intwin_storm smp_hello idle echo
+GUESTS_64 := longmode_hello exceptions64 hypercall_hostile bench_exits smp_hello64 spin
 GUEST_ELFS := $(patsubst %,$(B)/guests/%.elf,$(GUESTS_32) $(GUESTS_64))
 
 GUEST_CFLAGS := -std=gnu11 -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie \
@@ -22,6 +22,10 @@ GUEST_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-w
 GUEST_LIB_C := console runtime trap pic hypercall paging string
 GUEST_LIB32_OBJS := $(patsubst %,$(B)/guests/lib32/%.o,entry32 header $(GUEST_LIB_C))
 GUEST_LIB64_OBJS := $(patsubst %,$(B)/guests/lib64/%.o,entry64 header $(GUEST_LIB_C))
+# SMP support (lib/smp.h) is an archive: only the guests that call it carry its AP stacks.
+GUEST_SMP_OBJS := smp ap_tramp
+GUEST_LIB32_OBJS += $(B)/guests/lib32/libsmp.a
+GUEST_LIB64_OBJS += $(B)/guests/lib64/libsmp.a
 
 .PHONY: guest-tests check-guests-bare
 guest-tests: $(GUEST_ELFS)
@@ -45,6 +49,12 @@ $(B)/guests/lib64/%.o: $(GUEST_LIB)/%.S
 	@mkdir -p $(dir $@)
 	@echo "  AS64    $<"
 	$(Q)$(CC) -m64 $(GUEST_ASFLAGS) -c $< -o $@
+
+$(B)/guests/lib32/libsmp.a: $(patsubst %,$(B)/guests/lib32/%.o,$(GUEST_SMP_OBJS))
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/guests/lib64/libsmp.a: $(patsubst %,$(B)/guests/lib64/%.o,$(GUEST_SMP_OBJS))
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/guests/obj32/%.o: $(GUEST_DIR)/%.c
 	@mkdir -p $(dir $@)

@@ -89,6 +89,15 @@ class Boot:
             shutil.rmtree(self.workdir, ignore_errors=True)
         return self.log
 
+    def spawn(self):
+        """Starts QEMU and returns the pexpect child for an interactive session (the caller
+        closes it); waits for the CPUs-online line first."""
+        child = pexpect.spawn("qemu-system-x86_64", self.args, encoding="utf-8",
+                              codec_errors="replace", timeout=self.timeout)
+        child.expect(ONLINE_RE)
+        self.log += child.before + child.after
+        return child
+
     def cpus_online(self):
         m = ONLINE_RE.search(self.log)
         return (int(m.group(1)), int(m.group(2))) if m else None

@@ -5,13 +5,14 @@ An outcome is ("status", N): the guest wrote N to the debug-exit port (bare QEMU
 "vm NAME crashed: ..." line matches regex; on bare QEMU only triple_fault ends that way, as a
 reset that -no-reboot turns into QEMU exit code 0). `reason` is a regex the guest's FAIL line must
 match when a failure is the expected outcome, so a guest that fails for another reason is caught.
-Statuses are those of guests/tests/lib/guest.h.
+Statuses are those of guests/tests/lib/guest.h. `append` is the guest's command line and `cpus`
+the number of CPUs to give it (bare QEMU: -smp N), both optional.
 """
 from collections import namedtuple
 
 PASS, FAIL, FAIL_EXCEPTION, FAIL_SURVIVED = 0, 1, 2, 3
 
-Guest = namedtuple("Guest", "name bare bare_reason keel note")
+Guest = namedtuple("Guest", "name bare bare_reason keel note append cpus", defaults=("", 1))
 
 GUESTS = [
     Guest("runtime_selftest", ("status", PASS), None, ("status", PASS),
@@ -45,6 +46,14 @@ GUESTS = [
     Guest("intwin_storm", ("status", PASS), None, ("status", PASS),
           "without a virtual PIC under Keel no interrupt is pending during the storm"),
     Guest("hypercall_hostile", ("status", FAIL), r"raised #UD", ("status", PASS), "no hypervisor on bare QEMU"),
+    Guest("smp_hello", ("status", PASS), None, ("status", PASS),
+          "INIT-SIPI-SIPI, APIC IDs, fixed and all-excluding-self IPIs, an IPI waking a halted CPU; under Keel "
+          "needs the virtual local APIC and more than one vCPU", append="cpus=2", cpus=2),
+    Guest("smp_hello64", ("status", PASS), None, ("status", PASS), "smp_hello in long mode", append="cpus=2",
+          cpus=2),
+    Guest("spin", ("status", PASS), None, ("status", PASS),
+          "every CPU counts in a tight loop for 1 s (without seconds=S it never ends)", append="cpus=2 seconds=1",
+          cpus=2),
 ]
 
 BY_NAME = {g.name: g for g in GUESTS}

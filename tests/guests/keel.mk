@@ -8,6 +8,13 @@ check-svm: $(B)/keel.elf $(B)/keel.efi $(B)/tests/corrupt.elf guest-tests $(B)/g
 check-vmx: $(B)/keel.elf $(B)/keel.efi guest-tests $(B)/guests/realmode.bin
 	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_vmx_bochs.py
 
+# The vCPU scheduler under load: shares by weight, caps, pinning, idle, SMP guests, the console
+# (tests/guests/test_sched.py on QEMU with AMD-V; the SMP and scheduler cases on Bochs's VT-x are
+# in test_vmx_bochs.py).
+.PHONY: check-sched
+check-sched: $(B)/keel.elf guest-tests
+	cd tests/guests && $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_sched.py
+
 # check-vmx plus the slow cases (a 1.5 GiB VM behind a 1 GiB EPT page: ~50 s more on Bochs).
 .PHONY: check-vmx-full
 check-vmx-full:

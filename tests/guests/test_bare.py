@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from guestlist import FAIL_EXCEPTION, GUESTS, PASS
+from guestlist import FAIL, FAIL_EXCEPTION, GUESTS, PASS
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("KEEL_BUILD", os.path.join(ROOT, "build"))
@@ -36,10 +36,11 @@ def boot(boot_args, name):
     return proc.returncode, out, time.monotonic() - start
 
 
-def boot_guest(name, append=""):
+def boot_guest(name, append="", cpus=1):
     path = os.path.join(GUEST_DIR, name + ".elf")
     assert os.path.exists(path), f"{path} missing: run make guest-tests"
     args = ["-kernel", path] + (["-append", append] if append else [])
+    args += ["-smp", str(cpus)] if cpus > 1 else []
     return boot(args, name)
 
 
@@ -49,7 +50,7 @@ def result_lines(out, name):
 
 @pytest.mark.parametrize("guest", GUESTS, ids=[g.name for g in GUESTS])
 def test_bare_outcome(guest):
-    rc, out, secs = boot_guest(guest.name)
+    rc, out, secs = boot_guest(guest.name, guest.append, guest.cpus)
     print(f"{guest.name}: exit {rc} in {secs:.2f} s\n{out}")
     assert f"{guest.name}: start:" in out, "the runtime did not start"
     assert "unexpected exception" not in out
@@ -79,6 +80,21 @@ def test_runtime_cmdline_and_unexpected_exception():
 def test_io_flood_count():
     rc, out, _ = boot_guest("io_flood", "count=1000")
     assert "1000 OUTs in" in out and rc == 1, out
+
+
+@pytest.mark.parametrize("name", ["smp_hello", "smp_hello64"])
+def test_smp_hello_4cpus(name):
+    rc, out, _ = boot_guest(name, "cpus=4", cpus=4)
+    for k in range(4):
+        assert f"cpu {k}: apic id {k}, work ok" in out, out
+    assert "ipi: 8 delivered" in out and rc == 1, out
+
+
+def test_smp_ap_missing():
+    """cpus=N with fewer CPUs present must fail fast, not hang."""
+    rc, out, _ = boot_guest("smp_hello", "cpus=3", cpus=2)
+    assert re.search(r"^FAIL: smp_hello: AP 2 did not start within \d+ ms", out, re.M), out
+    assert rc == (FAIL << 1) | 1, out
 
 
 @pytest.mark.parametrize("name,elf", [("longmode_hello", "elf64/longmode_hello.elf"),

@@ -69,7 +69,7 @@ def test_guest_modules():
     boot = Boot("kernel", cpus=1, mem_mib=512, cpu=AMD, modules=[guest("pm32_hello"), guest("ports")],
                 cmdline="vm=m,module=0,mods=1 vm=bad,module=0,mods=5 on_finish=poweroff", timeout=60)
     log = boot.run()
-    assert re.search(r"vm m: 64 MiB \(0 GiB in 1 GiB pages\), module 0 \(.*\), 1 guest module, entry", log), \
+    assert re.search(r"vm m: 64 MiB \(0 GiB in 1 GiB pages\), 1 vCPU, module 0 \(.*\), 1 guest module, entry", log), \
         log[-3000:]
     assert ended(log, "m") == (0, None)
     assert "vm bad: module 0: a module listed in mods= does not exist (or was rejected); not started" in log

@@ -146,7 +146,7 @@ void vm_crash(struct vm *vm, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void dev(struct vm *vm, u64 gpa, unsigned size, bool write, u64 *val)
+static void dev(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *val)
 {
 	last_gpa = gpa;
 	last_size = size;

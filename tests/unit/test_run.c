@@ -1,84 +1,104 @@
 /* SPDX-License-Identifier: MIT */
-/* The VM run loop's lifecycle: pause stops guest entries, resume restarts them, an ended VM
- * stays ended. The vendor backend and the devices are fakes that script the scenario. */
+/* A VM's run state from other CPUs: each change that takes effect kicks every vCPU (so blocked
+ * ones see it), refused changes kick nobody, and an ended VM stays ended with the first reason. */
 #include "shim.h"
 
-#include "vmm/exit.h"
-#include "vmm/guest_console.h"
-#include "vmm/platform.h"
+#include <string.h>
+
+#include "kernel/sched.h"
 #include "vmm/run.h"
 
 static struct vm vm;
-static struct vcpu vcpu = { .vm = &vm };
-static int entries, idles, dispatched, flushed;
+static struct vcpu vcpus[3];
+static int kicks[3];
 
-static void fake_run(struct vcpu *v, struct vm_exit *e)
+void vcpu_kick(struct vcpu *v)
 {
-	entries++;
-	e->reason = EXIT_HLT;
-	assert_int_equal(vm.state, VM_RUNNING); /* never entered while paused */
-	if (entries == 3)
-		assert_true(vm_pause(&vm)); /* as another CPU would, while the guest runs */
-	if (entries == 6)
-		vm.state = VM_DEAD; /* the guest ended itself (debug-exit port) */
+	kicks[v - vcpus]++;
 }
 
-static const struct vcpu_ops fake_ops = { .name = "fake", .run = fake_run };
-const struct vcpu_ops *vcpu_ops = &fake_ops;
-
-static int fpu_resets;
-
-void vmm_fpu_reset(void)
+static void reset_kicks(void)
 {
-	fpu_resets++;
-	assert_int_equal(entries, 0); /* before the first entry */
+	memset(kicks, 0, sizeof(kicks));
 }
 
-void vmm_idle(void)
+static void assert_kicked(int n)
 {
-	idles++;
-	assert_int_equal(vm.state, VM_PAUSED);
-	assert_false(vm_pause(&vm)); /* already paused */
-	if (idles == 5)
-		assert_true(vm_resume(&vm));
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(kicks[i], n);
+	reset_kicks();
 }
 
-void platform_before_entry(struct vcpu *v)
+static int setup(void **state)
 {
+	memset(&vm, 0, sizeof(vm));
+	strcpy(vm.name, "t");
+	for (int i = 0; i < 3; i++) {
+		vcpus[i] = (struct vcpu){ .vm = &vm, .id = (u32)i };
+		vm.vcpus[i] = &vcpus[i];
+	}
+	vm.nr_vcpus = 3;
+	reset_kicks();
+	return 0;
 }
 
-void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
+static void test_lifecycle(void **state)
 {
-	dispatched++;
-}
-
-void guest_console_flush(struct vm *v)
-{
-	flushed++;
-}
-
-static void test_pause_resume(void **state)
-{
-	vm.state = VM_CREATED;
-	vm.vcpus[0] = &vcpu;
-	vm.nr_vcpus = 1;
-	assert_false(vm_resume(&vm)); /* not paused */
-	vm_run(&vm);
-	assert_int_equal(entries, 6);
-	assert_int_equal(idles, 5);
-	assert_int_equal(dispatched, 5); /* the exit that ended the VM is not handled */
-	assert_int_equal(flushed, 1);
-	assert_int_equal(fpu_resets, 1);
-	assert_int_equal(vm.state, VM_DEAD);
-	assert_false(vm_pause(&vm));
+	assert_int_equal(vm.state, VM_CREATED);
+	assert_false(vm_pause(&vm)); /* not running yet */
 	assert_false(vm_resume(&vm));
+	assert_kicked(0);
+	assert_true(vm_start(&vm));
+	assert_false(vm_start(&vm));
+	assert_int_equal(vm.state, VM_RUNNING);
+	assert_false(vm_resume(&vm)); /* not paused */
+	assert_kicked(0);
+	assert_true(vm_pause(&vm));
+	assert_int_equal(vm.state, VM_PAUSED);
+	assert_kicked(1);
+	assert_false(vm_pause(&vm)); /* already paused */
+	assert_kicked(0);
+	assert_true(vm_resume(&vm));
+	assert_int_equal(vm.state, VM_RUNNING);
+	assert_kicked(1);
+}
+
+static void test_kill(void **state)
+{
+	assert_true(vm_start(&vm));
+	assert_true(vm_pause(&vm));
+	reset_kicks();
+	/* Killing a paused VM works: its blocked vCPUs are kicked to retire. */
+	assert_true(vm_kill(&vm, "destroyed from the console"));
+	assert_int_equal(vm.state, VM_DEAD);
+	assert_true(vm.crashed);
+	assert_string_equal(vm.crash_reason, "destroyed from the console");
+	assert_kicked(1);
+	assert_false(vm_kill(&vm, "again"));
+	assert_false(vm_resume(&vm));
+	assert_false(vm_pause(&vm));
+	assert_kicked(0);
+	assert_string_equal(vm.crash_reason, "destroyed from the console");
+}
+
+static void test_first_end_wins(void **state)
+{
+	assert_true(vm_start(&vm));
+	vm_exit_status(&vm, 7); /* the guest ended itself first */
+	assert_false(vm_kill(&vm, "too late"));
+	assert_false(vm.crashed);
+	assert_int_equal(vm.exit_status, 7);
+	vm_crash(&vm, "late crash");
+	assert_false(vm.crashed);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pause_resume),
+		cmocka_unit_test_setup(test_lifecycle, setup),
+		cmocka_unit_test_setup(test_kill, setup),
+		cmocka_unit_test_setup(test_first_end_wins, setup),
 	};
 
-	return cmocka_run_group_tests_name("vm run loop", tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

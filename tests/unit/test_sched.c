@@ -116,6 +116,53 @@ static void check_pins(void)
 	assert_int_equal(pin[2].cpu, 3);
 }
 
+/* A VM's cap is shared by its vCPUs: two capped at 50% together on two idle CPUs stay at 50% of
+ * one CPU in total, although both may run at once (the overlap is paid back as debt). */
+static void test_group_cap(void **state)
+{
+	struct sched_cap vm_cap = { .pct = 50 };
+	struct sched_entity a, b;
+
+	sched_init(&s, 2, SLICE, PERIOD, 0);
+	entity(&a, 1, SCHED_WEIGHT_UNIT, 50, 3);
+	entity(&b, 2, SCHED_WEIGHT_UNIT, 50, 3);
+	a.group = b.group = &vm_cap;
+	assert_int_equal(sched_add(&s, &a, 0), 0);
+	assert_int_equal(sched_add(&s, &b, 0), 0);
+	assert_int_not_equal(a.cpu, b.cpu);
+	simulate(0, 5000 * MS, NULL);
+	/* At most one period's overlap of overrun in total, never a steady excess. */
+	assert_true(a.run_ns + b.run_ns <= 5000 * MS / 2 + PERIOD / 2);
+	assert_true(a.run_ns + b.run_ns >= 5000 * MS / 2 - PERIOD);
+	/* Both got a fair part of it. */
+	assert_true(a.run_ns > 5000 * MS / 8 && b.run_ns > 5000 * MS / 8);
+}
+
+/* An overrun (a late timer) is debt: the next period's budget is smaller by as much. */
+static void test_cap_overrun_is_debt(void **state)
+{
+	struct sched_entity e;
+
+	sched_init(&s, 1, SLICE, PERIOD, 0);
+	entity(&e, 1, SCHED_WEIGHT_UNIT, 10, 1);
+	assert_int_equal(sched_add(&s, &e, 0), 0);
+	assert_ptr_equal(sched_pick(&s, 0, 0), &e);
+	assert_int_equal(sched_deadline(&s, 0), 10 * MS); /* 10% of 100 ms */
+	/* The CPU noticed 3 ms late. */
+	assert_null(sched_pick(&s, 0, 13 * MS));
+	assert_true(sched_throttled(&e));
+	sched_period(&s, PERIOD);
+	assert_ptr_equal(sched_pick(&s, 0, PERIOD), &e);
+	assert_int_equal(sched_deadline(&s, 0), PERIOD + 7 * MS);
+	/* A debt larger than a whole budget skips a period. */
+	assert_null(sched_pick(&s, 0, PERIOD + 25 * MS));
+	sched_period(&s, 2 * PERIOD);
+	assert_null(sched_pick(&s, 0, 2 * PERIOD));
+	sched_period(&s, 3 * PERIOD);
+	assert_ptr_equal(sched_pick(&s, 0, 3 * PERIOD), &e);
+	assert_int_equal(sched_deadline(&s, 0), 3 * PERIOD + 2 * MS);
+}
+
 static void test_affinity(void **state)
 {
 	sched_init(&s, 4, SLICE, PERIOD, 0);
@@ -216,6 +263,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_weights_1_1_2_4), cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_group_cap),	cmocka_unit_test(test_cap_overrun_is_debt),
 		cmocka_unit_test(test_affinity),	cmocka_unit_test(test_no_starvation),
 		cmocka_unit_test(test_wakeup_latency),	cmocka_unit_test(test_balancing_converges),
 	};

@@ -188,6 +188,35 @@ static void test_vm_config(void **state)
 	assert_true(vmm_config_add("lx,module=1,mods=1+2+3+4+5+6+7+8+9") < 0);
 	assert_true(vmm_config_add("lx,module=1,mods=99") < 0);
 
+	/* Scheduling fields: defaults, then each one. */
+	assert_int_equal(vm_configs[0].vcpus, 1);
+	assert_int_equal(vm_configs[0].weight, SCHED_WEIGHT_UNIT);
+	assert_int_equal(vm_configs[0].cap, 0);
+	assert_int_equal(vm_configs[0].affinity[0], ~0ull);
+	assert_int_equal(vm_configs[0].affinity[VM_CONFIG_MAX_VCPUS - 1], ~0ull);
+	assert_int_equal(vmm_config_add("smp,module=0,vcpus=4,weight=512,cap=25,cpus=1"), 0);
+	assert_int_equal(vm_configs[4].vcpus, 4);
+	assert_int_equal(vm_configs[4].weight, 512);
+	assert_int_equal(vm_configs[4].cap, 25);
+	for (int i = 0; i < VM_CONFIG_MAX_VCPUS; i++)
+		assert_int_equal(vm_configs[4].affinity[i], 2);
+	assert_int_equal(vmm_config_add("pin,module=0,vcpus=3,cpus=0/1-3+5/all"), 0);
+	assert_int_equal(vm_configs[5].affinity[0], 1);
+	assert_int_equal(vm_configs[5].affinity[1], 0x2e);
+	assert_int_equal(vm_configs[5].affinity[2], ~0ull);
+	assert_int_equal(vm_configs[5].affinity[3], ~0ull); /* the last set repeats */
+	assert_true(vmm_config_add("x,module=0,vcpus=0") < 0);
+	assert_true(vmm_config_add("x,module=0,vcpus=9") < 0);
+	assert_true(vmm_config_add("x,module=0,weight=0") < 0);
+	assert_true(vmm_config_add("x,module=0,weight=65536") < 0);
+	assert_true(vmm_config_add("x,module=0,cap=101") < 0);
+	assert_true(vmm_config_add("x,module=0,cpus=") < 0);
+	assert_true(vmm_config_add("x,module=0,cpus=3-1") < 0);
+	assert_true(vmm_config_add("x,module=0,cpus=64") < 0);
+	assert_true(vmm_config_add("x,module=0,cpus=0/") < 0);
+	assert_true(vmm_config_add("x,module=0,cpus=0/1/2/3/4/5/6/7/0") < 0);
+	assert_true(shim_log_contains("bad cpus="));
+
 	assert_true(vmm_config_add("nomod") < 0);
 	assert_true(shim_log_contains("no module= given"));
 	assert_true(vmm_config_add("x,module=99") < 0);
@@ -197,7 +226,7 @@ static void test_vm_config(void **state)
 	assert_true(vmm_config_add(",module=1") < 0);
 	assert_true(vmm_config_add("x,module=1,colour=red") < 0);
 	assert_true(vmm_config_add("a-name-much-longer-than-thirty-one-chars,module=0") < 0);
-	assert_int_equal(nr_vm_configs, 4);
+	assert_int_equal(nr_vm_configs, 6);
 	while (nr_vm_configs < MAX_VMS)
 		assert_int_equal(vmm_config_add("more,module=0"), 0);
 	assert_int_equal(vmm_config_add("one-too-many,module=0"), -ENOSPC);

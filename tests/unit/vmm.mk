@@ -8,4 +8,4 @@ test_vplatform_SRCS := tests/unit/test_vplatform.c tests/unit/shim.c vmm/vpic.c 
 UNIT_TESTS += test_mmio
 test_mmio_SRCS := tests/unit/test_mmio.c tests/unit/shim.c vmm/insn.c vmm/mmio.c vmm/guest_mem.c
 UNIT_TESTS += test_run
-test_run_SRCS := tests/unit/test_run.c tests/unit/shim.c vmm/run.c
+test_run_SRCS := tests/unit/test_run.c tests/unit/shim.c vmm/run.c kernel/lib/format.c

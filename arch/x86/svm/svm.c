@@ -164,6 +164,45 @@ static void set_seg(struct vmcb_seg *s, u16 sel, u16 attrib, u32 limit, u64 base
 	*s = (struct vmcb_seg){ .selector = sel, .attrib = attrib, .limit = limit, .base = base };
 }
 
+/* The guest state at power-on, INIT+SIPI or multiboot entry (the same as vmx.c's). */
+static void svm_set_boot_state(struct vcpu *v, const struct vcpu_boot_state *boot)
+{
+	struct vmcb *vmcb = v->arch.svm.vmcb;
+
+	vmcb->cr2 = vmcb->cr3 = vmcb->cr4 = 0;
+	vmcb->eventinj = 0;
+	vmcb->interrupt_shadow = 0;
+	vmcb->vintr &= ~VINTR_V_IRQ;
+	vmcb->intercept_misc1 &= ~INTERCEPT1_VINTR;
+	vmcb->star = vmcb->lstar = vmcb->cstar = vmcb->sfmask = vmcb->kernel_gs_base = 0;
+	vmcb->sysenter_cs = vmcb->sysenter_esp = vmcb->sysenter_eip = 0;
+	v->pending_exc = false;
+	v->guest_pat = 0;
+	if (boot->protected_mode) {
+		set_seg(&vmcb->cs, 0x08, SEG_CODE32, 0xffffffff, 0);
+		set_seg(&vmcb->ds, 0x10, SEG_DATA32, 0xffffffff, 0);
+		vmcb->cr0 = CR0_PE | CR0_ET | CR0_NE;
+	} else {
+		set_seg(&vmcb->cs, boot->cs_sel, SEG_CODE16, 0xffff, (u64)boot->cs_sel << 4);
+		set_seg(&vmcb->ds, 0, SEG_DATA16, 0xffff, 0);
+		vmcb->cr0 = CR0_ET | CR0_NE;
+	}
+	vmcb->es = vmcb->ss = vmcb->fs = vmcb->gs = vmcb->ds;
+	set_seg(&vmcb->tr, 0, SEG_TSS32_BUSY, 0x67, 0);
+	set_seg(&vmcb->ldtr, 0, SEG_LDT, 0xffff, 0);
+	set_seg(&vmcb->gdtr, 0, 0, 0xffff, 0);
+	set_seg(&vmcb->idtr, 0, 0, 0xffff, 0);
+	/* VMRUN requires EFER.SVME in the guest state; the MSR policy hides it from the guest. */
+	vmcb->efer = EFER_SVME;
+	vmcb->rflags = 2;
+	vmcb->rip = boot->rip;
+	v->gprs = (struct vcpu_gprs){ .rax = boot->rax, .rbx = boot->rbx, .rdx = boot->rdx }; /* RAX: VMCB at entry */
+	vmcb->rsp = boot->rsp;
+	vmcb->dr6 = 0xffff0ff0;
+	vmcb->dr7 = 0x400;
+	vmcb->g_pat = PAT_DEFAULT;
+}
+
 static int svm_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 {
 	hpa_t pa = page_alloc_zeroed(0);
@@ -190,31 +229,7 @@ static int svm_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 	vmcb->np_enable = 1;
 	vmcb->n_cr3 = vm->arch.svm.npt_root;
 
-	if (boot->protected_mode) {
-		set_seg(&vmcb->cs, 0x08, SEG_CODE32, 0xffffffff, 0);
-		set_seg(&vmcb->ds, 0x10, SEG_DATA32, 0xffffffff, 0);
-		vmcb->cr0 = CR0_PE | CR0_ET | CR0_NE;
-	} else {
-		set_seg(&vmcb->cs, 0, SEG_CODE16, 0xffff, 0);
-		set_seg(&vmcb->ds, 0, SEG_DATA16, 0xffff, 0);
-		vmcb->cr0 = CR0_ET | CR0_NE;
-	}
-	vmcb->es = vmcb->ss = vmcb->fs = vmcb->gs = vmcb->ds;
-	set_seg(&vmcb->tr, 0, SEG_TSS32_BUSY, 0x67, 0);
-	set_seg(&vmcb->ldtr, 0, SEG_LDT, 0xffff, 0);
-	set_seg(&vmcb->gdtr, 0, 0, 0xffff, 0);
-	set_seg(&vmcb->idtr, 0, 0, 0xffff, 0);
-	/* VMRUN requires EFER.SVME in the guest state; the MSR policy hides it from the guest. */
-	vmcb->efer = EFER_SVME;
-	vmcb->rflags = 2;
-	vmcb->rip = boot->rip;
-	v->gprs.rax = boot->rax; /* loaded into the VMCB at each entry */
-	v->gprs.rbx = boot->rbx;
-	v->gprs.rdx = boot->rdx;
-	vmcb->rsp = boot->rsp;
-	vmcb->dr6 = 0xffff0ff0;
-	vmcb->dr7 = 0x400;
-	vmcb->g_pat = PAT_DEFAULT;
+	svm_set_boot_state(v, boot);
 	return 0;
 }
 
@@ -424,6 +439,18 @@ static void svm_request_irq_window(struct vcpu *v)
 	c->intercept_misc1 |= INTERCEPT1_VINTR;
 }
 
+static void svm_reset(struct vcpu *v, const struct vcpu_boot_state *boot)
+{
+	svm_set_boot_state(v, boot);
+	v->arch.svm.asid_generation = 0; /* a fresh ASID: no translation of the old context survives */
+}
+
+static void svm_unload(struct vcpu *v)
+{
+	/* Nothing cached: Keel never sets VMCB clean bits, and assign_asid gives v an ASID of the
+	 * next CPU's generation when it moves. */
+}
+
 static const struct vcpu_ops svm_ops = {
 	.name = "AMD SVM",
 	.cpu_enable = svm_cpu_enable,
@@ -432,6 +459,8 @@ static const struct vcpu_ops svm_ops = {
 	.map = svm_map,
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_destroy = svm_vcpu_destroy,
+	.reset = svm_reset,
+	.unload = svm_unload,
 	.run = svm_run,
 	.get = svm_get,
 	.set = svm_set,

@@ -26,6 +26,7 @@
 	.section .text
 	.globl svm_enter
 svm_enter:
+	pushfq
 	pushq %rbp
 	movq %rsp, %rbp
 	pushq %rbx
@@ -38,6 +39,10 @@ svm_enter:
 	pushq %rdi /* VMCB */
 
 	clgi
+	/* With GIF = 0 a host interrupt stays pending; IF = 1 lets it end the guest's run (the INTR
+	 * intercept with V_INTR_MASKING: APM §15.21.1), even if the caller disabled interrupts to
+	 * check for pending work without a race. */
+	sti
 	movq %rdx, %rax
 	vmsave %rax
 	movq (%rsp), %rax
@@ -91,4 +96,5 @@ svm_enter:
 	popq %r12
 	popq %rbx
 	popq %rbp
+	popfq /* the caller's IF */
 	ret

@@ -97,6 +97,7 @@ enum vmcs_field {
 	GUEST_INTERRUPTIBILITY = 0x4824,
 	GUEST_ACTIVITY_STATE = 0x4826,
 	GUEST_SYSENTER_CS = 0x482a,
+	VMX_PREEMPTION_TIMER_VALUE = 0x482e,
 	HOST_IA32_SYSENTER_CS = 0x4c00,
 	/* natural width */
 	CR0_GUEST_HOST_MASK = 0x6000,
@@ -147,6 +148,7 @@ enum vmcs_field {
 #define MSR_IA32_SYSENTER_ESP		  0x175
 #define MSR_IA32_SYSENTER_EIP		  0x176
 #define MSR_IA32_VMX_BASIC		  0x480
+#define MSR_IA32_VMX_MISC		  0x485
 #define MSR_IA32_VMX_CR0_FIXED0		  0x486
 #define MSR_IA32_VMX_CR0_FIXED1		  0x487
 #define MSR_IA32_VMX_CR4_FIXED0		  0x488
@@ -178,8 +180,9 @@ enum vmcs_field {
 #define VPID_CAP_INVVPID_ALL	(1ULL << 42)
 
 /* Pin-based controls (SDM vol. 3C §24.6.1). */
-#define PIN_EXTINT_EXITING (1u << 0)
-#define PIN_NMI_EXITING	   (1u << 3)
+#define PIN_EXTINT_EXITING   (1u << 0)
+#define PIN_NMI_EXITING	     (1u << 3)
+#define PIN_PREEMPTION_TIMER (1u << 6)
 
 /* Primary processor-based controls (§24.6.2, table 24-6). */
 #define CPU_INTR_WINDOW_EXITING (1u << 2)
@@ -272,6 +275,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_EPT_VIOLATION = 48,
 	VMX_EXIT_EPT_MISCONFIG = 49,
 	VMX_EXIT_INVEPT = 50,
+	VMX_EXIT_PREEMPTION_TIMER = 52,
 	VMX_EXIT_INVVPID = 53,
 	VMX_EXIT_XSETBV = 55,
 	VMX_EXIT_VMFUNC = 59,

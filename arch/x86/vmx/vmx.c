@@ -209,6 +209,61 @@ static u64 cr4_host_owned(void)
 	return (vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1 | CR4_VMXE) & 0xffffffffULL;
 }
 
+/* The guest state of a vCPU at power-on, INIT+SIPI or multiboot entry (SDM vol. 3C §26.3.1 checks;
+ * the same starting point as svm.c's). The VMCS must be current. */
+static void vmx_set_boot_state(struct vcpu *v, const struct vcpu_boot_state *boot)
+{
+	u64 cr0;
+
+	if (boot->protected_mode) {
+		set_seg(GUEST_CS_SELECTOR, 0x08, AR_CODE32, 0xffffffff, 0);
+		set_seg(GUEST_DS_SELECTOR, 0x10, AR_DATA32, 0xffffffff, 0);
+		set_seg(GUEST_ES_SELECTOR, 0x10, AR_DATA32, 0xffffffff, 0);
+		set_seg(GUEST_SS_SELECTOR, 0x10, AR_DATA32, 0xffffffff, 0);
+		set_seg(GUEST_FS_SELECTOR, 0x10, AR_DATA32, 0xffffffff, 0);
+		set_seg(GUEST_GS_SELECTOR, 0x10, AR_DATA32, 0xffffffff, 0);
+		cr0 = CR0_PE | CR0_ET | CR0_NE;
+	} else {
+		set_seg(GUEST_CS_SELECTOR, boot->cs_sel, AR_CODE16, 0xffff, (u64)boot->cs_sel << 4);
+		set_seg(GUEST_DS_SELECTOR, 0, AR_DATA16, 0xffff, 0);
+		set_seg(GUEST_ES_SELECTOR, 0, AR_DATA16, 0xffff, 0);
+		set_seg(GUEST_SS_SELECTOR, 0, AR_DATA16, 0xffff, 0);
+		set_seg(GUEST_FS_SELECTOR, 0, AR_DATA16, 0xffff, 0);
+		set_seg(GUEST_GS_SELECTOR, 0, AR_DATA16, 0xffff, 0);
+		cr0 = CR0_ET | CR0_NE;
+	}
+	set_seg(GUEST_TR_SELECTOR, 0, AR_TSS_BUSY, 0x67, 0);
+	set_seg(GUEST_LDTR_SELECTOR, 0, AR_LDT, 0xffff, 0);
+	vmcs_writenat(GUEST_GDTR_BASE, 0);
+	vmcs_write32(GUEST_GDTR_LIMIT, 0xffff);
+	vmcs_writenat(GUEST_IDTR_BASE, 0);
+	vmcs_write32(GUEST_IDTR_LIMIT, 0xffff);
+	vmcs_writenat(GUEST_CR0, vmx_cr0_real(cr0));
+	vmcs_writenat(CR0_READ_SHADOW, cr0);
+	vmcs_writenat(GUEST_CR3, 0);
+	vmcs_writenat(GUEST_CR4, vmx_cr4_real(0));
+	vmcs_writenat(CR4_READ_SHADOW, 0);
+	vmcs_write64(GUEST_IA32_EFER, 0);
+	vmcs_write64(GUEST_IA32_PAT, PAT_DEFAULT);
+	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
+	vmcs_writenat(GUEST_DR7, 0x400);
+	vmcs_writenat(GUEST_RFLAGS, 2);
+	vmcs_writenat(GUEST_RIP, boot->rip);
+	vmcs_writenat(GUEST_RSP, boot->rsp);
+	vmcs_write32(GUEST_SYSENTER_CS, 0);
+	vmcs_writenat(GUEST_SYSENTER_ESP, 0);
+	vmcs_writenat(GUEST_SYSENTER_EIP, 0);
+	vmcs_write32(GUEST_INTERRUPTIBILITY, 0);
+	vmcs_write32(GUEST_ACTIVITY_STATE, 0);
+	vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write64(VMCS_LINK_POINTER, ~0ULL); /* required: no shadow VMCS (§26.3.1.5) */
+	vmcs_write32(VM_ENTRY_INTR_INFO, 0);
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmx_caps.cpu); /* no interrupt window requested */
+	v->gprs = (struct vcpu_gprs){ .rax = boot->rax, .rbx = boot->rbx, .rdx = boot->rdx };
+	v->pending_exc = false;
+	v->guest_pat = 0;
+}
+
 static int vmx_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 {
 	static u16 next_vpid = 1; /* VPID 0 is the host's */
@@ -216,7 +271,6 @@ static int vmx_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 	struct vm *vm = v->vm;
 	hpa_t pa = page_alloc_zeroed(0);
 	struct vmx_msr_entry *guest_msrs;
-	u64 cr0;
 
 	if (pa == INVALID_HPA)
 		return -ENOMEM;
@@ -278,52 +332,7 @@ static int vmx_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 	vmcs_write16(HOST_TR_SELECTOR, GDT_TSS);
 	vmcs_writenat(HOST_RIP, (u64)(uintptr_t)vmx_exit_stub);
 
-	/* Guest state: the same starting point as svm_vcpu_init (SDM vol. 3C §26.3.1 checks). */
-	if (boot->protected_mode) {
-		set_seg(GUEST_CS_SELECTOR, 0x08, AR_CODE32, 0xffffffff, 0);
-		set_seg(GUEST_DS_SELECTOR, 0x10, AR_DATA32, 0xffffffff, 0);
-		set_seg(GUEST_ES_SELECTOR, 0x10, AR_DATA32, 0xffffffff, 0);
-		set_seg(GUEST_SS_SELECTOR, 0x10, AR_DATA32, 0xffffffff, 0);
-		set_seg(GUEST_FS_SELECTOR, 0x10, AR_DATA32, 0xffffffff, 0);
-		set_seg(GUEST_GS_SELECTOR, 0x10, AR_DATA32, 0xffffffff, 0);
-		cr0 = CR0_PE | CR0_ET | CR0_NE;
-	} else {
-		set_seg(GUEST_CS_SELECTOR, 0, AR_CODE16, 0xffff, 0);
-		set_seg(GUEST_DS_SELECTOR, 0, AR_DATA16, 0xffff, 0);
-		set_seg(GUEST_ES_SELECTOR, 0, AR_DATA16, 0xffff, 0);
-		set_seg(GUEST_SS_SELECTOR, 0, AR_DATA16, 0xffff, 0);
-		set_seg(GUEST_FS_SELECTOR, 0, AR_DATA16, 0xffff, 0);
-		set_seg(GUEST_GS_SELECTOR, 0, AR_DATA16, 0xffff, 0);
-		cr0 = CR0_ET | CR0_NE;
-	}
-	set_seg(GUEST_TR_SELECTOR, 0, AR_TSS_BUSY, 0x67, 0);
-	set_seg(GUEST_LDTR_SELECTOR, 0, AR_LDT, 0xffff, 0);
-	vmcs_writenat(GUEST_GDTR_BASE, 0);
-	vmcs_write32(GUEST_GDTR_LIMIT, 0xffff);
-	vmcs_writenat(GUEST_IDTR_BASE, 0);
-	vmcs_write32(GUEST_IDTR_LIMIT, 0xffff);
-	vmcs_writenat(GUEST_CR0, vmx_cr0_real(cr0));
-	vmcs_writenat(CR0_READ_SHADOW, cr0);
-	vmcs_writenat(GUEST_CR3, 0);
-	vmcs_writenat(GUEST_CR4, vmx_cr4_real(0));
-	vmcs_writenat(CR4_READ_SHADOW, 0);
-	vmcs_write64(GUEST_IA32_EFER, 0);
-	vmcs_write64(GUEST_IA32_PAT, PAT_DEFAULT);
-	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
-	vmcs_writenat(GUEST_DR7, 0x400);
-	vmcs_writenat(GUEST_RFLAGS, 2);
-	vmcs_writenat(GUEST_RIP, boot->rip);
-	vmcs_writenat(GUEST_RSP, boot->rsp);
-	vmcs_write32(GUEST_SYSENTER_CS, 0);
-	vmcs_writenat(GUEST_SYSENTER_ESP, 0);
-	vmcs_writenat(GUEST_SYSENTER_EIP, 0);
-	vmcs_write32(GUEST_INTERRUPTIBILITY, 0);
-	vmcs_write32(GUEST_ACTIVITY_STATE, 0);
-	vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
-	vmcs_write64(VMCS_LINK_POINTER, ~0ULL); /* required: no shadow VMCS (§26.3.1.5) */
-	v->gprs.rax = boot->rax;
-	v->gprs.rbx = boot->rbx;
-	v->gprs.rdx = boot->rdx;
+	vmx_set_boot_state(v, boot);
 
 	/* Release it: the vCPU's worker CPU loads it again (vmx_load) for its first entry. */
 	vmclear_here(v);
@@ -430,6 +439,33 @@ static void vmx_request_irq_window(struct vcpu *v)
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) | CPU_INTR_WINDOW_EXITING);
 }
 
+static void vmx_reset(struct vcpu *v, const struct vcpu_boot_state *boot)
+{
+	struct vmx_msr_entry *guest_msrs = phys_to_virt(v->arch.vmx.msr_area);
+
+	vmx_load(v);
+	for (unsigned i = 0; i < NR_SWITCHED_MSRS; i++)
+		guest_msrs[i].data = 0;
+	vmx_set_boot_state(v, boot);
+	vmx_vpid_flush(v->arch.vmx.vpid); /* no translation of the old context survives INIT */
+}
+
+/* VMCLEAR here, so that the next CPU to run v can VMPTRLD it (SDM vol. 3C §24.11.1: a VMCS must
+ * not be active on two CPUs). */
+static void vmx_unload(struct vcpu *v)
+{
+	if (v->arch.vmx.cpu == (s32)this_cpu()->cpu)
+		vmclear_here(v);
+}
+
+static bool vmx_set_timer(struct vcpu *v, u64 tsc_deadline)
+{
+	if (!vmx_caps.preempt_timer)
+		return false;
+	v->arch.vmx.timer_deadline = tsc_deadline; /* converted to a count at entry (vmx_run) */
+	return true;
+}
+
 static const struct vcpu_ops vmx_ops = {
 	.name = "Intel VT-x",
 	.cpu_enable = vmx_cpu_enable,
@@ -438,6 +474,9 @@ static const struct vcpu_ops vmx_ops = {
 	.map = vmx_map,
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_destroy = vmx_vcpu_destroy,
+	.reset = vmx_reset,
+	.unload = vmx_unload,
+	.set_timer = vmx_set_timer,
 	.run = vmx_run,
 	.get = vmx_get,
 	.set = vmx_set,
@@ -527,6 +566,11 @@ const struct vcpu_ops *vmx_probe(void)
 	cap2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
 	ok &= compute_ctls("pin-based", rdmsr(MSR_IA32_VMX_TRUE_PINBASED_CTLS), pin_req, ARRAY_SIZE(pin_req), 0,
 			   &vmx_caps.pin);
+	/* The VMX-preemption timer (SDM vol. 3C §25.5.1) counts down in the guest at the TSC rate
+	 * divided by 2^IA32_VMX_MISC[4:0]; the scheduler uses it for slice ends when present. It is
+	 * switched on per entry (vmx_run), so it stays out of the default controls. */
+	vmx_caps.preempt_timer = (rdmsr(MSR_IA32_VMX_TRUE_PINBASED_CTLS) >> 32) & PIN_PREEMPTION_TIMER;
+	vmx_caps.preempt_timer_shift = (u8)(rdmsr(MSR_IA32_VMX_MISC) & 0x1f);
 	ok &= compute_ctls("processor-based", rdmsr(MSR_IA32_VMX_TRUE_PROCBASED_CTLS), cpu_req, ARRAY_SIZE(cpu_req), 0,
 			   &vmx_caps.cpu);
 	ok &= compute_ctls("secondary processor-based", cap2, cpu2_req, ARRAY_SIZE(cpu2_req),
@@ -565,8 +609,8 @@ const struct vcpu_ops *vmx_probe(void)
 		pr_warn("vmx: VT-x lacks a feature Keel requires; VT-x is not used\n");
 		return NULL;
 	}
-	pr_info("vmx: Intel VT-x with EPT%s%s, unrestricted guest%s\n", vmx_caps.ept & EPT_CAP_2M ? " (2M" : "",
+	pr_info("vmx: Intel VT-x with EPT%s%s, unrestricted guest%s%s\n", vmx_caps.ept & EPT_CAP_2M ? " (2M" : "",
 		vmx_caps.ept & EPT_CAP_2M ? (vmx_caps.ept & EPT_CAP_1G ? ", 1G pages)" : " pages)") : "",
-		vmx_caps.vpid ? ", VPID" : "");
+		vmx_caps.vpid ? ", VPID" : "", vmx_caps.preempt_timer ? ", preemption timer" : "");
 	return &vmx_ops;
 }

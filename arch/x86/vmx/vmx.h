@@ -20,6 +20,8 @@ struct vmx_caps {
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u64 ept; /* IA32_VMX_EPT_VPID_CAP */
 	bool vpid;
+	bool preempt_timer;	/* VMX-preemption timer usable */
+	u8 preempt_timer_shift; /* it ticks once every 2^shift TSC cycles */
 };
 extern struct vmx_caps vmx_caps;
 

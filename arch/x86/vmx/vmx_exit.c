@@ -191,6 +191,9 @@ static bool translate_exit(struct vcpu *v, struct vm_exit *exit, u32 reason)
 		exit->npf.gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 		exit->npf.error = vmcs_readnat(EXIT_QUALIFICATION);
 		return true;
+	case VMX_EXIT_PREEMPTION_TIMER:
+		exit->reason = EXIT_PREEMPT;
+		return true;
 	case VMX_EXIT_EXTERNAL_INTERRUPT:
 		exit->reason = EXIT_INTR;
 		return true;
@@ -237,6 +240,25 @@ static bool translate_exit(struct vcpu *v, struct vm_exit *exit, u32 reason)
 	return true;
 }
 
+/* The scheduler's deadline as a VMX-preemption timer count, taken as late as possible. */
+static void program_preemption_timer(struct vmx_vcpu *x)
+{
+	bool on = x->timer_deadline != 0;
+
+	if (on != x->timer_on) {
+		u32 pin = vmcs_read32(PIN_BASED_VM_EXEC_CONTROL);
+
+		vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, on ? pin | PIN_PREEMPTION_TIMER : pin & ~PIN_PREEMPTION_TIMER);
+		x->timer_on = on;
+	}
+	if (on) {
+		u64 now = rdtsc();
+		u64 left = x->timer_deadline > now ? (x->timer_deadline - now) >> vmx_caps.preempt_timer_shift : 0;
+
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (u32)MIN(left, 0xffffffffull));
+	}
+}
+
 void vmx_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmx_vcpu *x = &v->arch.vmx;
@@ -262,6 +284,7 @@ void vmx_run(struct vcpu *v, struct vm_exit *exit)
 			exit->reason = EXIT_ENTRY_FAIL;
 			return;
 		}
+		program_preemption_timer(x);
 		ret = vmx_enter(&v->gprs, x->launched);
 		if (ret) {
 			u32 err = ret == 2 ? vmcs_read32(VM_INSTRUCTION_ERROR) : 0;

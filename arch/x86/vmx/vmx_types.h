@@ -20,6 +20,8 @@ struct vmx_vcpu {
 	s32 cpu;	    /* the physical CPU on which the VMCS is active, or -1 (clear) */
 	u64 ept_generation; /* of the EPT when this vCPU last flushed it on `cpu` */
 	bool vmcs_error;    /* a VMWRITE/VMREAD on this VMCS failed: the VM cannot run */
+	u64 timer_deadline; /* TSC value at which the preemption timer ends the run, 0: off */
+	bool timer_on;	    /* the pin-based control is set in the VMCS */
 };
 
 #endif

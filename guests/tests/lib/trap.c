@@ -16,19 +16,8 @@ struct exc_frame {
 #define IDT_VECTORS 48
 #ifdef __x86_64__
 #define CODE_SEL 0x18 /* the 64-bit code segment in entry64.S's GDT */
-struct idt_gate {
-	uint16_t off0, sel;
-	uint8_t ist, type;
-	uint16_t off1;
-	uint32_t off2, reserved;
-};
 #else
 #define CODE_SEL 0x08 /* the 32-bit code segment in entry32.S's GDT */
-struct idt_gate {
-	uint16_t off0, sel;
-	uint8_t zero, type;
-	uint16_t off1;
-};
 #endif
 #define GATE_INTERRUPT 0x8e /* present, DPL 0, interrupt gate: IF is cleared on entry */
 

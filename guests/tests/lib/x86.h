@@ -152,4 +152,20 @@ static inline void pause(void)
 	__asm__ volatile("pause");
 }
 
+/* An IDT gate (SDM vol. 3A §6.11, §6.14.1), shared by trap.c and smp.c. */
+#ifdef __x86_64__
+struct idt_gate {
+	uint16_t off0, sel;
+	uint8_t ist, type;
+	uint16_t off1;
+	uint32_t off2, reserved;
+};
+#else
+struct idt_gate {
+	uint16_t off0, sel;
+	uint8_t zero, type;
+	uint16_t off1;
+};
+#endif
+
 #endif

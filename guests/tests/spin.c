@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+/*
+ * CPU hogs for scheduler tests, `cpus=N [seconds=S] [report=1]` on the command line (QEMU: -smp N).
+ * Starts every AP, prints "spin: N cpus spinning", then every CPU, the BSP included, increments its
+ * own counter in a tight loop. Without seconds=S it never ends (the test measures CPU shares from
+ * outside and kills it) and prints nothing more, unless report=1: then the BSP prints
+ * "spin: T s: c0 c1 ..." (the counters) every second.
+ * With seconds=S the BSP stops everyone after S seconds (TSC, calibrated against the PIT), prints
+ * "spin: cpu K: C iterations" per CPU and passes if every CPU counted.
+ * Bare QEMU: PASSES with -smp N, cpus=N seconds=S.
+ */
+#include "guest.h"
+#include "smp.h"
+
+GUEST_TEST("spin");
+
+#define STOP_TIMEOUT_MS 1000
+#define BSP_BATCH	4096 /* iterations between two looks at the TSC */
+
+struct counter {
+	volatile uint64_t n;
+	volatile unsigned stopped;
+} __attribute__((aligned(64)));
+
+static struct counter counters[SMP_MAX_CPUS];
+static volatile unsigned started, stopped, stop;
+
+static void ap_spin(unsigned cpu)
+{
+	struct counter *c = &counters[cpu];
+	__atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
+	while (!stop)
+		c->n++;
+	__atomic_add_fetch(&stopped, 1, __ATOMIC_SEQ_CST);
+}
+
+static void print_counters(uint64_t secs)
+{
+	printf("spin: %llu s:", (unsigned long long)secs);
+	for (unsigned k = 0; k < smp_ncpus; k++)
+		printf(" %llu", (unsigned long long)counters[k].n);
+	printf("\n");
+}
+
+void test_main(void)
+{
+	smp_init();
+	unsigned long seconds = cmdline_ulong("seconds", 0);
+	bool report = cmdline_ulong("report", 0);
+	unsigned n = smp_ncpus;
+	smp_start(ap_spin);
+	if (!smp_wait_for(&started, n - 1, STOP_TIMEOUT_MS))
+		fail_now(GUEST_FAIL, "only %u of %u APs reached the spin loop", started, n - 1);
+	if (seconds)
+		printf("spin: %u cpus spinning for %lu s\n", n, seconds);
+	else
+		printf("spin: %u cpus spinning\n", n);
+
+	uint64_t second = tsc_per_ms * 1000, secs = 0;
+	uint64_t next = rdtsc() + second;
+	for (;;) {
+		for (unsigned i = 0; i < BSP_BATCH; i++)
+			counters[0].n++;
+		if (rdtsc() < next)
+			continue;
+		next += second;
+		secs++;
+		if (report)
+			print_counters(secs);
+		if (seconds && secs >= seconds)
+			break;
+	}
+	stop = 1;
+	if (!smp_wait_for(&stopped, n - 1, STOP_TIMEOUT_MS))
+		fail("only %u of %u APs left the spin loop", stopped, n - 1);
+	for (unsigned k = 0; k < n; k++) {
+		printf("spin: cpu %u: %llu iterations\n", k, (unsigned long long)counters[k].n);
+		CHECK(counters[k].n > 0, "cpu %u never ran", k);
+	}
+}

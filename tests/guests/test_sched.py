@@ -1,0 +1,226 @@
+"""The vCPU scheduler under load, on QEMU TCG with AMD-V (make check-sched).
+
+Shares are read from Keel's own accounting through the hypervisor console (`vcpus`): the run time
+of every vCPU at the start and at the end of a measured window. QEMU's TSC follows the host clock,
+so this is wall-clock time as Keel's scheduler hands it out.
+"""
+import os
+import re
+import sys
+import time
+
+import pexpect
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "boot"))
+from keelboot import BUILD, Boot  # noqa: E402
+
+GUESTS = os.path.join(BUILD, "guests")
+AMD = "EPYC,+svm,+npt"
+PROMPT = "keel> "
+STAMP = re.compile(r"^\[\s*[\d.]+\]\s*")
+COLUMNS = ["vm", "id", "vcpu", "cpu", "state", "affinity", "ran_on", "weight", "cap", "run_ms", "wait_ms",
+           "block_ms", "migr", "exits"]
+
+
+def guest(name, args=""):
+    path = os.path.join(GUESTS, f"{name}.elf")
+    return f"{path} {args}".strip()
+
+
+class Keel:
+    """An interactive Keel: VMs declared as (name, module string, extra vm= fields)."""
+
+    def __init__(self, vms, cpus=2, extra_cmdline=""):
+        decl = " ".join(f"vm={n},module={i},mem=16M{',' + f if f else ''}" for i, (n, _, f) in enumerate(vms))
+        self.boot = Boot("kernel", cpus=cpus, mem_mib=512, cpu=AMD, cmdline=f"{decl} {extra_cmdline}",
+                         modules=[m for _, m, _ in vms], timeout=120)
+        self.child = self.boot.spawn()
+
+    def expect(self, pattern, timeout=60):
+        self.child.expect(pattern, timeout=timeout)
+        return self.child.match
+
+    def expect_all(self, patterns, timeout=60):
+        """Waits for every pattern, in any order."""
+        left = list(patterns)
+        while left:
+            i = self.child.expect(left, timeout=timeout)
+            del left[i]
+
+    def command(self, cmd):
+        """Runs a console command; returns its output lines (timestamps removed)."""
+        self.child.send(cmd + "\r")
+        self.child.expect(PROMPT, timeout=30)
+        return [STAMP.sub("", line) for line in self.child.before.splitlines()]
+
+    def vcpus(self):
+        rows = []
+        for line in self.command("vcpus"):
+            tok = line.split()
+            if len(tok) == len(COLUMNS) and tok[2].isdigit() and re.match(r"^\d+\.\d{3}$", tok[9]):
+                rows.append(dict(zip(COLUMNS, tok)))
+        assert rows, "no vcpus table"
+        return rows
+
+    def close(self):
+        self.child.close(force=True)
+
+
+@pytest.fixture
+def keel_factory():
+    made = []
+
+    def make(*args, **kwargs):
+        k = Keel(*args, **kwargs)
+        made.append(k)
+        return k
+
+    yield make
+    for k in made:
+        k.close()
+
+
+def run_ms(rows):
+    return {(r["vm"], int(r["vcpu"])): float(r["run_ms"]) for r in rows}
+
+
+def wait_console(k):
+    # The console answers once the VMs run (its prompt shows after the first command).
+    k.child.send("\r")
+    k.expect(PROMPT, timeout=30)
+
+
+def measure(k, seconds):
+    before = run_ms(k.vcpus())
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    after = run_ms(k.vcpus())
+    return {key: after[key] - before[key] for key in after}, time.monotonic() - t0
+
+
+def test_weights_1_1_2_4(keel_factory):
+    weights = {"w1a": 100, "w1b": 100, "w2": 200, "w4": 400}
+    vms = [(n, guest("spin", "cpus=2"), f"vcpus=2,weight={w}") for n, w in weights.items()]
+    k = keel_factory(vms, cpus=2)
+    k.expect_all([rf"\[{n}\] spin: 2 cpus spinning" for n in weights])
+    wait_console(k)
+    time.sleep(3)  # balancing settles
+    delta, _ = measure(k, 10)
+    per_vm = {n: sum(v for (vm, _), v in delta.items() if vm == n) for n in weights}
+    total = sum(per_vm.values())
+    wsum = sum(weights.values())
+    report = {n: (round(per_vm[n] / total, 4), weights[n] / wsum) for n in weights}
+    for n in weights:
+        want = weights[n] / wsum
+        got = per_vm[n] / total
+        assert abs(got - want) <= 0.05 * want, report
+    # Both CPUs were busy all along: the window's run time is close to 2 CPUs' worth.
+    assert total > 0
+
+
+def test_cap_25_percent(keel_factory):
+    vms = [("capped", guest("spin", "cpus=1"), "cap=25"), ("hog", guest("spin", "cpus=2"), "vcpus=2")]
+    k = keel_factory(vms, cpus=2)
+    k.expect_all([r"\[capped\] spin: 1 cpus spinning", r"\[hog\] spin: 2 cpus spinning"])
+    wait_console(k)
+    time.sleep(1)
+    delta, seconds = measure(k, 6)
+    share = delta[("capped", 0)] / (seconds * 1000)
+    # At most 25% of one CPU (the measured window is a little longer than Keel's, since the
+    # console round trips are included: that only lowers the share).
+    assert share <= 0.25, share
+    assert share >= 0.18, share  # and it does get its budget
+
+
+def test_pinned_vcpus_stay(keel_factory):
+    vms = [("pinned", guest("spin", "cpus=2"), "vcpus=2,cpus=1/0"), ("one", guest("spin", "cpus=1"), "cpus=1"),
+           ("free", guest("spin", "cpus=2"), "vcpus=2")]
+    k = keel_factory(vms, cpus=2)
+    k.expect_all([rf"\[{n}\] spin: \d cpus spinning" for n in ("pinned", "one", "free")])
+    wait_console(k)
+    time.sleep(4)
+    rows = {(r["vm"], int(r["vcpu"])): r for r in k.vcpus()}
+    assert rows[("pinned", 0)]["ran_on"] == "1", rows[("pinned", 0)]
+    assert rows[("pinned", 1)]["ran_on"] == "0", rows[("pinned", 1)]
+    assert rows[("one", 0)]["ran_on"] == "1", rows[("one", 0)]
+    assert rows[("pinned", 0)]["affinity"] == "1"
+    # The unpinned ones may go anywhere, and did run.
+    assert float(rows[("free", 0)]["run_ms"]) > 0
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_idle_host_really_idles(keel_factory):
+    vms = [("idle2", guest("idle", "cpus=2"), "vcpus=2"), ("idle1", guest("idle", "cpus=1"), "")]
+    k = keel_factory(vms, cpus=2)
+    k.expect_all([r"\[idle2\] idle: 2 cpus halted", r"\[idle1\] idle: 1 cpus halted"])
+    time.sleep(2)
+    c0, t0 = cpu_seconds(k.child.pid), time.monotonic()
+    time.sleep(10)
+    used = (cpu_seconds(k.child.pid) - c0) / (time.monotonic() - t0)
+    assert used < 0.05, f"QEMU used {used:.1%} of a host CPU while every vCPU was halted"
+    # The vCPUs are blocked, not spinning, in Keel's own view too.
+    rows = k.vcpus()
+    assert all(r["state"] == "blocked" for r in rows), rows
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_smp_guest_starts_aps_and_ipis(n):
+    boot = Boot("kernel", cpus=2, mem_mib=512, cpu=AMD,
+                cmdline=f"vm=smp,module=0,mem=16M,vcpus={n} on_finish=poweroff",
+                modules=[guest("smp_hello", f"cpus={n}")], timeout=120)
+    log = boot.run()
+    assert not boot.problems(), boot.problems()
+    for cpu in range(1, n):
+        assert f"cpu {cpu}: apic id {cpu}, work ok" in log, log[-3000:]
+    assert "[smp] PASS: smp_hello" in log, log[-3000:]
+    assert re.search(r"keel: vm smp exited with status 0", log), log[-3000:]
+    assert "vmm: every VM page returned to the allocator" in log
+
+
+def test_console_pause_resume_destroy(keel_factory):
+    vms = [("a", guest("spin", "cpus=2"), "vcpus=2"), ("b", guest("spin", "cpus=1"), "")]
+    k = keel_factory(vms, cpus=2)
+    k.expect_all([r"\[a\] spin: 2 cpus spinning", r"\[b\] spin: 1 cpus spinning"])
+    wait_console(k)
+    out = "\n".join(k.command("pause a"))
+    assert "keel: vm a paused" in out, out
+    time.sleep(0.5)
+    before = run_ms(k.vcpus())
+    time.sleep(2)
+    rows = k.vcpus()
+    after = run_ms(rows)
+    assert after[("a", 0)] == before[("a", 0)] and after[("a", 1)] == before[("a", 1)], (before, after)
+    assert all(r["state"] == "paused" for r in rows if r["vm"] == "a"), rows
+    assert after[("b", 0)] > before[("b", 0)]
+    assert "keel: vm a resumed" in "\n".join(k.command("resume a"))
+    time.sleep(1)
+    assert run_ms(k.vcpus())[("a", 0)] > after[("a", 0)]
+    out = "\n".join(k.command("destroy b"))
+    assert "keel: vm b destroyed" in out, out
+    if "keel: vm b crashed: destroyed from the console" not in out:
+        k.expect(r"keel: vm b crashed: destroyed from the console")
+    rows = k.vcpus()
+    assert not [r for r in rows if r["vm"] == "b"], rows
+    assert "keel: no vm 'nosuchvm'" in "\n".join(k.command("pause nosuchvm"))
+    assert "keel: cannot resume vm a: it is running" in "\n".join(k.command("resume a"))
+
+
+def test_console_input_reaches_the_guest(keel_factory):
+    vms = [("echo", guest("echo"), "")]
+    k = keel_factory(vms, cpus=1)
+    k.expect(r"\[echo\] echo: ready")
+    wait_console(k)
+    k.child.send("\x01\x01\x01")
+    k.expect(r"console input goes to vm echo")
+    k.child.send("hello\r")
+    k.expect(r"\[echo\] echo: hello")
+    k.child.send("\x01\x01\x01")
+    k.expect(r"console input goes to the hypervisor")
+    k.child.send("\r")
+    k.expect(PROMPT, timeout=10)

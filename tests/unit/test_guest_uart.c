@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest's COM1 (vmm/guest_console.c) through its port handler, as a vCPU reaches it: receiver
+ * FIFO and overrun, divisor latch, interrupt identification and priorities, loopback, modem
+ * status, and IRQ 4 raised exactly when an enabled condition newly arises.
+ */
+#include "shim.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/guest_console.h"
+#include "vmm/platform.h"
+#include "vmm/public/keel_hypercall.h"
+
+#define COM1 0x3f8
+#define RBR  0
+#define THR  0
+#define DLL  0
+#define IER  1
+#define DLM  1
+#define IIR  2
+#define FCR  2
+#define LCR  3
+#define MCR  4
+#define LSR  5
+#define MSR  6
+#define SCR  7
+
+static struct vm vm;
+static struct vcpu vcpu = { .vm = &vm };
+static vm_io_fn com1_fn, exit_fn;
+static int irqs, exit_status = -1;
+
+int vm_io_register(struct vm *v, u16 base, u16 count, vm_io_fn fn)
+{
+	assert_ptr_equal(v, &vm);
+	if (base == COM1) {
+		assert_int_equal(count, 8);
+		com1_fn = fn;
+	} else {
+		assert_int_equal(base, KEEL_DEBUG_EXIT_PORT);
+		exit_fn = fn;
+	}
+	return 0;
+}
+
+void vm_exit_status(struct vm *v, u32 status)
+{
+	exit_status = (int)status;
+}
+
+void platform_set_irq(struct vm *v, u8 irq)
+{
+	assert_ptr_equal(v, &vm);
+	assert_int_equal(irq, 4);
+	irqs++;
+}
+
+static u8 in(unsigned reg)
+{
+	u32 val = 0xdeadbeef;
+
+	com1_fn(&vcpu, (u16)(COM1 + reg), 1, true, &val);
+	assert_true(val <= 0xff);
+	return (u8)val;
+}
+
+static void out(unsigned reg, u8 v)
+{
+	u32 val = v;
+
+	com1_fn(&vcpu, (u16)(COM1 + reg), 1, false, &val);
+}
+
+static void input(const char *s)
+{
+	guest_console_input(&vm, (const u8 *)s, strlen(s));
+}
+
+static int setup(void **state)
+{
+	memset(&vm, 0, sizeof(vm));
+	snprintf(vm.name, sizeof(vm.name), "g");
+	/* As a VM that ran before: the device must come up in its reset state regardless. */
+	memset(&vm.uart, 0x5a, sizeof(vm.uart));
+	vm.uart.lock = (spinlock_t)SPINLOCK_INIT;
+	com1_fn = exit_fn = NULL;
+	irqs = 0;
+	exit_status = -1;
+	assert_int_equal(guest_devices_init(&vm), 0);
+	assert_non_null(com1_fn);
+	assert_non_null(exit_fn);
+	shim_log_reset();
+	return 0;
+}
+
+static void test_reset_state(void **state)
+{
+	assert_int_equal(in(IER), 0);
+	assert_int_equal(in(IIR), 0x01); /* no interrupt, FIFOs off */
+	assert_int_equal(in(LCR), 0);
+	assert_int_equal(in(MCR), 0);
+	assert_int_equal(in(LSR), 0x60); /* transmitter empty, no data */
+	assert_int_equal(in(MSR), 0xb0); /* DCD, DSR, CTS: a terminal is there */
+	assert_int_equal(in(SCR), 0);
+	out(SCR, 0xa5);
+	assert_int_equal(in(SCR), 0xa5);
+}
+
+static void test_rx_fifo(void **state)
+{
+	input("abc");
+	assert_int_equal(in(LSR)&0x01, 0x01);
+	assert_int_equal(in(RBR), 'a');
+	assert_int_equal(in(RBR), 'b');
+	assert_int_equal(in(LSR)&0x01, 0x01);
+	assert_int_equal(in(RBR), 'c');
+	assert_int_equal(in(LSR), 0x60);
+	assert_int_equal(in(RBR), 0); /* empty */
+	/* Wraps around the ring. */
+	for (int round = 0; round < 3; round++) {
+		input("0123456789");
+		for (const char *p = "0123456789"; *p; p++)
+			assert_int_equal(in(RBR), *p);
+	}
+	assert_int_equal(in(LSR)&0x01, 0);
+	assert_int_equal(irqs, 0); /* no interrupt enabled */
+}
+
+static void test_rx_overrun(void **state)
+{
+	input("ABCDEFGHIJKLMNOPQRST");	 /* 20 bytes into 16 */
+	assert_int_equal(in(LSR), 0x63); /* DR, OE, THRE, TEMT */
+	assert_int_equal(in(LSR), 0x61); /* OE clears when read */
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(in(RBR), 'A' + i);
+	assert_int_equal(in(LSR), 0x60);
+	input("x");
+	assert_int_equal(in(LSR), 0x61);
+}
+
+static void test_divisor_latch(void **state)
+{
+	out(IER, 0x01);
+	input("z");
+	out(LCR, 0x83); /* DLAB, 8N1 */
+	out(DLL, 0x0c);
+	out(DLM, 0x02);
+	assert_int_equal(in(DLL), 0x0c);
+	assert_int_equal(in(DLM), 0x02);
+	assert_int_equal(in(LCR), 0x83);
+	out(LCR, 0x03);
+	assert_int_equal(in(IER), 0x01); /* the latch did not touch IER */
+	assert_int_equal(in(RBR), 'z');	 /* nor the receiver */
+	out(LCR, 0x83);
+	assert_int_equal(in(DLL), 0x0c);
+	assert_int_equal(in(DLM), 0x02);
+	out(LCR, 0x03);
+	out(IER, 0xff);
+	assert_int_equal(in(IER), 0x0f); /* only bits 0-3 exist */
+	/* Writing THR with DLAB set is the latch, not a character. */
+	out(LCR, 0x80);
+	out(THR, '\n');
+	out(LCR, 0x00);
+	assert_false(shim_log_contains("[g]"));
+}
+
+static void test_iir_priorities(void **state)
+{
+	out(IER, 0x0f); /* THR is empty: THRE pending at once */
+	out(MCR, 0x10); /* loopback: the modem lines now follow MCR */
+	in(MSR);	/* (acknowledge that change) */
+	out(MCR, 0x11); /* DTR -> DSR: a modem status change */
+	out(THR, 'x');	/* loops back: received data */
+	for (int i = 0; i < 16; i++)
+		out(THR, 'y');		 /* and one too many: an overrun */
+	assert_int_equal(in(IIR), 0x06); /* receiver line status first */
+	assert_int_equal(in(LSR)&0x03, 0x03);
+	assert_int_equal(in(IIR), 0x04); /* then received data */
+	assert_int_equal(in(IIR), 0x04); /* (reading IIR does not clear that) */
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(in(RBR), i ? 'y' : 'x');
+	assert_int_equal(in(IIR), 0x02);	/* then THR empty, cleared by reading IIR */
+	assert_int_equal(in(IIR), 0x00);	/* then modem status */
+	assert_int_equal(in(MSR), 0x20 | 0x02); /* DSR and its delta */
+	assert_int_equal(in(IIR), 0x01);
+	assert_int_equal(in(MSR), 0x20);
+	/* Masked sources are not reported. */
+	out(MCR, 0x10);
+	out(IER, 0x00);
+	assert_int_equal(in(IIR), 0x01);
+}
+
+static void test_iir_fifo_and_trigger(void **state)
+{
+	out(IER, 0x01);
+	out(FCR, 0xc1); /* FIFOs on, trigger at 14 */
+	assert_int_equal(in(IIR), 0xc1);
+	input("abc");
+	assert_int_equal(in(IIR), 0xcc); /* below the trigger level: character timeout */
+	input("defghijklmn");
+	assert_int_equal(in(IIR), 0xc4); /* 14: data available */
+	out(FCR, 0xc3);			 /* clear the receiver */
+	assert_int_equal(in(LSR)&0x01, 0);
+	assert_int_equal(in(IIR), 0xc1);
+	out(FCR, 0x41); /* trigger at 4 */
+	input("abcd");
+	assert_int_equal(in(IIR), 0xc4);
+	out(FCR, 0x00); /* FIFOs off: the receiver is emptied, IIR bits 6-7 clear */
+	assert_int_equal(in(IIR), 0x01);
+	input("a");
+	assert_int_equal(in(IIR), 0x04);
+}
+
+static void test_loopback(void **state)
+{
+	out(MCR, 0x1f); /* loopback, DTR, RTS, OUT1, OUT2 */
+	assert_int_equal(in(MSR)&0xf0, 0xf0);
+	out(THR, 'H');
+	out(THR, '\n');
+	assert_false(shim_log_contains("[g]")); /* nothing went out */
+	assert_int_equal(in(RBR), 'H');
+	assert_int_equal(in(RBR), '\n');
+	input("outside");
+	assert_int_equal(in(LSR)&0x01, 0); /* the serial input is disconnected */
+	out(MCR, 0x1b);			   /* OUT1 (RI) off: trailing edge */
+	assert_int_equal(in(MSR), 0x80 | 0x20 | 0x10 | 0x04);
+	out(MCR, 0x1f); /* RI on again: a leading edge is no event */
+	assert_int_equal(in(MSR), 0xf0);
+	out(MCR, 0x00);
+	assert_int_equal(in(MSR)&0xf0, 0xb0); /* back to the outside lines */
+	out(THR, 'o');
+	out(THR, 'k');
+	out(THR, '\n');
+	assert_true(shim_log_contains("[g] ok\n"));
+}
+
+static void test_irq_only_when_enabled(void **state)
+{
+	input("a");
+	out(THR, 'x');
+	assert_int_equal(irqs, 0);
+	in(RBR);
+
+	out(IER, 0x01); /* RX data */
+	assert_int_equal(irqs, 0);
+	input("b");
+	assert_int_equal(irqs, 1);
+	input("c"); /* still pending: not a new condition */
+	assert_int_equal(irqs, 1);
+	in(RBR);
+	in(RBR);
+	input("d");
+	assert_int_equal(irqs, 2);
+	out(IER, 0x00);
+	out(IER, 0x01); /* enabling with data waiting raises it */
+	assert_int_equal(irqs, 3);
+	in(RBR);
+
+	out(IER, 0x03); /* THRE: enabling with THR empty interrupts */
+	assert_int_equal(irqs, 4);
+	out(IER, 0x03); /* already enabled: nothing new */
+	assert_int_equal(irqs, 4);
+	assert_int_equal(in(IIR), 0x02);
+	out(THR, 'x'); /* each character sent empties THR again */
+	assert_int_equal(irqs, 5);
+	out(THR, 'y');
+	assert_int_equal(irqs, 6);
+	out(IER, 0x01);
+	out(THR, 'z');
+	assert_int_equal(irqs, 6);
+
+	out(IER, 0x08); /* modem status */
+	out(MCR, 0x10);
+	assert_int_equal(irqs, 7);
+	out(IER, 0x04); /* line status */
+	for (int i = 0; i < 17; i++)
+		out(THR, 'o');
+	assert_int_equal(irqs, 8);
+}
+
+static void test_thre_on_enable(void **state)
+{
+	/* Nothing sent yet: enabling the THRE interrupt alone raises it, as drivers expect. */
+	out(IER, 0x02);
+	assert_int_equal(irqs, 1);
+	assert_int_equal(in(IIR), 0x02);
+	assert_int_equal(in(IIR), 0x01);
+	out(IER, 0x00);
+	out(IER, 0x02);
+	assert_int_equal(irqs, 2);
+}
+
+static void test_output_lines(void **state)
+{
+	for (const char *p = "hello\r\n\x1b[2Jx\n"; *p; p++)
+		out(THR, (u8)*p);
+	assert_true(shim_log_contains("[g] hello\n"));
+	assert_true(shim_log_contains("[g] ?[2Jx\n")); /* no escape sequences reach the terminal */
+	out(THR, 'p');
+	guest_console_flush(&vm);
+	assert_true(shim_log_contains("[g] p\n"));
+	/* A line longer than the buffer comes out in pieces, none lost. */
+	shim_log_reset();
+	for (int i = 0; i < 200; i++)
+		out(THR, (u8)('a' + i % 26));
+	out(THR, '\n');
+	assert_int_equal((int)strlen(shim_log), 200 + 2 * (4 + 1));
+}
+
+static void test_debug_exit(void **state)
+{
+	u32 v = 0x31;
+
+	out(THR, 'b');
+	exit_fn(&vcpu, KEEL_DEBUG_EXIT_PORT, 1, false, &v);
+	assert_int_equal(exit_status, 0x31);
+	assert_true(shim_log_contains("[g] b\n")); /* flushed first */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_reset_state, setup),
+		cmocka_unit_test_setup(test_rx_fifo, setup),
+		cmocka_unit_test_setup(test_rx_overrun, setup),
+		cmocka_unit_test_setup(test_divisor_latch, setup),
+		cmocka_unit_test_setup(test_iir_priorities, setup),
+		cmocka_unit_test_setup(test_iir_fifo_and_trigger, setup),
+		cmocka_unit_test_setup(test_loopback, setup),
+		cmocka_unit_test_setup(test_irq_only_when_enabled, setup),
+		cmocka_unit_test_setup(test_thre_on_enable, setup),
+		cmocka_unit_test_setup(test_output_lines, setup),
+		cmocka_unit_test_setup(test_debug_exit, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
