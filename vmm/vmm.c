@@ -46,6 +46,16 @@ static void report(struct vm *vm)
 		klog(LOG_ALWAYS, "keel: vm %s crashed: %s; exits:%s\n", vm->name, vm->crash_reason, counts);
 	else
 		klog(LOG_ALWAYS, "keel: vm %s exited with status %u; exits:%s\n", vm->name, vm->exit_status, counts);
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu_stats st;
+		char ran_on[64];
+
+		sched_vcpu_stats(vm->vcpus[i], &st);
+		hvcon_format_cpulist(ran_on, sizeof(ran_on), st.ran_on, 0);
+		pr_info("vm %s: vCPU %u ran %llu us, waited %llu us, blocked %llu us, on CPUs %s, %u migrations\n",
+			vm->name, i, (unsigned long long)(st.run_ns / 1000), (unsigned long long)(st.wait_ns / 1000),
+			(unsigned long long)(st.block_ns / 1000), ran_on, st.migrations);
+	}
 }
 
 void vmm_vm_finished(struct vm *vm)

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * CPU hogs for scheduler tests, `cpus=N [seconds=S] [report=1]` on the command line (QEMU: -smp N).
+ * CPU hogs for scheduler tests, `cpus=N [seconds=S | ms=M] [report=1]` on the command line (QEMU:
+ * -smp N).
  * Starts every AP, prints "spin: N cpus spinning", then every CPU, the BSP included, increments its
  * own counter in a tight loop. Without seconds=S it never ends (the test measures CPU shares from
  * outside and kills it) and prints nothing more, unless report=1: then the BSP prints
  * "spin: T s: c0 c1 ..." (the counters) every second.
  * With seconds=S the BSP stops everyone after S seconds (TSC, calibrated against the PIT), prints
- * "spin: cpu K: C iterations" per CPU and passes if every CPU counted.
+ * "spin: cpu K: C iterations" per CPU and passes if every CPU counted; ms=M is the same in
+ * milliseconds (for slow emulators).
  * Bare QEMU: PASSES with -smp N, cpus=N seconds=S.
  */
 #include "guest.h"
@@ -46,6 +48,7 @@ void test_main(void)
 {
 	smp_init();
 	unsigned long seconds = cmdline_ulong("seconds", 0);
+	unsigned long ms = cmdline_ulong("ms", 0);
 	bool report = cmdline_ulong("report", 0);
 	unsigned n = smp_ncpus;
 	smp_start(ap_spin);
@@ -53,14 +56,18 @@ void test_main(void)
 		fail_now(GUEST_FAIL, "only %u of %u APs reached the spin loop", started, n - 1);
 	if (seconds)
 		printf("spin: %u cpus spinning for %lu s\n", n, seconds);
+	else if (ms)
+		printf("spin: %u cpus spinning for %lu ms\n", n, ms);
 	else
 		printf("spin: %u cpus spinning\n", n);
 
 	uint64_t second = tsc_per_ms * 1000, secs = 0;
-	uint64_t next = rdtsc() + second;
+	uint64_t next = rdtsc() + second, end = rdtsc() + tsc_per_ms * ms;
 	for (;;) {
 		for (unsigned i = 0; i < BSP_BATCH; i++)
 			counters[0].n++;
+		if (ms && rdtsc() >= end)
+			break;
 		if (rdtsc() < next)
 			continue;
 		next += second;

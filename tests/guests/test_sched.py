@@ -106,7 +106,7 @@ def test_weights_1_1_2_4(keel_factory):
     k.expect_all([rf"\[{n}\] spin: 2 cpus spinning" for n in weights])
     wait_console(k)
     time.sleep(3)  # balancing settles
-    delta, _ = measure(k, 10)
+    delta, _ = measure(k, 12)
     per_vm = {n: sum(v for (vm, _), v in delta.items() if vm == n) for n in weights}
     total = sum(per_vm.values())
     wsum = sum(weights.values())

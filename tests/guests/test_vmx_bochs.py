@@ -105,6 +105,44 @@ def test_triple_fault_real_mode_and_modules_on_bochs_vmx():
     assert "keel: powering off" in out
 
 
+RAN_RE = re.compile(r"vm (\w+): vCPU (\d+) ran (\d+) us, waited \d+ us, blocked \d+ us, on CPUs (\S+), (\d+) migrations")
+
+
+def vcpu_runs(out):
+    return {(m.group(1), int(m.group(2))): (int(m.group(3)), m.group(4)) for m in RAN_RE.finditer(out)}
+
+
+@needs_bochs
+def test_smp_guests_on_bochs_vmx():
+    # APs started by INIT/SIPI through the virtual local APIC, IPIs between vCPUs, and vCPUs
+    # moving between the two CPUs (VMCLEAR on one, VMPTRLD on the other): 5 vCPUs on 2 CPUs.
+    out = bochs("vm=smp,module=0,mem=16M,vcpus=2 vm=s64,module=1,mem=16M,vcpus=3 on_finish=poweroff",
+                [guest("smp_hello") + " cpus=2", guest("smp_hello64") + " cpus=3"], cpus=2)
+    assert VMX_LINE + ", preemption timer" in out, out[-3000:]
+    assert "[smp] PASS: smp_hello" in out and "keel: vm smp exited with status 0" in out, out[-3000:]
+    assert "[s64] PASS: smp_hello64" in out and "keel: vm s64 exited with status 0" in out, out[-3000:]
+    for cpu in (1, 2):
+        assert f"[s64] cpu {cpu}: apic id {cpu}, work ok" in out
+    assert "vmm: every VM page returned to the allocator" in out
+
+
+@needs_bochs
+def test_weights_and_pinning_on_bochs_vmx():
+    # Slices end by the VMX-preemption timer. CPU 1 is shared 1:3 by two pinned spinning VMs for
+    # the same 300 ms of guest time (60 slices); a third VM has CPU 0 to itself.
+    out = bochs("vm=light,module=0,mem=8M,weight=100,cpus=1 vm=heavy,module=1,mem=8M,weight=300,cpus=1 "
+                "vm=alone,module=2,mem=8M,cpus=0 on_finish=poweroff",
+                [guest("spin") + " cpus=1 ms=300"] * 3, cpus=2)
+    for vm in ("light", "heavy", "alone"):
+        assert f"keel: vm {vm} exited with status 0" in out, out[-3000:]
+    runs = vcpu_runs(out)
+    assert runs[("light", 0)][1] == "1" and runs[("heavy", 0)][1] == "1", runs
+    assert runs[("alone", 0)][1] == "0", runs
+    # Both spin for the same 300 ms of wall-clock (TSC) time, sharing CPU 1 all along.
+    light, heavy = runs[("light", 0)][0], runs[("heavy", 0)][0]
+    assert abs(heavy / (light + heavy) - 0.75) <= 0.05 * 0.75, runs
+
+
 @needs_bochs
 @pytest.mark.skipif(not os.environ.get("KEEL_VMX_FULL"), reason="about 50 s on Bochs: make check-vmx-full")
 def test_large_vm_uses_1g_ept_pages():
