@@ -41,7 +41,7 @@ KOBJS := $(patsubst %,$(B)/k/%.o,$(KSRCS))
 include drivers/font.mk
 
 .PHONY: all
-all: $(B)/keel.elf $(B)/keel.efi $(B)/keel.iso
+all: $(B)/keel.elf $(B)/keel.efi $(B)/keel.iso $(B)/keel-demo.iso
 
 $(B)/k/%.c.o: %.c
 	@mkdir -p $(dir $@)
@@ -111,14 +111,16 @@ QEMU_CPU ?= EPYC,+svm,+npt
 SMP ?= 2
 MEM ?= 512M
 CMDLINE ?=
+# QEMU's own escape moves from Ctrl-A (Keel's console uses Ctrl-A three times) to Ctrl-T: Ctrl-T x quits.
+QEMU_SERIAL := -serial mon:stdio -echr 20
 .PHONY: run run-kernel run-guest
-run: deps $(B)/keel.iso
-	$(QEMU) -accel tcg -cpu $(QEMU_CPU) -smp $(SMP) -m $(MEM) -cdrom $(B)/keel.iso \
-		-serial mon:stdio -display none -net none -no-reboot
+run: deps $(B)/keel-demo.iso
+	$(QEMU) -accel tcg -cpu $(QEMU_CPU) -smp $(SMP) -m $(MEM) -cdrom $(B)/keel-demo.iso \
+		$(QEMU_SERIAL) -display none -net none -no-reboot
 
 run-kernel: deps $(B)/keel.elf
 	$(QEMU) -accel tcg -cpu $(QEMU_CPU) -smp $(SMP) -m $(MEM) -kernel $(B)/keel.elf \
-		-append "$(CMDLINE)" -serial mon:stdio -display none -net none -no-reboot
+		-append "$(CMDLINE)" $(QEMU_SERIAL) -display none -net none -no-reboot
 
 # One guest kernel (multiboot ELF) under Keel: make run-guest GUEST=path [ARGS="..."] [MEM=64M]
 GUEST_MEM = $(if $(filter command line,$(origin MEM)),$(MEM),64M)
@@ -126,7 +128,7 @@ run-guest: deps $(B)/keel.elf
 	@test -n "$(GUEST)" || { echo "usage: make run-guest GUEST=path/to/kernel.elf [ARGS=...] [MEM=64M]"; exit 1; }
 	$(QEMU) -accel tcg -cpu $(QEMU_CPU) -smp $(SMP) -m 1G -kernel $(B)/keel.elf \
 		-initrd "$(GUEST) $(ARGS)" -append "vm=guest,module=0,mem=$(GUEST_MEM) on_finish=poweroff $(CMDLINE)" \
-		-serial mon:stdio -display none -net none -no-reboot
+		$(QEMU_SERIAL) -display none -net none -no-reboot
 
 # Debian packages the build, run and tests need.
 DEB_PACKAGES := gcc clang lld make binutils nasm gnu-efi qemu-system-x86 ovmf grub-pc-bin \

@@ -12,7 +12,7 @@ check-vmx: $(B)/keel.elf $(B)/keel.efi guest-tests $(B)/guests/realmode.bin
 # (tests/guests/test_sched.py on QEMU with AMD-V; the SMP and scheduler cases on Bochs's VT-x are
 # in test_vmx_bochs.py).
 .PHONY: check-sched
-check-sched: $(B)/keel.elf guest-tests
+check-sched: $(B)/keel.elf $(B)/keel-demo.iso guest-tests
 	cd tests/guests && $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_sched.py
 
 # check-vmx plus the slow cases (a 1.5 GiB VM behind a 1 GiB EPT page: ~50 s more on Bochs).

@@ -224,3 +224,31 @@ def test_console_input_reaches_the_guest(keel_factory):
     k.expect(r"console input goes to the hypervisor")
     k.child.send("\r")
     k.expect(PROMPT, timeout=10)
+
+
+def test_make_run_demo():
+    # What `make run` boots (build/keel-demo.iso through GRUB), driven as a user would.
+    iso = os.path.join(BUILD, "keel-demo.iso")
+    boot = Boot(iso, cpus=2, mem_mib=512, cpu=AMD, image=iso, timeout=120)
+    child = boot.spawn()
+    try:
+        left = [r"\[hello\] PASS: smp_hello", r"\[echo\] echo: ready", r"keel: vm hello exited with status 0"]
+        while left:
+            del left[child.expect(left, timeout=60)]
+        child.send("\r")
+        child.expect(PROMPT)
+        child.send("\x01\x01\x01")
+        child.expect(r"console input goes to vm echo")
+        child.send("hi there\r")
+        child.expect(r"\[echo\] echo: hi there")
+        child.send("\x01\x01\x01")
+        child.expect(r"console input goes to vm hog")
+        child.send("\x01\x01\x01")
+        child.expect(r"console input goes to the hypervisor")
+        time.sleep(2)
+        child.send("top\r")
+        child.expect(r"(\d+)\s+hog\s+running\s+2\s+([\d.]+)")
+        assert float(child.match.group(2)) <= 50.5, child.match.group(0)
+        child.expect(PROMPT)
+    finally:
+        child.close(force=True)
