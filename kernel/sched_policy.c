@@ -17,6 +17,29 @@ static bool eligible(const struct sched_entity *e)
 	return e->state != SE_BLOCKED && !sched_throttled(e);
 }
 
+/*
+ * The queue's virtual clock: the least virtual time among its runnable entities, but never
+ * going back (as CFS's min_vruntime), so that an entity joining a queue whose others are all
+ * blocked is placed where they left off, not at 0 ahead of them.
+ */
+static void update_min(struct sched_cpu *c)
+{
+	bool any = false;
+	u64 m = 0;
+
+	for (u32 i = 0; i < c->nr; i++) {
+		const struct sched_entity *e = c->rq[i];
+
+		if (e->state == SE_BLOCKED)
+			continue;
+		if (!any || e->vruntime < m)
+			m = e->vruntime;
+		any = true;
+	}
+	if (any && m > c->min_vruntime)
+		c->min_vruntime = m;
+}
+
 /* Charges the running entity of c for the time since it started or was last charged. */
 static void charge(struct sched_cpu *c, u64 now)
 {
@@ -36,24 +59,20 @@ static void charge(struct sched_cpu *c, u64 now)
 			cap->throttled = true;
 	}
 	c->curr_start_ns = now;
+	update_min(c);
 }
 
-/* The least virtual time among the CPU's entities that compete for it (0 if none). */
-static u64 min_vruntime(const struct sched_cpu *c, const struct sched_entity *skip)
+/*
+ * Places an entity that joins queue c (added, woken or moved) with virtual time `vr`: at most
+ * one slice of credit behind the queue's clock, and at most two slices of its own run time ahead
+ * of it, so that neither sleeping nor history elsewhere turns into a long monopoly or a long wait.
+ */
+static u64 place(const struct sched *s, const struct sched_cpu *c, const struct sched_entity *e, u64 vr)
 {
-	u64 m = 0;
-	bool any = false;
+	u64 floor = c->min_vruntime > s->slice_ns ? c->min_vruntime - s->slice_ns : 0;
+	u64 ceil = c->min_vruntime + 2 * s->slice_ns * SCHED_WEIGHT_UNIT / e->weight;
 
-	for (u32 i = 0; i < c->nr; i++) {
-		const struct sched_entity *e = c->rq[i];
-
-		if (e == skip || e->state == SE_BLOCKED)
-			continue;
-		if (!any || e->vruntime < m)
-			m = e->vruntime;
-		any = true;
-	}
-	return m;
+	return MIN(MAX(vr, floor), ceil);
 }
 
 u64 sched_load(const struct sched *s, u32 cpu)
@@ -137,7 +156,8 @@ int sched_add(struct sched *s, struct sched_entity *e, u64 now)
 	if (best < 0)
 		return allowed ? -ENOSPC : -EINVAL;
 	/* Start level with the others: no credit, no debt. */
-	e->vruntime = min_vruntime(&s->cpu[best], NULL);
+	update_min(&s->cpu[best]);
+	e->vruntime = s->cpu[best].min_vruntime;
 	e->state = SE_RUNNABLE;
 	e->own = (struct sched_cap){ .pct = e->cap_pct };
 	if (!e->group || !e->group->refilled_at) {
@@ -147,6 +167,7 @@ int sched_add(struct sched *s, struct sched_entity *e, u64 now)
 		cap->throttled = false;
 		cap->refilled_at = s->period_start_ns;
 	}
+	cap_of(e)->active++;
 	e->last_ns = now;
 	enqueue(s, e, (u32)best);
 	return 0;
@@ -163,6 +184,8 @@ void sched_remove(struct sched *s, struct sched_entity *e, u64 now)
 		charge(c, now);
 		c->curr = NULL;
 	}
+	if (e->state != SE_BLOCKED)
+		cap_of(e)->active--;
 	dequeue(s, e);
 }
 
@@ -177,6 +200,7 @@ struct sched_entity *sched_pick(struct sched *s, u32 cpu, u64 now)
 		c->curr->last_ns = now;
 		c->curr = NULL;
 	}
+	update_min(c);
 	for (u32 i = 0; i < c->nr; i++) {
 		struct sched_entity *e = c->rq[i];
 
@@ -200,8 +224,10 @@ u64 sched_deadline(const struct sched *s, u32 cpu)
 
 	if (!c->curr)
 		return ~0ull;
+	/* The budget left is split among the group's members that compete for it now, so that
+	 * those running at once on several CPUs do not each spend all of it. */
 	if (cap_of(c->curr)->pct)
-		run = MIN(run, (u64)MAX(cap_of(c->curr)->budget_ns, (s64)0));
+		run = MIN(run, (u64)MAX(cap_of(c->curr)->budget_ns, (s64)0) / MAX(cap_of(c->curr)->active, 1u));
 	return c->curr_start_ns + run;
 }
 
@@ -213,6 +239,7 @@ void sched_block(struct sched *s, u32 cpu, u64 now)
 	if (!c->curr)
 		return;
 	c->curr->state = SE_BLOCKED;
+	cap_of(c->curr)->active--;
 	c->curr->last_ns = now;
 	c->curr = NULL;
 }
@@ -220,7 +247,6 @@ void sched_block(struct sched *s, u32 cpu, u64 now)
 int sched_wake(struct sched *s, struct sched_entity *e, u64 now)
 {
 	struct sched_cpu *c;
-	u64 floor;
 
 	if (e->state != SE_BLOCKED || e->cpu < 0)
 		return -1;
@@ -228,11 +254,10 @@ int sched_wake(struct sched *s, struct sched_entity *e, u64 now)
 	charge(c, now);
 	e->block_ns += now - e->last_ns;
 	/* Sleeping earns at most one slice of credit against the CPU's others. */
-	floor = min_vruntime(c, e);
-	floor = floor > s->slice_ns ? floor - s->slice_ns : 0;
-	if (e->vruntime < floor)
-		e->vruntime = floor;
+	update_min(c);
+	e->vruntime = place(s, c, e, e->vruntime);
 	e->state = SE_RUNNABLE;
+	cap_of(e)->active++;
 	e->last_ns = now;
 	if (sched_throttled(e))
 		return -1;
@@ -276,8 +301,11 @@ int sched_balance(struct sched *s, u64 now)
 		    s->cpu[idlest].nr >= SCHED_MAX_PER_CPU)
 			continue;
 		/* Keep its place relative to its new neighbours. */
-		e->vruntime = e->vruntime - MIN(e->vruntime, min_vruntime(&s->cpu[busiest], NULL)) +
-			      min_vruntime(&s->cpu[idlest], NULL);
+		update_min(&s->cpu[busiest]);
+		update_min(&s->cpu[idlest]);
+		e->vruntime =
+		    place(s, &s->cpu[idlest], e,
+			  e->vruntime - MIN(e->vruntime, s->cpu[busiest].min_vruntime) + s->cpu[idlest].min_vruntime);
 		dequeue(s, e);
 		enqueue(s, e, idlest);
 		e->migrations++;

@@ -11,8 +11,9 @@
  *    group members running at once) are debt carried into the next period, so over time the
  *    share never exceeds the cap;
  *  - hard affinity: an entity only ever sits on a CPU of its mask;
- *  - a waking entity's virtual time is raised to at least the CPU's minimum minus one slice, so
- *    sleeping earns no unbounded credit and wake-up latency stays within a slice;
+ *  - an entity that joins a queue (added, woken, moved) is placed between one slice of its
+ *    virtual time behind the queue's clock and two slices ahead of it: sleeping earns no unbounded
+ *    credit (wake-up latency stays within a slice) and no past run elsewhere makes it wait long;
  *  - balancing moves runnable, unpinned entities from the most to the least loaded CPU (load =
  *    sum of runnable weights) when that narrows the gap.
  * No locking here: the caller holds the lock that protects the struct sched.
@@ -32,6 +33,7 @@ struct sched_cap {
 	u32 pct;	 /* percent of one CPU; 0: no cap */
 	s64 budget_ns;	 /* left in this period; negative: debt */
 	u64 refilled_at; /* period start of the last refill */
+	u32 active;	 /* members not blocked */
 	bool throttled;
 };
 
@@ -56,6 +58,7 @@ struct sched_cpu {
 	u32 nr;
 	struct sched_entity *curr;
 	u64 curr_start_ns;
+	u64 min_vruntime; /* the queue's virtual clock: never goes back (sched_policy.c) */
 };
 
 struct sched {
