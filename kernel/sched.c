@@ -231,12 +231,15 @@ static enum stop run_vcpu(struct pcpu_sched *pc, struct vcpu *v, u64 deadline)
 			v->halted = false;
 		}
 		platform_before_entry(v);
-		arm_timer(pc, v, earliest(deadline, platform_next_timer(v)));
 		irq_disable();
 		if (pc->resched || time_ns() >= deadline) {
 			irq_enable();
 			return STOP_PREEMPT;
 		}
+		/* Armed with interrupts off: a timer that fires before the entry stays pending and
+		 * ends the run at once. Armed earlier, it could be taken here, and the guest would
+		 * run on with no timer at all. */
+		arm_timer(pc, v, earliest(deadline, platform_next_timer(v)));
 		v->ran_on |= cpu_bit;
 		vcpu_ops->run(v, &e);
 		irq_enable(); /* the host interrupt that ended the run, if any, is taken here */

@@ -4,6 +4,7 @@ Shares are read from Keel's own accounting through the hypervisor console (`vcpu
 of every vCPU at the start and at the end of a measured window. QEMU's TSC follows the host clock,
 so this is wall-clock time as Keel's scheduler hands it out.
 """
+import io
 import os
 import re
 import sys
@@ -36,6 +37,8 @@ class Keel:
         self.boot = Boot("kernel", cpus=cpus, mem_mib=512, cpu=AMD, cmdline=f"{decl} {extra_cmdline}",
                          modules=[m for _, m, _ in vms], timeout=120)
         self.child = self.boot.spawn()
+        self.console = io.StringIO()
+        self.child.logfile_read = self.console
 
     def expect(self, pattern, timeout=60):
         self.child.expect(pattern, timeout=timeout)
@@ -102,8 +105,9 @@ def measure(k, seconds):
 
 
 def tables(k):
-    """The two vcpus tables of the last measurement, for failure messages."""
-    return "\n".join(" ".join(r.values()) for rows in k.last_rows for r in rows)
+    """The two vcpus tables of the last measurement and Keel's messages, for failure messages."""
+    log = [line for line in k.console.getvalue().splitlines() if "keel:" in line or "vm " in line]
+    return "\n".join(" ".join(r.values()) for rows in k.last_rows for r in rows) + "\n" + "\n".join(log[-40:])
 
 
 def test_weights_1_1_2_4(keel_factory):
