@@ -92,10 +92,11 @@ include guests/tests/guests.mk
 include tests/unit/unit.mk
 include tests/boot/boot.mk
 include tests/guests/keel.mk
+include tests/fuzz/fuzz.mk
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 .PHONY: test format check-format
-test: check-format check-unit check-boot check-guests-bare check-svm check-sched check-vmx
+test: check-format check-unit check-fuzz check-boot check-guests-bare check-svm check-sched check-vmx
 
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -133,7 +134,8 @@ run-guest: deps $(B)/keel.elf
 # Debian packages the build, run and tests need.
 DEB_PACKAGES := gcc clang lld make binutils nasm gnu-efi qemu-system-x86 ovmf grub-pc-bin \
 	grub-efi-amd64-bin grub-common xorriso mtools dosfstools libcmocka-dev python3-pytest \
-	python3-pexpect kbd console-setup-linux clang-format bochs bochsbios vgabios
+	python3-pexpect kbd console-setup-linux clang-format bochs bochsbios vgabios \
+	libclang-rt-14-dev
 .PHONY: deps
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

@@ -1,10 +1,52 @@
 /* SPDX-License-Identifier: MIT */
-/* MMIO: nested page faults inside registered regions become handler calls. */
+/*
+ * MMIO: nested page faults inside registered regions become handler calls. The instruction is
+ * fetched through the guest's paging, decoded (vmm/insn.c) and emulated with the semantics of
+ * Intel SDM vol. 2: the memory operand is the one at the faulting GPA, read through the handler
+ * and, for read-modify-write forms, written back with a second call (so a locked RMW is not atomic
+ * towards other vCPUs: devices see a read then a write). Arithmetic flags are computed as the CPU
+ * does; flags the SDM leaves undefined are cleared (AF of logic ops) or left unchanged (BT*).
+ *
+ * BT/BTS/BTR/BTC with a register bit offset: the CPU accesses the operand-sized word that holds
+ * the bit (effective address + offset DIV width) and that word's GPA is what the exit reports, so
+ * the bit is taken modulo the operand width within the word at the faulting GPA.
+ *
+ * MOVS/STOS walk both linear addresses through the guest's page tables themselves (each side may
+ * be RAM or MMIO). Segment bases: 0 in 64-bit mode; in protected mode flat DS/ES/CS/SS (base 0, no
+ * limit checks) are assumed, since only CS's base is available through vcpu_ops; an FS/GS source
+ * override (their bases are not available either) and real mode end the VM. The walk checks P and R/W (with CR0.WP) as for supervisor code: the CPL is not
+ * available, so U/S, SMAP and protection keys are not checked; nor are reserved bits (no RSVD
+ * faults). Accessed/dirty bits are set.
+ */
 #include "vmm/mmio.h"
 
+#include "arch/x86/desc.h"
 #include "arch/x86/regs.h"
 #include "vmm/guest_mem.h"
 #include "vmm/insn.h"
+
+/* RFLAGS arithmetic bits (SDM vol. 1 §3.4.3.1). */
+#define FL_CF	 BIT(0)
+#define FL_PF	 BIT(2)
+#define FL_AF	 BIT(4)
+#define FL_ZF	 BIT(6)
+#define FL_SF	 BIT(7)
+#define FL_DF	 BIT(10)
+#define FL_OF	 BIT(11)
+#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+
+/* Page-table entry bits and #PF error code bits (SDM vol. 3A §4.7). */
+#define GPTE_P	  BIT(0)
+#define GPTE_RW	  BIT(1)
+#define GPTE_A	  BIT(5)
+#define GPTE_D	  BIT(6)
+#define GPTE_PS	  BIT(7)
+#define GPTE_ADDR 0x000ffffffffff000ull
+#define PFEC_P	  BIT(0)
+#define PFEC_W	  BIT(1)
+
+/* Iterations of a REP string op per exit: the rest runs when the guest re-executes it. */
+#define STRING_BATCH 1024
 
 const struct vm_mmio_handler *mmio_find(const struct vm *vm, u64 gpa)
 {
@@ -65,16 +107,359 @@ static u64 mask(unsigned size)
 	return size == 8 ? ~0ull : (1ull << (size * 8)) - 1;
 }
 
+/* Flags of a result: PF (even parity of the low byte), ZF, SF. */
+static u64 result_flags(u64 res, unsigned size)
+{
+	unsigned p = (unsigned)(res & 0xff);
+	u64 f = 0;
+
+	p ^= p >> 4;
+	p ^= p >> 2;
+	p ^= p >> 1;
+	if (!(p & 1))
+		f |= FL_PF;
+	if (!(res & mask(size)))
+		f |= FL_ZF;
+	if ((res >> (size * 8 - 1)) & 1)
+		f |= FL_SF;
+	return f;
+}
+
+/* a OP b on `size` bytes (SDM vol. 2 ADD ... XOR); updates the arithmetic bits of *rflags. */
+static u64 alu(unsigned op, unsigned size, u64 a, u64 b, u64 *rflags)
+{
+	u64 m = mask(size), cin = *rflags & FL_CF ? 1 : 0, res, f = 0;
+	unsigned msb = size * 8 - 1;
+
+	a &= m;
+	b &= m;
+	switch (op) {
+	case ALU_ADD:
+	case ALU_ADC:
+		if (op == ALU_ADD)
+			cin = 0;
+		res = (a + b + cin) & m;
+		if (res < a || (cin && res == a))
+			f |= FL_CF;
+		if ((((a ^ res) & (b ^ res)) >> msb) & 1)
+			f |= FL_OF;
+		f |= (a ^ b ^ res) & FL_AF;
+		break;
+	case ALU_SUB:
+	case ALU_CMP:
+	case ALU_SBB:
+		if (op != ALU_SBB)
+			cin = 0;
+		res = (a - b - cin) & m;
+		if (a < b || (cin && a == b))
+			f |= FL_CF;
+		if ((((a ^ b) & (a ^ res)) >> msb) & 1)
+			f |= FL_OF;
+		f |= (a ^ b ^ res) & FL_AF;
+		break;
+	case ALU_OR:
+		res = a | b;
+		break;
+	case ALU_AND:
+		res = a & b;
+		break;
+	default: /* ALU_XOR */
+		res = a ^ b;
+		break;
+	}
+	*rflags = (*rflags & ~FL_ARITH) | f | result_flags(res, size);
+	return res;
+}
+
+static void inject_pf(struct vcpu *v, u64 lin, u32 err)
+{
+	vcpu_ops->set(v, VREG_CR2, lin);
+	vcpu_ops->inject(v, EXC_PF, true, err);
+}
+
+/* Reads one paging-structure entry (4 or 8 bytes). */
+static int pte_load(struct vcpu *v, gpa_t ea, bool wide, u64 *e)
+{
+	u32 e32;
+
+	if (wide)
+		return gpa_read(v->vm, ea, e, 8);
+	if (gpa_read(v->vm, ea, &e32, 4))
+		return -EFAULT;
+	*e = e32;
+	return 0;
+}
+
+/* Sets the accessed (and, for a written leaf, dirty) bits of an entry if they are not set yet. */
+static int pte_mark(struct vcpu *v, gpa_t ea, bool wide, u64 e, u64 bits)
+{
+	u32 e32 = (u32)(e | bits);
+
+	if ((e & bits) == bits)
+		return 0;
+	e |= bits;
+	return wide ? gpa_write(v->vm, ea, &e, 8) : gpa_write(v->vm, ea, &e32, 4);
+}
+
+/*
+ * Linear to guest-physical through the guest's paging (SDM vol. 3A §4.3-4.5). Returns 0; 1 with
+ * *pfec set when the access faults (#PF); -EFAULT if a paging structure lies outside RAM.
+ */
+static int walk(struct vcpu *v, u64 lin, bool write, gpa_t *gpa, u32 *pfec)
+{
+	u64 cr0 = vcpu_ops->get(v, VREG_CR0), cr4 = vcpu_ops->get(v, VREG_CR4);
+	u64 efer = vcpu_ops->get(v, VREG_EFER), cr3 = vcpu_ops->get(v, VREG_CR3);
+	gpa_t ea[4], table;
+	u64 e[4];
+	int levels, first_shift, bits_per_level, depth = 0;
+	bool wide, rw = true;
+
+	if (!(cr0 & CR0_PG)) {
+		*gpa = efer & EFER_LMA ? lin : (u32)lin;
+		return 0;
+	}
+	if (efer & EFER_LMA) {
+		levels = 4, first_shift = 39, bits_per_level = 9, wide = true;
+		table = cr3 & GPTE_ADDR;
+	} else if (cr4 & CR4_PAE) {
+		levels = 3, first_shift = 30, bits_per_level = 9, wide = true;
+		table = cr3 & 0xffffffe0;
+		lin = (u32)lin;
+	} else {
+		levels = 2, first_shift = 22, bits_per_level = 10, wide = false;
+		table = cr3 & 0xfffff000;
+		lin = (u32)lin;
+	}
+	for (int shift = first_shift; depth < levels; shift -= bits_per_level, depth++) {
+		u64 idx = (lin >> shift) & ((1ull << (levels == 3 && depth == 0 ? 2 : bits_per_level)) - 1);
+
+		ea[depth] = table + idx * (wide ? 8 : 4);
+		if (pte_load(v, ea[depth], wide, &e[depth]))
+			return -EFAULT;
+		if (!(e[depth] & GPTE_P)) {
+			*pfec = write ? PFEC_W : 0;
+			return 1;
+		}
+		/* PAE PDPTEs carry no R/W bit. */
+		if (!(levels == 3 && depth == 0))
+			rw &= (e[depth] & GPTE_RW) != 0;
+		bool leaf = depth == levels - 1;
+		/* Large pages: 1 GiB/2 MiB (4-level), 2 MiB (PAE), 4 MiB with CR4.PSE (32-bit). */
+		bool ps_ok = levels == 4 ? depth > 0 : levels == 3 ? depth == 1 : (cr4 & CR4_PSE) != 0;
+		bool large = !leaf && ps_ok && (e[depth] & GPTE_PS);
+
+		if (leaf || large) {
+			u64 off = (1ull << shift) - 1;
+
+			if (write && !rw && (cr0 & CR0_WP)) {
+				*pfec = PFEC_P | PFEC_W;
+				return 1;
+			}
+			if (wide)
+				*gpa = (e[depth] & GPTE_ADDR & ~off) | (lin & off);
+			else if (large) /* PSE-36: bits 20:13 are physical-address bits 39:32 */
+				*gpa = (e[depth] & 0xffc00000) | ((e[depth] & 0x1fe000) << 19) | (lin & off);
+			else
+				*gpa = (e[depth] & 0xfffff000) | (lin & off);
+			depth++;
+			break;
+		}
+		table = e[depth] & (wide ? GPTE_ADDR : 0xfffff000);
+	}
+	/* Accessed bits on the way down (PAE PDPTEs have none), dirty on a written leaf. */
+	for (int d = 0; d < depth; d++) {
+		u64 bits = (levels == 3 && d == 0) ? 0 : GPTE_A;
+
+		if (d == depth - 1 && write)
+			bits |= GPTE_D;
+		if (bits && pte_mark(v, ea[d], wide, e[d], bits))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/* The MMIO region holding gpa: the one that exited first, else any registered one. */
+static const struct vm_mmio_handler *region_of(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa)
+{
+	if (gpa - h->base < h->size)
+		return h;
+	return mmio_find(v->vm, gpa);
+}
+
+/* One translated piece of an element: up to two when it crosses a page. */
+struct span {
+	u64 lin;
+	gpa_t gpa[2];
+	unsigned len[2], n;
+};
+
+/* Translates [lin, lin+size) for an access; 0, 1 if a #PF was injected, -1 if the VM ended. */
+static int translate(struct vcpu *v, u64 lin, unsigned size, bool write, bool wrap32, struct span *s)
+{
+	unsigned done = 0;
+
+	s->lin = lin;
+	s->n = 0;
+	while (done < size) {
+		u64 a = lin + done;
+		unsigned chunk;
+		u32 pfec = 0;
+		int r;
+
+		if (wrap32)
+			a = (u32)a;
+		chunk = (unsigned)MIN((u64)(size - done), PAGE_SIZE - (a & (PAGE_SIZE - 1)));
+		r = walk(v, a, write, &s->gpa[s->n], &pfec);
+		if (r > 0) {
+			inject_pf(v, a, pfec);
+			return 1;
+		}
+		if (r < 0) {
+			vm_crash(v->vm, "MMIO string op: guest page tables for %#llx are outside its RAM",
+				 (unsigned long long)a);
+			return -1;
+		}
+		s->len[s->n++] = chunk;
+		done += chunk;
+	}
+	return 0;
+}
+
+/* Reads or writes a translated element: RAM through gpa_read/gpa_write, MMIO through its handler. */
+static int elem_access(struct vcpu *v, const struct vm_mmio_handler *h, const struct span *s, unsigned size, bool write,
+		       u64 *val)
+{
+	unsigned off = 0;
+
+	for (unsigned k = 0; k < s->n; k++) {
+		const struct vm_mmio_handler *r = region_of(v, h, s->gpa[k]);
+		int err;
+
+		if (r) {
+			if (s->n != 1) {
+				vm_crash(v->vm, "MMIO string op at linear %#llx (%u bytes) crosses a page into MMIO",
+					 (unsigned long long)s->lin, size);
+				return -1;
+			}
+			if (s->gpa[0] - r->base > r->size - size) {
+				vm_crash(v->vm, "MMIO string op at %#llx (%u bytes) runs past its region",
+					 (unsigned long long)s->gpa[0], size);
+				return -1;
+			}
+			if (!write)
+				*val = 0;
+			r->fn(v, s->gpa[0], size, write, val);
+			*val &= mask(size);
+			return 0;
+		}
+		err = write ? gpa_write(v->vm, s->gpa[k], (u8 *)val + off, s->len[k])
+			    : gpa_read(v->vm, s->gpa[k], (u8 *)val + off, s->len[k]);
+		if (err) {
+			vm_crash(v->vm, "MMIO string op touches %#llx, neither RAM nor MMIO",
+				 (unsigned long long)s->gpa[k]);
+			return -1;
+		}
+		off += s->len[k];
+	}
+	return 0;
+}
+
+/* Writes an address-size register (SI, DI, CX) as the CPU does: 16 merges, 32 zero-extends. */
+static u64 addr_update(u64 old, u64 val, unsigned asz)
+{
+	if (asz == 2)
+		return (old & ~0xffffull) | (val & 0xffff);
+	return val & mask(asz);
+}
+
+/* Returns true if RIP must advance (done), false if a fault was injected or the VM ended. */
+static bool emulate_string(struct vcpu *v, const struct vm_mmio_handler *h, const struct insn *in, enum insn_mode mode,
+			   bool *more)
+{
+	struct vcpu_gprs *g = &v->gprs;
+	unsigned asz = in->addr_size, size = in->mem_size;
+	u64 am = mask(asz), rflags = vcpu_ops->get(v, VREG_RFLAGS);
+	s64 step = (rflags & FL_DF) ? -(s64)size : (s64)size;
+	u64 count = in->rep ? g->rcx & am : 1;
+	bool wrap32 = mode != MODE_64;
+
+	*more = false;
+	if (mode != MODE_64 && !(vcpu_ops->get(v, VREG_CR0) & CR0_PE)) {
+		vm_crash(v->vm, "MMIO string op in real mode: DS/ES bases are not available");
+		return false;
+	}
+	if (in->kind == INSN_MOVS && (in->seg == SEG_FS || in->seg == SEG_GS)) {
+		vm_crash(v->vm, "MMIO string op with an FS/GS override: segment bases are not available");
+		return false;
+	}
+	for (u64 it = 0; it < count; it++) {
+		u64 dlin = g->rdi & am, slin = g->rsi & am, val;
+		struct span src, dst;
+
+		if (it == STRING_BATCH) {
+			*more = true; /* RIP stays: the guest re-executes the rest */
+			return true;
+		}
+		if (mode == MODE_64) {
+			/* Non-canonical addresses: #GP(0) (SDM vol. 3A §3.3.7.1). */
+			bool bad = (u64)((s64)(dlin << 16) >> 16) != dlin;
+
+			if (in->kind == INSN_MOVS)
+				bad |= (u64)((s64)(slin << 16) >> 16) != slin;
+			if (bad) {
+				vcpu_ops->inject(v, EXC_GP, true, 0);
+				return false;
+			}
+		}
+		if (in->kind == INSN_MOVS && translate(v, slin, size, false, wrap32, &src))
+			return false;
+		if (translate(v, dlin, size, true, wrap32, &dst))
+			return false;
+		if (in->kind == INSN_MOVS) {
+			val = 0;
+			if (elem_access(v, h, &src, size, false, &val))
+				return false;
+			g->rsi = addr_update(g->rsi, g->rsi + (u64)step, asz);
+		} else {
+			val = g->rax & mask(size);
+		}
+		if (elem_access(v, h, &dst, size, true, &val))
+			return false;
+		g->rdi = addr_update(g->rdi, g->rdi + (u64)step, asz);
+		if (in->rep)
+			g->rcx = addr_update(g->rcx, g->rcx - 1, asz);
+	}
+	return true;
+}
+
+static void set_flags(struct vcpu *v, u64 rflags)
+{
+	vcpu_ops->set(v, VREG_RFLAGS, rflags);
+}
+
 void mmio_emulate(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa)
 {
 	u8 bytes[15] = { 0 };
 	int got = guest_fetch(v, bytes, sizeof(bytes));
+	enum insn_mode mode = code_mode(v);
 	struct insn in;
-	u64 val;
+	u64 val, src, rflags;
+	int err = got > 0 ? insn_decode(bytes, (unsigned)got, mode, &in) : -EINVAL;
 
-	if (got <= 0 || insn_decode(bytes, (unsigned)got, code_mode(v), &in)) {
+	if (err == -EPERM) {
+		vcpu_ops->inject(v, EXC_UD, false, 0);
+		return;
+	}
+	if (err) {
 		vm_crash(v->vm, "MMIO access at %#llx by an instruction Keel does not emulate (%02x %02x %02x)",
 			 (unsigned long long)gpa, bytes[0], got > 1 ? bytes[1] : 0, got > 2 ? bytes[2] : 0);
+		return;
+	}
+	if (in.kind == INSN_MOVS || in.kind == INSN_STOS) {
+		bool more;
+
+		if (emulate_string(v, h, &in, mode, &more) && !more)
+			vcpu_ops->set(v, VREG_RIP, vcpu_ops->get(v, VREG_RIP) + in.len);
 		return;
 	}
 	if (gpa - h->base > h->size - in.mem_size) {
@@ -82,16 +467,72 @@ void mmio_emulate(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa)
 			 in.mem_size);
 		return;
 	}
-	if (in.kind == INSN_STORE) {
+	switch (in.kind) {
+	case INSN_STORE:
 		val = (in.reg < 0 ? in.imm : reg_get(v, &in)) & mask(in.mem_size);
 		h->fn(v, gpa, in.mem_size, true, &val);
-	} else {
+		break;
+	case INSN_LOAD:
+	case INSN_LOAD_ZX:
+	case INSN_LOAD_SX:
 		val = 0;
 		h->fn(v, gpa, in.mem_size, false, &val);
 		val &= mask(in.mem_size);
 		if (in.kind == INSN_LOAD_SX && (val >> (in.mem_size * 8 - 1)) & 1)
 			val |= ~mask(in.mem_size);
 		reg_set(v, &in, in.reg_size, val & mask(in.reg_size));
+		break;
+	case INSN_ALU:
+	case INSN_TEST:
+		val = 0;
+		h->fn(v, gpa, in.mem_size, false, &val);
+		val &= mask(in.mem_size);
+		src = (in.reg < 0 ? in.imm : reg_get(v, &in)) & mask(in.mem_size);
+		rflags = vcpu_ops->get(v, VREG_RFLAGS);
+		if (in.kind == INSN_TEST) {
+			alu(ALU_AND, in.mem_size, val, src, &rflags);
+		} else if (in.mem_dst) {
+			val = alu(in.op, in.mem_size, val, src, &rflags);
+			if (in.op != ALU_CMP)
+				h->fn(v, gpa, in.mem_size, true, &val);
+		} else {
+			val = alu(in.op, in.mem_size, src, val, &rflags);
+			if (in.op != ALU_CMP)
+				reg_set(v, &in, in.reg_size, val);
+		}
+		set_flags(v, rflags);
+		break;
+	case INSN_XCHG:
+		val = 0;
+		h->fn(v, gpa, in.mem_size, false, &val);
+		src = reg_get(v, &in) & mask(in.mem_size);
+		reg_set(v, &in, in.reg_size, val & mask(in.mem_size));
+		h->fn(v, gpa, in.mem_size, true, &src);
+		break;
+	case INSN_BT: {
+		u64 bit = (in.reg < 0 ? in.imm : reg_get(v, &in)) & (in.mem_size * 8u - 1);
+
+		val = 0;
+		h->fn(v, gpa, in.mem_size, false, &val);
+		val &= mask(in.mem_size);
+		rflags = vcpu_ops->get(v, VREG_RFLAGS) & ~FL_CF;
+		if ((val >> bit) & 1)
+			rflags |= FL_CF;
+		if (in.op != BT_BT) {
+			if (in.op == BT_BTS)
+				val |= 1ull << bit;
+			else if (in.op == BT_BTR)
+				val &= ~(1ull << bit);
+			else
+				val ^= 1ull << bit;
+			h->fn(v, gpa, in.mem_size, true, &val);
+		}
+		set_flags(v, rflags);
+		break;
+	}
+	default:
+		vm_crash(v->vm, "MMIO: unhandled instruction kind %d", in.kind);
+		return;
 	}
 	vcpu_ops->set(v, VREG_RIP, vcpu_ops->get(v, VREG_RIP) + in.len);
 }
