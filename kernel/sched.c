@@ -37,10 +37,9 @@
 struct pcpu_sched {
 	volatile bool resched; /* look at the run queue before entering the guest again */
 	volatile bool idle;    /* halted with nothing to run */
-	volatile bool in_loop;
-	struct vcpu *loaded; /* the vCPU whose state this CPU holds */
-	u64 armed;	     /* deadline the timer is armed for (ns), 0: not armed */
-	u64 armed_ticks;     /* this CPU's timer interrupt count when it was armed */
+	struct vcpu *loaded;   /* the vCPU whose state this CPU holds */
+	u64 armed;	       /* deadline the timer is armed for (ns), 0: not armed */
+	u64 armed_ticks;       /* this CPU's timer interrupt count when it was armed */
 };
 
 static struct sched sched;
@@ -323,7 +322,6 @@ void sched_cpu_loop(void)
 	if (cpu >= SCHED_MAX_CPUS || !(online_mask & (1ull << cpu)))
 		return;
 	pc = &pcs[cpu];
-	pc->in_loop = true;
 	lapic_timer_oneshot(0); /* from here on the timer is armed only for a deadline */
 	for (;;) {
 		unsigned long flags;
@@ -381,7 +379,6 @@ void sched_cpu_loop(void)
 	release(pc);
 	arm_timer(pc, NULL, 0);
 	pc->idle = false;
-	pc->in_loop = false;
 }
 
 void sched_vcpu_stats(struct vcpu *v, struct vcpu_stats *out)

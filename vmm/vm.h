@@ -7,6 +7,7 @@
 #include "kernel/types.h"
 #include "vmm/guest_console.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_config.h"
 #include "vmm/vpic.h"
 #include "vmm/vpit.h"
 
@@ -15,7 +16,7 @@ typedef u64 gpa_t;
 
 #define VM_NAME_MAX	     32
 #define VM_MAX_REGIONS	     8
-#define VM_MAX_VCPUS	     8
+#define VM_MAX_VCPUS	     VM_CONFIG_MAX_VCPUS
 #define VM_MAX_IO_HANDLERS   16
 #define VM_MAX_MMIO_HANDLERS 16
 #define VM_CRASH_MAX	     128
@@ -70,7 +71,6 @@ struct vm {
 	bool crashed;
 	u32 exit_status;
 	char crash_reason[VM_CRASH_MAX];
-	u64 exit_counts[EXIT_REASON_MAX]; /* the sum of its vCPUs', when it ends */
 	/* COM1 output is gathered into lines and printed with the VM's name. */
 	char con_line[160];
 	u32 con_len;

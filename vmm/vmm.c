@@ -34,14 +34,16 @@ static void report(struct vm *vm)
 	char counts[256];
 	size_t used = 0;
 
-	for (u32 i = 0; i < vm->nr_vcpus; i++)
-		for (unsigned r = 0; r < EXIT_REASON_MAX; r++)
-			vm->exit_counts[r] += vm->vcpus[i]->exit_counts[r];
 	counts[0] = '\0';
-	for (unsigned r = 0; r < EXIT_REASON_MAX; r++)
-		if (vm->exit_counts[r] && used < sizeof(counts))
+	for (unsigned r = 0; r < EXIT_REASON_MAX; r++) {
+		u64 n = 0;
+
+		for (u32 i = 0; i < vm->nr_vcpus; i++)
+			n += vm->vcpus[i]->exit_counts[r];
+		if (n && used < sizeof(counts))
 			used += (size_t)ksnprintf(counts + used, sizeof(counts) - used, " %s=%llu", exit_reason_name(r),
-						  (unsigned long long)vm->exit_counts[r]);
+						  (unsigned long long)n);
+	}
 	if (vm->crashed)
 		klog(LOG_ALWAYS, "keel: vm %s crashed: %s; exits:%s\n", vm->name, vm->crash_reason, counts);
 	else
