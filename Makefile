@@ -85,6 +85,7 @@ $(B)/keel.elf: $(B)/keel64.elf
 include boot/efi/efi.mk
 include iso/iso.mk
 include guests/tests/guests.mk
+include guests/linux/linux.mk
 
 # ---------------------------------------------------------------------------------------------
 # Tests
@@ -161,6 +162,7 @@ help:
 	@echo "make check-unit host unit tests (cmocka, ASan+UBSan)"
 	@echo "make check-boot boot-path tests in QEMU TCG"
 	@echo "make check-sched the scheduler under load, SMP guests and the console (QEMU, AMD-V)"
+	@echo "make check-linux Debian's kernel as a guest (QEMU, AMD-V)"
 	@echo "make check-vmx  the guest suite under the VT-x backend on Bochs (corei7_skylake_x)"
 	@echo "make run-guest  GUEST=kernel.elf [ARGS=...] [MEM=64M]: one multiboot guest under Keel in QEMU"
 	@echo "make run-efi    boot build/keel-efi.img (keel.efi as BOOTX64.EFI) under OVMF"

@@ -271,7 +271,7 @@ static void release(struct pcpu_sched *pc)
 	if (!v)
 		return;
 	vcpu_ops->unload(v);
-	fpu_guest_save(v->fpu_area);
+	fpu_guest_save(v->fpu_area, &v->xcr0);
 	pc->loaded = NULL;
 	__atomic_store_n(&v->running_on, NO_CPU, __ATOMIC_RELEASE);
 }

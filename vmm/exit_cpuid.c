@@ -1,14 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* CPUID policy: the host's view, minus what Keel does not virtualize, plus Keel's own leaves. */
 #include "arch/x86/cpu.h"
+#include "arch/x86/tsc.h"
 #include "kernel/lib/string.h"
 #include "vmm/exit.h"
 #include "vmm/public/keel_hypercall.h"
 
 #define CPUID1_ECX_VMX		  (1u << 5)
 #define CPUID1_ECX_X2APIC_BIT	  (1u << 21)
+#define CPUID1_ECX_TSC_DEADLINE	  (1u << 24)
+#define CPUID1_EDX_MCE		  (1u << 7)
+#define CPUID1_EDX_MCA		  (1u << 14)
 #define CPUID80000001_ECX_SVM_BIT (1u << 2)
+#define CPUID80000001_EDX_RDTSCP  (1u << 27)
+#define CPUID7_EBX_TSC_ADJUST	  (1u << 1)
 #define CPUID7_ECX_WAITPKG	  (1u << 5)
+#define CPUID7_ECX_RDPID	  (1u << 22)
+#define KEEL_CPUID_TIMING	  (KEEL_CPUID_BASE + 0x10)
 
 void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 {
@@ -18,8 +26,13 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 
 	if (leaf >= KEEL_CPUID_BASE && leaf < KEEL_CPUID_BASE + 0x100) {
 		r = (struct cpuid_regs){ 0 };
-		if (leaf == KEEL_CPUID_BASE) {
-			r.eax = KEEL_CPUID_BASE;
+		if (leaf == KEEL_CPUID_TIMING) {
+			/* The leaf VMware defined and other hypervisors copy: TSC and local APIC timer
+			 * frequencies in kHz, so a guest need not calibrate them. */
+			r.eax = (u32)tsc_khz;
+			r.ebx = (u32)(VLAPIC_TIMER_HZ / 1000);
+		} else if (leaf == KEEL_CPUID_BASE) {
+			r.eax = KEEL_CPUID_TIMING;
 			static const char sig[12] = KEEL_CPUID_SIGNATURE;
 
 			memcpy(&r.ebx, sig, 4);
@@ -30,18 +43,36 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 		r = cpuid(leaf, sub);
 		switch (leaf) {
 		case 1:
-			/* No nested VMX, no x2APIC until the virtual local APIC exists; "running under a
-			 * hypervisor". The initial APIC ID is the vCPU's. */
-			r.ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_X2APIC_BIT);
-			r.ecx |= CPUID1_ECX_HYPERVISOR;
+			/* No nested VMX; the virtual local APIC has x2APIC mode and the TSC-deadline timer
+			 * whatever the host has; no machine-check MSRs; "running under a hypervisor". The
+			 * initial APIC ID is the vCPU's. */
+			r.ecx &= ~CPUID1_ECX_VMX;
+			r.ecx |= CPUID1_ECX_HYPERVISOR | CPUID1_ECX_X2APIC_BIT | CPUID1_ECX_TSC_DEADLINE;
+			r.edx &= ~(CPUID1_EDX_MCE | CPUID1_EDX_MCA);
 			r.ebx = (r.ebx & 0x00ffffff) | (v->id << 24);
 			break;
+		case 6:	  /* thermal and power management: APERF/MPERF and friends are not offered */
+		case 0xa: /* architectural performance monitoring: no PMU */
+			r = (struct cpuid_regs){ 0 };
+			break;
 		case 7:
-			if (sub == 0)
-				r.ecx &= ~CPUID7_ECX_WAITPKG;
+			/* No TSC_ADJUST (one TSC offset per VM), RDPID or WAITPKG (their MSRs are not
+			 * virtualized). */
+			if (sub == 0) {
+				r.ebx &= ~CPUID7_EBX_TSC_ADJUST;
+				r.ecx &= ~(CPUID7_ECX_WAITPKG | CPUID7_ECX_RDPID);
+			}
+			break;
+		case 0xb:
+		case 0x1f:
+			r.edx = v->id; /* x2APIC ID */
 			break;
 		case 0x80000001:
 			r.ecx &= ~CPUID80000001_ECX_SVM_BIT;
+			r.edx &= ~CPUID80000001_EDX_RDTSCP; /* IA32_TSC_AUX is not virtualized */
+			break;
+		case 0x8000001e:
+			r.eax = v->id; /* extended APIC ID */
 			break;
 		case 0x8000000a: /* SVM features: none for guests */
 			r = (struct cpuid_regs){ 0 };

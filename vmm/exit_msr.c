@@ -4,7 +4,9 @@
  * #GP in the guest, as a CPU without that MSR would.
  */
 #include "arch/x86/cpu.h"
+#include "arch/x86/regs.h"
 #include "vmm/exit.h"
+#include "vmm/platform.h"
 
 #define MSR_TSC		  0x10
 #define MSR_PLATFORM_ID	  0x17
@@ -12,6 +14,9 @@
 #define MSR_MISC_ENABLE	  0x1a0
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define MSR_PAT_	  0x277
+#define MSR_AMD64_NB_CFG  0xc001001f
+#define MSR_X2APIC_FIRST  0x800
+#define MSR_X2APIC_LAST	  0x8ff
 
 /* EFER bits a guest may set (AMD APM vol. 2 §3.1.7): SCE, LME, LMA (read-only), NXE. */
 #define EFER_GUEST_MASK (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
@@ -44,10 +49,14 @@ void handle_msr(struct vcpu *v, const struct vm_exit *e)
 			vcpu_ops->set(v, VREG_EFER, (val & ~(u64)EFER_LMA) | (vcpu_ops->get(v, VREG_EFER) & EFER_LMA));
 		break;
 	case MSR_TSC:
+		/* Writes are ignored: one offset per VM keeps every vCPU's TSC in step (vm.h). */
 		if (!write)
-			val = rdtsc();
-		else
-			ok = true; /* TSC offsetting arrives with the time virtualization; ignored */
+			val = rdtsc() + v->vm->tsc_offset;
+		break;
+	case MSR_APIC_BASE:
+	case MSR_TSC_DEADLINE:
+	case MSR_X2APIC_FIRST ... MSR_X2APIC_LAST:
+		ok = platform_lapic_msr(v, e->msr.index, write, &val) == 0;
 		break;
 	case MSR_PAT_:
 		if (!write)
@@ -56,6 +65,12 @@ void handle_msr(struct vcpu *v, const struct vm_exit *e)
 			v->guest_pat = val;
 		else
 			ok = false;
+		break;
+	case MSR_AMD64_NB_CFG:
+		/* Northbridge configuration: Linux reads it and sets the extended PCI configuration
+		 * access bit. Reads 0; writes are ignored (there is no northbridge). */
+		if (!write)
+			val = 0;
 		break;
 	case MSR_PLATFORM_ID:
 	case MSR_MTRRCAP:

@@ -9,13 +9,18 @@
  */
 #include "vmm/platform.h"
 
+#include "arch/x86/cmos.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/regs.h"
 #include "arch/x86/tsc.h"
 #include "kernel/log.h"
 #include "kernel/sched.h"
+#include "vmm/acpi_gen.h"
+#include "vmm/run.h"
 
 #define PIT_IRQ		 0
+#define PIT_GSI		 2 /* the MADT's interrupt source override IRQ 0 -> GSI 2 */
+#define RTC_IRQ		 8
 #define LVT_MASKED	 (1u << 16)
 #define LVT_MODE(l)	 (((l) >> 8) & 7)
 #define LVT_MODE_NMI	 4
@@ -35,6 +40,53 @@ static void pic_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 	/* An unmask or EOI may let an interrupt through to a halted vCPU 0. */
 	if (!in && v->id != 0)
 		vcpu_kick(vm->vcpus[0]);
+}
+
+static void deliver(struct vcpu *t, const struct vlapic_ipi *ipi);
+static bool targets(struct vcpu *src, struct vcpu *t, const struct vlapic_ipi *ipi);
+
+/* An I/O APIC message goes to the local APICs it selects, as an IPI from no vCPU would. */
+static void route_msg(struct vm *vm, const struct vioapic_msg *m)
+{
+	struct vlapic_ipi ipi = { .vector = m->vector,
+				  .shorthand = VLAPIC_DEST_FIELD,
+				  .logical = m->logical,
+				  .level_assert = true,
+				  .level_trigger = m->level,
+				  .dest = m->dest };
+
+	switch (m->mode) {
+	case VIOAPIC_MODE_FIXED:
+	case VIOAPIC_MODE_LOWEST:
+	case VIOAPIC_MODE_INIT:
+		ipi.mode = (enum vlapic_ipi_mode)m->mode;
+		break;
+	default:
+		/* NMI, SMI and ExtINT through the I/O APIC: Linux only tries ExtINT on pin 0 when the
+		 * timer does not work through pin 2, which it does here. */
+		return;
+	}
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		if (!targets(NULL, vm->vcpus[i], &ipi))
+			continue;
+		deliver(vm->vcpus[i], &ipi);
+		if (ipi.mode == VLAPIC_IPI_LOWEST)
+			break;
+	}
+}
+
+static void route_msgs(struct vm *vm, const struct vioapic_msg *m, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		route_msg(vm, &m[i]);
+}
+
+/* An edge on ISA IRQ `irq`: the PIC's input and the I/O APIC pin it is wired to. vm->lock held;
+ * returns whether *msg must be routed (after the lock is dropped). */
+static bool isa_edge_locked(struct vm *vm, u8 irq, struct vioapic_msg *msg)
+{
+	vpic_raise(&vm->pic, irq);
+	return vioapic_pulse(&vm->ioapic, irq == PIT_IRQ ? PIT_GSI : irq, msg);
 }
 
 static void pit_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
@@ -96,7 +148,7 @@ static bool targets(struct vcpu *src, struct vcpu *t, const struct vlapic_ipi *i
 
 	switch (ipi->shorthand) {
 	case VLAPIC_DEST_SELF:
-		return t == src;
+		return t == src; /* src is NULL for the I/O APIC's messages, which use the field */
 	case VLAPIC_DEST_ALL:
 		return true;
 	case VLAPIC_DEST_OTHERS:
@@ -126,12 +178,47 @@ void platform_send_ipi(struct vcpu *src, const struct vlapic_ipi *ipi)
 	}
 }
 
+/* A level-triggered interrupt was retired: the I/O APIC may send it again. */
+static void ioapic_eoi(struct vm *vm, u8 vector)
+{
+	struct vioapic_msg msg[VIOAPIC_PINS];
+	unsigned long flags = spin_lock_irqsave(&vm->lock);
+	unsigned n = vioapic_eoi(&vm->ioapic, vector, msg, ARRAY_SIZE(msg));
+
+	spin_unlock_irqrestore(&vm->lock, flags);
+	route_msgs(vm, msg, n);
+}
+
+static void ioapic_mmio(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *val)
+{
+	struct vioapic_msg msg[VIOAPIC_PINS];
+	u32 off = (u32)(gpa - VIOAPIC_BASE);
+	struct vm *vm = v->vm;
+	unsigned long flags;
+	unsigned n = 0;
+
+	/* Only aligned 32-bit accesses are defined (82093AA §3.0): others read 0, writes dropped. */
+	if (size != 4 || (off & 3)) {
+		if (!write)
+			*val = 0;
+		return;
+	}
+	flags = spin_lock_irqsave(&vm->lock);
+	if (write)
+		n = vioapic_write(&vm->ioapic, off, (u32)*val, msg, ARRAY_SIZE(msg));
+	else
+		*val = vioapic_read(&vm->ioapic, off);
+	spin_unlock_irqrestore(&vm->lock, flags);
+	route_msgs(vm, msg, n);
+}
+
 static void lapic_mmio(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *val)
 {
 	u32 off = (u32)(gpa - VLAPIC_BASE);
 	struct vlapic_ipi ipi;
 	bool send = false;
 	unsigned long flags;
+	int eoi;
 
 	/* The registers are 32 bits wide at 16-byte boundaries; other accesses are undefined
 	 * (SDM §10.4.1): reads return 0, writes are dropped. */
@@ -145,9 +232,12 @@ static void lapic_mmio(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *
 		send = vlapic_write(&v->lapic, off, (u32)*val, time_ns(), &ipi);
 	else
 		*val = vlapic_read(&v->lapic, off, time_ns());
+	eoi = vlapic_take_level_eoi(&v->lapic);
 	spin_unlock_irqrestore(&v->lock, flags);
 	if (send)
 		platform_send_ipi(v, &ipi);
+	if (eoi >= 0)
+		ioapic_eoi(v->vm, (u8)eoi);
 }
 
 /* As firmware leaves the boot processor: APIC on, LINT0 = ExtINT (the PIC), LINT1 = NMI. */
@@ -167,18 +257,202 @@ void platform_vcpu_reset(struct vcpu *v)
 		lapic_firmware_setup(&v->lapic);
 }
 
+/* --- Legacy and ACPI devices: RTC, PM timer and PM1 blocks, reset sources, PCI ---------- */
+
+static void rtc_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
+{
+	struct vm *vm = v->vm;
+	unsigned long flags = spin_lock_irqsave(&vm->lock);
+
+	if (in)
+		*val = vrtc_read(&vm->rtc, port, time_ns());
+	else
+		vrtc_write(&vm->rtc, port, (u8)*val, time_ns());
+	spin_unlock_irqrestore(&vm->lock, flags);
+	/* vCPU 0 polls the RTC's interrupts: its wake-up time may have changed. */
+	if (!in && v->id != 0)
+		vcpu_kick(vm->vcpus[0]);
+}
+
+static void power_event(struct vm *vm, enum vacpi_event ev)
+{
+	if (ev == VACPI_POWEROFF) {
+		vm_power_event(vm, VM_END_POWEROFF);
+	} else if (ev == VACPI_RESET) {
+		vm_power_event(vm, VM_END_RESET);
+	} else if (ev == VACPI_SLEEP) {
+		/* S1-S4 need firmware to resume through; the DSDT offers only \_S5_. */
+		vm_crash(vm, "the guest asked for an ACPI sleep state other than S5 (not offered)");
+	}
+}
+
+static void pm_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
+{
+	struct vm *vm = v->vm;
+	unsigned off = port - PLATFORM_PM_BASE;
+	enum vacpi_event ev = VACPI_NONE;
+	unsigned long flags = spin_lock_irqsave(&vm->lock);
+
+	if (off < 4) {
+		if (in)
+			*val = vacpi_pm1_evt_read(&vm->acpi, off, size, time_ns());
+		else
+			vacpi_pm1_evt_write(&vm->acpi, off, size, *val);
+	} else if (off < 6) {
+		if (in)
+			*val = vacpi_pm1_cnt_read(&vm->acpi, off - 4, size);
+		else
+			ev = vacpi_pm1_cnt_write(&vm->acpi, off - 4, size, *val);
+	} else if (off >= 8 && in) {
+		*val = vacpi_pm_tmr_read(&vm->acpi, off - 8, size, time_ns());
+	} else if (in) {
+		*val = ~0u;
+	}
+	spin_unlock_irqrestore(&vm->lock, flags);
+	power_event(vm, ev);
+}
+
+/* 0xcf8-0xcff: PCI configuration mechanism 1, and the Reset Control register at 0xcf9 (bytes). */
+static void pci_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
+{
+	struct vm *vm = v->vm;
+	enum vacpi_event ev = VACPI_NONE;
+	unsigned long flags = spin_lock_irqsave(&vm->lock);
+
+	if (vpci_owns(port, size)) {
+		if (in)
+			*val = vpci_io_read(&vm->pci, port, size);
+		else
+			vpci_io_write(&vm->pci, port, size, *val);
+	} else if (in) {
+		*val = vacpi_cf9_read(&vm->acpi);
+	} else {
+		ev = vacpi_cf9_write(&vm->acpi, (u8)*val);
+	}
+	spin_unlock_irqrestore(&vm->lock, flags);
+	power_event(vm, ev);
+}
+
+/* 0x60/0x64: the keyboard controller, for its reset line only (no keyboard is attached). */
+static void kbc_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
+{
+	struct vm *vm = v->vm;
+	enum vacpi_event ev = VACPI_NONE;
+	unsigned long flags = spin_lock_irqsave(&vm->lock);
+
+	if (in)
+		*val = vacpi_kbc_read(&vm->acpi, port);
+	else
+		ev = vacpi_kbc_write(&vm->acpi, port, (u8)*val);
+	spin_unlock_irqrestore(&vm->lock, flags);
+	power_event(vm, ev);
+}
+
+/* 0x61: PIT channel 2's gate and output, the speaker, the refresh toggle. */
+static void port61_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
+{
+	struct vm *vm = v->vm;
+	unsigned long flags = spin_lock_irqsave(&vm->lock);
+
+	if (in)
+		*val = vpit_port61_read(&vm->pit, time_ns());
+	else
+		vpit_port61_write(&vm->pit, (u8)*val, time_ns());
+	spin_unlock_irqrestore(&vm->lock, flags);
+}
+
+int platform_write_tables(struct vm *vm, u32 nr_vcpus, u64 *rsdp)
+{
+	static u8 buf[ACPI_GEN_MIN_BUF_SIZE]; /* VMs are built one at a time, at boot */
+	const struct acpi_gen_config cfg = {
+		.nr_cpus = nr_vcpus,
+		.ioapic_id = nr_vcpus, /* after the local APICs' IDs 0..n-1 */
+		.ioapic_addr = VIOAPIC_BASE,
+		.ioapic_gsi_base = 0,
+		.lapic_addr = VLAPIC_BASE,
+		.pm1a_evt_port = PLATFORM_PM_BASE,
+		.pm1a_cnt_port = PLATFORM_PM_BASE + 4,
+		.pm_tmr_port = PLATFORM_PM_BASE + 8,
+		.sci_irq = PLATFORM_SCI_IRQ,
+		.reset_port = VPCI_RESET_CONTROL,
+		.reset_value = PLATFORM_RESET_VALUE,
+		/* The 8042 is there only for its reset line: no keyboard to probe for. */
+		.has_i8042 = false,
+		.has_cmos_rtc = true,
+		.rtc_century = VRTC_CENTURY_INDEX,
+		.legacy_devices = true, /* COM1 */
+	};
+	int n = acpi_gen_build(&cfg, buf, sizeof(buf), ACPI_GEN_BIOS_AREA_GPA, rsdp);
+
+	return n < 0 ? n : gpa_write(vm, ACPI_GEN_BIOS_AREA_GPA, buf, (u64)n);
+}
+
 int platform_init(struct vm *vm)
 {
+	u64 now = time_ns();
 	int ret;
 
 	vpic_reset(&vm->pic);
 	vpit_reset(&vm->pit);
+	vioapic_reset(&vm->ioapic, (u8)vm->nr_vcpus);
+	vrtc_init(&vm->rtc, cmos_unix_time(), now); /* the host RTC, taken as UTC */
+	vacpi_reset(&vm->acpi, now);
+	vpci_init(&vm->pci);
 	for (u32 i = 0; i < vm->nr_vcpus; i++)
 		platform_vcpu_reset(vm->vcpus[i]);
 	ret = vm_io_register(vm, 0x20, 2, pic_io);
 	ret = ret ?: vm_io_register(vm, 0xa0, 2, pic_io);
 	ret = ret ?: vm_io_register(vm, 0x40, 4, pit_io);
+	ret = ret ?: vm_io_register(vm, 0x61, 1, port61_io);
+	ret = ret ?: vm_io_register(vm, 0x60, 1, kbc_io);
+	ret = ret ?: vm_io_register(vm, 0x64, 1, kbc_io);
+	ret = ret ?: vm_io_register(vm, 0x70, 2, rtc_io);
+	ret = ret ?: vm_io_register(vm, PLATFORM_PM_BASE, 12, pm_io);
+	ret = ret ?: vm_io_register(vm, VPCI_PORT_FIRST, VPCI_PORT_LAST - VPCI_PORT_FIRST + 1, pci_io);
+	ret = ret ?: vm_mmio_register(vm, VIOAPIC_BASE, VIOAPIC_SIZE, ioapic_mmio);
 	return ret ?: vm_mmio_register(vm, VLAPIC_BASE, VLAPIC_SIZE, lapic_mmio);
+}
+
+/* The guest's TSC value `tsc` on the time_ns() clock; 1 (already due) for a time in the past. */
+static u64 guest_tsc_to_ns(const struct vm *vm, u64 tsc)
+{
+	return MAX(tsc_to_ns(tsc - vm->tsc_offset), 1ull);
+}
+
+int platform_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
+{
+	unsigned long flags = spin_lock_irqsave(&v->lock);
+	struct vlapic *l = &v->lapic;
+	struct vlapic_ipi ipi;
+	bool sent = false;
+	int ret = 0, eoi;
+
+	if (msr == MSR_APIC_BASE) {
+		if (write)
+			ret = vlapic_set_base_msr(l, *val);
+		else
+			*val = vlapic_base_msr(l, v->id == 0);
+	} else if (msr == MSR_TSC_DEADLINE) {
+		/* SDM §11.5.4.1: armed by a non-zero write in TSC-deadline mode, reads 0 once it
+		 * has fired; other timer modes ignore writes. */
+		if (write) {
+			v->tsc_deadline = *val;
+			vlapic_set_deadline(l, *val ? guest_tsc_to_ns(v->vm, *val) : 0);
+		} else {
+			*val = l->deadline_ns ? v->tsc_deadline : 0;
+		}
+	} else if (write) {
+		ret = vlapic_msr_write(l, msr, *val, time_ns(), &ipi, &sent);
+	} else {
+		ret = vlapic_msr_read(l, msr, time_ns(), val);
+	}
+	eoi = vlapic_take_level_eoi(l);
+	spin_unlock_irqrestore(&v->lock, flags);
+	if (sent)
+		platform_send_ipi(v, &ipi);
+	if (eoi >= 0)
+		ioapic_eoi(v->vm, (u8)eoi);
+	return ret;
 }
 
 /* Whether the PIC's output reaches this vCPU: LINT0 unmasked in ExtINT mode (or the APIC off). */
@@ -192,9 +466,12 @@ static bool pic_wired(const struct vcpu *v)
 void platform_set_irq(struct vm *vm, u8 irq)
 {
 	unsigned long flags = spin_lock_irqsave(&vm->lock);
+	struct vioapic_msg msg;
+	bool send = isa_edge_locked(vm, irq, &msg);
 
-	vpic_raise(&vm->pic, irq);
 	spin_unlock_irqrestore(&vm->lock, flags);
+	if (send)
+		route_msg(vm, &msg);
 	vcpu_kick(vm->vcpus[0]);
 }
 
@@ -204,11 +481,17 @@ static void poll_timers(struct vcpu *v, u64 now)
 	struct vm *vm = v->vm;
 	unsigned long flags;
 
-	if (v->id == 0 && vm->pit.next_ns) {
+	if (v->id == 0 && (vm->pit.next_ns || vrtc_next_ns(&vm->rtc))) {
+		struct vioapic_msg msg[2];
+		unsigned n = 0;
+
 		flags = spin_lock_irqsave(&vm->lock);
-		if (vpit_expired(&vm->pit, now))
-			vpic_raise(&vm->pic, PIT_IRQ);
+		if (vpit_expired(&vm->pit, now) && isa_edge_locked(vm, PIT_IRQ, &msg[n]))
+			n++;
+		if (vrtc_poll(&vm->rtc, now) && isa_edge_locked(vm, RTC_IRQ, &msg[n]))
+			n++;
 		spin_unlock_irqrestore(&vm->lock, flags);
+		route_msgs(vm, msg, n);
 	}
 	if (v->lapic.timer_next_ns) {
 		flags = spin_lock_irqsave(&v->lock);
@@ -217,14 +500,19 @@ static void poll_timers(struct vcpu *v, u64 now)
 	}
 }
 
+static u64 earliest(u64 a, u64 b)
+{
+	return !a || !b ? a | b : MIN(a, b);
+}
+
 u64 platform_next_timer(const struct vcpu *v)
 {
-	u64 lapic = vlapic_timer_next(&v->lapic);
-	u64 pit = v->id == 0 ? v->vm->pit.next_ns : 0;
+	u64 next = vlapic_timer_next(&v->lapic);
 
-	if (!lapic || !pit)
-		return lapic | pit;
-	return MIN(lapic, pit);
+	/* The VM's own timers are polled by vCPU 0 (poll_timers). */
+	if (v->id == 0)
+		next = earliest(earliest(next, v->vm->pit.next_ns), vrtc_next_ns(&v->vm->rtc));
+	return next;
 }
 
 /* Whether an external interrupt waits for v (timers included). */

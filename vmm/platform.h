@@ -4,8 +4,20 @@
 
 #include "vmm/vm.h"
 
-/* The legacy PIC pair and PIT every VM gets, and each vCPU's local APIC (after vcpus exist). */
+/* I/O ports of the ACPI fixed hardware (PM1a event 0x600-0x603, PM1a control 0x604-0x605, PM
+ * timer 0x608-0x60b), the SCI's ISA IRQ, and the value the FADT's reset register takes (0xcf9). */
+#define PLATFORM_PM_BASE     0x600
+#define PLATFORM_SCI_IRQ     9
+#define PLATFORM_RESET_VALUE 0x06
+
+/* The devices every VM gets (PIC pair, PIT, I/O APIC, RTC, ACPI PM blocks, reset sources, PCI
+ * configuration space with a host bridge) and each vCPU's local APIC (after vcpus exist). */
 int platform_init(struct vm *vm);
+/* Writes the ACPI tables describing that platform with nr_vcpus CPUs into the VM's BIOS area;
+ * *rsdp is where the RSDP went. */
+int platform_write_tables(struct vm *vm, u32 nr_vcpus, u64 *rsdp);
+/* IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC MSRs of v: 0, or -EINVAL for #GP. */
+int platform_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val);
 /* Local APIC at power-on (vCPU 0 as firmware leaves it: LINT0 takes the PIC). */
 void platform_vcpu_reset(struct vcpu *v);
 /* Before each entry, on v's CPU: advance timers and hand the guest the interrupt it can take,

@@ -37,6 +37,14 @@ void vm_exit_status(struct vm *vm, u32 status)
 	__atomic_store_n(&vm->state, VM_DEAD, __ATOMIC_RELEASE);
 }
 
+void vm_power_event(struct vm *vm, enum vm_end how)
+{
+	if (__atomic_exchange_n(&vm->ending, true, __ATOMIC_ACQ_REL))
+		return;
+	vm->end = how;
+	__atomic_store_n(&vm->state, VM_DEAD, __ATOMIC_RELEASE);
+}
+
 static void kick_all(struct vm *vm)
 {
 	for (u32 i = 0; i < vm->nr_vcpus; i++)

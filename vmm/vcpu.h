@@ -84,7 +84,7 @@ struct vcpu_boot_state {
 	bool protected_mode;
 	u16 cs_sel;
 	u64 rip, rsp;
-	u64 rax, rbx, rdx;
+	u64 rax, rbx, rdx, rsi;
 };
 
 /* Multiprocessor state (SDM vol. 3A §8.4): APs wait for INIT then SIPI. */
@@ -111,6 +111,7 @@ struct vcpu {
 	bool init_pending, sipi_pending; /* applied by the vCPU's own CPU before its next entry */
 	u8 sipi_vector;
 	volatile bool halted; /* in HLT: blocked until an interrupt is deliverable */
+	u64 tsc_deadline;     /* IA32_TSC_DEADLINE as the guest wrote it */
 
 	/* Scheduling (kernel/sched.c); se.affinity is the hard affinity, se.weight/cap_pct the VM's. */
 	struct sched_entity se;

@@ -186,14 +186,52 @@ void vlapic_ack(struct vlapic *l, u8 vector)
 	set_vec(l->isr, vector);
 }
 
-/* SDM §11.8.5: EOI retires the highest-priority in-service interrupt. TMR is left alone: it
- * would only select an EOI broadcast to the I/O APIC, which this model leaves to the caller. */
+/* SDM §11.8.5: EOI retires the highest-priority in-service interrupt. A level-triggered one
+ * (its TMR bit set) is also broadcast to the I/O APIC: recorded for the caller to route. */
 static void eoi(struct vlapic *l)
 {
 	int isrv = highest_vector(l->isr);
 
-	if (isrv >= 0)
-		clear_vec(l->isr, (u8)isrv);
+	if (isrv < 0)
+		return;
+	clear_vec(l->isr, (u8)isrv);
+	if (l->tmr[isrv / 32] & (1u << (isrv % 32)))
+		l->eoi_level = (u16)(0x100 | isrv);
+}
+
+int vlapic_take_level_eoi(struct vlapic *l)
+{
+	int v = l->eoi_level ? (l->eoi_level & 0xff) : -1;
+
+	l->eoi_level = 0;
+	return v;
+}
+
+u64 vlapic_base_msr(const struct vlapic *l, bool bsp)
+{
+	return VLAPIC_BASE | (l->hw_enabled ? APIC_BASE_EN : 0) | (l->x2apic ? APIC_BASE_EXTD : 0) |
+	       (bsp ? APIC_BASE_BSP : 0);
+}
+
+/* SDM §11.12.5 and figure 11-27: the valid transitions between disabled, xAPIC and x2APIC mode. */
+int vlapic_set_base_msr(struct vlapic *l, u64 val)
+{
+	bool en = val & APIC_BASE_EN, extd = val & APIC_BASE_EXTD;
+	u32 id = l->id;
+
+	if ((val & ~(APIC_BASE_EN | APIC_BASE_EXTD | APIC_BASE_BSP)) != VLAPIC_BASE || (extd && !en) ||
+	    (l->x2apic && en && !extd) || (!l->hw_enabled && extd))
+		return -EINVAL; /* relocation is not supported; the other cases are architectural #GP */
+	if (!en) {
+		/* Disabling resets the APIC to its power-on state, software-disabled (§11.4.3). */
+		vlapic_reset(l, id);
+		l->hw_enabled = false;
+	} else if (!l->hw_enabled) {
+		vlapic_reset(l, id);
+	} else if (extd && !l->x2apic) {
+		l->x2apic = true;
+	}
+	return 0;
 }
 
 static u32 x2apic_ldr(u32 id)

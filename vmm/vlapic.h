@@ -84,7 +84,13 @@ struct vlapic {
 	u64 timer_start_ns;	   /* when the current count started from timer_init */
 	u64 timer_next_ns;	   /* when the timer fires next; 0: not armed */
 	u64 deadline_ns;	   /* TSC-deadline mode: IA32_TSC_DEADLINE on the caller's clock, 0: disarmed */
+	u16 eoi_level;		   /* 0x100 | vector: an EOI of a level-triggered interrupt to broadcast */
 };
+
+/* IA32_APIC_BASE (MSR 0x1b) bits (SDM §11.4.4). */
+#define APIC_BASE_BSP  (1ull << 8)
+#define APIC_BASE_EXTD (1ull << 10)
+#define APIC_BASE_EN   (1ull << 11)
 
 /* Power-on / INIT state (SDM §11.4.7.1): everything masked, software-disabled. */
 void vlapic_reset(struct vlapic *l, u32 id);
@@ -99,6 +105,14 @@ bool vlapic_write(struct vlapic *l, u32 offset, u32 val, u64 now_ns, struct vlap
  * (reserved or read-only register, reserved bits, xAPIC mode). Same IPI convention as above. */
 int vlapic_msr_read(struct vlapic *l, u32 msr, u64 now_ns, u64 *val);
 int vlapic_msr_write(struct vlapic *l, u32 msr, u64 val, u64 now_ns, struct vlapic_ipi *ipi, bool *sent);
+
+/* After an EOI: the vector of a level-triggered interrupt it retired (for the I/O APIC's remote
+ * IRR), once, or -1. */
+int vlapic_take_level_eoi(struct vlapic *l);
+/* IA32_APIC_BASE as the guest reads it, and a write to it: -EINVAL where the CPU raises #GP
+ * (reserved bits, a base other than VLAPIC_BASE, an invalid mode transition). */
+u64 vlapic_base_msr(const struct vlapic *l, bool bsp);
+int vlapic_set_base_msr(struct vlapic *l, u64 val);
 
 /* Accepts a fixed interrupt (sets IRR, and TMR if level-triggered). Ignored while the APIC is
  * software-disabled, except that the vector is still recorded for an illegal vector (< 16) in ESR. */

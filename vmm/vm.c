@@ -2,6 +2,7 @@
 /* VM lifecycle and guest-physical memory. */
 #include "vmm/vm.h"
 
+#include "arch/x86/cpu.h"
 #include "arch/x86/memlayout.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
@@ -29,6 +30,10 @@ struct vm *vm_create(const char *name, u64 ram_size)
 	kstrlcpy(vm->name, name, sizeof(vm->name));
 	vm->id = __atomic_fetch_add(&next_vm_id, 1, __ATOMIC_RELAXED);
 	vm->state = VM_CREATED;
+	/* The guest's TSC starts near 0 and runs at the host's rate, with one offset for every vCPU
+	 * on every CPU: with the host's TSCs in sync (invariant TSC, reset together), it never goes
+	 * backwards when a vCPU moves. */
+	vm->tsc_offset = -rdtsc();
 	vm->ram_size = ALIGN_UP(ram_size, CHUNK_SIZE);
 	vm->nr_ram_chunks = vm->ram_size / CHUNK_SIZE;
 	vm->ram_chunks = kzalloc(vm->nr_ram_chunks * sizeof(hpa_t));

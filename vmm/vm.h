@@ -6,6 +6,10 @@
 #include "kernel/spinlock.h"
 #include "kernel/types.h"
 #include "vmm/guest_console.h"
+#include "vmm/vacpi.h"
+#include "vmm/vioapic.h"
+#include "vmm/vpci.h"
+#include "vmm/vrtc.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_config.h"
 #include "vmm/vpic.h"
@@ -17,11 +21,12 @@ typedef u64 gpa_t;
 #define VM_NAME_MAX	     32
 #define VM_MAX_REGIONS	     8
 #define VM_MAX_VCPUS	     VM_CONFIG_MAX_VCPUS
-#define VM_MAX_IO_HANDLERS   16
+#define VM_MAX_IO_HANDLERS   24
 #define VM_MAX_MMIO_HANDLERS 16
 #define VM_CRASH_MAX	     128
 
 enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_DEAD };
+enum vm_end { VM_END_STATUS, VM_END_POWEROFF, VM_END_RESET };
 enum vm_region_type { VM_REGION_RAM, VM_REGION_MMIO, VM_REGION_RESERVED };
 
 struct vm_region {
@@ -53,6 +58,7 @@ struct vm {
 	u32 id;
 	volatile enum vm_state state;
 	u64 ram_size;
+	u64 tsc_offset; /* guest TSC = host TSC + tsc_offset, the same on every vCPU and CPU */
 	struct vm_region regions[VM_MAX_REGIONS];
 	u32 nr_regions;
 	hpa_t *ram_chunks; /* host pages backing RAM, one per 2 MiB chunk (low bits: vm.c) */
@@ -69,16 +75,21 @@ struct vm {
 	/* How it ended: a status from the guest, or a crash reason from Keel. */
 	bool ending; /* set once, by whoever ends it first */
 	bool crashed;
+	enum vm_end end; /* when not crashed: a status, or the guest's poweroff or reset */
 	u32 exit_status;
 	char crash_reason[VM_CRASH_MAX];
 	/* COM1 output is gathered into lines and printed with the VM's name. */
 	char con_line[160];
 	u32 con_len;
 	spinlock_t lock;
-	/* Legacy platform devices every VM has (vmm/platform.c). */
+	/* Platform devices every VM has (vmm/platform.c), under `lock`. */
 	struct vpic pic;
 	struct vpit pit;
 	struct guest_uart uart; /* COM1 (vmm/guest_console.c) */
+	struct vioapic ioapic;
+	struct vrtc rtc;
+	struct vacpi acpi; /* PM timer, PM1 blocks, 0xcf9 and the 8042's reset line */
+	struct vpci_bus pci;
 	union {
 		struct svm_vm svm;
 		struct vmx_vm vmx;
@@ -102,5 +113,8 @@ hpa_t gpa_to_hpa(struct vm *vm, gpa_t gpa);
 void vm_crash(struct vm *vm, const char *fmt, ...) __printf(2, 3);
 /* Ends the VM with a status the guest chose (debug-exit port, HC_EXIT). */
 void vm_exit_status(struct vm *vm, u32 status);
+/* Ends the VM because the guest powered it off (ACPI S5) or reset it (0xCF9, 8042, ACPI reset
+ * register); a reset ends it too: a VM is not rebooted. */
+void vm_power_event(struct vm *vm, enum vm_end how);
 
 #endif

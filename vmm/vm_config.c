@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real][,mods=I+J+...][,vcpus=N][,weight=W][,cap=PCT]
+ * vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real|linux][,initrd=INDEX][,mods=I+J+...][,vcpus=N][,weight=W][,cap=PCT]
  * [,cpus=LIST[/LIST...]]: the VMs Keel builds at boot.
  */
 #include "vmm/vm_config.h"
@@ -99,7 +99,9 @@ static bool parse_affinity(struct vm_config *c, char *list)
 
 int vmm_config_add(const char *value)
 {
-	struct vm_config c = { .module = ~0u, .mem = DEFAULT_MEM, .vcpus = 1, .weight = SCHED_WEIGHT_UNIT };
+	struct vm_config c = {
+		.module = ~0u, .initrd = ~0u, .mem = DEFAULT_MEM, .vcpus = 1, .weight = SCHED_WEIGHT_UNIT
+	};
 	char buf[128], *field, *next;
 	u32 n = 0;
 
@@ -126,6 +128,8 @@ int vmm_config_add(const char *value)
 			kstrlcpy(c.name, field, sizeof(c.name));
 		} else if (!strncmp(field, "module=", 7) && parse_size(field + 7, &num) && num < BOOT_MAX_MODULES) {
 			c.module = (u32)num;
+		} else if (!strncmp(field, "initrd=", 7) && parse_size(field + 7, &num) && num < BOOT_MAX_MODULES) {
+			c.initrd = (u32)num;
 		} else if (!strncmp(field, "mem=", 4) && parse_size(field + 4, &num) && num >= MiB(2) &&
 			   num <= GiB(64)) {
 			c.mem = num;
@@ -152,12 +156,15 @@ int vmm_config_add(const char *value)
 			}
 		} else if (!strcmp(field, "boot=real")) {
 			c.boot = VM_BOOT_REAL;
+		} else if (!strcmp(field, "boot=linux")) {
+			c.boot = VM_BOOT_LINUX;
 		} else if (!strcmp(field, "boot=multiboot")) {
 			c.boot = VM_BOOT_MULTIBOOT;
 		} else {
-			pr_warn("vm %s: bad field '%s' (module=INDEX, mem=SIZE from 2M to 64G, boot=multiboot|real, "
-				"mods=I+J, vcpus=1-%u, weight=1-65535, cap=0-100, cpus=SET[/SET...])\n",
-				c.name, field, VM_CONFIG_MAX_VCPUS);
+			pr_warn(
+			    "vm %s: bad field '%s' (module=INDEX, mem=SIZE from 2M to 64G, boot=multiboot|real|linux, "
+			    "initrd=INDEX, mods=I+J, vcpus=1-%u, weight=1-65535, cap=0-100, cpus=SET[/SET...])\n",
+			    c.name, field, VM_CONFIG_MAX_VCPUS);
 			return -EINVAL;
 		}
 	}
@@ -166,6 +173,10 @@ int vmm_config_add(const char *value)
 			c.affinity[i] = ~0ull;
 	if (c.module == ~0u) {
 		pr_warn("vm %s: no module= given\n", c.name);
+		return -EINVAL;
+	}
+	if (c.initrd != ~0u && c.boot != VM_BOOT_LINUX) {
+		pr_warn("vm %s: initrd= is for boot=linux guests\n", c.name);
 		return -EINVAL;
 	}
 	vm_configs[nr_vm_configs++] = c;

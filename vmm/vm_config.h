@@ -13,13 +13,14 @@
 
 struct vm;
 
-enum vm_boot { VM_BOOT_MULTIBOOT, VM_BOOT_REAL };
+enum vm_boot { VM_BOOT_MULTIBOOT, VM_BOOT_REAL, VM_BOOT_LINUX };
 
 struct vm_config {
 	char name[VM_CONFIG_NAME_MAX];
 	u32 module;
 	u64 mem;
-	enum vm_boot boot; /* multiboot kernel, or a flat image run in real mode at 0:7c00 */
+	enum vm_boot boot; /* multiboot kernel, a flat image run in real mode at 0:7c00, or a bzImage */
+	u32 initrd;	   /* Linux: the initramfs module, ~0u for none */
 	u32 nr_mods;	   /* the guest's own boot modules: Keel module indexes */
 	u32 mods[VM_CONFIG_MAX_MODS];
 	/* Scheduling: vCPUs, weight (default SCHED_WEIGHT_UNIT), cap in percent of one CPU (0: none),
@@ -34,7 +35,7 @@ struct vm_config {
 extern struct vm_config vm_configs[MAX_VMS];
 extern u32 nr_vm_configs;
 
-/* cmdline: vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real][,mods=I+J+...] (repeatable). Returns < 0 (and warns) if malformed. */
+/* cmdline: vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real|linux][,initrd=INDEX][,mods=I+J+...] (repeatable). Returns < 0 (and warns) if malformed. */
 int vmm_config_add(const char *value);
 
 #endif

@@ -46,6 +46,10 @@ static void report(struct vm *vm)
 	}
 	if (vm->crashed)
 		klog(LOG_ALWAYS, "keel: vm %s crashed: %s; exits:%s\n", vm->name, vm->crash_reason, counts);
+	else if (vm->end == VM_END_POWEROFF)
+		klog(LOG_ALWAYS, "keel: vm %s powered off; exits:%s\n", vm->name, counts);
+	else if (vm->end == VM_END_RESET)
+		klog(LOG_ALWAYS, "keel: vm %s reset itself (a reset ends a VM); exits:%s\n", vm->name, counts);
 	else
 		klog(LOG_ALWAYS, "keel: vm %s exited with status %u; exits:%s\n", vm->name, vm->exit_status, counts);
 	for (u32 i = 0; i < vm->nr_vcpus; i++) {
@@ -108,6 +112,31 @@ static int load_guest_with_modules(struct vm *vm, const struct vm_config *c, con
 	return load_multiboot_guest(vm, &kernel, mods, c->nr_mods, boot, why);
 }
 
+static int load_linux(struct vm *vm, const struct vm_config *c, const struct boot_info *bi, u64 rsdp,
+		      struct vcpu_boot_state *boot, const char **why)
+{
+	const struct boot_module *k = &bi->modules[c->module], *rd = NULL;
+	struct guest_image kernel = { phys_to_virt(k->base), k->size, k->cmdline }, initrd = { 0 };
+
+	/* GRUB and QEMU put the module's file name first: the kernel gets the rest. */
+	if (kernel.cmdline[0] == '/') {
+		while (*kernel.cmdline && *kernel.cmdline != ' ')
+			kernel.cmdline++;
+		while (*kernel.cmdline == ' ')
+			kernel.cmdline++;
+	}
+
+	if (c->initrd != ~0u) {
+		rd = c->initrd < bi->nr_modules ? &bi->modules[c->initrd] : NULL;
+		if (!rd || !rd->size) {
+			*why = "the initrd= module does not exist (or was rejected)";
+			return -ENOENT;
+		}
+		initrd = (struct guest_image){ phys_to_virt(rd->base), rd->size, rd->cmdline };
+	}
+	return load_linux_guest(vm, &kernel, rd ? &initrd : NULL, rsdp, boot, why);
+}
+
 static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi)
 {
 	const struct boot_module *m = c->module < bi->nr_modules ? &bi->modules[c->module] : NULL;
@@ -115,6 +144,7 @@ static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi
 	const char *why = NULL;
 	struct vcpu *v;
 	struct vm *vm;
+	u64 rsdp;
 
 	if (!m || !m->size) {
 		pr_err("vm %s: module %u does not exist (or was rejected); not started\n", c->name, c->module);
@@ -123,8 +153,13 @@ static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi
 	vm = vm_create(c->name, c->mem);
 	if (!vm)
 		return NULL;
-	if (c->boot == VM_BOOT_REAL ? load_realmode_guest(vm, phys_to_virt(m->base), m->size, &boot, &why)
-				    : load_guest_with_modules(vm, c, bi, &boot, &why)) {
+	if (platform_write_tables(vm, c->vcpus, &rsdp)) {
+		pr_err("vm %s: cannot write its ACPI tables; not started\n", c->name);
+		goto fail;
+	}
+	if (c->boot == VM_BOOT_REAL    ? load_realmode_guest(vm, phys_to_virt(m->base), m->size, &boot, &why)
+	    : c->boot == VM_BOOT_LINUX ? load_linux(vm, c, bi, rsdp, &boot, &why)
+				       : load_guest_with_modules(vm, c, bi, &boot, &why)) {
 		pr_err("vm %s: module %u: %s; not started\n", c->name, c->module, why);
 		goto fail;
 	}

@@ -92,13 +92,24 @@ void fpu_guest_init(void *area)
 	memcpy((u8 *)area + 24, &mxcsr, 4);
 }
 
+static u64 xgetbv0(void)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return lo | (u64)hi << 32;
+}
+
 /* XCR0 is opened to every supported component around XSAVE/XRSTOR, so that state a guest cannot
  * reach with its own XCR0 is still saved or cleared, never carried to another vCPU. */
-void fpu_guest_save(void *area)
+void fpu_guest_save(void *area, u64 *xcr0)
 {
 	if (have_xsave) {
 		u64 mask = xcr0_supported;
 
+		/* The guest's XCR0 as the CPU has it: normally what handle_xsetbv set, but QEMU's TCG
+		 * does not implement the SVM XSETBV intercept and lets the guest write it directly. */
+		*xcr0 = xgetbv0();
 		xsetbv(0, mask);
 		__asm__ volatile("xsave %0" : "+m"(*(struct fpu_image *)area) : "a"((u32)mask), "d"((u32)(mask >> 32)));
 	} else if (have_fxsr) {

@@ -17,7 +17,7 @@ void fpu_reset_for_guest(void);
  * is off the CPU: initialized to the power-on state, saved and restored around its runs. */
 #define FPU_AREA_SIZE 4096
 void fpu_guest_init(void *area);
-void fpu_guest_save(void *area);
+void fpu_guest_save(void *area, u64 *xcr0);
 /* Restores the area and sets XCR0 to the guest's (0: x87 only, the power-on value). */
 void fpu_guest_restore(const void *area, u64 xcr0);
 /* XSETBV on behalf of a guest: false if the value is not a valid XCR0 for this CPU. */

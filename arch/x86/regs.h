@@ -55,6 +55,23 @@
 #define MSR_GS_BASE	   0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define MSR_TSC_AUX	   0xc0000103
+#define MSR_STAR	   0xc0000081
+#define MSR_LSTAR	   0xc0000082
+#define MSR_CSTAR	   0xc0000083
+#define MSR_SFMASK	   0xc0000084
+#define MSR_SYSENTER_CS	   0x174
+#define MSR_SYSENTER_ESP   0x175
+#define MSR_SYSENTER_EIP   0x176
+#define MSR_TSC_DEADLINE   0x6e0
+
+/*
+ * MSRs a guest reads and writes without an exit: the CPU switches them itself (VMCB state that
+ * VMRUN/VMLOAD/VMSAVE move; VMCS guest fields or the VMX MSR areas), so no guest value can reach
+ * the host or another guest. The SYSCALL MSRs are in the VMX MSR areas for this reason.
+ */
+#define GUEST_OWNED_MSRS                                                                                           \
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_SYSENTER_CS, \
+	    MSR_SYSENTER_ESP, MSR_SYSENTER_EIP
 
 #define RFLAGS_CF BIT(0)
 #define RFLAGS_ZF BIT(6)

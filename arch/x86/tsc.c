@@ -27,6 +27,13 @@ u64 time_ns(void)
 	return (u64)(((unsigned __int128)t * ns_mult) >> 32);
 }
 
+u64 tsc_to_ns(u64 tsc)
+{
+	if (!tsc_khz || tsc < tsc_base)
+		return 0;
+	return (u64)(((unsigned __int128)(tsc - tsc_base) * ns_mult) >> 32);
+}
+
 void udelay(u64 us)
 {
 	u64 end;

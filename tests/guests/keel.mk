@@ -15,6 +15,12 @@ check-vmx: $(B)/keel.elf $(B)/keel.efi guest-tests $(B)/guests/realmode.bin
 check-sched: $(B)/keel.elf $(B)/keel-demo.iso guest-tests
 	cd tests/guests && $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_sched.py
 
+# Debian's stock kernel as a guest (tests/guests/test_linux.py on QEMU with AMD-V): 1 and 2
+# vCPUs, two Linux VMs at once, a panicking and a destroyed Linux VM beside others.
+.PHONY: check-linux
+check-linux: $(B)/keel.elf guest-tests $(LINUX_GUEST)
+	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_linux.py
+
 # check-vmx plus the slow cases (a 1.5 GiB VM behind a 1 GiB EPT page: ~50 s more on Bochs).
 .PHONY: check-vmx-full
 check-vmx-full:

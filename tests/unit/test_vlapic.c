@@ -201,7 +201,11 @@ static void test_eoi_nested(void **state)
 	assert_false(bit_in(&l, VLAPIC_ISR, 0x60));
 	assert_true(bit_in(&l, VLAPIC_ISR, 0x30));
 	assert_true(bit_in(&l, VLAPIC_TMR, 0x60)); /* TMR stays until the next edge */
+	/* A level-triggered vector's EOI is handed over once, for the I/O APIC. */
+	assert_int_equal(vlapic_take_level_eoi(&l), 0x60);
+	assert_int_equal(vlapic_take_level_eoi(&l), -1);
 	wr(&l, VLAPIC_EOI, 0);
+	assert_int_equal(vlapic_take_level_eoi(&l), -1); /* 0x30 was edge-triggered */
 	assert_int_equal(rd(&l, VLAPIC_ISR + 0x10), 0);
 	wr(&l, VLAPIC_EOI, 0); /* nothing in service */
 	for (u32 off = VLAPIC_ISR; off < VLAPIC_TMR; off += 16)

@@ -294,6 +294,111 @@ static void test_loader_modules(void **state)
 	free(f);
 }
 
+static u64 rd64(const u8 *p)
+{
+	u64 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* A synthetic bzImage: 4 setup sectors + 1 boot sector, then the "protected-mode kernel". */
+#define BZ_SETUP   (5 * 512)
+#define BZ_PM_SIZE 0x3000
+static size_t make_bzimage(u8 *f, u16 version, u64 pref, u32 init_size)
+{
+	memset(f, 0, BZ_SETUP + BZ_PM_SIZE);
+	f[0x1f1] = 4;			       /* setup_sects */
+	*(u32 *)(f + 0x1f4) = BZ_PM_SIZE / 16; /* syssize */
+	*(u16 *)(f + 0x1fe) = 0xaa55;	       /* boot_flag */
+	f[0x200] = 0xeb, f[0x201] = 0x66;      /* jmp to 0x268: the header ends there */
+	memcpy(f + 0x202, "HdrS", 4);
+	*(u16 *)(f + 0x206) = version;
+	f[0x211] = 0x01;		  /* LOADED_HIGH */
+	*(u32 *)(f + 0x22c) = 0x7fffffff; /* initrd_addr_max */
+	*(u32 *)(f + 0x230) = 0x200000;	  /* kernel_alignment */
+	f[0x234] = 1;			  /* relocatable */
+	*(u32 *)(f + 0x238) = 2047;	  /* cmdline_size */
+	*(u64 *)(f + 0x258) = pref;	  /* pref_address */
+	*(u32 *)(f + 0x260) = init_size;
+	for (size_t i = 0; i < BZ_PM_SIZE; i++)
+		f[BZ_SETUP + i] = (u8)(i * 7 + 1);
+	return BZ_SETUP + BZ_PM_SIZE;
+}
+
+static void test_linux_loader(void **state)
+{
+	u8 *f = calloc(1, BZ_SETUP + BZ_PM_SIZE);
+	static const u8 initrd[10000] = { 0x1f, 0x8b };
+	struct guest_image k = { f, make_bzimage(f, 0x020f, 0x200000, 0x100000), "console=ttyS0 keeltest=1" };
+	struct guest_image rd = { initrd, sizeof(initrd), "initrd" };
+	struct vcpu_boot_state boot;
+	const char *why;
+	u8 *zp;
+	u32 rd_at;
+
+	assert_int_equal(load_linux_guest(&vm, &k, &rd, 0xe0000, &boot, &why), 0);
+	assert_null(why);
+	/* 32-bit boot protocol: startup_32 at the load address, ESI = zero page. */
+	assert_true(boot.protected_mode);
+	assert_int_equal(boot.rip, 0x200000);
+	zp = ram + boot.rsi;
+	assert_memory_equal(ram + 0x200000, f + BZ_SETUP, BZ_PM_SIZE);
+	assert_memory_equal(zp + 0x202, "HdrS", 4);
+	assert_int_equal(zp[0x210], 0xff);		  /* type_of_loader */
+	assert_int_equal(*(u32 *)(zp + 0x214), 0x200000); /* code32_start */
+	assert_string_equal((char *)ram + *(u32 *)(zp + 0x228), "console=ttyS0 keeltest=1");
+	rd_at = *(u32 *)(zp + 0x218);
+	assert_int_equal(*(u32 *)(zp + 0x21c), sizeof(initrd));
+	assert_int_equal(rd_at % 4096, 0);
+	assert_true(rd_at >= 0x300000 && rd_at + sizeof(initrd) <= RAM_SIZE);
+	assert_memory_equal(ram + rd_at, initrd, sizeof(initrd));
+	assert_int_equal(rd64(zp + 0x070), 0xe0000); /* acpi_rsdp_addr */
+	/* e820: low RAM, EBDA + BIOS area reserved, RAM from 1 MiB. */
+	assert_int_equal(zp[0x1e8], 4);
+	assert_int_equal(rd64(zp + 0x2d0 + 3 * 20), 0x100000);
+	assert_int_equal(rd64(zp + 0x2d0 + 3 * 20 + 8), RAM_SIZE - 0x100000);
+	assert_int_equal(*(u32 *)(zp + 0x2d0 + 3 * 20 + 16), 1);
+	assert_int_equal(rd64(zp + 0x2d0 + 2 * 20), 0xe0000);
+	assert_int_equal(*(u32 *)(zp + 0x2d0 + 2 * 20 + 16), 2);
+
+	/* No initramfs. */
+	memset(ram, 0, RAM_SIZE);
+	assert_int_equal(load_linux_guest(&vm, &k, NULL, 0, &boot, &why), 0);
+	assert_int_equal(*(u32 *)(ram + boot.rsi + 0x218), 0);
+	assert_int_equal(*(u32 *)(ram + boot.rsi + 0x21c), 0);
+
+	/* What a hostile or broken file gets. */
+	k.size = make_bzimage(f, 0x020b, 0x200000, 0x100000);
+	assert_int_equal(load_linux_guest(&vm, &k, NULL, 0, &boot, &why), -EINVAL);
+	assert_string_equal(why, "boot protocol older than 2.12 (kernels before 3.8)");
+	k.size = make_bzimage(f, 0x020f, 0x200000, 0x100000);
+	f[0x1fe] = 0;
+	assert_int_equal(load_linux_guest(&vm, &k, NULL, 0, &boot, &why), -EINVAL);
+	k.size = make_bzimage(f, 0x020f, 0x200000, 0x100000);
+	f[0x1f1] = 200; /* setup past the end of the file */
+	assert_int_equal(load_linux_guest(&vm, &k, NULL, 0, &boot, &why), -EINVAL);
+	k.size = make_bzimage(f, 0x020f, 0x200000, 0x100000);
+	*(u32 *)(f + 0x1f4) = 0x10000; /* syssize beyond the file */
+	assert_int_equal(load_linux_guest(&vm, &k, NULL, 0, &boot, &why), -EINVAL);
+	k.size = make_bzimage(f, 0x020f, 0x200000, 0x7fffffff); /* init_size beyond RAM */
+	assert_int_equal(load_linux_guest(&vm, &k, NULL, 0, &boot, &why), -ENOMEM);
+	k.size = make_bzimage(f, 0x020f, 0x200000, 0x1ff000); /* no room left for the initramfs */
+	assert_int_equal(load_linux_guest(&vm, &k, &rd, 0, &boot, &why), -ENOMEM);
+	assert_string_equal(why, "the initramfs does not fit in RAM above the kernel");
+	k.size = make_bzimage(f, 0x020f, 0x200000, 0x100000);
+	*(u32 *)(f + 0x238) = 10; /* cmdline_size */
+	assert_int_equal(load_linux_guest(&vm, &k, NULL, 0, &boot, &why), -E2BIG);
+	/* A non-relocatable kernel goes to 16 MiB: beyond this 4 MiB VM. */
+	k.size = make_bzimage(f, 0x020f, 0x200000, 0x100000);
+	f[0x234] = 0;
+	assert_int_equal(load_linux_guest(&vm, &k, NULL, 0, &boot, &why), -ENOMEM);
+	/* A truncated file. */
+	k.size = 0x200;
+	assert_int_equal(load_linux_guest(&vm, &k, NULL, 0, &boot, &why), -EINVAL);
+	free(f);
+}
+
 static void test_loader(void **state)
 {
 	u8 *f = calloc(1, 0x2000);
@@ -364,6 +469,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_loader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_realmode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_modules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_linux_loader, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);

@@ -1,7 +1,7 @@
 # Host unit tests for the VMM's input parsers: VM declarations, guest page walks and instruction
 # decoding, the multiboot guest loader.
 UNIT_TESTS += test_vmm
-test_vmm_SRCS := tests/unit/test_vmm.c tests/unit/shim.c vmm/guest_mem.c vmm/vm_config.c vmm/loader.c \
+test_vmm_SRCS := tests/unit/test_vmm.c tests/unit/shim.c vmm/guest_mem.c vmm/vm_config.c vmm/loader.c vmm/linux_loader.c \
 	kernel/module.c
 UNIT_TESTS += test_vplatform
 test_vplatform_SRCS := tests/unit/test_vplatform.c tests/unit/shim.c vmm/vpic.c vmm/vpit.c

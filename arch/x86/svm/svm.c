@@ -132,6 +132,17 @@ static void npt_free(hpa_t table, int level)
 	page_free(table, 0);
 }
 
+static const u32 guest_owned[] = { GUEST_OWNED_MSRS };
+
+/* AMD APM vol. 2 §15.11: two bits per MSR (read, write) in three 2 KiB ranges. */
+static void msrpm_allow(u8 *pm, u32 msr)
+{
+	u32 base = msr < 0x2000 ? 0 : msr - 0xc0000000u < 0x2000 ? 0x800 : 0x1000;
+	u32 bit = (msr & 0x1fff) * 2;
+
+	pm[base + bit / 8] &= (u8) ~(3u << (bit % 8));
+}
+
 static int svm_vm_init(struct vm *vm)
 {
 	struct svm_vm *s = &vm->arch.svm;
@@ -144,6 +155,8 @@ static int svm_vm_init(struct vm *vm)
 		return -ENOMEM;
 	memset(phys_to_virt(s->iopm), 0xff, 4 * PAGE_SIZE);
 	memset(phys_to_virt(s->msrpm), 0xff, 2 * PAGE_SIZE);
+	for (unsigned i = 0; i < ARRAY_SIZE(guest_owned); i++)
+		msrpm_allow(phys_to_virt(s->msrpm), guest_owned[i]);
 	return 0;
 }
 
@@ -196,7 +209,9 @@ static void svm_set_boot_state(struct vcpu *v, const struct vcpu_boot_state *boo
 	vmcb->efer = EFER_SVME;
 	vmcb->rflags = 2;
 	vmcb->rip = boot->rip;
-	v->gprs = (struct vcpu_gprs){ .rax = boot->rax, .rbx = boot->rbx, .rdx = boot->rdx }; /* RAX: VMCB at entry */
+	v->gprs = (struct vcpu_gprs){
+		.rax = boot->rax, .rbx = boot->rbx, .rdx = boot->rdx, .rsi = boot->rsi
+	}; /* RAX: VMCB at entry */
 	vmcb->rsp = boot->rsp;
 	vmcb->dr6 = 0xffff0ff0;
 	vmcb->dr7 = 0x400;
@@ -218,8 +233,9 @@ static int svm_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 	vmcb->intercept_misc1 = INTERCEPT1_INTR | INTERCEPT1_NMI | INTERCEPT1_SMI | INTERCEPT1_INIT | INTERCEPT1_CPUID |
 				INTERCEPT1_INVD | INTERCEPT1_HLT | INTERCEPT1_INVLPGA | INTERCEPT1_IOIO |
 				INTERCEPT1_MSR | INTERCEPT1_TASK_SWITCH | INTERCEPT1_SHUTDOWN;
+	/* XSETBV: XCR0 is per vCPU (v->xcr0), loaded by the scheduler when the vCPU runs. */
 	vmcb->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD | INTERCEPT2_VMSAVE |
-				INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT;
+				INTERCEPT2_XSETBV | INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT;
 	/* #AC and #DB can be raised endlessly by delivering themselves: always intercept (the
 	 * "livelock" errata behind CVE-2015-5307 and CVE-2015-8104). */
 	vmcb->intercept_exceptions = (1u << 1) | (1u << 17);
@@ -227,6 +243,7 @@ static int svm_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 	vmcb->msrpm_base_pa = vm->arch.svm.msrpm;
 	vmcb->vintr = VINTR_MASKING; /* the guest's IF does not mask host interrupts */
 	vmcb->np_enable = 1;
+	vmcb->tsc_offset = vm->tsc_offset;
 	vmcb->n_cr3 = vm->arch.svm.npt_root;
 
 	svm_set_boot_state(v, boot);
@@ -311,6 +328,9 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		break;
 	case SVM_EXIT_VMMCALL:
 		exit->reason = EXIT_HYPERCALL;
+		break;
+	case SVM_EXIT_XSETBV:
+		exit->reason = EXIT_XSETBV;
 		break;
 	case SVM_EXIT_NPF:
 		exit->reason = EXIT_NPF;

@@ -186,6 +186,7 @@ enum vmcs_field {
 
 /* Primary processor-based controls (§24.6.2, table 24-6). */
 #define CPU_INTR_WINDOW_EXITING (1u << 2)
+#define CPU_USE_TSC_OFFSETTING	(1u << 3)
 #define CPU_HLT_EXITING		(1u << 7)
 #define CPU_CR3_LOAD_EXITING	(1u << 15)
 #define CPU_CR3_STORE_EXITING	(1u << 16)

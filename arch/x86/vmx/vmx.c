@@ -62,6 +62,17 @@ static int vmx_cpu_enable(void)
 	return 0;
 }
 
+static const u32 guest_owned[] = { GUEST_OWNED_MSRS };
+
+/* SDM vol. 3C §24.6.9: read bitmaps for low and high MSRs, then the write bitmaps. */
+static void msr_bitmap_allow(u8 *bm, u32 msr)
+{
+	u32 high = msr >= 0xc0000000u ? 0x400 : 0, bit = msr & 0x1fff;
+
+	bm[high + bit / 8] &= (u8) ~(1u << (bit % 8));
+	bm[0x800 + high + bit / 8] &= (u8) ~(1u << (bit % 8));
+}
+
 static int vmx_vm_init(struct vm *vm)
 {
 	struct vmx_vm *x = &vm->arch.vmx;
@@ -74,6 +85,8 @@ static int vmx_vm_init(struct vm *vm)
 		return -ENOMEM;
 	memset(phys_to_virt(x->io_bitmaps), 0xff, 2 * PAGE_SIZE);
 	memset(phys_to_virt(x->msr_bitmap), 0xff, PAGE_SIZE);
+	for (unsigned i = 0; i < ARRAY_SIZE(guest_owned); i++)
+		msr_bitmap_allow(phys_to_virt(x->msr_bitmap), guest_owned[i]);
 	return 0;
 }
 
@@ -127,7 +140,7 @@ struct vmx_msr_entry {
 } __packed;
 _Static_assert(sizeof(struct vmx_msr_entry) == 16, "MSR-area entry layout (SDM vol. 3C table 24-12)");
 
-static const u32 switched_msrs[] = { MSR_KERNEL_GS_BASE };
+static const u32 switched_msrs[] = { MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK };
 #define NR_SWITCHED_MSRS ARRAY_SIZE(switched_msrs)
 #define MSR_AREA_HOST	 (PAGE_SIZE / 2) /* offset of the host's list in the vCPU's MSR page */
 
@@ -259,7 +272,7 @@ static void vmx_set_boot_state(struct vcpu *v, const struct vcpu_boot_state *boo
 	vmcs_write64(VMCS_LINK_POINTER, ~0ULL); /* required: no shadow VMCS (§26.3.1.5) */
 	vmcs_write32(VM_ENTRY_INTR_INFO, 0);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmx_caps.cpu); /* no interrupt window requested */
-	v->gprs = (struct vcpu_gprs){ .rax = boot->rax, .rbx = boot->rbx, .rdx = boot->rdx };
+	v->gprs = (struct vcpu_gprs){ .rax = boot->rax, .rbx = boot->rbx, .rdx = boot->rdx, .rsi = boot->rsi };
 	v->pending_exc = false;
 	v->guest_pat = 0;
 }
@@ -318,7 +331,7 @@ static int vmx_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 	vmcs_write64(EPT_POINTER, vmx_eptp(vm));
 	if (vmx_caps.vpid)
 		vmcs_write16(VIRTUAL_PROCESSOR_ID, x->vpid);
-	vmcs_write64(TSC_OFFSET, 0);
+	vmcs_write64(TSC_OFFSET, vm->tsc_offset);
 	vmcs_writenat(CR0_GUEST_HOST_MASK, cr0_host_owned());
 	vmcs_writenat(CR4_GUEST_HOST_MASK, cr4_host_owned());
 
@@ -571,8 +584,8 @@ const struct vcpu_ops *vmx_probe(void)
 	 * switched on per entry (vmx_run), so it stays out of the default controls. */
 	vmx_caps.preempt_timer = (rdmsr(MSR_IA32_VMX_TRUE_PINBASED_CTLS) >> 32) & PIN_PREEMPTION_TIMER;
 	vmx_caps.preempt_timer_shift = (u8)(rdmsr(MSR_IA32_VMX_MISC) & 0x1f);
-	ok &= compute_ctls("processor-based", rdmsr(MSR_IA32_VMX_TRUE_PROCBASED_CTLS), cpu_req, ARRAY_SIZE(cpu_req), 0,
-			   &vmx_caps.cpu);
+	ok &= compute_ctls("processor-based", rdmsr(MSR_IA32_VMX_TRUE_PROCBASED_CTLS), cpu_req, ARRAY_SIZE(cpu_req),
+			   CPU_USE_TSC_OFFSETTING, &vmx_caps.cpu);
 	ok &= compute_ctls("secondary processor-based", cap2, cpu2_req, ARRAY_SIZE(cpu2_req),
 			   CPU2_ENABLE_VPID | CPU2_ENABLE_RDTSCP | CPU2_ENABLE_INVPCID | CPU2_ENABLE_XSAVES,
 			   &vmx_caps.cpu2);

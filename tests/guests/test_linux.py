@@ -1,0 +1,140 @@
+"""Debian's stock kernel as a Keel guest on QEMU TCG with AMD-V (make check-linux).
+
+The guest is build/linux/vmlinuz (linux-image-amd64, unpacked, never installed) with the busybox
+initramfs of guests/linux/: its /init prints keel-init: lines (CPU count, local timer interrupts
+ticking on every CPU, a file written and read back) and powers off; keeltest= picks other
+behaviours (panic, idle)."""
+import io
+import os
+import re
+import sys
+
+import pexpect
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "boot"))
+from keelboot import BUILD, Boot  # noqa: E402
+
+LINUX = os.path.join(BUILD, "linux")
+KERNEL = os.path.join(LINUX, "vmlinuz")
+INITRD = os.path.join(LINUX, "initramfs.cpio.gz")
+AMD = "EPYC,+svm,+npt"
+GUESTS = os.path.join(BUILD, "guests")
+# Each boot of Debian's kernel under Keel on TCG takes 20-60 s on the 2-core CI machine.
+BOOT_TIMEOUT = 400
+
+
+class Keel:
+    """Keel with Linux VMs: vms = [(name, vcpus, keeltest or None)], plus multiboot guests
+    [(name, guest elf name)]."""
+
+    def __init__(self, vms, others=(), cpus=2, mem="256M", kernel_args="", extra_cmdline=""):
+        modules, decl = [], []
+        for name, vcpus, test in vms:
+            args = f"console=ttyS0 panic=-1 {kernel_args}" + (f" keeltest={test}" if test else "")
+            decl.append(f"vm={name},module={len(modules)},initrd={len(modules) + 1},boot=linux,mem={mem},vcpus={vcpus}")
+            modules += [f"{KERNEL} {args}", INITRD]
+        for name, elf in others:
+            decl.append(f"vm={name},module={len(modules)},mem=16M")
+            modules.append(os.path.join(GUESTS, f"{elf}.elf"))
+        self.boot = Boot("kernel", cpus=cpus, mem_mib=1536, cpu=AMD,
+                         cmdline=" ".join(decl) + f" on_finish=poweroff {extra_cmdline}", modules=modules,
+                         timeout=BOOT_TIMEOUT)
+        self.child = self.boot.spawn()
+        self.out = io.StringIO()
+        self.child.logfile_read = self.out
+
+    def expect_all(self, patterns, timeout=BOOT_TIMEOUT):
+        left = list(patterns)
+        while left:
+            i = self.child.expect([pexpect.EOF] + left, timeout=timeout)
+            assert i > 0, f"Keel stopped while waiting for {left}:\n{self.log()[-4000:]}"
+            del left[i - 1]
+
+    def finish(self, timeout=120):
+        """Waits for Keel to power off after the last VM; returns the whole log."""
+        try:
+            self.child.expect(pexpect.EOF, timeout=timeout)
+        finally:
+            self.child.close(force=True)
+        return self.log()
+
+    def log(self):
+        return self.boot.log + self.out.getvalue()
+
+    def close(self):
+        self.child.close(force=True)
+
+
+def markers(name, cpus):
+    return [rf"\[{name}\] keel-init: {cpus} cpus", rf"\[{name}\] keel-init: timer ticking on all {cpus} cpus",
+            rf"\[{name}\] keel-init: file write/read ok", rf"\[{name}\] keel-init: done, powering off",
+            rf"keel: vm {name} powered off"]
+
+
+def check_clean(log):
+    assert "keel-init: FAIL" not in log, log[-4000:]
+    assert "keel: powering off" in log, log[-4000:]
+    assert "vmm: every VM page returned to the allocator" in log, log[-4000:]
+    # The kernel saw the platform Keel describes, and nothing went wrong on the way.
+    for bad in ("Kernel panic", "BUG:", "Oops", "general protection fault", "WARNING: CPU"):
+        assert bad not in log, f"{bad!r} in the guest's log:\n{log[-4000:]}"
+
+
+def test_linux_one_vcpu():
+    k = Keel([("lin", 1, None)])
+    try:
+        k.expect_all(markers("lin", 1))
+    finally:
+        log = k.finish()
+    check_clean(log)
+    assert re.search(r"\[lin\] .*ACPI: .*IOAPIC", log) or "IOAPIC[0]" in log, log[-4000:]
+
+
+def test_linux_two_vcpus():
+    k = Keel([("lin2", 2, None)])
+    try:
+        k.expect_all(markers("lin2", 2))
+    finally:
+        log = k.finish()
+    check_clean(log)
+    assert re.search(r"\[lin2\] .*smp: Brought up 1 node, 2 CPUs", log), log[-4000:]
+
+
+def test_two_linux_vms_at_once():
+    k = Keel([("a", 1, None), ("b", 2, None)], mem="192M")
+    try:
+        k.expect_all(markers("a", 1) + markers("b", 2))
+    finally:
+        log = k.finish()
+    check_clean(log)
+
+
+def test_panicking_linux_leaves_others_running():
+    """One kernel panics (panic=-1: it resets at once, and a reset ends a Keel VM); the other Linux
+    VM and a multiboot guest finish normally."""
+    k = Keel([("crash", 1, "panic"), ("ok", 1, None)], others=[("mb", "pm32_hello")], mem="192M")
+    try:
+        k.expect_all([r"\[crash\] .*Kernel panic - not syncing: sysrq triggered crash",
+                      r"keel: vm crash reset itself"] + markers("ok", 1))
+    finally:
+        log = k.finish()
+    assert "keel: vm mb exited with status 0" in log, log[-4000:]
+    assert "vmm: every VM page returned to the allocator" in log, log[-4000:]
+
+
+def test_killed_linux_leaves_others_running():
+    """Two Linux VMs up and idle; one is destroyed from the hypervisor console, the other keeps
+    running (its vCPU time still grows) until it is destroyed too."""
+    k = Keel([("victim", 2, "idle"), ("other", 1, "idle")], mem="192M")
+    try:
+        k.expect_all([r"\[victim\] keel-init: idle", r"\[other\] keel-init: idle"])
+        k.child.send("destroy victim\r")
+        k.expect_all([r"keel: vm victim crashed: destroyed from the console"])
+        k.child.send("list\r")
+        k.expect_all([r"other\s+running"])
+        assert "victim" not in k.child.before.split("list", 1)[-1]
+        k.child.send("destroy other\r")
+        k.expect_all([r"keel: vm other crashed: destroyed from the console"])
+    finally:
+        log = k.finish()
+    assert "vmm: every VM page returned to the allocator" in log, log[-4000:]
