@@ -118,6 +118,7 @@ struct vcpu {
 	volatile s32 running_on; /* physical CPU whose run loop has it, or -1 */
 	u64 ran_on;		 /* physical CPUs it has ever run on: bit n = CPU n */
 	u64 exit_counts[EXIT_REASON_MAX];
+	u64 guest_cycles; /* TSC cycles from VM entry to VM exit: time in the guest */
 	union {
 		struct svm_vcpu svm;
 		struct vmx_vcpu vmx;

@@ -7,6 +7,7 @@
 #include "vmm/vmm.h"
 
 #include "arch/x86/memlayout.h"
+#include "arch/x86/tsc.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -58,9 +59,13 @@ static void report(struct vm *vm)
 
 		sched_vcpu_stats(vm->vcpus[i], &st);
 		hvcon_format_cpulist(ran_on, sizeof(ran_on), st.ran_on, 0);
-		pr_info("vm %s: vCPU %u ran %llu us, waited %llu us, blocked %llu us, on CPUs %s, %u migrations\n",
-			vm->name, i, (unsigned long long)(st.run_ns / 1000), (unsigned long long)(st.wait_ns / 1000),
-			(unsigned long long)(st.block_ns / 1000), ran_on, st.migrations);
+		pr_info(
+		    "vm %s: vCPU %u ran %llu us (%llu us in the guest), waited %llu us, blocked %llu us, on CPUs %s, "
+		    "%u migrations\n",
+		    vm->name, i, (unsigned long long)(st.run_ns / 1000),
+		    (unsigned long long)(tsc_khz ? vm->vcpus[i]->guest_cycles * 1000 / tsc_khz : 0),
+		    (unsigned long long)(st.wait_ns / 1000), (unsigned long long)(st.block_ns / 1000), ran_on,
+		    st.migrations);
 	}
 }
 

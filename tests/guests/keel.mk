@@ -27,5 +27,5 @@ check-vmx-full:
 	KEEL_VMX_FULL=1 $(MAKE) check-vmx
 
 .PHONY: bench
-bench: $(B)/keel.elf $(B)/keel.efi $(B)/guests/bench_exits.elf
-	$(PYTHON) tests/bench/bench.py
+bench: $(B)/keel.elf $(B)/keel.efi $(B)/guests/bench_exits.elf $(LINUX_GUEST)
+	KEEL_BUILD=$(abspath $(B)) $(PYTHON) tests/bench/bench.py

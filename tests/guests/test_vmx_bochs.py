@@ -137,7 +137,7 @@ def test_triple_fault_real_mode_and_modules_on_bochs_vmx():
     assert "keel: powering off" in out
 
 
-RAN_RE = re.compile(r"vm (\w+): vCPU (\d+) ran (\d+) us, waited \d+ us, blocked \d+ us, on CPUs (\S+), (\d+) migrations")
+RAN_RE = re.compile(r"vm (\w+): vCPU (\d+) ran (\d+) us \(\d+ us in the guest\), waited \d+ us, blocked \d+ us, on CPUs (\S+), (\d+) migrations")
 
 
 def vcpu_runs(out):
@@ -158,7 +158,7 @@ def test_smp_guests_on_bochs_vmx():
     assert "vmm: every VM page returned to the allocator" in out
 
 
-RAN_FULL_RE = re.compile(r"vm (\w+): vCPU (\d+) ran (\d+) us, waited (\d+) us, blocked (\d+) us")
+RAN_FULL_RE = re.compile(r"vm (\w+): vCPU (\d+) ran (\d+) us \(\d+ us in the guest\), waited (\d+) us, blocked (\d+) us")
 
 
 @needs_bochs

@@ -279,7 +279,7 @@ static bool vmcb_consistent(struct vcpu *v, const struct vmcb *c)
 static void svm_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmcb *c = v->arch.svm.vmcb;
-	u64 info1;
+	u64 info1, t0;
 
 	/* An event whose delivery an exit interrupted goes first (re-queued below); an exception
 	 * from an exit handler is queued as soon as the slot is free. */
@@ -295,7 +295,9 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		return;
 	}
 	c->rax = v->gprs.rax;
+	t0 = rdtsc();
 	svm_enter(v->arch.svm.vmcb_pa, &v->gprs, host_save[this_cpu()->cpu]);
+	v->guest_cycles += rdtsc() - t0;
 	v->gprs.rax = c->rax;
 	c->tlb_control = 0;
 	exit->hw_reason = c->exitcode;

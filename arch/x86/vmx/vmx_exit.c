@@ -264,6 +264,7 @@ void vmx_run(struct vcpu *v, struct vm_exit *exit)
 	struct vmx_vcpu *x = &v->arch.vmx;
 	int ret;
 	u32 reason;
+	u64 t0;
 
 	memset(exit, 0, sizeof(*exit));
 	vmx_load(v);
@@ -285,7 +286,9 @@ void vmx_run(struct vcpu *v, struct vm_exit *exit)
 			return;
 		}
 		program_preemption_timer(x);
+		t0 = rdtsc();
 		ret = vmx_enter(&v->gprs, x->launched);
+		v->guest_cycles += rdtsc() - t0;
 		if (ret) {
 			u32 err = ret == 2 ? vmcs_read32(VM_INSTRUCTION_ERROR) : 0;
 
