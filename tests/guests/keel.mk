@@ -21,6 +21,12 @@ check-sched: $(B)/keel.elf $(B)/keel-demo.iso guest-tests
 check-linux: $(B)/keel.elf guest-tests $(LINUX_GUEST)
 	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_linux.py
 
+# The Linux guest under VT-x on Bochs (minutes: Bochs emulates every instruction of the boot).
+.PHONY: check-linux-vmx
+check-linux-vmx: $(B)/keel.elf $(B)/keel.efi $(LINUX_GUEST)
+	cd tests/guests && KEEL_VMX_LINUX=1 KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q -s -p no:cacheprovider \
+		$(PYTEST_ARGS) test_vmx_bochs.py -k linux
+
 # check-vmx plus the slow cases (a 1.5 GiB VM behind a 1 GiB EPT page: ~50 s more on Bochs).
 .PHONY: check-vmx-full
 check-vmx-full:

@@ -46,16 +46,17 @@ class Keel:
     def expect_all(self, patterns, timeout=BOOT_TIMEOUT):
         left = list(patterns)
         while left:
-            i = self.child.expect([pexpect.EOF] + left, timeout=timeout)
-            assert i > 0, f"Keel stopped while waiting for {left}:\n{self.log()[-4000:]}"
-            del left[i - 1]
+            i = self.child.expect([pexpect.EOF, pexpect.TIMEOUT] + left, timeout=timeout)
+            assert i > 1, f"Keel {'stopped' if i == 0 else 'timed out'} waiting for {left}:\n{self.log()[-4000:]}"
+            del left[i - 2]
 
     def finish(self, timeout=120):
         """Waits for Keel to power off after the last VM; returns the whole log."""
         try:
-            self.child.expect(pexpect.EOF, timeout=timeout)
+            i = self.child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=timeout)
         finally:
             self.child.close(force=True)
+        assert i == 0, f"Keel did not power off:\n{self.log()[-4000:]}"
         return self.log()
 
     def log(self):

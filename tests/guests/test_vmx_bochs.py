@@ -207,3 +207,22 @@ def test_tcg_without_vmx_does_not_hang(cpu):
                         "-no-reboot"], capture_output=True, text=True, timeout=60)
     assert "no VM can run" in r.stdout, r.stdout[-3000:]
     assert "keel: powering off" in r.stdout, r.stdout[-3000:]
+
+
+LINUX = os.path.join(BUILD, "linux")
+
+
+@pytest.mark.skipif(not os.environ.get("KEEL_VMX_LINUX"), reason="slow on Bochs: make check-linux-vmx")
+def test_linux_boots_on_bochs_vmx():
+    """Debian's kernel with one vCPU under the VT-x backend: to its /init, the timer ticking, a file
+    written and read back, and ACPI poweroff (make check-linux-vmx)."""
+    started = time.monotonic()
+    out = bochs("vm=lin,module=0,initrd=1,boot=linux,mem=128M on_finish=poweroff",
+                [f"{LINUX}/vmlinuz console=ttyS0 panic=-1", f"{LINUX}/initramfs.cpio.gz"], guest_mib=512,
+                host_mib=512, timeout=1500)
+    print(f"Linux on Bochs VT-x: {time.monotonic() - started:.0f} s")
+    assert VMX_LINE in out, out[-3000:]
+    for marker in (r"\[lin\] keel-init: 1 cpus", r"\[lin\] keel-init: timer ticking on all 1 cpus",
+                   r"\[lin\] keel-init: file write/read ok", r"keel: vm lin powered off"):
+        assert re.search(marker, out), f"{marker}:\n{out[-4000:]}"
+    assert "keel-init: FAIL" not in out, out[-4000:]
