@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* CPUID policy: the host's view, minus what Keel does not virtualize, plus Keel's own leaves. */
 #include "arch/x86/cpu.h"
+#include "arch/x86/regs.h"
 #include "arch/x86/tsc.h"
 #include "kernel/lib/string.h"
 #include "vmm/exit.h"
@@ -9,7 +10,9 @@
 #define CPUID1_ECX_VMX		  (1u << 5)
 #define CPUID1_ECX_X2APIC_BIT	  (1u << 21)
 #define CPUID1_ECX_TSC_DEADLINE	  (1u << 24)
+#define CPUID1_ECX_OSXSAVE	  (1u << 27)
 #define CPUID1_EDX_MCE		  (1u << 7)
+#define CPUIDD1_EAX_XSAVES	  (1u << 3)
 #define CPUID1_EDX_MCA		  (1u << 14)
 #define CPUID80000001_ECX_SVM_BIT (1u << 2)
 #define CPUID80000001_EDX_RDTSCP  (1u << 27)
@@ -46,8 +49,11 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 			/* No nested VMX; the virtual local APIC has x2APIC mode and the TSC-deadline timer
 			 * whatever the host has; no machine-check MSRs; "running under a hypervisor". The
 			 * initial APIC ID is the vCPU's. */
-			r.ecx &= ~CPUID1_ECX_VMX;
+			r.ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE);
 			r.ecx |= CPUID1_ECX_HYPERVISOR | CPUID1_ECX_X2APIC_BIT | CPUID1_ECX_TSC_DEADLINE;
+			/* OSXSAVE mirrors the guest's own CR4 (SDM vol. 2A CPUID), not the host's. */
+			if (vcpu_ops->get(v, VREG_CR4) & CR4_OSXSAVE)
+				r.ecx |= CPUID1_ECX_OSXSAVE;
 			r.edx &= ~(CPUID1_EDX_MCE | CPUID1_EDX_MCA);
 			r.ebx = (r.ebx & 0x00ffffff) | (v->id << 24);
 			break;
@@ -62,6 +68,11 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 				r.ebx &= ~CPUID7_EBX_TSC_ADJUST;
 				r.ecx &= ~(CPUID7_ECX_WAITPKG | CPUID7_ECX_RDPID);
 			}
+			break;
+		case 0xd:
+			/* No XSAVES: IA32_XSS and the supervisor state components are not virtualized. */
+			if (sub == 1)
+				r.eax &= ~CPUIDD1_EAX_XSAVES;
 			break;
 		case 0xb:
 		case 0x1f:

@@ -8,8 +8,9 @@
 
 GUEST_TEST("xsetbv_policy");
 
-#define CPUID1_ECX_XSAVE (1u << 26)
-#define CR4_OSXSAVE	 (1ul << 18)
+#define CPUID1_ECX_XSAVE   (1u << 26)
+#define CPUID1_ECX_OSXSAVE (1u << 27)
+#define CR4_OSXSAVE	   (1ul << 18)
 
 static int xsetbv_safe(uint32_t index, uint64_t v)
 {
@@ -32,7 +33,10 @@ void test_main(void)
 		printf("note: no XSAVE on this CPU; nothing to check\n");
 		return;
 	}
+	/* CPUID.1:ECX.OSXSAVE reports this CPU's (the guest's) CR4.OSXSAVE, not the host's. */
+	CHECK(!(cpuid(1, 0).ecx & CPUID1_ECX_OSXSAVE), "CPUID reports OSXSAVE with CR4.OSXSAVE clear");
 	__asm__ volatile("mov %0, %%cr4" : : "r"(read_cr4() | CR4_OSXSAVE) : "memory");
+	CHECK(cpuid(1, 0).ecx & CPUID1_ECX_OSXSAVE, "CPUID does not report OSXSAVE with CR4.OSXSAVE set");
 	CHECK(xgetbv0() == 1, "XCR0 starts as 0x%llx, expected 1 (x87 only)", (unsigned long long)xgetbv0());
 	int vec = xsetbv_safe(0, 3);
 	CHECK(vec == -1, "xsetbv(0, x87|SSE): %s", vector_name(vec));

@@ -279,7 +279,7 @@ static bool vmcb_consistent(struct vcpu *v, const struct vmcb *c)
 static void svm_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmcb *c = v->arch.svm.vmcb;
-	u64 info1, t0;
+	u64 info1, t0, tpr;
 
 	/* An event whose delivery an exit interrupted goes first (re-queued below); an exception
 	 * from an exit handler is queued as soon as the slot is free. */
@@ -295,10 +295,20 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		return;
 	}
 	c->rax = v->gprs.rax;
+	/* V_TPR is the guest's CR8 (V_INTR_MASKING keeps it off the host's TPR): the virtual local
+	 * APIC's TPR[7:4], copied in and back, so both CR8 and the TPR register see one value. */
+	tpr = __atomic_load_n(&v->lapic.tpr, __ATOMIC_RELAXED) >> 4;
+	c->vintr = (c->vintr & ~VINTR_V_TPR) | tpr;
 	t0 = rdtsc();
 	svm_enter(v->arch.svm.vmcb_pa, &v->gprs, host_save[this_cpu()->cpu]);
 	v->guest_cycles += rdtsc() - t0;
 	v->gprs.rax = c->rax;
+	if ((c->vintr & VINTR_V_TPR) != tpr) {
+		unsigned long flags = spin_lock_irqsave(&v->lock);
+
+		v->lapic.tpr = (u32)(c->vintr & VINTR_V_TPR) << 4;
+		spin_unlock_irqrestore(&v->lock, flags);
+	}
 	c->tlb_control = 0;
 	exit->hw_reason = c->exitcode;
 	/* EVENTINJ is consumed by VMRUN; an event cut short by this exit is in EXITINTINFO, in the

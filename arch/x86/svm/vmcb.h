@@ -186,6 +186,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one page");
 #define TLB_CONTROL_FLUSH_ALL 1
 
 /* VMCB offset 0x060 (APM vol. 2 §15.21). */
+#define VINTR_V_TPR	0xfULL
 #define VINTR_V_IRQ	(1ULL << 8)
 #define VINTR_PRIO_MAX	(0xfULL << 16)
 #define VINTR_V_IGN_TPR (1ULL << 20)

@@ -292,10 +292,11 @@ enum vmx_exit_reason {
 #define IO_QUAL_PORT(q) ((u16)((q) >> 16))
 
 /* Control-register access exit qualification (table 27-3). */
-#define CR_QUAL_CR(q)	 ((q)&15)
-#define CR_QUAL_TYPE(q)	 (((q) >> 4) & 3)
-#define CR_QUAL_GPR(q)	 (((q) >> 8) & 15)
-#define CR_ACCESS_MOV_TO 0
+#define CR_QUAL_CR(q)	   ((q)&15)
+#define CR_QUAL_TYPE(q)	   (((q) >> 4) & 3)
+#define CR_QUAL_GPR(q)	   (((q) >> 8) & 15)
+#define CR_ACCESS_MOV_TO   0
+#define CR_ACCESS_MOV_FROM 1
 
 /* EPT paging-structure entries (§28.3.2, tables 28-1 to 28-6) and the EPTP (§24.6.11). */
 #define EPT_R	       (1ULL << 0)

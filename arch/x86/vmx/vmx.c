@@ -539,6 +539,8 @@ const struct vcpu_ops *vmx_probe(void)
 	static const struct ctl_feature cpu_req[] = { FEAT(CPU_HLT_EXITING, "HLT exiting"),
 						      FEAT(CPU_USE_IO_BITMAPS, "use I/O bitmaps"),
 						      FEAT(CPU_USE_MSR_BITMAPS, "use MSR bitmaps"),
+						      FEAT(CPU_CR8_LOAD_EXITING, "CR8-load exiting"),
+						      FEAT(CPU_CR8_STORE_EXITING, "CR8-store exiting"),
 						      FEAT(CPU_SECONDARY_CONTROLS, "secondary controls") };
 	static const struct ctl_feature cpu2_req[] = { FEAT(CPU2_ENABLE_EPT, "EPT"),
 						       FEAT(CPU2_UNRESTRICTED, "unrestricted guest") };
@@ -594,10 +596,8 @@ const struct vcpu_ops *vmx_probe(void)
 	ok &= compute_ctls("VM-entry", rdmsr(MSR_IA32_VMX_TRUE_ENTRY_CTLS), entry_req, ARRAY_SIZE(entry_req), 0,
 			   &vmx_caps.entry);
 	cpu_must = (u32)rdmsr(MSR_IA32_VMX_TRUE_PROCBASED_CTLS);
-	/* Keel chooses when to exit on CR3 and CR8 (never) and when on an interrupt window. */
-	vmx_caps.cpu &= ~(CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING | CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING |
-			  CPU_INTR_WINDOW_EXITING) |
-			cpu_must;
+	/* Keel chooses when to exit on CR3 (never; CR8 always: emulate_cr8) and on an interrupt window. */
+	vmx_caps.cpu &= ~(CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING | CPU_INTR_WINDOW_EXITING) | cpu_must;
 	vmx_caps.entry &= ~ENTRY_IA32E_GUEST;
 	vmx_caps.ept = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
 	if (!(vmx_caps.ept & EPT_CAP_WALK4) || !(vmx_caps.ept & EPT_CAP_WB) || !(vmx_caps.ept & EPT_CAP_INVEPT) ||

@@ -59,11 +59,43 @@ void vmx_set_efer(u64 efer)
  */
 enum cr_result { CR_DONE, CR_FAULT, CR_UNHANDLED };
 
+/*
+ * CR8 is the task-priority register of the guest's virtual local APIC: without a TPR shadow, a
+ * MOV to CR8 that did not exit would set the host's own TPR and could mask its interrupts, so
+ * both directions exit and are emulated (SDM vol. 3A §11.8.6; CR8 exists only in 64-bit mode).
+ */
+static enum cr_result emulate_cr8(struct vcpu *v, u64 qual)
+{
+	unsigned r = CR_QUAL_GPR(qual);
+	unsigned long flags;
+	u64 val;
+
+	if (CR_QUAL_TYPE(qual) == CR_ACCESS_MOV_FROM) {
+		val = __atomic_load_n(&v->lapic.tpr, __ATOMIC_RELAXED) >> 4;
+		if (r == 4)
+			vmcs_writenat(GUEST_RSP, val);
+		else
+			*gpr_slot(v, r) = val;
+	} else {
+		val = r == 4 ? vmcs_readnat(GUEST_RSP) : *gpr_slot(v, r);
+		if (val >> 4)
+			return CR_FAULT; /* reserved bits 63:4 */
+		flags = spin_lock_irqsave(&v->lock);
+		v->lapic.tpr = (u32)val << 4;
+		spin_unlock_irqrestore(&v->lock, flags);
+	}
+	skip_exiting_insn();
+	return CR_DONE;
+}
+
 static enum cr_result emulate_cr_write(struct vcpu *v, u64 qual)
 {
 	unsigned cr = CR_QUAL_CR(qual), r = CR_QUAL_GPR(qual);
 	u64 val = r == 4 ? vmcs_readnat(GUEST_RSP) : *gpr_slot(v, r);
 	bool long_mode = vmcs_read64(GUEST_IA32_EFER) & EFER_LMA;
+
+	if (cr == 8 && CR_QUAL_TYPE(qual) <= CR_ACCESS_MOV_FROM)
+		return emulate_cr8(v, qual);
 
 	if (!long_mode)
 		val = (u32)val;

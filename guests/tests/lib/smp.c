@@ -171,7 +171,7 @@ static void write_cr3(unsigned long v)
 }
 
 /* The runtime's identity map stops at 1 GiB: add the local APIC's page, uncached. */
-static void map_lapic(void)
+void lapic_map(void)
 {
 #ifdef __x86_64__
 	static uint64_t apic_pd[512] __attribute__((aligned(4096)));
@@ -294,7 +294,7 @@ void smp_init(void)
 
 	pic_init();
 	calibrate_tsc();
-	map_lapic();
+	lapic_map();
 	install_idt();
 	lapic_enable();
 	smp_online[0] = 1;

@@ -109,6 +109,8 @@ unsigned smp_cpu(void);
 typedef void (*smp_handler_t)(unsigned cpu, unsigned vector);
 void smp_set_handler(unsigned vector, smp_handler_t fn);
 
+/* Maps the local APIC's page (uncached) into the runtime's identity map. */
+void lapic_map(void);
 uint32_t lapic_read(unsigned reg);
 void lapic_write(unsigned reg, uint32_t val);
 /* Sends an IPI: icr_lo is the ICR low word (vector, delivery mode, shorthand), dest an APIC ID
