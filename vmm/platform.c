@@ -481,6 +481,8 @@ static void poll_timers(struct vcpu *v, u64 now)
 	struct vm *vm = v->vm;
 	unsigned long flags;
 
+	/* Read without the lock as a hint (another vCPU may be reprogramming a timer); the polls under
+	 * the lock decide, and a write to either device kicks vCPU 0 to look again. */
 	if (v->id == 0 && (vm->pit.next_ns || vrtc_next_ns(&vm->rtc))) {
 		struct vioapic_msg msg[2];
 		unsigned n = 0;

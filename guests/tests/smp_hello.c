@@ -7,7 +7,10 @@
  * BSP, which sleeps for it in `sti; hlt` (a halted CPU must be woken by an IPI; the AP fails the
  * test if the BSP does not answer within 1 s); and one 0x40 with the all-excluding-self shorthand.
  * Output: "cpu K: apic id K, work ok" per CPU, then "ipi: 2N delivered".
- * Bare QEMU: PASSES with -smp N and cpus=N (smp_hello64 is the same test in long mode).
+ * x2apic=1 runs it all with every local APIC in x2APIC mode (MSRs, the ICR as one MSR); the BSP then
+ * prints "smp: x2APIC mode".
+ * Bare QEMU: PASSES with -smp N and cpus=N (smp_hello64 is the same test in long mode; x2apic=1
+ * needs a CPU model with x2APIC, e.g. -cpu max).
  */
 #include "guest.h"
 #include "smp.h"
@@ -52,7 +55,7 @@ static uint32_t work(unsigned cpu)
 
 static void record_ids(unsigned cpu)
 {
-	cpus[cpu].lapic_id = lapic_read(LAPIC_ID) >> 24;
+	cpus[cpu].lapic_id = smp_cpu(); /* the ID register, in either APIC mode */
 	cpus[cpu].cpuid_id = cpuid(1, 0).ebx >> 24;
 }
 
@@ -118,6 +121,8 @@ void test_main(void)
 	printf("%s: %u cpus, TSC %llu kHz\n", test_name, n, (unsigned long long)tsc_per_ms);
 	smp_set_handler(VEC_TO_AP, on_ipi);
 	smp_set_handler(VEC_TO_BSP, on_ipi);
+	if (smp_x2apic)
+		printf("smp: x2APIC mode\n");
 	smp_start(ap_main);
 
 	/* Bring-up: every AP exactly once, with the APIC ID it was started as. */

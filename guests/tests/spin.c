@@ -8,7 +8,10 @@
  * "spin: T s: c0 c1 ..." (the counters) every second.
  * With seconds=S the BSP stops everyone after S seconds (TSC, calibrated against the PIT), prints
  * "spin: cpu K: C iterations" per CPU and passes if every CPU counted; ms=M is the same in
- * milliseconds (for slow emulators).
+ * milliseconds (for slow emulators). tsc=1 also has every CPU check, at each iteration, that the TSC
+ * it reads is not behind the latest value any CPU has seen (one TSC for the whole machine, even
+ * as vCPUs move between physical CPUs); the BSP prints "spin: TSC monotonic across cpus (N
+ * reads)" or fails.
  * Bare QEMU: PASSES with -smp N, cpus=N seconds=S.
  */
 #include "guest.h"
@@ -26,13 +29,36 @@ struct counter {
 
 static struct counter counters[SMP_MAX_CPUS];
 static volatile unsigned started, stopped, stop;
+static bool check_tsc;
+static uint64_t last_tsc, tsc_behind, tsc_worst;
+
+/* The TSC read after loading the latest value any CPU published must not be below it. */
+static void tsc_step(void)
+{
+	uint64_t seen = __atomic_load_n(&last_tsc, __ATOMIC_ACQUIRE);
+	uint64_t t;
+
+	__asm__ volatile("lfence" ::: "memory");
+	t = rdtsc();
+	if (t < seen) {
+		__atomic_add_fetch(&tsc_behind, 1, __ATOMIC_RELAXED);
+		if (seen - t > __atomic_load_n(&tsc_worst, __ATOMIC_RELAXED))
+			__atomic_store_n(&tsc_worst, seen - t, __ATOMIC_RELAXED);
+		return;
+	}
+	while (t > seen && !__atomic_compare_exchange_n(&last_tsc, &seen, t, false, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+		;
+}
 
 static void ap_spin(unsigned cpu)
 {
 	struct counter *c = &counters[cpu];
 	__atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
-	while (!stop)
+	while (!stop) {
 		c->n++;
+		if (check_tsc)
+			tsc_step();
+	}
 	__atomic_add_fetch(&stopped, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -51,6 +77,7 @@ void test_main(void)
 	unsigned long ms = cmdline_ulong("ms", 0);
 	bool report = cmdline_ulong("report", 0);
 	unsigned n = smp_ncpus;
+	check_tsc = cmdline_ulong("tsc", 0);
 	smp_start(ap_spin);
 	if (!smp_wait_for(&started, n - 1, STOP_TIMEOUT_MS))
 		fail_now(GUEST_FAIL, "only %u of %u APs reached the spin loop", started, n - 1);
@@ -64,8 +91,11 @@ void test_main(void)
 	uint64_t second = tsc_per_ms * 1000, secs = 0;
 	uint64_t next = rdtsc() + second, end = rdtsc() + tsc_per_ms * ms;
 	for (;;) {
-		for (unsigned i = 0; i < BSP_BATCH; i++)
+		for (unsigned i = 0; i < BSP_BATCH; i++) {
 			counters[0].n++;
+			if (check_tsc)
+				tsc_step();
+		}
 		if (ms && rdtsc() >= end)
 			break;
 		if (rdtsc() < next)
@@ -83,5 +113,15 @@ void test_main(void)
 	for (unsigned k = 0; k < n; k++) {
 		printf("spin: cpu %u: %llu iterations\n", k, (unsigned long long)counters[k].n);
 		CHECK(counters[k].n > 0, "cpu %u never ran", k);
+	}
+	if (check_tsc) {
+		uint64_t reads = 0;
+
+		for (unsigned k = 0; k < n; k++)
+			reads += counters[k].n;
+		CHECK(!tsc_behind, "the TSC went backwards %llu times (by up to %llu cycles)",
+		      (unsigned long long)tsc_behind, (unsigned long long)tsc_worst);
+		if (!tsc_behind)
+			printf("spin: TSC monotonic across cpus (%llu reads)\n", (unsigned long long)reads);
 	}
 }

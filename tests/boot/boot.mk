@@ -12,5 +12,5 @@ $(B)/tests/corrupt.elf: tests/boot/make_corrupt_elf.py
 .PHONY: check-boot
 check-boot: $(BOOT_TEST_DEPS)
 	@rm -f $(B)/boot-times.txt
-	cd tests/boot && $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) .
+	cd tests/boot && KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) .
 	@echo "== time from QEMU start to 'CPUs online':"; sort $(B)/boot-times.txt 2>/dev/null || true

@@ -1,7 +1,7 @@
 # The guest suite under Keel (pytest + pexpect; QEMU TCG with AMD-V).
 .PHONY: check-svm
 check-svm: $(B)/keel.elf $(B)/keel.efi $(B)/tests/corrupt.elf guest-tests $(B)/guests/realmode.bin
-	cd tests/guests && $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_svm.py test_bochs.py
+	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_svm.py test_bochs.py
 
 # The same guests under the Intel VT-x backend, on Bochs (tests/guests/test_vmx_bochs.py).
 .PHONY: check-vmx
@@ -13,7 +13,7 @@ check-vmx: $(B)/keel.elf $(B)/keel.efi guest-tests $(B)/guests/realmode.bin
 # in test_vmx_bochs.py).
 .PHONY: check-sched
 check-sched: $(B)/keel.elf $(B)/keel-demo.iso guest-tests
-	cd tests/guests && $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_sched.py
+	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_sched.py
 
 # Debian's stock kernel as a guest (tests/guests/test_linux.py on QEMU with AMD-V): 1 and 2
 # vCPUs, two Linux VMs at once, a panicking and a destroyed Linux VM beside others.

@@ -14,7 +14,7 @@ import tempfile
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.path.join(ROOT, "build")
+BUILD = os.environ.get("KEEL_BUILD", os.path.join(ROOT, "build"))
 GUESTS = ["cpuid_policy", "msr_policy", "ports", "exceptions", "exceptions64", "longmode_hello", "pm32_hello",
           "hypercall", "svm_insns", "efer_svme", "reserved_msr_bits", "hypercall_hostile", "hlt_wake",
           "intwin_storm", "xsetbv_policy", "vmx_insns", "npt_isolation"]
@@ -40,7 +40,8 @@ def test_suite_on_bochs_ryzen():
     try:
         iso, com1, log = (os.path.join(work, n) for n in ("suite.iso", "com1.txt", "bochs.log"))
         decl = " ".join(f"vm={g},module={i},mem=8M" for i, g in enumerate(GUESTS))
-        env = dict(os.environ, KEEL_GRUB_PROTOCOL="multiboot", KEEL_GRUB_TIMEOUT="0")
+        env = dict(os.environ, KEEL_GRUB_PROTOCOL="multiboot", KEEL_GRUB_TIMEOUT="0",
+                   KEEL_ELF=os.path.join(BUILD, "keel.elf"), KEEL_EFI=os.path.join(BUILD, "keel.efi"))
         subprocess.run(["bash", os.path.join(ROOT, "iso", "mkiso.sh"), iso, decl + " on_finish=poweroff",
                         *[os.path.join(BUILD, "guests", f"{g}.elf") for g in GUESTS]],
                        check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)

@@ -180,18 +180,36 @@ def test_idle_host_really_idles(keel_factory):
     assert all(r["state"] == "blocked" for r in rows), rows
 
 
-@pytest.mark.parametrize("n", [2, 4])
-def test_smp_guest_starts_aps_and_ipis(n):
+@pytest.mark.parametrize("n,x2apic", [(2, 0), (4, 0), (4, 1)])
+def test_smp_guest_starts_aps_and_ipis(n, x2apic):
+    # x2apic=1: every vCPU switches its local APIC to x2APIC mode (Keel offers it though QEMU's EPYC
+    # has none) and all of it goes through the MSRs: IDs, the 64-bit ICR, EOI.
     boot = Boot("kernel", cpus=2, mem_mib=512, cpu=AMD,
                 cmdline=f"vm=smp,module=0,mem=16M,vcpus={n} on_finish=poweroff",
-                modules=[guest("smp_hello", f"cpus={n}")], timeout=120)
+                modules=[guest("smp_hello", f"cpus={n} x2apic={x2apic}")], timeout=120)
     log = boot.run()
     assert not boot.problems(), boot.problems()
+    assert ("[smp] smp: x2APIC mode" in log) == bool(x2apic), log[-3000:]
     for cpu in range(1, n):
         assert f"cpu {cpu}: apic id {cpu}, work ok" in log, log[-3000:]
     assert "[smp] PASS: smp_hello" in log, log[-3000:]
     assert re.search(r"keel: vm smp exited with status 0", log), log[-3000:]
     assert "vmm: every VM page returned to the allocator" in log
+
+
+MIGRATIONS_RE = re.compile(r"vm t: vCPU \d ran .* on CPUs \S+, (\d+) migrations")
+
+
+def test_guest_tsc_monotonic_across_vcpus_and_migrations():
+    """Three vCPUs read the TSC and publish the latest value; none may ever read less. A second VM
+    pinned to CPU 0 for the first half makes the balancer move vCPUs between the CPUs."""
+    boot = Boot("kernel", cpus=2, mem_mib=512, cpu=AMD,
+                cmdline="vm=t,module=0,mem=16M,vcpus=3 vm=o,module=1,mem=16M,vcpus=2,cpus=0 on_finish=poweroff",
+                modules=[guest("spin", "cpus=3 seconds=3 tsc=1"), guest("spin", "cpus=2 ms=1500")], timeout=120)
+    log = boot.run()
+    assert re.search(r"\[t\] spin: TSC monotonic across cpus \(\d+ reads\)", log), log[-3000:]
+    assert "keel: vm t exited with status 0" in log, log[-3000:]
+    assert sum(int(m) for m in MIGRATIONS_RE.findall(log)) > 0, log[-3000:]
 
 
 def test_console_pause_resume_destroy(keel_factory):

@@ -149,13 +149,24 @@ def test_smp_guests_on_bochs_vmx():
     # APs started by INIT/SIPI through the virtual local APIC, IPIs between vCPUs, and vCPUs
     # moving between the two CPUs (VMCLEAR on one, VMPTRLD on the other): 5 vCPUs on 2 CPUs.
     out = bochs("vm=smp,module=0,mem=16M,vcpus=2 vm=s64,module=1,mem=16M,vcpus=3 on_finish=poweroff",
-                [guest("smp_hello") + " cpus=2", guest("smp_hello64") + " cpus=3"], cpus=2)
+                [guest("smp_hello") + " cpus=2", guest("smp_hello64") + " cpus=3 x2apic=1"], cpus=2)
+    assert "[s64] smp: x2APIC mode" in out, out[-3000:]  # MSR exits for every local APIC access
     assert VMX_LINE + ", preemption timer" in out, out[-3000:]
     assert "[smp] PASS: smp_hello" in out and "keel: vm smp exited with status 0" in out, out[-3000:]
     assert "[s64] PASS: smp_hello64" in out and "keel: vm s64 exited with status 0" in out, out[-3000:]
     for cpu in (1, 2):
         assert f"[s64] cpu {cpu}: apic id {cpu}, work ok" in out
     assert "vmm: every VM page returned to the allocator" in out
+
+
+@needs_bochs
+def test_guest_tsc_monotonic_on_bochs_vmx():
+    # One TSC offset per VM in every VMCS: vCPUs that move between CPUs (VMCLEAR/VMPTRLD) never
+    # see the TSC go back.
+    out = bochs("vm=t,module=0,mem=16M,vcpus=3 vm=o,module=1,mem=16M,vcpus=2,cpus=0 on_finish=poweroff",
+                [guest("spin") + " cpus=3 ms=200 tsc=1", guest("spin") + " cpus=2 ms=100"], cpus=2)
+    assert re.search(r"\[t\] spin: TSC monotonic across cpus \(\d+ reads\)", out), out[-3000:]
+    assert "keel: vm t exited with status 0" in out, out[-3000:]
 
 
 RAN_FULL_RE = re.compile(r"vm (\w+): vCPU (\d+) ran (\d+) us \(\d+ us in the guest\), waited (\d+) us, blocked (\d+) us")

@@ -65,19 +65,37 @@ static void (*volatile ap_fn)(unsigned cpu);
 static uint8_t ap_stacks[SMP_MAX_CPUS][SMP_AP_STACK_SIZE] __attribute__((aligned(16)));
 static char cmdline_copy[256];
 
+bool smp_x2apic;
+static uint32_t icr_hi[SMP_MAX_CPUS]; /* x2APIC: the destination, written with ICR_LO as one MSR */
+
+/* xAPIC: the MMIO page; x2APIC (SDM vol. 3A §11.12.1.2): MSR 0x800 + offset / 16, where the ICR
+ * is one 64-bit MSR with the destination in bits 63:32. */
 uint32_t lapic_read(unsigned reg)
 {
+	if (smp_x2apic)
+		return (uint32_t)rdmsr(X2APIC_MSR(reg));
 	return *(volatile uint32_t *)(LAPIC_BASE + reg);
 }
 
 void lapic_write(unsigned reg, uint32_t val)
 {
-	*(volatile uint32_t *)(LAPIC_BASE + reg) = val;
+	if (!smp_x2apic) {
+		*(volatile uint32_t *)(LAPIC_BASE + reg) = val;
+		return;
+	}
+	unsigned cpu = (unsigned)rdmsr(X2APIC_MSR(LAPIC_ID)) % SMP_MAX_CPUS;
+	if (reg == LAPIC_ICR_HI)
+		icr_hi[cpu] = val;
+	else if (reg == LAPIC_ICR_LO)
+		wrmsr(X2APIC_MSR(LAPIC_ICR_LO), (uint64_t)icr_hi[cpu] << 32 | val);
+	else
+		wrmsr(X2APIC_MSR(reg), val);
 }
 
 unsigned smp_cpu(void)
 {
-	return lapic_read(LAPIC_ID) >> 24;
+	/* The x2APIC ID register holds the whole 32-bit ID; the xAPIC one has it in bits 31:24. */
+	return smp_x2apic ? lapic_read(LAPIC_ID) : lapic_read(LAPIC_ID) >> 24;
 }
 
 uint64_t udiv64(uint64_t n, uint64_t d)
@@ -123,7 +141,7 @@ bool smp_wait_for(const volatile unsigned *flag, unsigned want, unsigned timeout
 
 void lapic_send_ipi(unsigned dest, uint32_t icr_lo)
 {
-	lapic_write(LAPIC_ICR_HI, dest << 24);
+	lapic_write(LAPIC_ICR_HI, smp_x2apic ? dest : dest << 24);
 	lapic_write(LAPIC_ICR_LO, icr_lo);
 	uint64_t end = tsc_after_us(ICR_IDLE_MS * 1000);
 	while (lapic_read(LAPIC_ICR_LO) & ICR_DELIVERY_PENDING) {
@@ -255,9 +273,13 @@ static void install_idt(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
-/* Software-enable this CPU's local APIC with the spurious vector; no interrupt source but IPIs. */
+/* Software-enable this CPU's local APIC with the spurious vector; no interrupt source but IPIs.
+ * With smp_x2apic, first switch it to x2APIC mode (EN and EXTD in IA32_APIC_BASE, §11.12.1). */
 static void lapic_enable(void)
 {
+	if (smp_x2apic)
+		wrmsr(MSR_APIC_BASE, (rdmsr(MSR_APIC_BASE) & ~0xfffull) | APIC_BASE_EN | APIC_BASE_X2APIC |
+					 (rdmsr(MSR_APIC_BASE) & 0x100));
 	lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | SMP_VECTOR_SPURIOUS);
 	lapic_write(LAPIC_TPR, 0);
 	lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED);
@@ -292,6 +314,11 @@ void smp_init(void)
 			wrmsr(MSR_APIC_BASE, apic_base | APIC_BASE_EN);
 	}
 
+	if (cmdline_ulong("x2apic", 0)) {
+		if (!(cpuid(1, 0).ecx & CPUID_1_ECX_X2APIC))
+			fail_now(GUEST_FAIL, "smp: x2apic=1, but CPUID.1:ECX does not offer x2APIC");
+		smp_x2apic = true;
+	}
 	pic_init();
 	calibrate_tsc();
 	lapic_map();

@@ -109,6 +109,11 @@ unsigned smp_cpu(void);
 typedef void (*smp_handler_t)(unsigned cpu, unsigned vector);
 void smp_set_handler(unsigned vector, smp_handler_t fn);
 
+/* x2apic=1 on the command line: every CPU's local APIC runs in x2APIC mode (MSRs, 32-bit IDs). */
+extern bool smp_x2apic;
+#define X2APIC_MSR(reg)	   (0x800u + (reg) / 16)
+#define CPUID_1_ECX_X2APIC (1u << 21)
+
 /* Maps the local APIC's page (uncached) into the runtime's identity map. */
 void lapic_map(void);
 uint32_t lapic_read(unsigned reg);
