@@ -89,13 +89,17 @@ static bool isa_edge_locked(struct vm *vm, u8 irq, struct vioapic_msg *msg)
 	return vioapic_pulse(&vm->ioapic, irq == PIT_IRQ ? PIT_GSI : irq, msg);
 }
 
-static void pit_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
+/* The PIT (0x40-0x43) and the RTC (0x70-0x71): the VM's timers, which vCPU 0 polls. */
+static void timer_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 {
 	struct vm *vm = v->vm;
 	unsigned long flags = spin_lock_irqsave(&vm->lock);
+	bool rtc = port >= VRTC_PORT_INDEX;
 
 	if (in)
-		*val = vpit_read(&vm->pit, port, time_ns());
+		*val = rtc ? vrtc_read(&vm->rtc, port, time_ns()) : vpit_read(&vm->pit, port, time_ns());
+	else if (rtc)
+		vrtc_write(&vm->rtc, port, (u8)*val, time_ns());
 	else
 		vpit_write(&vm->pit, port, (u8)*val, time_ns());
 	spin_unlock_irqrestore(&vm->lock, flags);
@@ -259,21 +263,6 @@ void platform_vcpu_reset(struct vcpu *v)
 
 /* --- Legacy and ACPI devices: RTC, PM timer and PM1 blocks, reset sources, PCI ---------- */
 
-static void rtc_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
-{
-	struct vm *vm = v->vm;
-	unsigned long flags = spin_lock_irqsave(&vm->lock);
-
-	if (in)
-		*val = vrtc_read(&vm->rtc, port, time_ns());
-	else
-		vrtc_write(&vm->rtc, port, (u8)*val, time_ns());
-	spin_unlock_irqrestore(&vm->lock, flags);
-	/* vCPU 0 polls the RTC's interrupts: its wake-up time may have changed. */
-	if (!in && v->id != 0)
-		vcpu_kick(vm->vcpus[0]);
-}
-
 static void power_event(struct vm *vm, enum vacpi_event ev)
 {
 	if (ev == VACPI_POWEROFF) {
@@ -402,11 +391,11 @@ int platform_init(struct vm *vm)
 		platform_vcpu_reset(vm->vcpus[i]);
 	ret = vm_io_register(vm, 0x20, 2, pic_io);
 	ret = ret ?: vm_io_register(vm, 0xa0, 2, pic_io);
-	ret = ret ?: vm_io_register(vm, 0x40, 4, pit_io);
+	ret = ret ?: vm_io_register(vm, 0x40, 4, timer_io);
 	ret = ret ?: vm_io_register(vm, 0x61, 1, port61_io);
 	ret = ret ?: vm_io_register(vm, 0x60, 1, kbc_io);
 	ret = ret ?: vm_io_register(vm, 0x64, 1, kbc_io);
-	ret = ret ?: vm_io_register(vm, 0x70, 2, rtc_io);
+	ret = ret ?: vm_io_register(vm, VRTC_PORT_INDEX, 2, timer_io);
 	ret = ret ?: vm_io_register(vm, PLATFORM_PM_BASE, 12, pm_io);
 	ret = ret ?: vm_io_register(vm, VPCI_PORT_FIRST, VPCI_PORT_LAST - VPCI_PORT_FIRST + 1, pci_io);
 	ret = ret ?: vm_mmio_register(vm, VIOAPIC_BASE, VIOAPIC_SIZE, ioapic_mmio);
