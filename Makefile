@@ -83,9 +83,9 @@ $(B)/keel.elf: $(B)/keel64.elf
 -include $(shell find $(B)/k -name '*.d' 2>/dev/null)
 
 include boot/efi/efi.mk
+include guests/linux/linux.mk
 include iso/iso.mk
 include guests/tests/guests.mk
-include guests/linux/linux.mk
 
 # ---------------------------------------------------------------------------------------------
 # Tests

@@ -146,6 +146,17 @@ static void rx_push(struct guest_uart *u, u8 b)
 	u->rx_count++;
 }
 
+/* Moves waiting console input into the FIFO while it has room. In loopback the receiver hears
+ * only the transmitter, so the input waits. */
+static void rx_refill(struct guest_uart *u)
+{
+	while (u->backlog_count && u->rx_count < GUEST_UART_FIFO && !(u->mcr & MCR_LOOP)) {
+		rx_push(u, u->backlog[u->backlog_head]);
+		u->backlog_head = (u16)((u->backlog_head + 1) % GUEST_UART_BACKLOG);
+		u->backlog_count--;
+	}
+}
+
 static u8 rx_pop(struct guest_uart *u)
 {
 	u8 b;
@@ -155,6 +166,7 @@ static u8 rx_pop(struct guest_uart *u)
 	b = u->rx[u->rx_head];
 	u->rx_head = (u8)((u->rx_head + 1) % GUEST_UART_FIFO);
 	u->rx_count--;
+	rx_refill(u);
 	return b;
 }
 
@@ -302,9 +314,15 @@ void guest_console_input(struct vm *vm, const u8 *buf, size_t len)
 	u8 before = sources(u);
 	bool raise;
 
-	/* In loopback the serial input is disconnected from the outside. */
-	for (size_t i = 0; i < len && !(u->mcr & MCR_LOOP); i++)
-		rx_push(u, buf[i]);
+	for (size_t i = 0; i < len; i++) {
+		if (u->backlog_count == GUEST_UART_BACKLOG) {
+			u->lsr_errors |= LSR_OE; /* the guest stopped reading: the rest is lost */
+			break;
+		}
+		u->backlog[(u->backlog_head + u->backlog_count) % GUEST_UART_BACKLOG] = buf[i];
+		u->backlog_count++;
+		rx_refill(u);
+	}
 	raise = sources(u) & ~before;
 	spin_unlock_irqrestore(&u->lock, flags);
 	if (raise)
@@ -331,6 +349,7 @@ static void uart_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 		u->thre_pending = false;
 	before = sources(u);
 	tx = com_write(u, reg, (u8)*val);
+	rx_refill(u); /* the FIFO may have been cleared, or loopback left */
 	after = sources(u);
 	spin_unlock_irqrestore(&u->lock, flags);
 	if (tx >= 0)

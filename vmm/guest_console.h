@@ -7,6 +7,10 @@
 
 #define GUEST_UART_FIFO 16 /* receiver FIFO depth of a PC16550D */
 #define GUEST_UART_IRQ	4  /* COM1's ISA IRQ */
+/* Typed bytes waiting for room in the receiver FIFO: the flow control a terminal gets from a
+ * real line (RTS/CTS), so pasting a command does not overrun a guest that drains the FIFO one
+ * interrupt at a time. A power of two. */
+#define GUEST_UART_BACKLOG 4096
 
 /*
  * COM1 as a guest sees it: a PC16550D (National Semiconductor data sheet, 1995). Transmitted
@@ -19,6 +23,8 @@ struct guest_uart {
 	spinlock_t lock;
 	u8 rx[GUEST_UART_FIFO]; /* receiver FIFO, oldest at rx_head */
 	u8 rx_head, rx_count;
+	u8 backlog[GUEST_UART_BACKLOG]; /* console input not yet in the FIFO, oldest at backlog_head */
+	u16 backlog_head, backlog_count;
 	u8 ier, lcr, mcr, fcr, scr;
 	u8 dll, dlm;	   /* divisor latch, reached with LCR.DLAB set */
 	u8 lsr_errors;	   /* LSR.OE until LSR is read */
@@ -31,8 +37,9 @@ struct vm;
 /* A guest's console bytes become lines on Keel's console, prefixed with the VM's name. */
 void guest_console_putc(struct vm *vm, char c);
 void guest_console_flush(struct vm *vm);
-/* Bytes typed at the hypervisor console for this VM: into COM1's receiver FIFO (a byte that
- * finds it full is dropped and sets LSR.OE), raising IRQ 4 when the guest enabled that. */
+/* Bytes typed at the hypervisor console for this VM: into COM1's receiver FIFO as the guest
+ * makes room in it (a byte that finds the backlog behind the FIFO full too is dropped and sets
+ * LSR.OE), raising IRQ 4 when the guest enabled that. */
 void guest_console_input(struct vm *vm, const u8 *buf, size_t len);
 
 /* Devices Keel emulates itself for every VM for now: COM1 and the debug-exit port. */

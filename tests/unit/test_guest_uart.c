@@ -128,16 +128,31 @@ static void test_rx_fifo(void **state)
 	assert_int_equal(irqs, 0); /* no interrupt enabled */
 }
 
+static void test_rx_backlog(void **state)
+{
+	/* 40 bytes at once: 16 in the FIFO, the rest follows as the guest reads. */
+	input("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcd");
+	assert_int_equal(in(LSR), 0x61); /* DR, THRE, TEMT: no overrun */
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(in(RBR), "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcd"[i]);
+	assert_int_equal(in(LSR), 0x60);
+}
+
 static void test_rx_overrun(void **state)
 {
-	input("ABCDEFGHIJKLMNOPQRST");	 /* 20 bytes into 16 */
+	static char big[GUEST_UART_FIFO + GUEST_UART_BACKLOG + 5];
+
+	for (size_t i = 0; i < sizeof(big) - 1; i++)
+		big[i] = (char)('A' + i % 26);
+	input(big);			 /* 4 bytes more than the FIFO and the backlog hold */
 	assert_int_equal(in(LSR), 0x63); /* DR, OE, THRE, TEMT */
 	assert_int_equal(in(LSR), 0x61); /* OE clears when read */
-	for (int i = 0; i < 16; i++)
-		assert_int_equal(in(RBR), 'A' + i);
+	for (int i = 0; i < GUEST_UART_FIFO + GUEST_UART_BACKLOG; i++)
+		assert_int_equal(in(RBR), 'A' + i % 26);
 	assert_int_equal(in(LSR), 0x60);
 	input("x");
 	assert_int_equal(in(LSR), 0x61);
+	assert_int_equal(in(RBR), 'x');
 }
 
 static void test_divisor_latch(void **state)
@@ -222,14 +237,17 @@ static void test_loopback(void **state)
 	assert_false(shim_log_contains("[g]")); /* nothing went out */
 	assert_int_equal(in(RBR), 'H');
 	assert_int_equal(in(RBR), '\n');
-	input("outside");
-	assert_int_equal(in(LSR)&0x01, 0); /* the serial input is disconnected */
+	input("in");
+	assert_int_equal(in(LSR)&0x01, 0); /* the serial input is disconnected: it waits */
 	out(MCR, 0x1b);			   /* OUT1 (RI) off: trailing edge */
 	assert_int_equal(in(MSR), 0x80 | 0x20 | 0x10 | 0x04);
 	out(MCR, 0x1f); /* RI on again: a leading edge is no event */
 	assert_int_equal(in(MSR), 0xf0);
 	out(MCR, 0x00);
 	assert_int_equal(in(MSR)&0xf0, 0xb0); /* back to the outside lines */
+	assert_int_equal(in(RBR), 'i');	      /* and to what waited on them */
+	assert_int_equal(in(RBR), 'n');
+	assert_int_equal(in(LSR)&0x01, 0);
 	out(THR, 'o');
 	out(THR, 'k');
 	out(THR, '\n');
@@ -324,6 +342,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_reset_state, setup),
 		cmocka_unit_test_setup(test_rx_fifo, setup),
+		cmocka_unit_test_setup(test_rx_backlog, setup),
 		cmocka_unit_test_setup(test_rx_overrun, setup),
 		cmocka_unit_test_setup(test_divisor_latch, setup),
 		cmocka_unit_test_setup(test_iir_priorities, setup),
