@@ -80,6 +80,29 @@ void sched_setup(void)
 		(unsigned long long)opts.sched_period_ms);
 }
 
+static void send_kick(int cpu)
+{
+	if (cpu >= 0 && (u32)cpu != this_cpu()->cpu && cpus[cpu])
+		lapic_send_ipi(cpus[cpu]->apic_id, VEC_KICK);
+}
+
+static void kick_idle_with_work(void)
+{
+	for (u32 cpu = 0; cpu < sched.nr_cpus; cpu++) {
+		struct sched_cpu *c = &sched.cpu[cpu];
+
+		if (!pcs[cpu].idle)
+			continue;
+		for (u32 i = 0; i < c->nr; i++) {
+			if (c->rq[i]->state == SE_RUNNABLE && !sched_throttled(c->rq[i])) {
+				pcs[cpu].resched = true;
+				send_kick((int)cpu);
+				break;
+			}
+		}
+	}
+}
+
 int sched_vcpu_add(struct vcpu *v)
 {
 	unsigned long flags;
@@ -93,16 +116,12 @@ int sched_vcpu_add(struct vcpu *v)
 	}
 	flags = spin_lock_irqsave(&lock);
 	ret = sched_add(&sched, &v->se, time_ns());
-	if (!ret)
+	if (!ret) {
 		live_vcpus++;
+		kick_idle_with_work(); /* a VM restarted while its CPUs sleep */
+	}
 	spin_unlock_irqrestore(&lock, flags);
 	return ret;
-}
-
-static void send_kick(int cpu)
-{
-	if (cpu >= 0 && (u32)cpu != this_cpu()->cpu && cpus[cpu])
-		lapic_send_ipi(cpus[cpu]->apic_id, VEC_KICK);
 }
 
 void vcpu_kick(struct vcpu *v)
@@ -147,23 +166,6 @@ static u64 wake_timers(u32 cpu, u64 now)
 }
 
 /* Under the lock: a CPU that sits idle while balancing gave it work must look again. */
-static void kick_idle_with_work(void)
-{
-	for (u32 cpu = 0; cpu < sched.nr_cpus; cpu++) {
-		struct sched_cpu *c = &sched.cpu[cpu];
-
-		if (!pcs[cpu].idle)
-			continue;
-		for (u32 i = 0; i < c->nr; i++) {
-			if (c->rq[i]->state == SE_RUNNABLE && !sched_throttled(c->rq[i])) {
-				pcs[cpu].resched = true;
-				send_kick((int)cpu);
-				break;
-			}
-		}
-	}
-}
-
 static bool any_throttled(u32 cpu)
 {
 	for (u32 i = 0; i < sched.cpu[cpu].nr; i++)
@@ -305,10 +307,14 @@ static void retire(struct pcpu_sched *pc, struct vcpu *v, u32 cpu)
 	flags = spin_lock_irqsave(&lock);
 	sched_remove(&sched, &v->se, time_ns());
 	last_vcpu = __atomic_add_fetch(&vm->live_vcpus, -1, __ATOMIC_ACQ_REL) == 0;
-	last_of_all = --live_vcpus == 0;
 	spin_unlock_irqrestore(&lock, flags);
+	/* v still counts among the live vCPUs here: a VM restarted from vmm_vm_finished adds its
+	 * vCPUs before the count can reach zero and send every CPU out of its loop. */
 	if (last_vcpu)
 		vmm_vm_finished(vm);
+	flags = spin_lock_irqsave(&lock);
+	last_of_all = --live_vcpus == 0;
+	spin_unlock_irqrestore(&lock, flags);
 	if (last_of_all)
 		for (u32 c = 0; c < sched.nr_cpus; c++)
 			send_kick((int)c);

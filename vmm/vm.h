@@ -114,7 +114,8 @@ void vm_crash(struct vm *vm, const char *fmt, ...) __printf(2, 3);
 /* Ends the VM with a status the guest chose (debug-exit port, HC_EXIT). */
 void vm_exit_status(struct vm *vm, u32 status);
 /* Ends the VM because the guest powered it off (ACPI S5) or reset it (0xCF9, 8042, ACPI reset
- * register); a reset ends it too: a VM is not rebooted. */
+ * register); after a reset vmm_vm_finished builds it again unless its declaration says
+ * on_reset=end. */
 void vm_power_event(struct vm *vm, enum vm_end how);
 
 #endif

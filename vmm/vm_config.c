@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real|linux][,initrd=INDEX][,mods=I+J+...][,vcpus=N][,weight=W][,cap=PCT]
- * [,cpus=LIST[/LIST...]]: the VMs Keel builds at boot.
+ * [,cpus=LIST[/LIST...]][,on_reset=restart|end]: the VMs Keel builds at boot.
  */
 #include "vmm/vm_config.h"
 
@@ -154,6 +154,8 @@ int vmm_config_add(const char *value)
 				    c.name, value, SCHED_MAX_CPUS);
 				return -EINVAL;
 			}
+		} else if (!strcmp(field, "on_reset=restart") || !strcmp(field, "on_reset=end")) {
+			c.end_on_reset = field[9] == 'e';
 		} else if (!strcmp(field, "boot=real")) {
 			c.boot = VM_BOOT_REAL;
 		} else if (!strcmp(field, "boot=linux")) {
@@ -163,7 +165,8 @@ int vmm_config_add(const char *value)
 		} else {
 			pr_warn(
 			    "vm %s: bad field '%s' (module=INDEX, mem=SIZE from 2M to 64G, boot=multiboot|real|linux, "
-			    "initrd=INDEX, mods=I+J, vcpus=1-%u, weight=1-65535, cap=0-100, cpus=SET[/SET...])\n",
+			    "initrd=INDEX, mods=I+J, vcpus=1-%u, weight=1-65535, cap=0-100, cpus=SET[/SET...], "
+			    "on_reset=restart|end)\n",
 			    c.name, field, VM_CONFIG_MAX_VCPUS);
 			return -EINVAL;
 		}

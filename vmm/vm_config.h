@@ -29,13 +29,19 @@ struct vm_config {
 	u32 weight;
 	u32 cap;
 	u64 affinity[VM_CONFIG_MAX_VCPUS];
+	/* What a reset of the VM (0xCF9, the 8042, the FADT reset register) does: build it again
+	 * from its modules and start it (on_reset=restart, the default), or end it (on_reset=end). */
+	bool end_on_reset;
+	u32 restarts; /* how many times it was built again */
 	struct vm *vm;
 };
 
 extern struct vm_config vm_configs[MAX_VMS];
 extern u32 nr_vm_configs;
 
-/* cmdline: vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real|linux][,initrd=INDEX][,mods=I+J+...] (repeatable). Returns < 0 (and warns) if malformed. */
+/* cmdline: vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real|linux][,initrd=INDEX][,mods=I+J+...]
+ * [,vcpus=N][,weight=W][,cap=PCT][,cpus=SETS][,on_reset=restart|end] (repeatable). Returns < 0 (and
+ * warns) if malformed. */
 int vmm_config_add(const char *value);
 
 #endif

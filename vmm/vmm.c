@@ -29,8 +29,13 @@
 /* Guards vm_configs[].vm: a VM leaves the list before it is freed. */
 static spinlock_t list_lock = SPINLOCK_INIT;
 static volatile u32 cpus_in_loop;
+/* The boot modules VMs are built from, at boot and again when one resets (they are never freed). */
+static const struct boot_info *boot_info;
 
-static void report(struct vm *vm)
+static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi);
+static void start_vm(struct vm *vm);
+
+static void report(struct vm *vm, bool restart)
 {
 	char counts[256];
 	size_t used = 0;
@@ -50,7 +55,8 @@ static void report(struct vm *vm)
 	else if (vm->end == VM_END_POWEROFF)
 		klog(LOG_ALWAYS, "keel: vm %s powered off; exits:%s\n", vm->name, counts);
 	else if (vm->end == VM_END_RESET)
-		klog(LOG_ALWAYS, "keel: vm %s reset itself (a reset ends a VM); exits:%s\n", vm->name, counts);
+		klog(LOG_ALWAYS, "keel: vm %s reset itself%s; exits:%s\n", vm->name,
+		     restart ? ", restarting it" : " (on_reset=end)", counts);
 	else
 		klog(LOG_ALWAYS, "keel: vm %s exited with status %u; exits:%s\n", vm->name, vm->exit_status, counts);
 	for (u32 i = 0; i < vm->nr_vcpus; i++) {
@@ -69,17 +75,50 @@ static void report(struct vm *vm)
 	}
 }
 
+/*
+ * A reset VM is built again from its modules, like a PC that reboots: fresh memory, vCPUs and
+ * devices, the same name and console number (the console's input stays with it). Runs on the
+ * CPU that retired the old VM's last vCPU, which the scheduler still counts, so the CPUs do not
+ * leave their loops meanwhile.
+ */
+static void restart_vm(struct vm_config *c, u32 id)
+{
+	struct vm *vm = build_vm(c, boot_info);
+	unsigned long flags;
+
+	if (!vm) {
+		pr_err("vm %s: cannot be built again after its reset (see above); it stays ended\n", c->name);
+		return;
+	}
+	vm->id = id;
+	c->restarts++;
+	flags = spin_lock_irqsave(&list_lock);
+	c->vm = vm;
+	spin_unlock_irqrestore(&list_lock, flags);
+	pr_info("vm %s: restart %u\n", c->name, c->restarts);
+	start_vm(vm);
+}
+
 void vmm_vm_finished(struct vm *vm)
 {
 	unsigned long flags = spin_lock_irqsave(&list_lock);
+	struct vm_config *c = NULL;
+	u32 id = vm->id;
+	bool restart;
 
-	for (u32 i = 0; i < nr_vm_configs; i++)
-		if (vm_configs[i].vm == vm)
+	for (u32 i = 0; i < nr_vm_configs; i++) {
+		if (vm_configs[i].vm == vm) {
 			vm_configs[i].vm = NULL;
+			c = &vm_configs[i];
+		}
+	}
 	spin_unlock_irqrestore(&list_lock, flags);
+	restart = c && !vm->crashed && vm->end == VM_END_RESET && !c->end_on_reset;
 	guest_console_flush(vm);
-	report(vm);
+	report(vm, restart);
 	vm_destroy(vm);
+	if (restart)
+		restart_vm(c, id);
 }
 
 static void cpu_loop(void *arg)
@@ -205,6 +244,26 @@ fail:
 	return NULL;
 }
 
+/* Hands the vCPUs of a built VM to the scheduler. */
+static void start_vm(struct vm *vm)
+{
+	u32 n = 0, left;
+
+	vm_start(vm);
+	vm->live_vcpus = vm->nr_vcpus;
+	for (; n < vm->nr_vcpus; n++) {
+		if (sched_vcpu_add(vm->vcpus[n])) {
+			vm_crash(vm, "vCPU %u cannot be scheduled (see above)", n);
+			break;
+		}
+	}
+	/* The vCPUs that never joined leave at once; those that did see the crash and retire
+	 * (and may already have: the last one out, here or there, finishes the VM). */
+	left = vm->nr_vcpus - n;
+	if (left && __atomic_sub_fetch(&vm->live_vcpus, left, __ATOMIC_ACQ_REL) == 0)
+		vmm_vm_finished(vm);
+}
+
 void vmm_run_all(const struct boot_info *bi)
 {
 	u32 failed = 0;
@@ -222,28 +281,14 @@ void vmm_run_all(const struct boot_info *bi)
 	}
 	/* Per-CPU virtualization state stays; everything a VM takes must come back. */
 	free_before = page_free_count();
+	boot_info = bi;
 	for (u32 i = 0; i < nr_vm_configs; i++)
 		vm_configs[i].vm = build_vm(&vm_configs[i], bi);
 
 	sched_setup();
-	for (u32 i = 0; i < nr_vm_configs; i++) {
-		struct vm *vm = vm_configs[i].vm;
-
-		if (!vm)
-			continue;
-		vm_start(vm);
-		vm->live_vcpus = vm->nr_vcpus;
-		for (u32 n = 0; n < vm->nr_vcpus; n++) {
-			if (sched_vcpu_add(vm->vcpus[n])) {
-				/* The others already run: end it like a crash, and they retire it. */
-				vm->live_vcpus = n;
-				vm_crash(vm, "vCPU %u cannot be scheduled (see above)", n);
-				break;
-			}
-		}
-		if (!vm->live_vcpus)
-			vmm_vm_finished(vm);
-	}
+	for (u32 i = 0; i < nr_vm_configs; i++)
+		if (vm_configs[i].vm)
+			start_vm(vm_configs[i].vm);
 	hvcon_init();
 	for (u32 c = 1; c < MAX_CPUS; c++)
 		if (cpus[c] && cpus[c]->online)

@@ -25,14 +25,15 @@ BOOT_TIMEOUT = 400
 
 
 class Keel:
-    """Keel with Linux VMs: vms = [(name, vcpus, keeltest or None)], plus multiboot guests
-    [(name, guest elf name)]."""
+    """Keel with Linux VMs: vms = [(name, vcpus, keeltest or None[, more vm= fields])], plus
+    multiboot guests [(name, guest elf name)]."""
 
     def __init__(self, vms, others=(), cpus=2, mem="256M", kernel_args="", extra_cmdline=""):
         modules, decl = [], []
-        for name, vcpus, test in vms:
+        for name, vcpus, test, *fields in vms:
             args = f"console=ttyS0 panic=-1 {kernel_args}" + (f" keeltest={test}" if test else "")
-            decl.append(f"vm={name},module={len(modules)},initrd={len(modules) + 1},boot=linux,mem={mem},vcpus={vcpus}")
+            decl.append(f"vm={name},module={len(modules)},initrd={len(modules) + 1},boot=linux,mem={mem},vcpus={vcpus}"
+                        + "".join("," + f for f in fields))
             modules += [f"{KERNEL} {args}", INITRD]
         for name, elf in others:
             decl.append(f"vm={name},module={len(modules)},mem=16M")
@@ -105,15 +106,31 @@ def test_two_linux_vms_at_once():
 
 
 def test_panicking_linux_leaves_others_running():
-    """One kernel panics (panic=-1: it resets at once, and a reset ends a Keel VM); the other Linux
-    VM and a multiboot guest finish normally."""
-    k = Keel([("crash", 1, "panic"), ("ok", 1, None)], others=[("mb", "pm32_hello")], mem="192M")
+    """One kernel panics (panic=-1: it resets at once, and on_reset=end ends the VM then); the
+    other Linux VM and a multiboot guest finish normally."""
+    k = Keel([("crash", 1, "panic", "on_reset=end"), ("ok", 1, None)], others=[("mb", "pm32_hello")], mem="192M")
     try:
         k.expect_all([r"\[crash\] .*Kernel panic - not syncing: sysrq triggered crash",
-                      r"keel: vm crash reset itself"] + markers("ok", 1))
+                      r"keel: vm crash reset itself \(on_reset=end\)"] + markers("ok", 1))
     finally:
         log = k.finish()
     assert "keel: vm mb exited with status 0" in log, log[-4000:]
+    assert "vmm: every VM page returned to the allocator" in log, log[-4000:]
+
+
+def test_reboot_restarts_the_vm():
+    """`reboot` in the guest resets the VM, and Keel builds it again from its modules (on_reset
+    is restart by default): both vCPUs come up again, twice, until it is destroyed."""
+    k = Keel([("r", 2, "reboot")])
+    try:
+        for n in (1, 2):
+            k.expect_all([r"\[r\] keel-init: timer ticking on all 2 cpus", r"\[r\] keel-init: rebooting",
+                          r"keel: vm r reset itself, restarting it", rf"vm r: restart {n}\b"])
+        k.child.send("destroy r\r")
+        k.expect_all([r"keel: vm r crashed: destroyed from the console"])
+    finally:
+        log = k.finish()
+    assert "keel-init: FAIL" not in log, log[-4000:]
     assert "vmm: every VM page returned to the allocator" in log, log[-4000:]
 
 

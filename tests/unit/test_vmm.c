@@ -205,6 +205,14 @@ static void test_vm_config(void **state)
 	assert_int_equal(vm_configs[5].affinity[1], 0x2e);
 	assert_int_equal(vm_configs[5].affinity[2], ~0ull);
 	assert_int_equal(vm_configs[5].affinity[3], ~0ull); /* the last set repeats */
+	/* Reset: restart by default. */
+	assert_false(vm_configs[0].end_on_reset);
+	assert_int_equal(vmm_config_add("r1,module=0,on_reset=end"), 0);
+	assert_true(vm_configs[6].end_on_reset);
+	assert_int_equal(vmm_config_add("r2,module=0,on_reset=end,on_reset=restart"), 0);
+	assert_false(vm_configs[7].end_on_reset);
+	assert_true(vmm_config_add("x,module=0,on_reset=reboot") < 0);
+	assert_true(vmm_config_add("x,module=0,on_reset=") < 0);
 	assert_true(vmm_config_add("x,module=0,vcpus=0") < 0);
 	assert_true(vmm_config_add("x,module=0,vcpus=9") < 0);
 	assert_true(vmm_config_add("x,module=0,weight=0") < 0);
@@ -226,7 +234,7 @@ static void test_vm_config(void **state)
 	assert_true(vmm_config_add(",module=1") < 0);
 	assert_true(vmm_config_add("x,module=1,colour=red") < 0);
 	assert_true(vmm_config_add("a-name-much-longer-than-thirty-one-chars,module=0") < 0);
-	assert_int_equal(nr_vm_configs, 6);
+	assert_int_equal(nr_vm_configs, 8);
 	while (nr_vm_configs < MAX_VMS)
 		assert_int_equal(vmm_config_add("more,module=0"), 0);
 	assert_int_equal(vmm_config_add("one-too-many,module=0"), -ENOSPC);
