@@ -33,6 +33,9 @@ struct vm_config {
 	 * from its modules and start it (on_reset=restart, the default), or end it (on_reset=end). */
 	bool end_on_reset;
 	u32 restarts; /* how many times it was built again */
+	/* Between a reset and the new VM's start (vm is NULL then): a destroy from the console
+	 * meanwhile sets destroy_requested, and the new VM is dropped instead of started. */
+	bool restarting, destroy_requested;
 	struct vm *vm;
 };
 

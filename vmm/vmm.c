@@ -85,18 +85,27 @@ static void restart_vm(struct vm_config *c, u32 id)
 {
 	struct vm *vm = build_vm(c, boot_info);
 	unsigned long flags;
+	bool dropped;
 
+	if (vm)
+		vm->id = id;
+	flags = spin_lock_irqsave(&list_lock);
+	c->restarting = false;
+	dropped = vm && c->destroy_requested;
+	if (vm && !dropped) {
+		c->restarts++;
+		c->vm = vm;
+	}
+	spin_unlock_irqrestore(&list_lock, flags);
 	if (!vm) {
 		pr_err("vm %s: cannot be built again after its reset (see above); it stays ended\n", c->name);
-		return;
+	} else if (dropped) {
+		klog(LOG_ALWAYS, "keel: vm %s destroyed from the console while it restarted\n", c->name);
+		vm_destroy(vm);
+	} else {
+		pr_info("vm %s: restart %u\n", c->name, c->restarts);
+		start_vm(vm);
 	}
-	vm->id = id;
-	c->restarts++;
-	flags = spin_lock_irqsave(&list_lock);
-	c->vm = vm;
-	spin_unlock_irqrestore(&list_lock, flags);
-	pr_info("vm %s: restart %u\n", c->name, c->restarts);
-	start_vm(vm);
 }
 
 void vmm_vm_finished(struct vm *vm)
@@ -112,8 +121,12 @@ void vmm_vm_finished(struct vm *vm)
 			c = &vm_configs[i];
 		}
 	}
-	spin_unlock_irqrestore(&list_lock, flags);
 	restart = c && !vm->crashed && vm->end == VM_END_RESET && !c->end_on_reset;
+	if (restart) {
+		c->restarting = true;
+		c->destroy_requested = false;
+	}
+	spin_unlock_irqrestore(&list_lock, flags);
 	guest_console_flush(vm);
 	report(vm, restart);
 	vm_destroy(vm);
@@ -306,7 +319,9 @@ void vmm_run_all(const struct boot_info *bi)
 
 /* The console's view (vmm/vmm.h). */
 
-static struct vm *find_locked(const char *name)
+/* The declaration of the VM the console names (by name or number); its vm may be NULL while
+ * it restarts. */
+static struct vm_config *find_locked(const char *name)
 {
 	u64 id = 0;
 	const char *p = name;
@@ -314,10 +329,13 @@ static struct vm *find_locked(const char *name)
 	for (; *p >= '0' && *p <= '9' && id < 1000000; p++)
 		id = id * 10 + (u64)(*p - '0');
 	for (u32 i = 0; i < nr_vm_configs; i++) {
-		struct vm *vm = vm_configs[i].vm;
+		struct vm_config *c = &vm_configs[i];
+		struct vm *vm = c->vm;
 
-		if (vm && (!strcmp(vm->name, name) || (p != name && !*p && vm->id == id)))
-			return vm;
+		if ((vm || c->restarting) && !strcmp(c->name, name))
+			return c;
+		if (vm && p != name && !*p && vm->id == id)
+			return c;
 	}
 	return NULL;
 }
@@ -335,15 +353,18 @@ void vmm_for_each_vm(vm_visit_fn fn, void *arg)
 static int vm_op(const char *name, int op)
 {
 	unsigned long flags = spin_lock_irqsave(&list_lock);
-	struct vm *vm = find_locked(name);
+	struct vm_config *c = find_locked(name);
+	struct vm *vm = c ? c->vm : NULL;
 	bool done = false;
 
 	/* The list lock keeps the VM from being freed meanwhile; the operations only change its
-	 * state and kick its vCPUs. */
+	 * state and kick its vCPUs. A VM between its reset and its new start can only be destroyed. */
 	if (vm)
 		done = op == 0 ? vm_pause(vm) : op == 1 ? vm_resume(vm) : vm_kill(vm, "destroyed from the console");
+	else if (c && op == 2)
+		done = c->destroy_requested = true;
 	spin_unlock_irqrestore(&list_lock, flags);
-	return !vm ? -ENOENT : done ? 0 : -EINVAL;
+	return !c ? -ENOENT : done ? 0 : -EINVAL;
 }
 
 int vmm_pause(const char *vm)

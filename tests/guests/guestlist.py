@@ -2,8 +2,9 @@
 
 An outcome is ("status", N): the guest wrote N to the debug-exit port (bare QEMU then exits with
 (N << 1) | 1), or ("crash", regex): the guest must be ended by the hypervisor (under Keel: Keel's
-"vm NAME crashed: ..." line matches regex; on bare QEMU only triple_fault ends that way, as a
-reset that -no-reboot turns into QEMU exit code 0). `reason` is a regex the guest's FAIL line must
+"vm NAME crashed: ..." line matches regex; on bare QEMU triple_fault and reset end that way, as a
+reset that -no-reboot turns into QEMU exit code 0), or ("reset", regex): the guest resets its
+machine (under Keel: "vm NAME reset itself" and a restart). `reason` is a regex the guest's FAIL line must
 match when a failure is the expected outcome, so a guest that fails for another reason is caught.
 Statuses are those of guests/tests/lib/guest.h. `append` is the guest's command line and `cpus`
 the number of CPUs to give it (bare QEMU: -smp N), both optional.
@@ -34,6 +35,9 @@ GUESTS = [
     Guest("hypercall", ("status", FAIL), r"raised #UD", ("status", PASS), "no hypervisor on bare QEMU"),
     Guest("triple_fault", ("crash", r"triple fault|shutdown"), None, ("crash", r"triple fault|shutdown"),
           "bare QEMU resets (exit code 0 with -no-reboot)"),
+    Guest("reset", ("crash", r"reset"), None, ("reset", r"reset itself"),
+          "bare QEMU resets (exit code 0 with -no-reboot); Keel builds the VM again, or ends it with "
+          "on_reset=end (how=1: the 8042 instead of 0xCF9)"),
     Guest("svm_insns", ("status", PASS), None, ("status", PASS), "EFER.SVME is clear on bare QEMU: #UD"),
     Guest("efer_svme", ("status", FAIL), r"expected #GP", ("status", PASS), "bare QEMU lets the guest own SVM"),
     Guest("reserved_msr_bits", ("status", FAIL), r"expected #GP", ("status", PASS),

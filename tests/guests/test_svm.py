@@ -1,8 +1,10 @@
 """The guest suite under Keel on QEMU TCG with AMD-V (make check-svm)."""
+import io
 import os
 import re
 import sys
 
+import pexpect
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "boot"))
@@ -118,3 +120,30 @@ def test_no_svm_no_vms():
     log = boot.run()
     assert "no VM can run" in log
     assert "keel: powering off" in log
+
+
+def test_reset_restarts_or_ends_the_vm():
+    """Guests that reset their machine: with on_reset=end the VM ends; by default Keel builds it
+    again from its module and starts it, as often as it resets, until the console destroys it
+    (while it runs or between a reset and its new start)."""
+    boot = Boot("kernel", cpus=2, mem_mib=512, cpu=AMD, modules=[guest("reset") + " how=1", guest("reset")],
+                cmdline="vm=once,module=0,mem=8M,on_reset=end vm=again,module=1,mem=8M on_finish=poweroff",
+                timeout=120)
+    child = boot.spawn()
+    seen = io.StringIO()
+    child.logfile_read = seen
+    try:
+        left = [r"\[once\] EXPECT-CRASH: reset: resetting through the 8042", r"keel: vm once reset itself \(on_reset=end\)",
+                r"keel: vm again reset itself, restarting it", r"vm again: restart 3\b"]
+        while left:
+            del left[child.expect(left, timeout=60)]
+        child.send("destroy again\r")
+        child.expect([r"keel: vm again crashed: destroyed from the console",
+                      r"keel: vm again destroyed from the console while it restarted"], timeout=30)
+        child.expect(pexpect.EOF, timeout=60)
+    finally:
+        child.close(force=True)
+    log = boot.log + seen.getvalue()
+    assert "FAIL" not in log, log[-3000:]
+    assert log.count("[again] EXPECT-CRASH: reset: resetting through 0xCF9") >= 4, log[-3000:]
+    assert "vmm: every VM page returned to the allocator" in log, log[-3000:]

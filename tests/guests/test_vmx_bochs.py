@@ -137,6 +137,20 @@ def test_triple_fault_real_mode_and_modules_on_bochs_vmx():
     assert "keel: powering off" in out
 
 
+@needs_bochs
+def test_reset_on_bochs_vmx():
+    # A reset builds the VM again (new VMCSs, VPIDs and EPT) on the CPU that retired it, its AP
+    # still waiting for SIPI; with on_reset=end the VM ends instead.
+    out = bochs("vm=once,module=0,mem=8M,on_reset=end vm=again,module=1,mem=8M,vcpus=2",
+                [guest("reset") + " how=1", guest("reset")], cpus=2, until=r"vm again: restart 3\b")
+    assert VMX_LINE in out, out[-3000:]
+    assert "[once] EXPECT-CRASH: reset: resetting through the 8042" in out, out[-3000:]
+    assert "keel: vm once reset itself (on_reset=end)" in out, out[-3000:]
+    assert re.search(r"vm again: restart 3\b", out), out[-3000:]
+    assert out.count("keel: vm again reset itself, restarting it") >= 3, out[-3000:]
+    assert "FAIL" not in out, out[-3000:]
+
+
 RAN_RE = re.compile(r"vm (\w+): vCPU (\d+) ran (\d+) us \(\d+ us in the guest\), waited \d+ us, blocked \d+ us, on CPUs (\S+), (\d+) migrations")
 
 
