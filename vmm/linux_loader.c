@@ -89,16 +89,18 @@ static void put_e820(u8 *zp, u32 *n, u64 base, u64 end, u32 type)
 }
 
 /* The VM's memory as the BIOS of a PC would describe it: RAM below 640 KiB, the EBDA and BIOS
- * area reserved (the ACPI tables live there), RAM from 1 MiB to the end. MMIO devices (local
- * APIC, I/O APIC) sit above RAM and are found through the MADT. */
-static u32 fill_e820(u8 *zp, u64 ram_size)
+ * area reserved (the ACPI tables live there), RAM from 1 MiB to the hole below 4 GiB and the
+ * rest from 4 GiB. MMIO devices (local APIC, I/O APIC) sit in the hole and are found through
+ * the MADT; the hole is not listed, so Linux may place PCI BARs there. */
+static u32 fill_e820(u8 *zp, const struct vm *vm)
 {
 	u32 n = 0;
 
 	put_e820(zp, &n, 0, LOW_RAM_END, E820_RAM);
 	put_e820(zp, &n, LOW_RAM_END, 0xa0000, E820_RESERVED);
 	put_e820(zp, &n, BIOS_AREA, HIGH_RAM, E820_RESERVED);
-	put_e820(zp, &n, HIGH_RAM, ram_size, E820_RAM);
+	put_e820(zp, &n, HIGH_RAM, vm->low_ram, E820_RAM);
+	put_e820(zp, &n, VM_HIGH_RAM, VM_HIGH_RAM + (vm->ram_size - vm->low_ram), E820_RAM);
 	zp[BP_E820_ENTRIES] = (u8)n;
 	return n;
 }
@@ -144,13 +146,13 @@ int load_linux_guest(struct vm *vm, const struct guest_image *kernel, const stru
 	if (!load || (align && (align & (align - 1))) || (align && load % align))
 		load = DEFAULT_LOAD;
 	init_size = MAX((u64)get32(img, HDR_INIT_SIZE), pm_size);
-	if (load < HIGH_RAM || load >= vm->ram_size || init_size > vm->ram_size - load) {
+	if (load < HIGH_RAM || load >= vm->low_ram || init_size > vm->low_ram - load) {
 		*why = "the kernel does not fit in the VM's RAM (init_size from its load address)";
 		return -ENOMEM;
 	}
 	if (initrd && initrd->size) {
 		rd_size = initrd->size;
-		u64 top = MIN(vm->ram_size, INITRD_LIMIT);
+		u64 top = MIN(vm->low_ram, INITRD_LIMIT);
 		u32 max = get32(img, HDR_INITRD_MAX);
 
 		if (max && top > (u64)max + 1)
@@ -171,7 +173,7 @@ int load_linux_guest(struct vm *vm, const struct guest_image *kernel, const stru
 		*why = "the command line is longer than the kernel accepts (cmdline_size)";
 		return -E2BIG;
 	}
-	if (vm->ram_size < load + init_size || vm->ram_size <= CMDLINE_GPA + CMDLINE_ROOM) {
+	if (vm->low_ram < load + init_size || vm->low_ram <= CMDLINE_GPA + CMDLINE_ROOM) {
 		*why = "not enough RAM";
 		return -ENOMEM;
 	}
@@ -188,7 +190,7 @@ int load_linux_guest(struct vm *vm, const struct guest_image *kernel, const stru
 	put32(zp, HDR_HEAP_END, 0);
 	put32(zp, BP_ACPI_RSDP, (u32)rsdp_gpa);
 	put32(zp, BP_ACPI_RSDP + 4, (u32)(rsdp_gpa >> 32));
-	fill_e820(zp, vm->ram_size);
+	fill_e820(zp, vm);
 
 	if (gpa_write(vm, load, img + setup_size, pm_size) || gpa_write(vm, ZERO_PAGE_GPA, zp, sizeof(zp)) ||
 	    gpa_write(vm, CMDLINE_GPA, kernel->cmdline, cmd_len) || gpa_write(vm, CMDLINE_GPA + cmd_len, "", 1) ||

@@ -25,7 +25,7 @@ static int load_segment(struct vm *vm, const u8 *data, u64 off, u64 filesz, u64 
 {
 	_Static_assert(MODS_GPA + GUEST_MAX_MODULES * sizeof(struct mb1_module) <= LOW_RAM_END, "module list");
 	_Static_assert(MOD_CMDLINES_GPA + GUEST_MAX_MODULES * MOD_CMDLINE_MAX <= MBI_GPA, "module names");
-	if (paddr < KERNEL_MIN_GPA || paddr >= vm->ram_size || memsz > vm->ram_size - paddr) {
+	if (paddr < KERNEL_MIN_GPA || paddr >= vm->low_ram || memsz > vm->low_ram - paddr) {
 		*why = "a segment lies outside the VM's RAM (or below 1 MiB)";
 		return -EFAULT;
 	}
@@ -70,7 +70,7 @@ static int load_modules(struct vm *vm, u64 end, const struct guest_image *mods, 
 		struct mb1_module m;
 		int ret;
 
-		if (at >= vm->ram_size || mods[i].size > vm->ram_size - at) {
+		if (at >= vm->low_ram || mods[i].size > vm->low_ram - at) {
 			*why = "the modules do not fit in the VM's RAM";
 			return -ENOMEM;
 		}
@@ -91,16 +91,18 @@ static int load_modules(struct vm *vm, u64 end, const struct guest_image *mods, 
 
 static int write_mbi(struct vm *vm, const char *cmdline, u32 nr_mods)
 {
-	struct mb1_mmap_entry map[2] = {
+	struct mb1_mmap_entry map[3] = {
 		{ .size = 20, .addr = 0, .len = LOW_RAM_END, .type = 1 },
-		{ .size = 20, .addr = KERNEL_MIN_GPA, .len = vm->ram_size - KERNEL_MIN_GPA, .type = 1 },
+		{ .size = 20, .addr = KERNEL_MIN_GPA, .len = vm->low_ram - KERNEL_MIN_GPA, .type = 1 },
+		{ .size = 20, .addr = VM_HIGH_RAM, .len = vm->ram_size - vm->low_ram, .type = 1 },
 	};
+	u32 entries = vm->ram_size > vm->low_ram ? 3 : 2;
 	struct mb1_info mbi = {
 		.flags = MB1_INFO_MEM | MB1_INFO_CMDLINE | MB1_INFO_MMAP | MB1_INFO_LOADER_NAME,
 		.mem_lower = LOW_RAM_END >> 10,
-		.mem_upper = (u32)((vm->ram_size - KERNEL_MIN_GPA) >> 10),
+		.mem_upper = (u32)((vm->low_ram - KERNEL_MIN_GPA) >> 10), /* up to the first hole */
 		.cmdline = CMDLINE_GPA,
-		.mmap_length = sizeof(map),
+		.mmap_length = entries * sizeof(map[0]),
 		.mmap_addr = MMAP_GPA,
 		.boot_loader_name = CMDLINE_GPA + CMDLINE_MAX,
 		.mods_count = nr_mods,
@@ -111,7 +113,7 @@ static int write_mbi(struct vm *vm, const char *cmdline, u32 nr_mods)
 	if (nr_mods)
 		mbi.flags |= MB1_INFO_MODS;
 	ret = gpa_write(vm, MBI_GPA, &mbi, sizeof(mbi));
-	ret = ret ?: gpa_write(vm, MMAP_GPA, map, sizeof(map));
+	ret = ret ?: gpa_write(vm, MMAP_GPA, map, entries * sizeof(map[0]));
 	ret = ret ?: write_cstring(vm, CMDLINE_GPA, cmdline, CMDLINE_MAX);
 	return ret ?: write_cstring(vm, CMDLINE_GPA + CMDLINE_MAX, "Keel", 16);
 }
@@ -133,7 +135,7 @@ int load_multiboot_guest(struct vm *vm, const struct guest_image *kernel, const 
 		*why = "not a multiboot ELF kernel";
 		return -EINVAL;
 	}
-	if (mi.entry < KERNEL_MIN_GPA || mi.entry >= vm->ram_size || mi.entry >> 32) {
+	if (mi.entry < KERNEL_MIN_GPA || mi.entry >= vm->low_ram) {
 		*why = "entry point outside the VM's RAM";
 		return -EINVAL;
 	}

@@ -35,15 +35,20 @@ struct vm *vm_create(const char *name, u64 ram_size)
 	 * backwards when a vCPU moves. */
 	vm->tsc_offset = -rdtsc();
 	vm->ram_size = ALIGN_UP(ram_size, CHUNK_SIZE);
+	vm->low_ram = MIN(vm->ram_size, VM_RAM_HOLE);
 	vm->nr_ram_chunks = vm->ram_size / CHUNK_SIZE;
 	vm->ram_chunks = kzalloc(vm->nr_ram_chunks * sizeof(hpa_t));
 	if (!vm->ram_chunks || vcpu_ops->vm_init(vm))
 		goto fail;
+	/* Chunk i is RAM offset i * CHUNK_SIZE; both RAM ranges start GiB-aligned and the low one
+	 * is whole GiBs when the high one exists, so GiB-aligned offsets are GiB-aligned gpas. */
+	_Static_assert(VM_RAM_HOLE % GiB(1) == 0 && VM_HIGH_RAM % GiB(1) == 0, "RAM ranges");
 	for (u64 i = 0; i < vm->nr_ram_chunks;) {
-		u64 gpa = i * CHUNK_SIZE;
+		u64 off = i * CHUNK_SIZE;
+		gpa_t gpa = vm_ram_gpa(vm, off);
 		hpa_t pa = INVALID_HPA;
 
-		if (IS_ALIGNED(gpa, GiB(1)) && vm->ram_size - gpa >= GiB(1))
+		if (IS_ALIGNED(off, GiB(1)) && vm->ram_size - off >= GiB(1))
 			pa = page_alloc_zeroed(HUGE_ORDER);
 		if (pa != INVALID_HPA) {
 			for (u64 j = 0; j < GiB(1) / CHUNK_SIZE; j++)
@@ -61,7 +66,11 @@ struct vm *vm_create(const char *name, u64 ram_size)
 		if (vcpu_ops->map(vm, gpa, pa, CHUNK_SIZE))
 			goto fail;
 	}
-	vm->regions[vm->nr_regions++] = (struct vm_region){ .base = 0, .size = vm->ram_size, .type = VM_REGION_RAM };
+	vm->regions[vm->nr_regions++] = (struct vm_region){ .base = 0, .size = vm->low_ram, .type = VM_REGION_RAM };
+	if (vm->ram_size > vm->low_ram)
+		vm->regions[vm->nr_regions++] = (struct vm_region){ .base = VM_HIGH_RAM,
+								    .size = vm->ram_size - vm->low_ram,
+								    .type = VM_REGION_RAM };
 	return vm;
 fail:
 	pr_err("vm %s: not enough memory for %llu MiB\n", name, (unsigned long long)(ram_size >> 20));
@@ -92,17 +101,21 @@ void vm_destroy(struct vm *vm)
 
 hpa_t gpa_to_hpa(struct vm *vm, gpa_t gpa)
 {
-	if (gpa >= vm->ram_size)
+	u64 off, room;
+
+	if (!vm_ram_offset(vm, gpa, &off, &room))
 		return INVALID_HPA;
-	return (vm->ram_chunks[gpa / CHUNK_SIZE] & ~CHUNK_FLAGS) + gpa % CHUNK_SIZE;
+	return (vm->ram_chunks[off / CHUNK_SIZE] & ~CHUNK_FLAGS) + off % CHUNK_SIZE;
 }
 
-/* Copies piecewise so a range across 2 MiB chunks (separate host blocks) is handled. */
+/* Copies piecewise so a range across 2 MiB chunks (separate host blocks) is handled; a range
+ * must lie in one RAM range (it may not run into the hole). */
 static int gpa_copy(struct vm *vm, gpa_t gpa, void *buf, u64 len, bool to_guest)
 {
 	u8 *p = buf;
+	u64 off, room;
 
-	if (gpa >= vm->ram_size || len > vm->ram_size - gpa)
+	if (!vm_ram_offset(vm, gpa, &off, &room) || len > room)
 		return -EFAULT;
 	while (len) {
 		u64 n = MIN(len, CHUNK_SIZE - gpa % CHUNK_SIZE);
@@ -139,8 +152,9 @@ int vm_mmio_register(struct vm *vm, u64 base, u64 size, vm_mmio_fn fn)
 {
 	if (vm->nr_mmio >= VM_MAX_MMIO_HANDLERS || vm->nr_regions >= VM_MAX_REGIONS)
 		return -ENOSPC;
-	if (!size || !IS_ALIGNED(base | size, PAGE_SIZE) || base + size < base || base < vm->ram_size)
-		return -EINVAL;
+	if (!size || !IS_ALIGNED(base | size, PAGE_SIZE) || base + size < base || base < vm->low_ram ||
+	    (base < VM_HIGH_RAM + (vm->ram_size - vm->low_ram) && base + size > VM_HIGH_RAM))
+		return -EINVAL; /* it would cover RAM */
 	for (u32 i = 0; i < vm->nr_mmio; i++)
 		if (base < vm->mmio[i].base + vm->mmio[i].size && vm->mmio[i].base < base + size)
 			return -EEXIST;

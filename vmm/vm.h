@@ -24,6 +24,10 @@ typedef u64 gpa_t;
 #define VM_MAX_IO_HANDLERS   24
 #define VM_MAX_MMIO_HANDLERS 16
 #define VM_CRASH_MAX	     128
+/* A VM's RAM runs from 0 up to the hole below 4 GiB, which holds the local APIC, the I/O APIC
+ * and room for device BARs; the rest continues at 4 GiB, as on a PC. */
+#define VM_RAM_HOLE GiB(3)
+#define VM_HIGH_RAM GiB(4)
 
 enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_DEAD };
 enum vm_end { VM_END_STATUS, VM_END_POWEROFF, VM_END_RESET };
@@ -57,7 +61,8 @@ struct vm {
 	char name[VM_NAME_MAX];
 	u32 id;
 	volatile enum vm_state state;
-	u64 ram_size;
+	u64 ram_size; /* all of it: low_ram from 0, ram_size - low_ram from VM_HIGH_RAM */
+	u64 low_ram;
 	u64 tsc_offset; /* guest TSC = host TSC + tsc_offset, the same on every vCPU and CPU */
 	struct vm_region regions[VM_MAX_REGIONS];
 	u32 nr_regions;
@@ -102,6 +107,29 @@ void vm_destroy(struct vm *vm);
 int vm_io_register(struct vm *vm, u16 base, u16 count, vm_io_fn fn);
 /* An MMIO region outside RAM, page aligned; accesses to it go to fn. */
 int vm_mmio_register(struct vm *vm, u64 base, u64 size, vm_mmio_fn fn);
+
+/* Where gpa falls in the VM's RAM counted without the hole (*off), and how many bytes of RAM
+ * follow it without a gap (*room); false outside RAM. */
+static inline bool vm_ram_offset(const struct vm *vm, gpa_t gpa, u64 *off, u64 *room)
+{
+	if (gpa < vm->low_ram) {
+		*off = gpa;
+		*room = vm->low_ram - gpa;
+		return true;
+	}
+	if (gpa >= VM_HIGH_RAM && gpa - VM_HIGH_RAM < vm->ram_size - vm->low_ram) {
+		*off = vm->low_ram + (gpa - VM_HIGH_RAM);
+		*room = vm->ram_size - *off;
+		return true;
+	}
+	return false;
+}
+
+/* The guest-physical address of RAM offset off (off < ram_size). */
+static inline gpa_t vm_ram_gpa(const struct vm *vm, u64 off)
+{
+	return off < vm->low_ram ? off : VM_HIGH_RAM + (off - vm->low_ram);
+}
 
 /* Guest-physical RAM access, bounds-checked; -EFAULT outside RAM. */
 int gpa_read(struct vm *vm, gpa_t gpa, void *buf, u64 len);

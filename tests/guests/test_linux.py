@@ -28,7 +28,7 @@ class Keel:
     """Keel with Linux VMs: vms = [(name, vcpus, keeltest or None[, more vm= fields])], plus
     multiboot guests [(name, guest elf name)]."""
 
-    def __init__(self, vms, others=(), cpus=2, mem="256M", kernel_args="", extra_cmdline=""):
+    def __init__(self, vms, others=(), cpus=2, mem="256M", kernel_args="", extra_cmdline="", host_mib=1536):
         modules, decl = [], []
         for name, vcpus, test, *fields in vms:
             args = f"console=ttyS0 panic=-1 {kernel_args}" + (f" keeltest={test}" if test else "")
@@ -38,7 +38,7 @@ class Keel:
         for name, elf in others:
             decl.append(f"vm={name},module={len(modules)},mem=16M")
             modules.append(os.path.join(GUESTS, f"{elf}.elf"))
-        self.boot = Boot("kernel", cpus=cpus, mem_mib=1536, cpu=AMD,
+        self.boot = Boot("kernel", cpus=cpus, mem_mib=host_mib, cpu=AMD,
                          cmdline=" ".join(decl) + f" on_finish=poweroff {extra_cmdline}", modules=modules,
                          timeout=BOOT_TIMEOUT)
         self.child = self.boot.spawn()
@@ -94,6 +94,21 @@ def test_linux_boots_and_powers_off(vcpus):
     # The platform Keel describes is the one Linux found: the MADT's I/O APIC and every vCPU.
     assert re.search(r"\[lin\] .*IOAPIC\[0\]: apic_id %d, version 32, address 0xfec00000, GSI 0-23" % vcpus, log)
     assert re.search(r"\[lin\] .*smp: Brought up 1 node, %d CPUs?" % vcpus, log), log[-4000:]
+
+
+def test_linux_with_ram_above_4g():
+    """4.5 GiB: RAM up to the hole at 3 GiB (local APIC, I/O APIC, room for BARs), the rest from
+    4 GiB; Linux finds both ranges in its e820 map and uses them."""
+    k = Keel([("big", 1, None)], mem="4608M", host_mib=6144)
+    try:
+        k.expect_all(markers("big", 1))
+    finally:
+        log = k.finish()
+    check_clean(log)
+    assert re.search(r"\[big\] .*BIOS-e820: \[mem 0x0000000000100000-0x00000000bfffffff\] usable", log), log[-4000:]
+    assert re.search(r"\[big\] .*BIOS-e820: \[mem 0x0000000100000000-0x000000015fffffff\] usable", log), log[-4000:]
+    m = re.search(r"\[big\] .*Memory: \d+K/(\d+)K available", log)
+    assert m and int(m.group(1)) > 4500 * 1024, log[-4000:]
 
 
 def test_two_linux_vms_at_once():

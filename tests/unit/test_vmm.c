@@ -19,9 +19,17 @@
 static u8 *ram;
 static u64 regs[VREG_CS_BASE + 1];
 
+/* The VM's RAM layout decides what is RAM; only the first RAM_SIZE bytes have a buffer. */
+static bool fake_ram(struct vm *vm, gpa_t gpa, u64 len)
+{
+	u64 off, room;
+
+	return vm_ram_offset(vm, gpa, &off, &room) && len <= room && gpa < RAM_SIZE && len <= RAM_SIZE - gpa;
+}
+
 int gpa_read(struct vm *vm, gpa_t gpa, void *buf, u64 len)
 {
-	if (gpa >= vm->ram_size || len > vm->ram_size - gpa)
+	if (!fake_ram(vm, gpa, len))
 		return -EFAULT;
 	memcpy(buf, ram + gpa, len);
 	return 0;
@@ -29,7 +37,7 @@ int gpa_read(struct vm *vm, gpa_t gpa, void *buf, u64 len)
 
 int gpa_write(struct vm *vm, gpa_t gpa, const void *buf, u64 len)
 {
-	if (gpa >= vm->ram_size || len > vm->ram_size - gpa)
+	if (!fake_ram(vm, gpa, len))
 		return -EFAULT;
 	memcpy(ram + gpa, buf, len);
 	return 0;
@@ -50,7 +58,7 @@ static int setup(void **state)
 {
 	ram = calloc(1, RAM_SIZE);
 	memset(&vm, 0, sizeof(vm));
-	vm.ram_size = RAM_SIZE;
+	vm.ram_size = vm.low_ram = RAM_SIZE;
 	memset(regs, 0, sizeof(regs));
 	shim_log_reset();
 	return ram ? 0 : -1;
@@ -370,6 +378,19 @@ static void test_linux_loader(void **state)
 	assert_int_equal(rd64(zp + 0x2d0 + 2 * 20), 0xe0000);
 	assert_int_equal(*(u32 *)(zp + 0x2d0 + 2 * 20 + 16), 2);
 
+	/* 5 GiB: RAM up to the hole at 3 GiB, the rest from 4 GiB. */
+	vm.ram_size = GiB(5);
+	vm.low_ram = VM_RAM_HOLE;
+	memset(ram, 0, RAM_SIZE);
+	assert_int_equal(load_linux_guest(&vm, &k, NULL, 0, &boot, &why), 0);
+	zp = ram + boot.rsi;
+	assert_int_equal(zp[0x1e8], 5);
+	assert_int_equal(rd64(zp + 0x2d0 + 3 * 20 + 8), GiB(3) - 0x100000);
+	assert_int_equal(rd64(zp + 0x2d0 + 4 * 20), GiB(4));
+	assert_int_equal(rd64(zp + 0x2d0 + 4 * 20 + 8), GiB(2));
+	assert_int_equal(*(u32 *)(zp + 0x2d0 + 4 * 20 + 16), 1);
+	vm.ram_size = vm.low_ram = RAM_SIZE;
+
 	/* No initramfs. */
 	memset(ram, 0, RAM_SIZE);
 	assert_int_equal(load_linux_guest(&vm, &k, NULL, 0, &boot, &why), 0);
@@ -424,6 +445,23 @@ static void test_loader(void **state)
 	assert_true(mbi.flags & MB1_INFO_MMAP);
 	assert_string_equal((char *)ram + mbi.cmdline, "args here");
 	assert_int_equal(mbi.mem_upper, (RAM_SIZE - 0x100000) >> 10);
+	assert_int_equal(mbi.mmap_length, 2 * sizeof(struct mb1_mmap_entry));
+	/* With RAM above 4 GiB: a third map entry; mem_upper stops at the hole. */
+	vm.ram_size = GiB(4);
+	vm.low_ram = VM_RAM_HOLE;
+	assert_int_equal(load_mb(f, n, "args here", &boot, &why), 0);
+	memcpy(&mbi, ram + boot.rbx, sizeof(mbi));
+	assert_int_equal(mbi.mem_upper, (GiB(3) - 0x100000) >> 10);
+	assert_int_equal(mbi.mmap_length, 3 * sizeof(struct mb1_mmap_entry));
+	{
+		struct mb1_mmap_entry e;
+
+		memcpy(&e, ram + mbi.mmap_addr + 2 * sizeof(e), sizeof(e));
+		assert_int_equal(e.addr, GiB(4));
+		assert_int_equal(e.len, GiB(1));
+		assert_int_equal(e.type, 1);
+	}
+	vm.ram_size = vm.low_ram = RAM_SIZE;
 
 	/* Segments outside the VM, or over the loader's low-memory data; entries outside RAM. */
 	n = make_guest(f, RAM_SIZE - 0x100, RAM_SIZE - 0x100, 0x100, 0x1000);
