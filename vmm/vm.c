@@ -153,7 +153,8 @@ int vm_mmio_register(struct vm *vm, u64 base, u64 size, vm_mmio_fn fn)
 	if (vm->nr_mmio >= VM_MAX_MMIO_HANDLERS || vm->nr_regions >= VM_MAX_REGIONS)
 		return -ENOSPC;
 	if (!size || !IS_ALIGNED(base | size, PAGE_SIZE) || base + size < base || base < vm->low_ram ||
-	    (base < VM_HIGH_RAM + (vm->ram_size - vm->low_ram) && base + size > VM_HIGH_RAM))
+	    (vm->ram_size > vm->low_ram && base < VM_HIGH_RAM + (vm->ram_size - vm->low_ram) &&
+	     base + size > VM_HIGH_RAM))
 		return -EINVAL; /* it would cover RAM */
 	for (u32 i = 0; i < vm->nr_mmio; i++)
 		if (base < vm->mmio[i].base + vm->mmio[i].size && vm->mmio[i].base < base + size)
