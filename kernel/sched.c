@@ -126,8 +126,13 @@ int sched_vcpu_add(struct vcpu *v)
 
 void vcpu_kick(struct vcpu *v)
 {
-	unsigned long flags = spin_lock_irqsave(&lock);
+	unsigned long flags;
 	int cpu = -1;
+
+	/* Before the lock: a vCPU deciding to block clears this, then looks at its devices, then
+	 * checks it again under the lock (see block()). */
+	__atomic_store_n(&v->wake_req, 1, __ATOMIC_SEQ_CST);
+	flags = spin_lock_irqsave(&lock);
 
 	if (v->se.state == SE_BLOCKED) {
 		cpu = sched_wake(&sched, &v->se, time_ns());
@@ -140,8 +145,8 @@ void vcpu_kick(struct vcpu *v)
 	send_kick(cpu);
 }
 
-/* Under the lock: wakes the blocked vCPUs of `cpu` whose timer is due; returns the earliest
- * timer still pending among them (0: none). */
+/* Under the lock: wakes the blocked vCPUs of `cpu` whose wake time (handed over when they
+ * blocked) has come; returns the earliest wake time still pending among them (0: none). */
 static u64 wake_timers(u32 cpu, u64 now)
 {
 	struct sched_cpu *c = &sched.cpu[cpu];
@@ -149,18 +154,13 @@ static u64 wake_timers(u32 cpu, u64 now)
 
 	for (u32 i = 0; i < c->nr; i++) {
 		struct sched_entity *e = c->rq[i];
-		struct vcpu *v = vcpu_of(e);
-		u64 t;
 
-		if (e->state != SE_BLOCKED || !v->halted)
+		if (e->state != SE_BLOCKED || !e->wake_ns)
 			continue;
-		t = platform_next_timer(v);
-		if (!t)
-			continue;
-		if (t <= now)
+		if (e->wake_ns <= now)
 			sched_wake(&sched, e, now);
-		else if (!next || t < next)
-			next = t;
+		else if (!next || e->wake_ns < next)
+			next = e->wake_ns;
 	}
 	return next;
 }
@@ -212,6 +212,23 @@ static void arm_timer(struct pcpu_sched *pc, struct vcpu *v, u64 deadline)
 
 enum stop { STOP_PREEMPT, STOP_BLOCK, STOP_DEAD };
 
+/* Whether v can enter the guest now: its VM runs, it is not waiting for a SIPI, and it is not
+ * halted or an interrupt can wake it. On v's CPU, without the scheduler's lock: the device
+ * models it polls may kick vCPUs, which takes that lock. */
+static bool may_enter(struct vcpu *v)
+{
+	enum vm_state st = __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE);
+
+	if (st == VM_PAUSED || st == VM_DEAD || !platform_mp_events(v))
+		return false;
+	if (v->halted) {
+		if (!platform_can_wake(v))
+			return false;
+		v->halted = false;
+	}
+	return true;
+}
+
 /* Runs v on this CPU until its deadline passes, it blocks, its VM ends or a reschedule is asked. */
 static enum stop run_vcpu(struct pcpu_sched *pc, struct vcpu *v, u64 deadline)
 {
@@ -220,16 +237,13 @@ static enum stop run_vcpu(struct pcpu_sched *pc, struct vcpu *v, u64 deadline)
 	struct vm_exit e;
 
 	for (;;) {
-		enum vm_state st = __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
-
-		if (st == VM_DEAD)
-			return STOP_DEAD;
-		if (st == VM_PAUSED || !platform_mp_events(v))
-			return STOP_BLOCK;
-		if (v->halted) {
-			if (!platform_can_wake(v))
-				return STOP_BLOCK;
-			v->halted = false;
+		if (!may_enter(v)) {
+			/* About to block: from here on a kick is remembered (block() looks at it under
+			 * the scheduler's lock), so look once more after clearing it. */
+			__atomic_store_n(&v->wake_req, 0, __ATOMIC_SEQ_CST);
+			if (!may_enter(v))
+				return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_DEAD ? STOP_DEAD
+												: STOP_BLOCK;
 		}
 		platform_before_entry(v);
 		irq_disable();
@@ -249,21 +263,20 @@ static enum stop run_vcpu(struct pcpu_sched *pc, struct vcpu *v, u64 deadline)
 	}
 }
 
-/* Under the lock: whether v, about to block, has in fact something to do. Rechecked here because
- * a kick that came before the block found it running and only sent an IPI. */
-static bool must_stay_runnable(struct vcpu *v)
+/* v's CPU found nothing for it to do (may_enter() after clearing wake_req): it blocks until
+ * `wake_ns` (0: until kicked) unless its VM has ended or a kick came since, which may_enter() did
+ * not see. Nothing here calls into a device model: they kick vCPUs, which takes this lock (a
+ * guest could otherwise hang the host). */
+static void block(struct vcpu *v, u32 cpu, u64 wake_ns)
 {
-	enum vm_state st = __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE);
+	unsigned long flags = spin_lock_irqsave(&lock);
 
-	if (st == VM_DEAD)
-		return true;
-	if (st == VM_PAUSED)
-		return false;
-	if (v->init_pending || v->sipi_pending)
-		return true;
-	if (v->mp_state == VCPU_MP_WAIT_SIPI)
-		return false;
-	return !v->halted || platform_can_wake(v);
+	if (!__atomic_load_n(&v->wake_req, __ATOMIC_SEQ_CST) &&
+	    __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) != VM_DEAD) {
+		v->se.wake_ns = wake_ns;
+		sched_block(&sched, cpu, time_ns());
+	}
+	spin_unlock_irqrestore(&lock, flags);
 }
 
 static void release(struct pcpu_sched *pc)
@@ -376,10 +389,7 @@ void sched_cpu_loop(void)
 		if (why == STOP_DEAD) {
 			retire(pc, v, cpu);
 		} else if (why == STOP_BLOCK) {
-			flags = spin_lock_irqsave(&lock);
-			if (!must_stay_runnable(v))
-				sched_block(&sched, cpu, time_ns());
-			spin_unlock_irqrestore(&lock, flags);
+			block(v, cpu, platform_wake_time(v));
 		}
 	}
 	release(pc);

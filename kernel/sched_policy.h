@@ -48,6 +48,7 @@ struct sched_entity {
 	s32 cpu; /* the run queue it belongs to, -1 before sched_add */
 	u64 vruntime;
 	u64 last_ns; /* when the current run, wait or block began */
+	u64 wake_ns; /* blocked: when the mechanism wakes it (0: only an event does) */
 	/* Accounting, in ns. */
 	u64 run_ns, wait_ns, block_ns;
 	u32 migrations;

@@ -140,7 +140,9 @@ void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 		vm_crash(v->vm, "HLT with interrupts disabled: the vCPU can never wake");
 		return;
 	}
-	/* The scheduler blocks the vCPU until platform_can_wake() (kernel/sched.c). */
+	/* The scheduler blocks the vCPU until platform_can_wake() (kernel/sched.c). Its IF cannot
+	 * change while it is halted: other CPUs read it here (they cannot read the VMCS). */
+	v->halt_if = vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_IF;
 	v->halted = true;
 }
 

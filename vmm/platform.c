@@ -42,11 +42,18 @@ static void pic_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 		vcpu_kick(vm->vcpus[0]);
 }
 
-static void deliver(struct vcpu *t, const struct vlapic_ipi *ipi);
+static void deliver(struct vcpu *t, const struct vlapic_ipi *ipi, const struct vcpu *self);
 static bool targets(struct vcpu *src, struct vcpu *t, const struct vlapic_ipi *ipi);
 
+/*
+ * `self` in what follows: the vCPU on whose CPU, in whose run loop, the caller runs (handling its
+ * exit or polling its timers), or NULL. It looks at its interrupts again before it enters or
+ * blocks, so it is never kicked: a kick would only make it look again, and a timer that keeps
+ * firing at an interrupt the vCPU cannot take would keep it from ever blocking.
+ */
+
 /* An I/O APIC message goes to the local APICs it selects, as an IPI from no vCPU would. */
-static void route_msg(struct vm *vm, const struct vioapic_msg *m)
+static void route_msg(struct vm *vm, const struct vioapic_msg *m, const struct vcpu *self)
 {
 	struct vlapic_ipi ipi = { .vector = m->vector,
 				  .shorthand = VLAPIC_DEST_FIELD,
@@ -69,16 +76,16 @@ static void route_msg(struct vm *vm, const struct vioapic_msg *m)
 	for (u32 i = 0; i < vm->nr_vcpus; i++) {
 		if (!targets(NULL, vm->vcpus[i], &ipi))
 			continue;
-		deliver(vm->vcpus[i], &ipi);
+		deliver(vm->vcpus[i], &ipi, self);
 		if (ipi.mode == VLAPIC_IPI_LOWEST)
 			break;
 	}
 }
 
-static void route_msgs(struct vm *vm, const struct vioapic_msg *m, unsigned n)
+static void route_msgs(struct vm *vm, const struct vioapic_msg *m, unsigned n, const struct vcpu *self)
 {
 	for (unsigned i = 0; i < n; i++)
-		route_msg(vm, &m[i]);
+		route_msg(vm, &m[i], self);
 }
 
 /* An edge on ISA IRQ `irq`: the PIC's input and the I/O APIC pin it is wired to. vm->lock held;
@@ -109,7 +116,7 @@ static void timer_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 }
 
 /* INIT, SIPI and fixed interrupts to one vCPU (SDM vol. 3A §10.6.1, §8.4.4). */
-static void deliver(struct vcpu *t, const struct vlapic_ipi *ipi)
+static void deliver(struct vcpu *t, const struct vlapic_ipi *ipi, const struct vcpu *self)
 {
 	unsigned long flags = spin_lock_irqsave(&t->lock);
 	bool wake = true;
@@ -141,7 +148,9 @@ static void deliver(struct vcpu *t, const struct vlapic_ipi *ipi)
 		break;
 	}
 	spin_unlock_irqrestore(&t->lock, flags);
-	if (wake)
+	/* A vCPU halted with IF = 0 takes no fixed interrupt: only INIT wakes it. */
+	if (wake && t != self &&
+	    (ipi->mode == VLAPIC_IPI_INIT || ipi->mode == VLAPIC_IPI_SIPI || !t->halted || t->halt_if))
 		vcpu_kick(t);
 }
 
@@ -174,7 +183,7 @@ void platform_send_ipi(struct vcpu *src, const struct vlapic_ipi *ipi)
 
 		if (!targets(src, t, ipi))
 			continue;
-		deliver(t, ipi);
+		deliver(t, ipi, src);
 		/* Lowest priority: Keel picks the first vCPU of the set, which the SDM allows
 		 * (§10.6.2.4: the choice is model specific). */
 		if (ipi->mode == VLAPIC_IPI_LOWEST)
@@ -182,15 +191,15 @@ void platform_send_ipi(struct vcpu *src, const struct vlapic_ipi *ipi)
 	}
 }
 
-/* A level-triggered interrupt was retired: the I/O APIC may send it again. */
-static void ioapic_eoi(struct vm *vm, u8 vector)
+/* A level-triggered interrupt was retired (by self): the I/O APIC may send it again. */
+static void ioapic_eoi(struct vm *vm, u8 vector, const struct vcpu *self)
 {
 	struct vioapic_msg msg[VIOAPIC_PINS];
 	unsigned long flags = spin_lock_irqsave(&vm->lock);
 	unsigned n = vioapic_eoi(&vm->ioapic, vector, msg, ARRAY_SIZE(msg));
 
 	spin_unlock_irqrestore(&vm->lock, flags);
-	route_msgs(vm, msg, n);
+	route_msgs(vm, msg, n, self);
 }
 
 static void ioapic_mmio(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *val)
@@ -213,7 +222,10 @@ static void ioapic_mmio(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 
 	else
 		*val = vioapic_read(&vm->ioapic, off);
 	spin_unlock_irqrestore(&vm->lock, flags);
-	route_msgs(vm, msg, n);
+	route_msgs(vm, msg, n, v);
+	/* An unmasked pin may make the PIT or RTC a wake-up source for vCPU 0 (platform_wake_time). */
+	if (write && v->id != 0)
+		vcpu_kick(vm->vcpus[0]);
 }
 
 static void lapic_mmio(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *val)
@@ -241,7 +253,7 @@ static void lapic_mmio(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *
 	if (send)
 		platform_send_ipi(v, &ipi);
 	if (eoi >= 0)
-		ioapic_eoi(v->vm, (u8)eoi);
+		ioapic_eoi(v->vm, (u8)eoi, v);
 }
 
 /* As firmware leaves the boot processor: APIC on, LINT0 = ExtINT (the PIC), LINT1 = NMI. */
@@ -440,7 +452,7 @@ int platform_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 	if (sent)
 		platform_send_ipi(v, &ipi);
 	if (eoi >= 0)
-		ioapic_eoi(v->vm, (u8)eoi);
+		ioapic_eoi(v->vm, (u8)eoi, v);
 	return ret;
 }
 
@@ -460,7 +472,7 @@ void platform_set_irq(struct vm *vm, u8 irq)
 
 	spin_unlock_irqrestore(&vm->lock, flags);
 	if (send)
-		route_msg(vm, &msg);
+		route_msg(vm, &msg, NULL);
 	vcpu_kick(vm->vcpus[0]);
 }
 
@@ -482,7 +494,7 @@ static void poll_timers(struct vcpu *v, u64 now)
 		if (vrtc_poll(&vm->rtc, now) && isa_edge_locked(vm, RTC_IRQ, &msg[n]))
 			n++;
 		spin_unlock_irqrestore(&vm->lock, flags);
-		route_msgs(vm, msg, n);
+		route_msgs(vm, msg, n, v);
 	}
 	if (v->lapic.timer_next_ns) {
 		flags = spin_lock_irqsave(&v->lock);
@@ -496,14 +508,47 @@ static u64 earliest(u64 a, u64 b)
 	return !a || !b ? a | b : MIN(a, b);
 }
 
+/* Whether the interrupt of a VM timer on ISA IRQ `irq` can reach a local APIC: through the PIC to
+ * vCPU 0 when it takes interrupts (if_set), or through an unmasked I/O APIC pin. */
+static bool isa_irq_routed(const struct vcpu *v0, u8 irq, bool if_set)
+{
+	const struct vm *vm = v0->vm;
+
+	return (if_set && pic_wired(v0) && !vpic_irq_masked(&vm->pic, irq)) ||
+	       !vioapic_pin_masked(&vm->ioapic, irq == PIT_IRQ ? PIT_GSI : irq);
+}
+
+/* The earliest timer of v whose interrupt can be delivered (if_set: v's IF), and for vCPU 0 the
+ * VM's timers that it polls for every vCPU; 0: none. Reads device state without its lock, as a
+ * hint: a write by another vCPU that changes a timer or its routing kicks vCPU 0 to look again. */
+static u64 timer_deadline(const struct vcpu *v, bool if_set)
+{
+	u64 next = 0;
+
+	if (if_set && !vlapic_timer_masked(&v->lapic))
+		next = vlapic_timer_next(&v->lapic);
+	if (v->id == 0) {
+		const struct vm *vm = v->vm;
+		u64 rtc = vrtc_next_ns(&vm->rtc);
+
+		if (vm->pit.next_ns && isa_irq_routed(v, PIT_IRQ, if_set))
+			next = earliest(next, vm->pit.next_ns);
+		if (rtc && isa_irq_routed(v, RTC_IRQ, if_set))
+			next = earliest(next, rtc);
+	}
+	return next;
+}
+
 u64 platform_next_timer(const struct vcpu *v)
 {
-	u64 next = vlapic_timer_next(&v->lapic);
+	return timer_deadline(v, true); /* a running guest may set IF at any instruction */
+}
 
-	/* The VM's own timers are polled by vCPU 0 (poll_timers). */
-	if (v->id == 0)
-		next = earliest(earliest(next, v->vm->pit.next_ns), vrtc_next_ns(&v->vm->rtc));
-	return next;
+u64 platform_wake_time(const struct vcpu *v)
+{
+	if (!v->halted || v->mp_state != VCPU_MP_RUNNING)
+		return 0; /* paused, or waiting for SIPI: only a kick wakes it */
+	return timer_deadline(v, v->halt_if);
 }
 
 /* Whether an external interrupt waits for v (timers included). */

@@ -25,8 +25,11 @@ void platform_vcpu_reset(struct vcpu *v);
 void platform_before_entry(struct vcpu *v);
 /* A halted v may resume: an interrupt is pending and its IF is set. On v's CPU. */
 bool platform_can_wake(struct vcpu *v);
-/* When v's next timer interrupt is due (ns, time_ns clock), 0 if none is armed. */
+/* When the next timer interrupt of running v is due (ns, time_ns clock), 0 if none can be delivered. */
 u64 platform_next_timer(const struct vcpu *v);
+/* For v about to block, on its CPU: when a timer interrupt it can take (or, for vCPU 0, that it
+ * must route to the others) is due; 0 if only an event can wake it. */
+u64 platform_wake_time(const struct vcpu *v);
 /* Applies INIT and SIPI sent to v (on v's CPU, before entry); returns false while v waits for
  * a SIPI. */
 bool platform_mp_events(struct vcpu *v);

@@ -110,8 +110,13 @@ struct vcpu {
 	enum vcpu_mp_state mp_state;
 	bool init_pending, sipi_pending; /* applied by the vCPU's own CPU before its next entry */
 	u8 sipi_vector;
-	volatile bool halted; /* in HLT: blocked until an interrupt is deliverable */
-	u64 tsc_deadline;     /* IA32_TSC_DEADLINE as the guest wrote it */
+	volatile bool halted;  /* in HLT: blocked until an interrupt is deliverable */
+	volatile bool halt_if; /* RFLAGS.IF at that HLT: without it only INIT wakes the vCPU */
+	/* Set by vcpu_kick() before it looks at the scheduler state; cleared by v's own CPU before
+	 * it decides that v must block, and read again under the scheduler's lock: a kick that
+	 * comes between the decision and the block is never lost (kernel/sched.c). */
+	u32 wake_req;
+	u64 tsc_deadline; /* IA32_TSC_DEADLINE as the guest wrote it */
 
 	/* Scheduling (kernel/sched.c); se.affinity is the hard affinity, se.weight/cap_pct the VM's. */
 	struct sched_entity se;

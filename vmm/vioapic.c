@@ -164,6 +164,11 @@ bool vioapic_set_line(struct vioapic *io, unsigned pin, bool asserted, struct vi
 	return true;
 }
 
+bool vioapic_pin_masked(const struct vioapic *io, unsigned pin)
+{
+	return pin >= VIOAPIC_PINS || (io->redir[pin] & VIOAPIC_RTE_MASKED);
+}
+
 bool vioapic_pulse(struct vioapic *io, unsigned pin, struct vioapic_msg *msg)
 {
 	bool sent = vioapic_set_line(io, pin, true, msg);

@@ -91,6 +91,8 @@ unsigned vioapic_write(struct vioapic *io, u32 offset, u32 val, struct vioapic_m
 bool vioapic_set_line(struct vioapic *io, unsigned pin, bool asserted, struct vioapic_msg *msg);
 /* Assert then deassert, for edge sources such as the PIT. */
 bool vioapic_pulse(struct vioapic *io, unsigned pin, struct vioapic_msg *msg);
+/* Whether the pin's redirection entry is masked. */
+bool vioapic_pin_masked(const struct vioapic *io, unsigned pin);
 
 /*
  * A local APIC accepted an EOI for a level-triggered `vector` (or the guest wrote the EOI

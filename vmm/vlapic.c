@@ -557,7 +557,7 @@ bool vlapic_timer_poll(struct vlapic *l, u64 now_ns)
 	if (timer_mode(l) == TIMER_PERIODIC) {
 		/* Stay on the start + k * period grid; periods missed while the vCPU did not run
 		 * collapse into this one interrupt, as edges would in IRR. */
-		period = timer_period(l);
+		period = MAX(timer_period(l), VLAPIC_MIN_PERIOD_NS);
 		l->timer_next_ns += period;
 		if (l->timer_next_ns <= now_ns)
 			l->timer_next_ns += ((now_ns - l->timer_next_ns) / period + 1) * period;
@@ -582,4 +582,9 @@ void vlapic_set_deadline(struct vlapic *l, u64 deadline_ns)
 u64 vlapic_timer_next(const struct vlapic *l)
 {
 	return l->timer_next_ns;
+}
+
+bool vlapic_timer_masked(const struct vlapic *l)
+{
+	return !sw_enabled(l) || (l->lvt[LVT_TIMER] & LVT_MASKED);
 }

@@ -16,6 +16,9 @@
 #define VLAPIC_BASE	0xfee00000ull /* IA32_APIC_BASE default (SDM §11.4.4) */
 #define VLAPIC_SIZE	0x1000
 #define VLAPIC_TIMER_HZ 1000000000ull /* 1 ns per tick before the divide configuration */
+/* Periodic mode interrupts at most this often (KVM's floor); one-shot and TSC-deadline timers keep
+ * their exact deadline, which Linux's hrtimers depend on. */
+#define VLAPIC_MIN_PERIOD_NS 200000ull
 
 /* Register offsets in the xAPIC page (SDM table 11-1); x2APIC MSR = 0x800 + offset / 16. */
 #define VLAPIC_ID	   0x020
@@ -131,6 +134,8 @@ bool vlapic_timer_poll(struct vlapic *l, u64 now_ns);
 void vlapic_set_deadline(struct vlapic *l, u64 deadline_ns);
 /* When the timer fires next (ns on the caller's clock), or 0 if it is not armed. */
 u64 vlapic_timer_next(const struct vlapic *l);
+/* Whether the timer's interrupt would be dropped: LVT timer masked, or the APIC software-disabled. */
+bool vlapic_timer_masked(const struct vlapic *l);
 
 /* Whether an IPI's destination field (physical or logical, flat or cluster per DFR) selects this
  * APIC; x2APIC logical destinations use the cluster/bit form of LDR. Broadcast 0xff (xAPIC) or

@@ -41,6 +41,13 @@ static u8 slave_line(const struct vpic *p)
 	return best(&p->slave, 0) >= 0 ? 1u << CASCADE_IRQ : 0;
 }
 
+bool vpic_irq_masked(const struct vpic *p, unsigned irq)
+{
+	if (irq < 8)
+		return p->master.imr & (1u << irq);
+	return (p->master.imr & (1u << CASCADE_IRQ)) || (p->slave.imr & (1u << (irq - 8)));
+}
+
 bool vpic_pending(const struct vpic *p)
 {
 	/* The common case on the exit path, decided without walking priorities. */

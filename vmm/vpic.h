@@ -23,6 +23,9 @@ u8 vpic_read(struct vpic *p, u16 port);
 void vpic_write(struct vpic *p, u16 port, u8 val);
 /* An edge on ISA IRQ 0-15. */
 void vpic_raise(struct vpic *p, unsigned irq);
+/* Whether an edge on ISA IRQ 0-15 would stay in IRR: masked in IMR (or, on the slave, the cascade
+ * masked on the master). */
+bool vpic_irq_masked(const struct vpic *p, unsigned irq);
 /* Whether an unmasked request could be delivered now (not blocked by one in service). */
 bool vpic_pending(const struct vpic *p);
 /* The CPU takes the interrupt: IRR -> ISR, returns the vector (call only when pending). */

@@ -196,6 +196,10 @@ static void schedule_irq0(struct vpit *t, u64 now_ns)
 	if (!c->armed || !c->loaded || c->mode == 1 || c->mode == 5)
 		return; /* modes 1 and 5 need a gate edge, and channel 0's gate is tied high */
 	t->period_ns = (u64)c->reload * NS_PER_SEC / VPIT_HZ; /* fits: reload <= 65536 */
+	/* Periodic modes interrupt at most every VPIT_MIN_PERIOD_NS (a count of 1 would ask for an
+	 * interrupt every 838 ns); the counter itself still counts at the programmed rate. */
+	if ((c->mode == 2 || c->mode == 3) && t->period_ns < VPIT_MIN_PERIOD_NS)
+		t->period_ns = VPIT_MIN_PERIOD_NS;
 	if (!t->period_ns)
 		t->period_ns = 1;
 	t->next_ns = now_ns + t->period_ns;

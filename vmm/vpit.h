@@ -6,6 +6,10 @@
 #ifndef KEEL_VMM_VPIT_H
 #define KEEL_VMM_VPIT_H
 
+/* The shortest period of channel 0's interrupt in its periodic modes (2 and 3), as KVM's floor
+ * for periodic timers: a guest cannot make its timer fire faster than 5 kHz and cost a CPU. */
+#define VPIT_MIN_PERIOD_NS 200000ull
+
 #include "kernel/types.h"
 
 #define VPIT_HZ 1193182
@@ -32,7 +36,7 @@ struct vpit {
 	struct vpit_channel ch[3];
 	u8 port61;     /* bits 0..3 of port 0x61 as last written */
 	u64 next_ns;   /* next IRQ 0 from channel 0, 0 when not armed */
-	u64 period_ns; /* channel 0's period */
+	u64 period_ns; /* channel 0's interrupt period (periodic modes: at least VPIT_MIN_PERIOD_NS) */
 };
 
 void vpit_reset(struct vpit *t);

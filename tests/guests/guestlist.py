@@ -58,6 +58,12 @@ GUESTS = [
     Guest("spin", ("status", PASS), None, ("status", PASS),
           "every CPU counts in a tight loop for 1 s (without seconds=S it never ends)", append="cpus=2 seconds=1",
           cpus=2),
+    Guest("hlt_storm", ("status", PASS), None, ("status", PASS),
+          "halted vCPUs that cannot wake under a PIT at count 1 routed to every vCPU: once hung the whole host",
+          append="cpus=3 seconds=2", cpus=3),
+    Guest("timer_storm", ("status", PASS), None, ("status", PASS),
+          "a masked 2 us periodic APIC timer and a masked PIT at count 1 while halted; the RTC's 2 Hz ends it",
+          append="seconds=1"),
 ]
 
 BY_NAME = {g.name: g for g in GUESTS}

@@ -147,3 +147,64 @@ def test_reset_restarts_or_ends_the_vm():
     assert "FAIL" not in log, log[-3000:]
     assert log.count("[again] EXPECT-CRASH: reset: resetting through 0xCF9") >= 4, log[-3000:]
     assert "vmm: every VM page returned to the allocator" in log, log[-3000:]
+
+
+def test_pit_storm_on_halted_vcpus_leaves_the_host_alive():
+    """Regression: vCPUs halted for good (IF=0) under a PIT at count 1 routed through the I/O APIC
+    to every vCPU once stopped every CPU of the host (the PIT was polled with the scheduler's lock
+    held, and the interrupt's kick took it again). The storm VM's last vCPU ends it after 2 s; a
+    VM beside it runs to its end."""
+    boot = Boot("kernel", cpus=2, mem_mib=512, cpu=AMD,
+                modules=[guest("hlt_storm") + " cpus=3 seconds=2", guest("spin") + " cpus=1 seconds=2"],
+                cmdline="vm=storm,module=0,mem=16M,vcpus=3 vm=other,module=1,mem=16M on_finish=poweroff", timeout=90)
+    log = boot.run()
+    assert "[storm] PASS: hlt_storm" in log, log[-3000:]
+    assert ended(log, "storm") == (0, None) and ended(log, "other") == (0, None)
+    assert "keel: powering off" in log
+
+
+def test_pit_storm_on_a_vcpu_with_its_apic_disabled_leaves_the_host_alive():
+    """The same with one vCPU halted (IF=1) behind a software-disabled local APIC, which nothing can
+    wake: the VM beside it ends, the console still answers, and destroys the halted VM."""
+    boot = Boot("kernel", cpus=2, mem_mib=512, cpu=AMD,
+                modules=[guest("hlt_storm"), guest("spin") + " cpus=1 seconds=2"],
+                cmdline="vm=lone,module=0,mem=16M vm=other,module=1,mem=16M on_finish=poweroff", timeout=90)
+    child = boot.spawn()
+    seen = io.StringIO()
+    child.logfile_read = seen
+    try:
+        left = [r"\[lone\] hlt_storm: halted for good", r"keel: vm other exited with status 0"]
+        while left:
+            del left[child.expect(left, timeout=60)]
+        child.send("destroy lone\r")
+        child.expect(r"keel: vm lone crashed: destroyed from the console", timeout=30)
+        child.expect(pexpect.EOF, timeout=60)
+    finally:
+        child.close(force=True)
+    log = boot.log + seen.getvalue()
+    assert "FAIL" not in log, log[-3000:]
+    assert "vmm: every VM page returned to the allocator" in log, log[-3000:]
+
+
+RAN_RE = re.compile(r"vm (\w+): vCPU (\d+) ran (\d+) us \(\d+ us in the guest\), waited (\d+) us, blocked (\d+) us")
+
+
+def share_of_cpu(log, vm):
+    """Run time over run + wait of a VM's vCPU 0, from Keel's accounting at its end."""
+    runs = {m.group(1): (int(m.group(3)), int(m.group(4))) for m in RAN_RE.finditer(log)}
+    run, wait = runs[vm]
+    return run / (run + wait)
+
+
+def test_masked_timer_storm_costs_its_neighbour_nothing():
+    """A halted VM with a masked 2 us periodic APIC timer and a masked PIT at count 1 (its only
+    wake-up: the RTC at 2 Hz) shares CPU 1 with a spinning VM: the spinner keeps at least 90 % of
+    the CPU by Keel's accounting, and the masked timers raise nothing."""
+    boot = Boot("kernel", cpus=2, mem_mib=512, cpu=AMD,
+                modules=[guest("timer_storm") + " seconds=3", guest("spin") + " cpus=1 seconds=3"],
+                cmdline="vm=storm,module=0,mem=16M,cpus=1 vm=victim,module=1,mem=16M,cpus=1 on_finish=poweroff",
+                timeout=90)
+    log = boot.run()
+    assert "[storm] PASS: timer_storm" in log, log[-3000:]
+    assert ended(log, "storm") == (0, None) and ended(log, "victim") == (0, None)
+    assert share_of_cpu(log, "victim") >= 0.9, log[-3000:]

@@ -183,6 +183,33 @@ def test_guest_tsc_monotonic_on_bochs_vmx():
     assert "keel: vm t exited with status 0" in out, out[-3000:]
 
 
+@needs_bochs
+def test_pit_storm_on_halted_vcpus_on_bochs_vmx():
+    # Regression (host-wide deadlock): vCPUs halted for good under a PIT at count 1 routed through
+    # the I/O APIC to every vCPU (storm: IF=0, ended by its last vCPU; lone: one vCPU behind a
+    # software-disabled local APIC, never ends), and a VM beside them that must still run to its end.
+    out = bochs("vm=storm,module=0,mem=8M,vcpus=3 vm=lone,module=1,mem=8M vm=after,module=2,mem=8M",
+                [guest("hlt_storm") + " cpus=3 seconds=1", guest("hlt_storm"), guest("spin") + " cpus=1 ms=300"],
+                cpus=2, until=r"(?s)(?=.*keel: vm storm exited)(?=.*keel: vm after exited)(?=.*halted for good)")
+    assert "[storm] PASS: hlt_storm" in out, out[-3000:]
+    assert "keel: vm storm exited with status 0" in out, out[-3000:]
+    assert "[lone] hlt_storm: halted for good" in out, out[-3000:]
+    assert "keel: vm after exited with status 0" in out, out[-3000:]
+
+
+@needs_bochs
+def test_masked_timer_storm_on_bochs_vmx():
+    # A halted VM with a masked 2 us periodic APIC timer and a masked PIT at count 1 costs the VM
+    # pinned beside it nothing: the spinner keeps at least 90 % of CPU 1 by Keel's accounting.
+    out = bochs("vm=storm,module=0,mem=8M,cpus=1 vm=victim,module=1,mem=8M,cpus=1 on_finish=poweroff",
+                [guest("timer_storm") + " seconds=1", guest("spin") + " cpus=1 ms=500"], cpus=2)
+    assert "[storm] PASS: timer_storm" in out, out[-3000:]
+    assert "keel: vm victim exited with status 0" in out, out[-3000:]
+    full = {m.group(1): [int(x) for x in m.group(3, 4)] for m in RAN_FULL_RE.finditer(out)}
+    run, wait = full["victim"]
+    assert run >= 0.9 * (run + wait), full
+
+
 RAN_FULL_RE = re.compile(r"vm (\w+): vCPU (\d+) ran (\d+) us \(\d+ us in the guest\), waited (\d+) us, blocked (\d+) us")
 
 

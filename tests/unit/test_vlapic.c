@@ -538,6 +538,7 @@ static void test_timer_one_shot(void **state)
 	assert_int_equal(vlapic_pending(&l), -1);
 }
 
+#define P 1000000ull /* a 1 ms period: above the periodic floor */
 static void test_timer_periodic(void **state)
 {
 	struct vlapic l;
@@ -545,30 +546,55 @@ static void test_timer_periodic(void **state)
 	setup(&l, 0);
 	wr(&l, VLAPIC_TIMER_DIV, 0xb); /* divide by 1 */
 	wr(&l, VLAPIC_LVT_TIMER, 0x00020040);
-	wr_at(&l, VLAPIC_TIMER_INIT, 100, 1000);
-	assert_int_equal(vlapic_timer_next(&l), 1100);
-	assert_int_equal(vlapic_read(&l, VLAPIC_TIMER_CUR, 1050), 50);
-	assert_true(vlapic_timer_poll(&l, 1100));
-	assert_int_equal(vlapic_timer_next(&l), 1200);
-	assert_int_equal(vlapic_read(&l, VLAPIC_TIMER_CUR, 1100), 100); /* reloaded */
+	wr_at(&l, VLAPIC_TIMER_INIT, P, 1000);
+	assert_int_equal(vlapic_timer_next(&l), 1000 + P);
+	assert_int_equal(vlapic_read(&l, VLAPIC_TIMER_CUR, 1000 + P / 2), P / 2);
+	assert_true(vlapic_timer_poll(&l, 1000 + P));
+	assert_int_equal(vlapic_timer_next(&l), 1000 + 2 * P);
+	assert_int_equal(vlapic_read(&l, VLAPIC_TIMER_CUR, 1000 + P), P); /* reloaded */
 	/* Polled late: the next deadline stays on the grid, no drift. */
-	assert_true(vlapic_timer_poll(&l, 1230));
-	assert_int_equal(vlapic_timer_next(&l), 1300);
-	assert_int_equal(vlapic_read(&l, VLAPIC_TIMER_CUR, 1250), 50);
+	assert_true(vlapic_timer_poll(&l, 1000 + 2 * P + P * 3 / 10));
+	assert_int_equal(vlapic_timer_next(&l), 1000 + 3 * P);
+	assert_int_equal(vlapic_read(&l, VLAPIC_TIMER_CUR, 1000 + 2 * P + P / 2), P / 2);
 	/* Far behind: the missed periods collapse into one interrupt. */
-	assert_true(vlapic_timer_poll(&l, 1755));
-	assert_int_equal(vlapic_timer_next(&l), 1800);
-	assert_false(vlapic_timer_poll(&l, 1756));
-	assert_int_equal(vlapic_read(&l, VLAPIC_TIMER_CUR, 1755), 45);
+	assert_true(vlapic_timer_poll(&l, 1000 + 7 * P + P * 55 / 100));
+	assert_int_equal(vlapic_timer_next(&l), 1000 + 8 * P);
+	assert_false(vlapic_timer_poll(&l, 1000 + 7 * P + P * 55 / 100 + 1));
+	assert_int_equal(vlapic_read(&l, VLAPIC_TIMER_CUR, 1000 + 7 * P + P * 55 / 100), P * 45 / 100);
 	/* Exactly on a later deadline. */
-	assert_true(vlapic_timer_poll(&l, 2000));
-	assert_int_equal(vlapic_timer_next(&l), 2100);
+	assert_true(vlapic_timer_poll(&l, 1000 + 10 * P));
+	assert_int_equal(vlapic_timer_next(&l), 1000 + 11 * P);
 	assert_int_equal(vlapic_pending(&l), 0x40);
 	/* Masking keeps it counting without interrupts. */
 	wr(&l, VLAPIC_LVT_TIMER, 0x00030040);
-	assert_false(vlapic_timer_poll(&l, 2100));
-	assert_int_equal(vlapic_timer_next(&l), 2200);
+	assert_true(vlapic_timer_masked(&l));
+	assert_false(vlapic_timer_poll(&l, 1000 + 11 * P));
+	assert_int_equal(vlapic_timer_next(&l), 1000 + 12 * P);
 }
+
+/* A periodic timer faster than VLAPIC_MIN_PERIOD_NS interrupts at that floor; its first deadline
+ * and its counter keep the programmed period. A one-shot timer keeps its exact deadline. */
+static void test_timer_periodic_floor(void **state)
+{
+	struct vlapic l;
+
+	setup(&l, 0);
+	wr(&l, VLAPIC_TIMER_DIV, 0xb);
+	wr(&l, VLAPIC_LVT_TIMER, 0x00020040);
+	wr_at(&l, VLAPIC_TIMER_INIT, 2000, 1000); /* 2 us */
+	assert_false(vlapic_timer_masked(&l));
+	assert_int_equal(vlapic_timer_next(&l), 3000);
+	assert_true(vlapic_timer_poll(&l, 3000));
+	assert_int_equal(vlapic_timer_next(&l), 3000 + VLAPIC_MIN_PERIOD_NS);
+	assert_false(vlapic_timer_poll(&l, 3000 + VLAPIC_MIN_PERIOD_NS - 1));
+	assert_true(vlapic_timer_poll(&l, 3000 + VLAPIC_MIN_PERIOD_NS));
+	wr(&l, VLAPIC_LVT_TIMER, 0x00000040); /* one-shot: exact */
+	wr_at(&l, VLAPIC_TIMER_INIT, 2000, 10000000);
+	assert_int_equal(vlapic_timer_next(&l), 10002000);
+	assert_true(vlapic_timer_poll(&l, 10002000));
+	assert_int_equal(vlapic_timer_next(&l), 0);
+}
+#undef P
 
 static void test_timer_divide(void **state)
 {
@@ -675,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_dest_match),
 		cmocka_unit_test(test_timer_one_shot),
 		cmocka_unit_test(test_timer_periodic),
+		cmocka_unit_test(test_timer_periodic_floor),
 		cmocka_unit_test(test_timer_divide),
 		cmocka_unit_test(test_timer_mode_change_disarms),
 		cmocka_unit_test(test_timer_tsc_deadline),

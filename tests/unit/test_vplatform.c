@@ -68,6 +68,27 @@ static void test_pic_priority_and_cascade(void **state)
 	vpic_raise(&p, 1000);
 }
 
+/* Count 1 in mode 2 would interrupt every 838 ns: the interrupt comes at most every
+ * VPIT_MIN_PERIOD_NS. Mode 0 (one-shot) keeps its exact terminal count. */
+static void test_pit_periodic_floor(void **state)
+{
+	struct vpit t;
+
+	vpit_reset(&t);
+	vpit_write(&t, 0x43, 0x34, 0); /* channel 0, lobyte/hibyte, mode 2 */
+	vpit_write(&t, 0x40, 1, 0);
+	vpit_write(&t, 0x40, 0, 0);
+	assert_int_equal(t.period_ns, VPIT_MIN_PERIOD_NS);
+	assert_int_equal(t.next_ns, VPIT_MIN_PERIOD_NS);
+	assert_false(vpit_expired(&t, VPIT_MIN_PERIOD_NS - 1));
+	assert_true(vpit_expired(&t, VPIT_MIN_PERIOD_NS));
+	assert_int_equal(t.next_ns, 2 * VPIT_MIN_PERIOD_NS);
+	vpit_write(&t, 0x43, 0x30, 1000); /* mode 0 */
+	vpit_write(&t, 0x40, 1, 1000);
+	vpit_write(&t, 0x40, 0, 1000);
+	assert_int_equal(t.next_ns, 1000 + 838);
+}
+
 static void test_pit_periodic(void **state)
 {
 	struct vpit t;
@@ -275,10 +296,15 @@ static void test_pit_mode3_and_port61(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pic_mask_and_delivery), cmocka_unit_test(test_pic_priority_and_cascade),
-		cmocka_unit_test(test_pit_periodic),	      cmocka_unit_test(test_pit_one_shot_and_zero),
-		cmocka_unit_test(test_pit_ch2_mode0_out2),    cmocka_unit_test(test_pit_ch2_gate),
-		cmocka_unit_test(test_pit_msb_polling),	      cmocka_unit_test(test_pit_latch_and_read_back),
+		cmocka_unit_test(test_pic_mask_and_delivery),
+		cmocka_unit_test(test_pic_priority_and_cascade),
+		cmocka_unit_test(test_pit_periodic),
+		cmocka_unit_test(test_pit_periodic_floor),
+		cmocka_unit_test(test_pit_one_shot_and_zero),
+		cmocka_unit_test(test_pit_ch2_mode0_out2),
+		cmocka_unit_test(test_pit_ch2_gate),
+		cmocka_unit_test(test_pit_msb_polling),
+		cmocka_unit_test(test_pit_latch_and_read_back),
 		cmocka_unit_test(test_pit_mode3_and_port61),
 	};
 
