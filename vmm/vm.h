@@ -138,6 +138,13 @@ int gpa_read(struct vm *vm, gpa_t gpa, void *buf, u64 len);
 int gpa_write(struct vm *vm, gpa_t gpa, const void *buf, u64 len);
 /* Host-physical page behind a RAM gpa, or INVALID_HPA. */
 hpa_t gpa_to_hpa(struct vm *vm, gpa_t gpa);
+/*
+ * The host's view of RAM [gpa, gpa + len), when the range lies in one host block (a 2 MiB chunk),
+ * else NULL. For building a VM's memory before it runs (its firmware tables, a zero page), so that
+ * each build writes straight into its own VM and builds on several CPUs share no buffer. Never for
+ * what a running guest controls: that is copied once with gpa_read.
+ */
+void *gpa_map(struct vm *vm, gpa_t gpa, u64 len);
 
 /* Ends the VM because of something the guest did; logged once with the reason. */
 void vm_crash(struct vm *vm, const char *fmt, ...) __printf(2, 3);
