@@ -43,6 +43,12 @@ void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 	} else {
 		vcpu_ops->set(v, VREG_RIP, e->next_rip);
 	}
+	/* VMMCALL and VMCALL exit at any privilege level: hypercalls are the guest kernel's, so its
+	 * user space gets -EPERM for every number and changes nothing (KVM does the same). */
+	if (vcpu_ops->get(v, VREG_CPL) != 0) {
+		v->gprs.rax = wide ? (u64)-EPERM : (u32)-EPERM;
+		return;
+	}
 	switch (nr) {
 	case HC_VERSION:
 		ret = KEEL_ABI_VERSION;

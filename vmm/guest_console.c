@@ -16,6 +16,7 @@
 #include "vmm/public/keel_hypercall.h"
 
 #define COM1 0x3f8
+#define DEL  0x7f
 
 /* Register offsets; 0 and 1 are the divisor latch while LCR.DLAB is set. */
 #define UART_RBR 0 /* read */
@@ -269,7 +270,15 @@ static int com_write(struct guest_uart *u, unsigned reg, u8 val)
 	}
 }
 
-/* Caller holds vm->uart.lock. */
+/*
+ * Guest output reaches the operator's terminal, so only text does: anything a terminal could take
+ * as a control is shown as '?' — C0 controls but TAB and LF (CR is dropped), DEL, the C1 controls
+ * both as raw bytes 0x80-0x9F (8-bit CSI, OSC, DCS...) and UTF-8 encoded (U+0080-U+009F, which
+ * UTF-8 terminals obey), and each ill-formed UTF-8 sequence (one '?' per maximal subpart, as
+ * Unicode §3.9 recommends for U+FFFD: stray continuation bytes, overlong forms, surrogates, code
+ * points past U+10FFFF, a sequence cut short). Well-formed UTF-8 from U+00A0 up passes unchanged
+ * and is never split across two output lines. Callers hold vm->uart.lock for all of these.
+ */
 static void flush_locked(struct vm *vm)
 {
 	if (!vm->con_len)
@@ -279,31 +288,112 @@ static void flush_locked(struct vm *vm)
 	vm->con_len = 0;
 }
 
+/* One character's bytes, on the current line if they fit. */
+static void line_put(struct vm *vm, const u8 *b, u32 n)
+{
+	if (vm->con_len + n > sizeof(vm->con_line) - 1)
+		flush_locked(vm);
+	for (u32 i = 0; i < n; i++)
+		vm->con_line[vm->con_len++] = (char)b[i];
+	if (vm->con_len >= sizeof(vm->con_line) - 1)
+		flush_locked(vm);
+}
+
+static void line_put_replacement(struct vm *vm)
+{
+	static const u8 q = '?';
+
+	line_put(vm, &q, 1);
+}
+
+/* The length of the UTF-8 sequence `lead` starts, or 0 when no well-formed one starts with it
+ * (Unicode table 3-7: C0, C1 and F5-FF never appear; 80-BF only continue). */
+static u32 utf8_length(u8 lead)
+{
+	if (lead >= 0xc2 && lead <= 0xdf)
+		return 2;
+	if (lead >= 0xe0 && lead <= 0xef)
+		return 3;
+	if (lead >= 0xf0 && lead <= 0xf4)
+		return 4;
+	return 0;
+}
+
+/* Whether b may follow seq[0..len) (table 3-7: the second byte's range depends on the lead). */
+static bool utf8_continues(const u8 *seq, u32 len, u8 b)
+{
+	if ((b & 0xc0) != 0x80)
+		return false;
+	if (len > 1)
+		return true;
+	switch (seq[0]) {
+	case 0xe0:
+		return b >= 0xa0; /* shorter forms are overlong */
+	case 0xed:
+		return b <= 0x9f; /* ED A0-BF encode the surrogates D800-DFFF */
+	case 0xf0:
+		return b >= 0x90; /* overlong */
+	case 0xf4:
+		return b <= 0x8f; /* past U+10FFFF */
+	default:
+		return true;
+	}
+}
+
+/* A sequence that cannot complete: one '?' for it. */
+static void seq_abandon(struct vm *vm)
+{
+	if (vm->con_seq_len) {
+		vm->con_seq_len = 0;
+		line_put_replacement(vm);
+	}
+}
+
+static void putc_locked(struct vm *vm, u8 b)
+{
+	if (vm->con_seq_len) {
+		if (utf8_continues(vm->con_seq, vm->con_seq_len, b)) {
+			vm->con_seq[vm->con_seq_len++] = b;
+			if (vm->con_seq_len < utf8_length(vm->con_seq[0]))
+				return;
+			/* U+0080-U+009F (C2 80-C2 9F) are the C1 controls. */
+			if (vm->con_seq[0] == 0xc2 && vm->con_seq[1] <= 0x9f)
+				line_put_replacement(vm);
+			else
+				line_put(vm, vm->con_seq, vm->con_seq_len);
+			vm->con_seq_len = 0;
+			return;
+		}
+		seq_abandon(vm); /* and b starts afresh */
+	}
+	if (b >= 0x80) {
+		if (utf8_length(b))
+			vm->con_seq[vm->con_seq_len++] = b;
+		else
+			line_put_replacement(vm);
+	} else if (b == '\n') {
+		flush_locked(vm);
+	} else if (b == '\t' || (b >= 0x20 && b != DEL)) {
+		line_put(vm, &b, 1);
+	} else if (b != '\r') {
+		line_put_replacement(vm);
+	}
+}
+
 void guest_console_flush(struct vm *vm)
 {
 	unsigned long flags = spin_lock_irqsave(&vm->uart.lock);
 
+	seq_abandon(vm);
 	flush_locked(vm);
 	spin_unlock_irqrestore(&vm->uart.lock, flags);
 }
 
 void guest_console_putc(struct vm *vm, char c)
 {
-	unsigned long flags;
+	unsigned long flags = spin_lock_irqsave(&vm->uart.lock);
 
-	if (c == '\r')
-		return;
-	/* Control characters would let a guest drive the host's terminal: show them as '?'. */
-	if ((unsigned char)c < 0x20 && c != '\t' && c != '\n')
-		c = '?';
-	flags = spin_lock_irqsave(&vm->uart.lock);
-	if (c == '\n') {
-		flush_locked(vm);
-	} else {
-		vm->con_line[vm->con_len++] = c;
-		if (vm->con_len >= sizeof(vm->con_line) - 1)
-			flush_locked(vm);
-	}
+	putc_locked(vm, (u8)c);
 	spin_unlock_irqrestore(&vm->uart.lock, flags);
 }
 

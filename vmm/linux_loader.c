@@ -109,7 +109,7 @@ int load_linux_guest(struct vm *vm, const struct guest_image *kernel, const stru
 		     struct vcpu_boot_state *boot, const char **why)
 {
 	const u8 *img = kernel->data;
-	static u8 zp[PAGE_SIZE]; /* built here, copied once; the loader runs on one CPU at boot */
+	u8 *zp; /* the zero page, built in place in the VM's memory: builds run on several CPUs at once */
 	u64 setup_size, pm_size, load, init_size, align, cmdline_max, rd_at = 0, rd_size = 0;
 	size_t cmd_len;
 	u32 hdr_end;
@@ -178,7 +178,12 @@ int load_linux_guest(struct vm *vm, const struct guest_image *kernel, const stru
 		return -ENOMEM;
 	}
 
-	memset(zp, 0, sizeof(zp));
+	zp = gpa_map(vm, ZERO_PAGE_GPA, PAGE_SIZE);
+	if (!zp) {
+		*why = "cannot write the guest's memory";
+		return -EFAULT;
+	}
+	memset(zp, 0, PAGE_SIZE);
 	memcpy(zp + HDR_SETUP_SECTS, img + HDR_SETUP_SECTS, hdr_end - HDR_SETUP_SECTS);
 	zp[HDR_TYPE_LOADER] = LOADER_UNDEFINED;
 	zp[HDR_LOADFLAGS] = (u8)(zp[HDR_LOADFLAGS] & ~CAN_USE_HEAP); /* no real-mode setup code runs */
@@ -192,9 +197,8 @@ int load_linux_guest(struct vm *vm, const struct guest_image *kernel, const stru
 	put32(zp, BP_ACPI_RSDP + 4, (u32)(rsdp_gpa >> 32));
 	fill_e820(zp, vm);
 
-	if (gpa_write(vm, load, img + setup_size, pm_size) || gpa_write(vm, ZERO_PAGE_GPA, zp, sizeof(zp)) ||
-	    gpa_write(vm, CMDLINE_GPA, kernel->cmdline, cmd_len) || gpa_write(vm, CMDLINE_GPA + cmd_len, "", 1) ||
-	    (rd_size && gpa_write(vm, rd_at, initrd->data, rd_size))) {
+	if (gpa_write(vm, load, img + setup_size, pm_size) || gpa_write(vm, CMDLINE_GPA, kernel->cmdline, cmd_len) ||
+	    gpa_write(vm, CMDLINE_GPA + cmd_len, "", 1) || (rd_size && gpa_write(vm, rd_at, initrd->data, rd_size))) {
 		*why = "cannot write the guest's memory";
 		return -EFAULT;
 	}

@@ -364,7 +364,9 @@ static void port61_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val
 
 int platform_write_tables(struct vm *vm, u32 nr_vcpus, u64 *rsdp)
 {
-	static u8 buf[ACPI_GEN_MIN_BUF_SIZE]; /* VMs are built one at a time, at boot */
+	/* Built in place, in this VM's own memory: resets build VMs again on any CPU at once, so a
+	 * shared buffer could hand one VM another's MADT. */
+	u8 *buf = gpa_map(vm, ACPI_GEN_BIOS_AREA_GPA, ACPI_GEN_MIN_BUF_SIZE);
 	const struct acpi_gen_config cfg = {
 		.nr_cpus = nr_vcpus,
 		.ioapic_id = nr_vcpus, /* after the local APICs' IDs 0..n-1 */
@@ -383,9 +385,12 @@ int platform_write_tables(struct vm *vm, u32 nr_vcpus, u64 *rsdp)
 		.rtc_century = VRTC_CENTURY_INDEX,
 		.legacy_devices = true, /* COM1 */
 	};
-	int n = acpi_gen_build(&cfg, buf, sizeof(buf), ACPI_GEN_BIOS_AREA_GPA, rsdp);
+	int n;
 
-	return n < 0 ? n : gpa_write(vm, ACPI_GEN_BIOS_AREA_GPA, buf, (u64)n);
+	if (!buf)
+		return -EFAULT;
+	n = acpi_gen_build(&cfg, buf, ACPI_GEN_MIN_BUF_SIZE, ACPI_GEN_BIOS_AREA_GPA, rsdp);
+	return n < 0 ? n : 0;
 }
 
 int platform_init(struct vm *vm)

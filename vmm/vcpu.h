@@ -71,10 +71,19 @@ enum vcpu_reg {
 	VREG_CR4,
 	VREG_EFER,
 	VREG_CS_BASE,
-	VREG_CS_ATTR
+	VREG_CS_ATTR,
+	VREG_CPL, /* current privilege level, 0-3 (read only) */
+	/* Data segments, read only: base, and limit in bytes (the descriptor's limit with G applied). */
+	VREG_SS_BASE,
+	VREG_SS_LIMIT,
+	VREG_SS_ATTR, /* CS_ATTR_DB only: SS's B flag, 32-bit stack pointer (ESP, not SP) */
+	VREG_DS_BASE,
+	VREG_DS_LIMIT,
+	VREG_ES_BASE,
+	VREG_ES_LIMIT
 };
 
-/* VREG_CS_ATTR bits: the code segment's L and D/B flags. */
+/* VREG_CS_ATTR bits: the code segment's L and D/B flags (VREG_SS_ATTR: D/B only). */
 #define CS_ATTR_L  (1u << 0)
 #define CS_ATTR_DB (1u << 1)
 

@@ -108,6 +108,15 @@ hpa_t gpa_to_hpa(struct vm *vm, gpa_t gpa)
 	return (vm->ram_chunks[off / CHUNK_SIZE] & ~CHUNK_FLAGS) + off % CHUNK_SIZE;
 }
 
+void *gpa_map(struct vm *vm, gpa_t gpa, u64 len)
+{
+	u64 off, room;
+
+	if (!len || !vm_ram_offset(vm, gpa, &off, &room) || len > room || off % CHUNK_SIZE + len > CHUNK_SIZE)
+		return NULL;
+	return phys_to_virt(gpa_to_hpa(vm, gpa));
+}
+
 /* Copies piecewise so a range across 2 MiB chunks (separate host blocks) is handled; a range
  * must lie in one RAM range (it may not run into the hole). */
 static int gpa_copy(struct vm *vm, gpa_t gpa, void *buf, u64 len, bool to_guest)

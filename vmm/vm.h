@@ -83,9 +83,11 @@ struct vm {
 	enum vm_end end; /* when not crashed: a status, or the guest's poweroff or reset */
 	u32 exit_status;
 	char crash_reason[VM_CRASH_MAX];
-	/* COM1 output is gathered into lines and printed with the VM's name. */
+	/* COM1 output is gathered into lines and printed with the VM's name (guest_console.c). */
 	char con_line[160];
 	u32 con_len;
+	u8 con_seq[4]; /* the start of a UTF-8 sequence, held until it is complete and checked */
+	u8 con_seq_len;
 	spinlock_t lock;
 	/* Platform devices every VM has (vmm/platform.c), under `lock`. */
 	struct vpic pic;
@@ -136,6 +138,13 @@ int gpa_read(struct vm *vm, gpa_t gpa, void *buf, u64 len);
 int gpa_write(struct vm *vm, gpa_t gpa, const void *buf, u64 len);
 /* Host-physical page behind a RAM gpa, or INVALID_HPA. */
 hpa_t gpa_to_hpa(struct vm *vm, gpa_t gpa);
+/*
+ * The host's view of RAM [gpa, gpa + len), when the range lies in one host block (a 2 MiB chunk),
+ * else NULL. For building a VM's memory before it runs (its firmware tables, a zero page), so that
+ * each build writes straight into its own VM and builds on several CPUs share no buffer. Never for
+ * what a running guest controls: that is copied once with gpa_read.
+ */
+void *gpa_map(struct vm *vm, gpa_t gpa, u64 len);
 
 /* Ends the VM because of something the guest did; logged once with the reason. */
 void vm_crash(struct vm *vm, const char *fmt, ...) __printf(2, 3);

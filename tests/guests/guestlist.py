@@ -50,6 +50,8 @@ GUESTS = [
     Guest("intwin_storm", ("status", PASS), None, ("status", PASS),
           "without a virtual PIC under Keel no interrupt is pending during the storm"),
     Guest("hypercall_hostile", ("status", FAIL), r"raised #UD", ("status", PASS), "no hypervisor on bare QEMU"),
+    Guest("hypercall_cpl3", ("status", FAIL), r"raised #UD", ("status", PASS),
+          "no hypervisor on bare QEMU; under Keel every hypercall from ring 3 returns -EPERM"),
     Guest("smp_hello", ("status", PASS), None, ("status", PASS),
           "INIT-SIPI-SIPI, APIC IDs, fixed and all-excluding-self IPIs, an IPI waking a halted CPU; under Keel "
           "needs the virtual local APIC and more than one vCPU", append="cpus=2", cpus=2),

@@ -48,6 +48,15 @@ def test_guest_passes(name):
     assert ended(log, name) == (0, None)
 
 
+def test_hypercalls_from_user_space_are_refused():
+    # Issue 11 item 7: at CPL 3 every hypercall returns -EPERM, prints nothing and ends nothing.
+    log = run([("cpl3", "hypercall_cpl3")])
+    assert "[cpl3] PASS: hypercall_cpl3" in log, log[-3000:]
+    assert ended(log, "cpl3") == (0, None)
+    assert "CPL3-LEAK" not in log, log[-3000:]
+    assert "[cpl3] CPL0-CONSOLE-OK" in log, log[-3000:]
+
+
 def test_hostile_guests_end_alone():
     vms = [("tf", "triple_fault"), ("npt", "npt_isolation"), ("svm", "svm_insns"), ("efer", "efer_svme"),
            ("msr", "reserved_msr_bits"), ("hc", "hypercall_hostile"), ("win", "intwin_storm"), ("last", "pm32_hello")]

@@ -123,6 +123,17 @@ def test_suite_on_bochs_vmx():
 
 
 @needs_bochs
+def test_hypercalls_from_user_space_on_bochs_vmx():
+    # Issue 11 item 7: VMCALL at CPL 3 (SS.DPL 3) returns -EPERM, prints nothing and ends nothing.
+    out = bochs("vm=cpl3,module=0,mem=8M on_finish=poweroff", [guest("hypercall_cpl3")])
+    assert VMX_LINE in out, out[-3000:]
+    assert "[cpl3] PASS: hypercall_cpl3" in out, out[-3000:]
+    assert "keel: vm cpl3 exited with status 0" in out, out[-3000:]
+    assert "CPL3-LEAK" not in out, out[-3000:]
+    assert "[cpl3] CPL0-CONSOLE-OK" in out, out[-3000:]
+
+
+@needs_bochs
 def test_triple_fault_real_mode_and_modules_on_bochs_vmx():
     out = bochs("vm=tf,module=0,mem=8M vm=rm,module=1,mem=4M,boot=real vm=rs,module=2,mem=8M "
                 "vm=m,module=3,mem=8M,mods=4 on_finish=poweroff",

@@ -31,6 +31,7 @@ static struct vm vm;
 static struct vcpu vcpu = { .vm = &vm };
 static vm_io_fn com1_fn, exit_fn;
 static int irqs, exit_status = -1;
+static int wrong; /* output cases that came out wrong (check_shown) */
 
 int vm_io_register(struct vm *v, u16 base, u16 count, vm_io_fn fn)
 {
@@ -87,6 +88,7 @@ static int setup(void **state)
 	vm.uart.lock = (spinlock_t)SPINLOCK_INIT;
 	com1_fn = exit_fn = NULL;
 	irqs = 0;
+	wrong = 0;
 	exit_status = -1;
 	assert_int_equal(guest_devices_init(&vm), 0);
 	assert_non_null(com1_fn);
@@ -327,6 +329,93 @@ static void test_output_lines(void **state)
 	assert_int_equal((int)strlen(shim_log), 200 + 2 * (4 + 1));
 }
 
+/* Sends `bytes` then a newline, through COM1's THR and then as HC_CONSOLE_WRITE does (one
+ * guest_console_putc per byte), and checks each time that exactly the line `shown` came out.
+ * Mismatches are counted in `wrong`, so that one run lists every case that fails. */
+
+static void check_shown(const char *bytes, const char *shown)
+{
+	char want[256];
+
+	snprintf(want, sizeof(want), "[g] %s\n", shown);
+	for (int path = 0; path < 2; path++) {
+		shim_log_reset();
+		for (const char *p = bytes;; p++) {
+			char c = *p ? *p : '\n';
+
+			if (path == 0)
+				out(THR, (u8)c);
+			else
+				guest_console_putc(&vm, c);
+			if (!*p)
+				break;
+		}
+		if (strcmp(shim_log, want)) {
+			print_error("%s: sent \"%s\", shown \"%s\", expected \"%s\"\n", path ? "hypercall" : "COM1",
+				    bytes, shim_log, want);
+			wrong++;
+		}
+	}
+}
+
+static void test_output_filters_controls(void **state)
+{
+	/* C0 controls, ESC included: whole escape sequences lose their introducer. */
+	check_shown("\x1b[2J\x1b]0;pwned\x07", "?[2J?]0;pwned?");
+	check_shown("tab\there\r", "tab\there");
+	check_shown("a\x7fz", "a?z"); /* DEL */
+	/* Raw C1: 8-bit CSI, OSC ... ST, DCS, NEL, and the range's ends. */
+	check_shown("\x9bH", "?H");
+	check_shown("\x9dtitle\x9c", "?title?");
+	check_shown("\x80\x85\x90\x9f", "????");
+	/* The same controls as UTF-8 (U+0080-U+009F): one '?' each. */
+	check_shown("\xc2\x9bH", "?H");
+	check_shown("\xc2\x9dtitle\xc2\x9c", "?title?");
+	check_shown("\xc2\x80\xc2\x85\xc2\x9f", "???");
+	assert_int_equal(wrong, 0);
+}
+
+static void test_output_utf8(void **state)
+{
+	/* Well-formed UTF-8 passes as it is, at every length and at the edges of the excluded ranges:
+	 * U+00A0 (first after C1), U+07FF, U+0800, U+D7FF and U+E000 (around the surrogates), U+FFFD,
+	 * U+10000, U+10FFFF. */
+	const char *ok[] = { "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80 \xe4\xb8\xad",
+			     "\xc2\xa0\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbd",
+			     "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf" };
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		check_shown(ok[i], ok[i]);
+	/* Ill-formed: one '?' per maximal subpart; the byte that broke a sequence starts afresh. */
+	check_shown("\xc0\xaf|\xc1\xbf", "??|??");	 /* overlong 2-byte */
+	check_shown("\xe0\x80\xaf", "???");		 /* overlong 3-byte */
+	check_shown("\xf0\x80\x80\xaf", "????");	 /* overlong 4-byte */
+	check_shown("\xed\xa0\x80", "???");		 /* a surrogate */
+	check_shown("\xf4\x90\x80\x80", "????");	 /* past U+10FFFF */
+	check_shown("\xf5\x80|\xfe|\xff", "??|?|?");	 /* never in UTF-8 */
+	check_shown("\xe2\x82x|\xf0\x9f\x98Z", "?x|?Z"); /* cut short by ASCII */
+	check_shown("\xe2\x82\xc3\xa9", "?\xc3\xa9");	 /* ... by another sequence */
+	check_shown("\xe2\x82", "?");			 /* ... by the newline */
+	check_shown("\xe2\x82\x1b", "??");
+	assert_int_equal(wrong, 0);
+	/* ... by the VM's end. */
+	shim_log_reset();
+	out(THR, 0xe2);
+	guest_console_flush(&vm);
+	assert_string_equal(shim_log, "[g] ?\n");
+}
+
+static void test_output_whole_characters(void **state)
+{
+	/* A character is never split between two output lines (each is printed on its own). */
+	for (int i = 0; i < 157; i++)
+		out(THR, 'a');
+	for (const char *p = "\xe2\x82\xac\n"; *p; p++)
+		out(THR, (u8)*p);
+	assert_int_equal((int)strlen(shim_log), 4 + 157 + 1 + 4 + 3 + 1);
+	assert_string_equal(shim_log + 4 + 157, "\n[g] \xe2\x82\xac\n");
+}
+
 static void test_debug_exit(void **state)
 {
 	u32 v = 0x31;
@@ -351,6 +440,9 @@ int main(void)
 		cmocka_unit_test_setup(test_irq_only_when_enabled, setup),
 		cmocka_unit_test_setup(test_thre_on_enable, setup),
 		cmocka_unit_test_setup(test_output_lines, setup),
+		cmocka_unit_test_setup(test_output_filters_controls, setup),
+		cmocka_unit_test_setup(test_output_utf8, setup),
+		cmocka_unit_test_setup(test_output_whole_characters, setup),
 		cmocka_unit_test_setup(test_debug_exit, setup),
 	};
 

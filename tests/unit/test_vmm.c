@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* VMM pieces that parse guest-controlled or user-controlled input: VM declarations, guest page
- * walks and instruction decoding, and the multiboot guest loader. */
+ * walks and instruction decoding, and the multiboot guest loader; and two VMs built at once
+ * (their ACPI tables and Linux zero pages). */
 #include "shim.h"
 
 #include <stdlib.h>
@@ -8,39 +9,70 @@
 
 #include "arch/x86/regs.h"
 #include "boot/multiboot.h"
+#include "vmm/acpi_gen.h"
 #include "vmm/guest_mem.h"
 #include "vmm/loader.h"
+#include "vmm/platform.h"
 #include "vmm/vm.h"
 #include "vmm/vm_config.h"
 
-/* --- a fake VM: RAM is a host buffer, registers come from a table -------------------------- */
+/* --- fake VMs: RAM is a host buffer, registers come from a table -------------------------- */
 
 #define RAM_SIZE (4u << 20)
-static u8 *ram;
+static u8 *ram, *ram_b; /* vm's and vm_b's */
 static u64 regs[VREG_CS_BASE + 1];
+static struct vm vm, vm_b;
+
+/* Run once, at vm's next write to or map of its memory (then cleared): another CPU's build
+ * happening at that moment of vm's build. */
+static void (*between_builds)(void);
+
+static u8 *ram_of(struct vm *v)
+{
+	return v == &vm_b ? ram_b : ram;
+}
 
 /* The VM's RAM layout decides what is RAM; only the first RAM_SIZE bytes have a buffer. */
-static bool fake_ram(struct vm *vm, gpa_t gpa, u64 len)
+static bool fake_ram(struct vm *v, gpa_t gpa, u64 len)
 {
 	u64 off, room;
 
-	return vm_ram_offset(vm, gpa, &off, &room) && len <= room && gpa < RAM_SIZE && len <= RAM_SIZE - gpa;
+	return vm_ram_offset(v, gpa, &off, &room) && len <= room && gpa < RAM_SIZE && len <= RAM_SIZE - gpa;
 }
 
-int gpa_read(struct vm *vm, gpa_t gpa, void *buf, u64 len)
+static void other_build_now(struct vm *v)
 {
-	if (!fake_ram(vm, gpa, len))
+	void (*fn)(void) = between_builds;
+
+	if (v == &vm && fn) {
+		between_builds = NULL;
+		fn();
+	}
+}
+
+int gpa_read(struct vm *v, gpa_t gpa, void *buf, u64 len)
+{
+	if (!fake_ram(v, gpa, len))
 		return -EFAULT;
-	memcpy(buf, ram + gpa, len);
+	memcpy(buf, ram_of(v) + gpa, len);
 	return 0;
 }
 
-int gpa_write(struct vm *vm, gpa_t gpa, const void *buf, u64 len)
+int gpa_write(struct vm *v, gpa_t gpa, const void *buf, u64 len)
 {
-	if (!fake_ram(vm, gpa, len))
+	if (!fake_ram(v, gpa, len))
 		return -EFAULT;
-	memcpy(ram + gpa, buf, len);
+	other_build_now(v);
+	memcpy(ram_of(v) + gpa, buf, len);
 	return 0;
+}
+
+void *gpa_map(struct vm *v, gpa_t gpa, u64 len)
+{
+	if (!fake_ram(v, gpa, len))
+		return NULL;
+	other_build_now(v);
+	return ram_of(v) + gpa;
 }
 
 static u64 fake_get(struct vcpu *v, enum vcpu_reg r)
@@ -51,22 +83,26 @@ static u64 fake_get(struct vcpu *v, enum vcpu_reg r)
 static const struct vcpu_ops fake_ops = { .name = "fake", .get = fake_get };
 const struct vcpu_ops *vcpu_ops = &fake_ops;
 
-static struct vm vm;
 static struct vcpu vcpu = { .vm = &vm };
 
 static int setup(void **state)
 {
 	ram = calloc(1, RAM_SIZE);
+	ram_b = calloc(1, RAM_SIZE);
 	memset(&vm, 0, sizeof(vm));
 	vm.ram_size = vm.low_ram = RAM_SIZE;
+	memset(&vm_b, 0, sizeof(vm_b));
+	vm_b.ram_size = vm_b.low_ram = 3u << 20;
 	memset(regs, 0, sizeof(regs));
+	between_builds = NULL;
 	shim_log_reset();
-	return ram ? 0 : -1;
+	return ram && ram_b ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	free(ram);
+	free(ram_b);
 	return 0;
 }
 
@@ -428,6 +464,138 @@ static void test_linux_loader(void **state)
 	free(f);
 }
 
+/* --- VM builds on several CPUs at once --------------------------------------------------- */
+
+/* What the rest of vmm/platform.c needs to link; none of it runs here. */
+u64 cmos_unix_time(void)
+{
+	return 0;
+}
+
+u64 time_ns(void)
+{
+	return 0;
+}
+
+u64 tsc_to_ns(u64 tsc)
+{
+	return tsc;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+}
+
+void vm_crash(struct vm *v, const char *fmt, ...)
+{
+}
+
+int vm_io_register(struct vm *v, u16 base, u16 count, vm_io_fn fn)
+{
+	return 0;
+}
+
+int vm_mmio_register(struct vm *v, u64 base, u64 size, vm_mmio_fn fn)
+{
+	return 0;
+}
+
+void vm_power_event(struct vm *v, enum vm_end how)
+{
+}
+
+u8 acpi_checksum(const void *p, size_t len) /* drivers/acpi/tables.c's, without its table parsers */
+{
+	const u8 *b = p;
+	u8 sum = 0;
+
+	while (len--)
+		sum += *b++;
+	return sum;
+}
+
+/* The enabled processors (Local APIC entries) in the MADT among the tables at 0xE0000, or -1. */
+static int madt_cpus(const u8 *mem)
+{
+	for (u32 off = ACPI_GEN_BIOS_AREA_GPA; off < ACPI_GEN_BIOS_AREA_GPA + ACPI_GEN_MIN_BUF_SIZE; off += 8) {
+		const u8 *t = mem + off;
+		u32 len, e;
+		int n = 0;
+
+		if (memcmp(t, "APIC", 4))
+			continue;
+		memcpy(&len, t + 4, 4);
+		/* Entries from offset 44: type, length, UID, APIC ID, flags (bit 0: enabled). */
+		for (e = 44; e + 8 <= len && t[e + 1]; e += t[e + 1])
+			n += t[e] == 0 && (t[e + 4] & 1);
+		return n;
+	}
+	return -1;
+}
+
+static u64 rsdp_b;
+
+static void build_tables_b(void)
+{
+	assert_int_equal(platform_write_tables(&vm_b, 3, &rsdp_b), 0);
+}
+
+static void test_concurrent_acpi_builds(void **state)
+{
+	u8 *alone = malloc(ACPI_GEN_MIN_BUF_SIZE);
+	u64 rsdp;
+
+	/* vm_b (3 vCPUs) is built while vm (1 vCPU) is: each gets its own tables, vm's exactly
+	 * those it gets when built alone. */
+	between_builds = build_tables_b;
+	assert_int_equal(platform_write_tables(&vm, 1, &rsdp), 0);
+	assert_null(between_builds); /* vm_b's build did run in the middle of vm's */
+	assert_int_equal(madt_cpus(ram), 1);
+	assert_int_equal(madt_cpus(ram_b), 3);
+	assert_int_equal(rsdp, ACPI_GEN_BIOS_AREA_GPA);
+	assert_int_equal(rsdp_b, ACPI_GEN_BIOS_AREA_GPA);
+	memcpy(alone, ram + ACPI_GEN_BIOS_AREA_GPA, ACPI_GEN_MIN_BUF_SIZE);
+	memset(ram + ACPI_GEN_BIOS_AREA_GPA, 0, ACPI_GEN_MIN_BUF_SIZE);
+	assert_int_equal(platform_write_tables(&vm, 1, &rsdp), 0);
+	assert_memory_equal(alone, ram + ACPI_GEN_BIOS_AREA_GPA, ACPI_GEN_MIN_BUF_SIZE);
+	free(alone);
+}
+
+static u8 *bz;
+
+static void build_linux_b(void)
+{
+	struct guest_image k = { bz, BZ_SETUP + BZ_PM_SIZE, "vm=b" };
+	struct vcpu_boot_state boot;
+	const char *why;
+
+	assert_int_equal(load_linux_guest(&vm_b, &k, NULL, 0xe0040, &boot, &why), 0);
+}
+
+static void test_concurrent_linux_builds(void **state)
+{
+	struct vcpu_boot_state boot;
+	const char *why;
+	u8 *zp, *zp_b;
+
+	bz = calloc(1, BZ_SETUP + BZ_PM_SIZE);
+	struct guest_image k = { bz, make_bzimage(bz, 0x020f, 0x200000, 0x100000), "vm=a" };
+
+	/* vm_b (3 MiB) is built while vm (4 MiB) is: each zero page has its own e820 and RSDP. */
+	between_builds = build_linux_b;
+	assert_int_equal(load_linux_guest(&vm, &k, NULL, 0xe0000, &boot, &why), 0);
+	assert_null(between_builds);
+	zp = ram + boot.rsi;
+	zp_b = ram_b + boot.rsi;
+	assert_int_equal(rd64(zp + 0x070), 0xe0000);
+	assert_int_equal(rd64(zp_b + 0x070), 0xe0040);
+	assert_int_equal(rd64(zp + 0x2d0 + 3 * 20 + 8), RAM_SIZE - 0x100000);
+	assert_int_equal(rd64(zp_b + 0x2d0 + 3 * 20 + 8), (3u << 20) - 0x100000);
+	assert_string_equal((char *)ram + *(u32 *)(zp + 0x228), "vm=a");
+	assert_string_equal((char *)ram_b + *(u32 *)(zp_b + 0x228), "vm=b");
+	free(bz);
+}
+
 static void test_loader(void **state)
 {
 	u8 *f = calloc(1, 0x2000);
@@ -516,6 +684,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_loader_realmode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_modules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linux_loader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_acpi_builds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_linux_builds, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);

@@ -7,7 +7,8 @@
  * 64-bit guests: RAX = number, RDI, RSI, RDX = arguments, result in RAX.
  * 32-bit guests: EAX = number, EBX, ECX, EDX = arguments, result in EAX (sign-extended errno).
  * Results: >= 0 success, negative errno (-ENOSYS 38 for an unknown number, -EFAULT 14 for a
- * guest address outside the VM's RAM, -EINVAL 22 for bad lengths).
+ * guest address outside the VM's RAM, -EINVAL 22 for bad lengths, -EPERM 1 for any call made
+ * at CPL > 0, which does nothing else).
  * Guest addresses are guest-physical; the hypervisor copies what it needs once.
  */
 #ifndef KEEL_PUBLIC_HYPERCALL_H

@@ -413,6 +413,22 @@ static u64 svm_get(struct vcpu *v, enum vcpu_reg r)
 		return c->cs.base;
 	case VREG_CS_ATTR: /* VMCB attribute bit 9 is L, bit 10 is D/B (APM B.2) */
 		return ((c->cs.attrib >> 9) & 1 ? CS_ATTR_L : 0) | ((c->cs.attrib >> 10) & 1 ? CS_ATTR_DB : 0);
+	case VREG_CPL: /* the save area's CPL field, which the CPU keeps (APM vol. 2 §15.5.1, B.2) */
+		return c->cpl & 3;
+	case VREG_SS_BASE:
+		return c->ss.base;
+	case VREG_SS_LIMIT:
+		return c->ss.limit;
+	case VREG_SS_ATTR:
+		return (c->ss.attrib >> 10) & 1 ? CS_ATTR_DB : 0;
+	case VREG_DS_BASE:
+		return c->ds.base;
+	case VREG_DS_LIMIT:
+		return c->ds.limit;
+	case VREG_ES_BASE:
+		return c->es.base;
+	case VREG_ES_LIMIT:
+		return c->es.limit;
 	}
 	return 0;
 }

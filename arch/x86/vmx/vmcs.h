@@ -246,6 +246,7 @@ enum vmcs_field {
 #define AR_LDT	    0x0082
 #define AR_L	    (1u << 13)
 #define AR_DB	    (1u << 14)
+#define AR_DPL(ar)  (((ar) >> 5) & 3)
 
 /* Basic exit reasons (SDM vol. 3C appendix C). */
 enum vmx_exit_reason {

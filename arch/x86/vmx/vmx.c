@@ -394,6 +394,24 @@ static u64 vmx_get(struct vcpu *v, enum vcpu_reg r)
 	case VREG_CS_ATTR:
 		ar = vmcs_read32(GUEST_CS_AR);
 		return (ar & AR_L ? CS_ATTR_L : 0) | (ar & AR_DB ? CS_ATTR_DB : 0);
+	case VREG_CPL:
+		/* VMX keeps no CPL field: it is SS.DPL, which a VM exit saves even when SS is unusable
+		 * (SDM vol. 3C §27.3.2; KVM's vmx_get_cpl reads it the same way). */
+		return AR_DPL(vmcs_read32(GUEST_SS_AR));
+	case VREG_SS_BASE:
+		return vmcs_readnat(GUEST_SS_BASE);
+	case VREG_SS_LIMIT:
+		return vmcs_read32(GUEST_SS_LIMIT);
+	case VREG_SS_ATTR:
+		return vmcs_read32(GUEST_SS_AR) & AR_DB ? CS_ATTR_DB : 0;
+	case VREG_DS_BASE:
+		return vmcs_readnat(GUEST_DS_BASE);
+	case VREG_DS_LIMIT:
+		return vmcs_read32(GUEST_DS_LIMIT);
+	case VREG_ES_BASE:
+		return vmcs_readnat(GUEST_ES_BASE);
+	case VREG_ES_LIMIT:
+		return vmcs_read32(GUEST_ES_LIMIT);
 	}
 	return 0;
 }

@@ -99,6 +99,9 @@ void pit_start(unsigned hz);
 
 /* Hypercall: VMMCALL on AMD (and Hygon), VMCALL on Intel; registers in keel_abi.h. */
 long hypercall(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2);
+/* HC_VERSION, catching the #UD a machine without a hypervisor raises: the ABI version, or -1
+ * after fail() ("... raised #UD: no hypervisor answered"). */
+long hypercall_version(void);
 
 /* Paging: 64-bit guests run on identity-mapped 2 MiB pages covering [0, 1 GiB). 32-bit guests call
  * paging_enable() for the same map with 4 MiB PSE pages. Nothing at or above UNMAPPED_ADDR is

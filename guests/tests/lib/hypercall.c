@@ -35,3 +35,15 @@ long hypercall(unsigned long nr, unsigned long a0, unsigned long a1, unsigned lo
 #endif
 	return (long)ret;
 }
+
+long hypercall_version(void)
+{
+	expect_exception(VEC_UD, 3);
+	long version = hypercall(HC_VERSION, 0, 0, 0);
+	int vec = exception_taken();
+	if (vec >= 0) {
+		fail("the hypercall instruction raised %s: no hypervisor answered", vector_name(vec));
+		return -1;
+	}
+	return version;
+}

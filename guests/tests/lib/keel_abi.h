@@ -26,6 +26,7 @@
 #define HC_CONSOLE_MAX 4096u
 
 /* Negative errno values returned in RAX/EAX (Linux numbering). */
+#define KEEL_EPERM  1  /* a hypercall made at CPL > 0 (user space): refused, nothing done */
 #define KEEL_EFAULT 14 /* a guest address outside the VM's RAM */
 #define KEEL_EINVAL 22 /* a bad length or argument */
 #define KEEL_ENOSYS 38 /* an unknown hypercall number */
