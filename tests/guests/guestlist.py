@@ -58,6 +58,13 @@ GUESTS = [
     Guest("spin", ("status", PASS), None, ("status", PASS),
           "every CPU counts in a tight loop for 1 s (without seconds=S it never ends)", append="cpus=2 seconds=1",
           cpus=2),
+    Guest("regs_isolation", ("status", PASS), None, ("status", PASS),
+          "role=reader checks that CR2, DR0-DR3 and DR6 keep what it wrote while a role=writer copy on the same "
+          "CPU writes markers into them (under Keel: both pinned to one CPU); alone, each role passes",
+          append="role=reader ms=200"),
+    Guest("exc_regs", ("status", PASS), None, ("status", PASS),
+          "CR2 of a #PF raised by MMIO emulation (REP MOVSD from the local APIC to an unmapped page) and DR6 of "
+          "an intercepted #DB (data breakpoint); bare QEMU raises both itself"),
 ]
 
 BY_NAME = {g.name: g for g in GUESTS}
