@@ -9,13 +9,15 @@
  * one to reschedule (the kick IPI); with nothing to run, halt with the timer armed for the next
  * wake-up only.
  *
- * A vCPU's hardware state (VMCS on VMX, FPU/SSE/AVX registers) is written back when it leaves a
- * CPU (vcpu_ops->unload, fpu_guest_save) before `running_on` is released, and the next CPU
- * waits for that release, so it never runs with state cached elsewhere.
+ * A vCPU's hardware state (VMCS on VMX, FPU/SSE/AVX registers, debug registers) is written back
+ * when it leaves a CPU (vcpu_ops->unload, fpu_guest_save, dregs_guest_save) before `running_on`
+ * is released, and the next CPU waits for that release, so it never runs with state cached
+ * elsewhere.
  */
 #include "kernel/sched.h"
 
 #include "arch/x86/cpu.h"
+#include "arch/x86/debugreg.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/fpu.h"
 #include "arch/x86/lapic.h"
@@ -287,6 +289,7 @@ static void release(struct pcpu_sched *pc)
 		return;
 	vcpu_ops->unload(v);
 	fpu_guest_save(v->fpu_area, &v->xcr0);
+	dregs_guest_save(&v->dregs);
 	pc->loaded = NULL;
 	__atomic_store_n(&v->running_on, NO_CPU, __ATOMIC_RELEASE);
 }
@@ -301,6 +304,7 @@ static void take(struct pcpu_sched *pc, struct vcpu *v, u32 cpu)
 		cpu_relax();
 	__atomic_store_n(&v->running_on, (s32)cpu, __ATOMIC_RELEASE);
 	fpu_guest_restore(v->fpu_area, v->xcr0);
+	dregs_guest_restore(&v->dregs);
 	pc->loaded = v;
 }
 

@@ -629,6 +629,7 @@ bool platform_mp_events(struct vcpu *v)
 		struct vcpu_boot_state boot = { .protected_mode = false, .cs_sel = (u16)(vector << 8), .rip = 0 };
 
 		vcpu_ops->reset(v, &boot);
+		dregs_guest_reset(&v->dregs); /* INIT clears DR0-DR3 and DR6 too (SDM vol. 3A table 9-1) */
 		pr_debug("vm %s: vCPU %u started by SIPI at %#x\n", v->vm->name, v->id, vector << 12);
 	}
 	return v->mp_state == VCPU_MP_RUNNING;

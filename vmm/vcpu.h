@@ -3,6 +3,7 @@
 #ifndef KEEL_VMM_VCPU_H
 #define KEEL_VMM_VCPU_H
 
+#include "arch/x86/debugreg.h"
 #include "arch/x86/svm/svm_types.h"
 #include "arch/x86/vmx/vmx_types.h"
 #include "kernel/sched_policy.h"
@@ -109,9 +110,10 @@ struct vcpu {
 	u8 pending_vector;
 	bool pending_has_error;
 	u32 pending_error;
-	u64 guest_pat;	/* IA32_PAT as the guest set it (0: power-on default) */
-	void *fpu_area; /* FPU/SSE/AVX state while off the CPU (arch/x86/fpu.h) */
-	u64 xcr0;	/* the guest's XCR0 (0: x87 only) */
+	u64 guest_pat;		  /* IA32_PAT as the guest set it (0: power-on default) */
+	void *fpu_area;		  /* FPU/SSE/AVX state while off the CPU (arch/x86/fpu.h) */
+	u64 xcr0;		  /* the guest's XCR0 (0: x87 only) */
+	struct guest_dregs dregs; /* DR0-DR3, DR6 while off the CPU (arch/x86/debugreg.h) */
 
 	/* Interrupt state, under `lock`: other vCPUs and devices send to it. */
 	spinlock_t lock;

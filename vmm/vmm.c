@@ -13,6 +13,7 @@
 #include "kernel/log.h"
 #include "kernel/mm/kmalloc.h"
 #include "kernel/mm/page.h"
+#include "arch/x86/debugreg.h"
 #include "arch/x86/fpu.h"
 #include "kernel/percpu.h"
 #include "kernel/sched.h"
@@ -236,6 +237,7 @@ static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi
 		v->id = i;
 		v->fpu_area = phys_to_virt(fpu);
 		fpu_guest_init(v->fpu_area);
+		dregs_guest_init(&v->dregs);
 		v->mp_state = i ? VCPU_MP_WAIT_SIPI : VCPU_MP_RUNNING;
 		/* The cap is the VM's, shared by its vCPUs. */
 		v->se = (struct sched_entity){

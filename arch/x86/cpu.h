@@ -31,22 +31,28 @@ static inline void wrmsr(u32 msr, u64 val)
 	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)val), "d"((u32)(val >> 32)) : "memory");
 }
 
-#define DEFINE_CR(n)                                                     \
-	static inline u64 read_cr##n(void)                               \
-	{                                                                \
-		u64 v;                                                   \
-		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));        \
-		return v;                                                \
-	}                                                                \
-	static inline void write_cr##n(u64 v)                            \
-	{                                                                \
-		__asm__ volatile("mov %0, %%cr" #n ::"r"(v) : "memory"); \
+/* read_crN/write_crN (control registers), read_drN/write_drN (debug registers). */
+#define DEFINE_SYSREG(kind, n)                                               \
+	static inline u64 read_##kind##n(void)                               \
+	{                                                                    \
+		u64 v;                                                       \
+		__asm__ volatile("mov %%" #kind #n ", %0" : "=r"(v));        \
+		return v;                                                    \
+	}                                                                    \
+	static inline void write_##kind##n(u64 v)                            \
+	{                                                                    \
+		__asm__ volatile("mov %0, %%" #kind #n ::"r"(v) : "memory"); \
 	}
-DEFINE_CR(0)
-DEFINE_CR(2)
-DEFINE_CR(3)
-DEFINE_CR(4)
-#undef DEFINE_CR
+DEFINE_SYSREG(cr, 0)
+DEFINE_SYSREG(cr, 2)
+DEFINE_SYSREG(cr, 3)
+DEFINE_SYSREG(cr, 4)
+DEFINE_SYSREG(dr, 0)
+DEFINE_SYSREG(dr, 1)
+DEFINE_SYSREG(dr, 2)
+DEFINE_SYSREG(dr, 3)
+DEFINE_SYSREG(dr, 6)
+#undef DEFINE_SYSREG
 
 static inline u64 rdtsc(void)
 {

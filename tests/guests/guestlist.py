@@ -66,6 +66,13 @@ GUESTS = [
     Guest("timer_storm", ("status", PASS), None, ("status", PASS),
           "a masked 2 us periodic APIC timer and a masked PIT at count 1 while halted; the RTC's 2 Hz ends it",
           append="seconds=1"),
+    Guest("regs_isolation", ("status", PASS), None, ("status", PASS),
+          "role=reader checks that CR2, DR0-DR3 and DR6 keep what it wrote while a role=writer copy on the same "
+          "CPU writes markers into them (under Keel: both pinned to one CPU); alone, each role passes",
+          append="role=reader ms=200"),
+    Guest("exc_regs", ("status", PASS), None, ("status", PASS),
+          "CR2 of a #PF raised by MMIO emulation (REP MOVSD from the local APIC to an unmapped page) and DR6 of "
+          "an intercepted #DB (data breakpoint); bare QEMU raises both itself"),
 ]
 
 BY_NAME = {g.name: g for g in GUESTS}

@@ -38,7 +38,8 @@ def ended(log, name):
 
 
 POLICY = ["runtime_selftest", "cpuid_policy", "msr_policy", "ports", "exceptions", "exceptions64", "longmode_hello", "pm32_hello",
-          "hypercall", "svm_insns", "efer_svme", "reserved_msr_bits", "hypercall_hostile", "intwin_storm", "hlt_wake", "xsetbv_policy", "vmx_insns"]
+          "hypercall", "svm_insns", "efer_svme", "reserved_msr_bits", "hypercall_hostile", "intwin_storm", "hlt_wake", "xsetbv_policy", "vmx_insns",
+          "exc_regs"]
 
 
 @pytest.mark.parametrize("name", POLICY)
@@ -94,6 +95,27 @@ def test_large_vm_uses_1g_pages():
     assert "vm big: 1536 MiB (1 GiB in 1 GiB pages)" in log, log[-3000:]
     assert ended(log, "big") == (0, None)
     assert "vmm: every VM page returned to the allocator" in log
+
+
+RAN_RE = re.compile(r"vm (\w+): vCPU 0 ran (\d+) us \(\d+ us in the guest\), waited (\d+) us, blocked \d+ us, on CPUs ([^\s,]+)")
+
+
+def test_cr2_and_debug_registers_stay_with_their_vm():
+    """Two VMs take turns on CPU 1 (0.2 ms slices): the writer fills CR2, DR0-DR3 and DR6 with
+    markers, the reader must always read back what it wrote itself (issue 11, items 1 and 2).
+    On AMD-V, CR2 and DR6 are in the VMCB; DR0-DR3 are Keel's to switch."""
+    mods = [guest("regs_isolation") + " role=writer ms=1500", guest("regs_isolation") + " role=reader ms=1000"]
+    boot = Boot("kernel", cpus=2, mem_mib=512, cpu=AMD, modules=mods, timeout=120,
+                cmdline="vm=writer,module=0,mem=16M,cpus=1 vm=reader,module=1,mem=16M,cpus=1 sched_slice=200 "
+                        "on_finish=poweroff")
+    log = boot.run()
+    assert "[reader] PASS: regs_isolation" in log, log[-3000:]
+    assert ended(log, "reader") == (0, None) and ended(log, "writer") == (0, None)
+    runs = {m.group(1): (int(m.group(2)), int(m.group(3)), m.group(4)) for m in RAN_RE.finditer(log)}
+    # Both stayed on CPU 1, and the reader spent a good part of its life waiting for the writer.
+    assert runs["reader"][2] == "1" and runs["writer"][2] == "1", runs
+    ran, waited, _ = runs["reader"]
+    assert waited >= 0.3 * (ran + waited), runs
 
 
 def test_two_vms_at_once():

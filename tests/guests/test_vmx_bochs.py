@@ -249,6 +249,27 @@ def test_weights_cap_and_pinning_on_bochs_vmx():
 
 
 @needs_bochs
+def test_cr2_and_debug_registers_on_bochs_vmx():
+    # Issue 11, items 1 and 2. VT-x switches neither CR2 nor DR0-DR3 nor DR6: a writer and a reader
+    # take turns on CPU 1 (0.5 ms slices, ended by the preemption timer) and the reader must always
+    # read back its own values. exc_regs, on CPU 0: CR2 of the #PF that the MMIO emulator injects,
+    # DR6 of the #DB that Keel intercepts and reflects.
+    out = bochs("vm=writer,module=0,mem=8M,cpus=1 vm=reader,module=1,mem=8M,cpus=1 vm=exc,module=2,mem=8M,cpus=0 "
+                "sched_slice=500 on_finish=poweroff",
+                [guest("regs_isolation") + " role=writer ms=200", guest("regs_isolation") + " role=reader ms=150",
+                 guest("exc_regs")], cpus=2)
+    assert "[reader] PASS: regs_isolation" in out, out[-3000:]
+    assert "[exc] PASS: exc_regs" in out, out[-3000:]
+    for vm in ("writer", "reader", "exc"):
+        assert f"keel: vm {vm} exited with status 0" in out, out[-3000:]
+    full = {m.group(1): [int(x) for x in m.group(3, 4)] for m in RAN_FULL_RE.finditer(out)}
+    runs = vcpu_runs(out)
+    assert runs[("reader", 0)][1] == "1" and runs[("writer", 0)][1] == "1", runs
+    ran, waited = full["reader"]
+    assert waited >= 0.3 * (ran + waited), full
+
+
+@needs_bochs
 @pytest.mark.skipif(not os.environ.get("KEEL_VMX_FULL"), reason="about 50 s on Bochs: make check-vmx-full")
 def test_large_vm_uses_1g_ept_pages():
     # 1.5 GiB: one GiB as a single host block behind a 1 GiB EPT page, the rest in 2 MiB pages. Bochs

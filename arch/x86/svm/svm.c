@@ -451,8 +451,11 @@ static void svm_set(struct vcpu *v, enum vcpu_reg r, u64 val)
 	case VREG_EFER:
 		c->efer = val | EFER_SVME;
 		break;
+	case VREG_CR2: /* VMRUN loads it from the VMCB (no clean bit to clear: Keel sets none) */
+		c->cr2 = val;
+		break;
 	default:
-		break; /* CR writes are not intercepted yet */
+		break; /* other CR writes are not intercepted yet */
 	}
 }
 

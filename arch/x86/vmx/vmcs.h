@@ -229,6 +229,7 @@ enum vmcs_field {
 #define INTR_INFO_NMI_UNBLOCK	   (1u << 12)
 #define INTR_INFO_VALID		   (1u << 31)
 #define INTR_TYPE_NR_NMI	   2
+#define INTR_TYPE_NR_HW_EXC	   3
 #define INTR_TYPE_NR_SOFT_INTR	   4
 #define INTR_TYPE_NR_PRIV_SOFT_EXC 5
 #define INTR_TYPE_NR_SOFT_EXC	   6

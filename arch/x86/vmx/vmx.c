@@ -275,6 +275,7 @@ static void vmx_set_boot_state(struct vcpu *v, const struct vcpu_boot_state *boo
 	v->gprs = (struct vcpu_gprs){ .rax = boot->rax, .rbx = boot->rbx, .rdx = boot->rdx, .rsi = boot->rsi };
 	v->pending_exc = false;
 	v->guest_pat = 0;
+	v->arch.vmx.cr2 = 0;
 }
 
 static int vmx_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
@@ -381,8 +382,8 @@ static u64 vmx_get(struct vcpu *v, enum vcpu_reg r)
 		return vmcs_readnat(GUEST_RFLAGS);
 	case VREG_CR0:
 		return vmx_guest_cr0();
-	case VREG_CR2: /* not switched: the guest's CR2 is live until Keel takes a page fault */
-		return read_cr2();
+	case VREG_CR2:
+		return v->arch.vmx.cr2;
 	case VREG_CR3:
 		return vmcs_readnat(GUEST_CR3);
 	case VREG_CR4: /* CR4.VMXE is Keel's, never the guest's */
@@ -435,8 +436,11 @@ static void vmx_set(struct vcpu *v, enum vcpu_reg r, u64 val)
 	case VREG_EFER:
 		vmx_set_efer(val);
 		break;
+	case VREG_CR2: /* loaded at the next entry (vmx_entry.S) */
+		v->arch.vmx.cr2 = val;
+		break;
 	default:
-		break; /* CR writes reach the backend only as CR-access exits (emulate_cr_write) */
+		break; /* other CR writes reach the backend only as CR-access exits (emulate_cr_write) */
 	}
 }
 

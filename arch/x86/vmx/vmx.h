@@ -29,7 +29,7 @@ extern struct vmx_caps vmx_caps;
 extern struct vcpu *vmx_current_vcpu[MAX_CPUS];
 
 /* vmx_entry.S */
-int vmx_enter(struct vcpu_gprs *gprs, bool launched);
+int vmx_enter(struct vcpu_gprs *gprs, bool launched, u64 *cr2);
 void vmx_exit_stub(void);
 
 /* vmcs.c: VMX instructions; false (and a log line) on VMfail. */

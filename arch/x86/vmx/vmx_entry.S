@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * int vmx_enter(struct vcpu_gprs *gprs, bool launched): one trip into the guest and back, with
- * the current VMCS. Returns 0 after a VM exit, 1 on VMfailInvalid, 2 on VMfailValid (the VMCS's
+ * int vmx_enter(struct vcpu_gprs *gprs, bool launched, u64 *cr2): one trip into the guest and
+ * back, with the current VMCS. Returns 0 after a VM exit, 1 on VMfailInvalid, 2 on VMfailValid (the VMCS's
  * VM-instruction error field says why; SDM vol. 3C §30.2).
  *
  * VM entry loads RSP/RIP/RFLAGS from the VMCS, but every other general register passes through
@@ -9,6 +9,11 @@
  * stored back by vmx_exit_stub, where a VM exit lands (HOST_RIP) with RSP = HOST_RSP, written
  * below to point at the saved `gprs` pointer. A VM exit clears RFLAGS (SDM vol. 3C §27.5.3), so
  * the host's RFLAGS (and its IF) is saved here and restored on the way out.
+ *
+ * CR2 is not part of the VMCS either: neither VM entry nor VM exit touches it (SDM vol. 3C
+ * §26.3.2.1, §27.5.1). The guest's is loaded from *cr2 right before VMLAUNCH/VMRESUME (only if
+ * it differs: a MOV to CR2 costs more than a read) and stored back right after the exit, so no
+ * VM ever reads another's page-fault address, and a #PF that Keel injects carries its own.
  */
 #define G_RAX 0x00
 #define G_RBX 0x08
@@ -38,11 +43,20 @@ vmx_enter:
 	pushq %r13
 	pushq %r14
 	pushq %r15
+	pushq %rdx /* cr2 */
 	pushq %rdi /* gprs: found at HOST_RSP after the exit */
 
 	movl $HOST_RSP, %edx
 	vmwrite %rsp, %rdx
 	jbe .Lfail
+
+	movq 8(%rsp), %rax
+	movq (%rax), %rax
+	movq %cr2, %rdx
+	cmpq %rax, %rdx
+	je 3f
+	movq %rax, %cr2
+3:
 
 	testb %sil, %sil
 	/* MOVs do not change the flags tested after them. */
@@ -71,7 +85,7 @@ vmx_enter:
 	movl $1, %eax /* VMfailInvalid (CF) */
 	jc 2f
 	movl $2, %eax /* VMfailValid (ZF) */
-2:	addq $8, %rsp
+2:	addq $16, %rsp
 	jmp .Lout
 
 	.globl vmx_exit_stub
@@ -94,7 +108,10 @@ vmx_exit_stub:
 	movq %r15, G_R15(%rdi)
 	popq %rax
 	movq %rax, G_RDI(%rdi)
-	addq $8, %rsp
+	movq 8(%rsp), %rax /* cr2 */
+	movq %cr2, %rdx
+	movq %rdx, (%rax)
+	addq $16, %rsp
 	xorl %eax, %eax
 
 .Lout:

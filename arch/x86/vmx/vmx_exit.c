@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* VM exits: translation into the vendor-neutral struct vm_exit, the exits the backend handles
  * itself (CR accesses to bits Keel owns), and event injection and re-injection. */
+#include "arch/x86/debugreg.h"
 #include "arch/x86/vmx/vmx.h"
 #include "kernel/lib/string.h"
 
@@ -244,6 +245,11 @@ static bool translate_exit(struct vcpu *v, struct vm_exit *exit, u32 reason)
 			__asm__ volatile("int $2");
 			exit->reason = EXIT_NMI;
 		} else if (INTR_INFO_VECTOR(info) == VEC_DB || INTR_INFO_VECTOR(info) == VEC_AC) {
+			/* A #DB that exits leaves DR6 alone and reports its causes in the exit
+			 * qualification (SDM vol. 3C §27.1): the guest must find them in DR6 as if
+			 * it had taken the #DB itself. Not for ICEBP (INT1), which sets none. */
+			if (INTR_INFO_VECTOR(info) == VEC_DB && INTR_INFO_TYPE(info) == INTR_TYPE_NR_HW_EXC)
+				dregs_guest_db(vmcs_readnat(EXIT_QUALIFICATION));
 			exit->reason = EXIT_EXCEPTION;
 			exit->exc.vector = (u8)INTR_INFO_VECTOR(info);
 			exit->exc.error = info & INTR_INFO_ERROR_VALID ? vmcs_read32(VM_EXIT_INTR_ERROR_CODE) : 0;
@@ -319,7 +325,7 @@ void vmx_run(struct vcpu *v, struct vm_exit *exit)
 		}
 		program_preemption_timer(x);
 		t0 = rdtsc();
-		ret = vmx_enter(&v->gprs, x->launched);
+		ret = vmx_enter(&v->gprs, x->launched, &x->cr2);
 		v->guest_cycles += rdtsc() - t0;
 		if (ret) {
 			u32 err = ret == 2 ? vmcs_read32(VM_INSTRUCTION_ERROR) : 0;

@@ -22,6 +22,7 @@ struct vmx_vcpu {
 	bool vmcs_error;    /* a VMWRITE/VMREAD on this VMCS failed: the VM cannot run */
 	u64 timer_deadline; /* TSC value at which the preemption timer ends the run, 0: off */
 	bool timer_on;	    /* the pin-based control is set in the VMCS */
+	u64 cr2;	    /* the guest's CR2, live only between entry and exit (vmx_entry.S) */
 };
 
 #endif
