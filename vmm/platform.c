@@ -26,6 +26,14 @@
 #define LVT_MODE_NMI	 4
 #define LVT_MODE_EXTINT	 7
 #define APIC_SVR_ENABLED (1u << 8)
+#define X2APIC_MSR_SVR	 (0x800 + (VLAPIC_SVR >> 4))
+
+/* Whether v may take an external interrupt once it has one: running, or halted with IF = 1. A
+ * vCPU halted with IF = 0 wakes only for INIT. Read without locks, on any CPU. */
+static bool receptive(const struct vcpu *v)
+{
+	return !v->halted || v->halt_if;
+}
 
 static void pic_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 {
@@ -37,8 +45,8 @@ static void pic_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 	else
 		vpic_write(&vm->pic, port, (u8)*val);
 	spin_unlock_irqrestore(&vm->lock, flags);
-	/* An unmask or EOI may let an interrupt through to a halted vCPU 0. */
-	if (!in && v->id != 0)
+	/* An unmask or EOI may let an interrupt through to vCPU 0, if it can take one. */
+	if (!in && v->id != 0 && receptive(vm->vcpus[0]))
 		vcpu_kick(vm->vcpus[0]);
 }
 
@@ -149,8 +157,7 @@ static void deliver(struct vcpu *t, const struct vlapic_ipi *ipi, const struct v
 	}
 	spin_unlock_irqrestore(&t->lock, flags);
 	/* A vCPU halted with IF = 0 takes no fixed interrupt: only INIT wakes it. */
-	if (wake && t != self &&
-	    (ipi->mode == VLAPIC_IPI_INIT || ipi->mode == VLAPIC_IPI_SIPI || !t->halted || t->halt_if))
+	if (wake && t != self && (ipi->mode == VLAPIC_IPI_INIT || ipi->mode == VLAPIC_IPI_SIPI || receptive(t)))
 		vcpu_kick(t);
 }
 
@@ -254,6 +261,9 @@ static void lapic_mmio(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *
 		platform_send_ipi(v, &ipi);
 	if (eoi >= 0)
 		ioapic_eoi(v->vm, (u8)eoi, v);
+	/* An APIC enabled or disabled may change which VM timers wake vCPU 0 (platform_wake_time). */
+	if (write && off == VLAPIC_SVR && v->id != 0)
+		vcpu_kick(v->vm->vcpus[0]);
 }
 
 /* As firmware leaves the boot processor: APIC on, LINT0 = ExtINT (the PIC), LINT1 = NMI. */
@@ -458,6 +468,8 @@ int platform_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 		platform_send_ipi(v, &ipi);
 	if (eoi >= 0)
 		ioapic_eoi(v->vm, (u8)eoi, v);
+	if (write && msr == X2APIC_MSR_SVR && v->id != 0)
+		vcpu_kick(v->vm->vcpus[0]); /* as for the xAPIC's SVR (lapic_mmio) */
 	return ret;
 }
 
@@ -513,6 +525,23 @@ static u64 earliest(u64 a, u64 b)
 	return !a || !b ? a | b : MIN(a, b);
 }
 
+/* Whether an unmasked I/O APIC pin selects a software-enabled local APIC (only those take fixed
+ * interrupts). Read without locks, as a hint (see timer_deadline). */
+static bool pin_reaches_an_apic(const struct vm *vm, unsigned pin)
+{
+	u64 rte = vm->ioapic.redir[pin];
+
+	if (vioapic_pin_masked(&vm->ioapic, pin))
+		return false;
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		const struct vlapic *l = &vm->vcpus[i]->lapic;
+
+		if (vlapic_sw_enabled(l) && vlapic_match_dest(l, (u32)(rte >> 56), rte & VIOAPIC_RTE_LOGICAL))
+			return true;
+	}
+	return false;
+}
+
 /* Whether the interrupt of a VM timer on ISA IRQ `irq` can reach a local APIC: through the PIC to
  * vCPU 0 when it takes interrupts (if_set), or through an unmasked I/O APIC pin. */
 static bool isa_irq_routed(const struct vcpu *v0, u8 irq, bool if_set)
@@ -520,7 +549,7 @@ static bool isa_irq_routed(const struct vcpu *v0, u8 irq, bool if_set)
 	const struct vm *vm = v0->vm;
 
 	return (if_set && pic_wired(v0) && !vpic_irq_masked(&vm->pic, irq)) ||
-	       !vioapic_pin_masked(&vm->ioapic, irq == PIT_IRQ ? PIT_GSI : irq);
+	       pin_reaches_an_apic(vm, irq == PIT_IRQ ? PIT_GSI : irq);
 }
 
 /* The earliest timer of v whose interrupt can be delivered (if_set: v's IF), and for vCPU 0 the

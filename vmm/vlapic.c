@@ -584,6 +584,11 @@ u64 vlapic_timer_next(const struct vlapic *l)
 	return l->timer_next_ns;
 }
 
+bool vlapic_sw_enabled(const struct vlapic *l)
+{
+	return sw_enabled(l);
+}
+
 bool vlapic_timer_masked(const struct vlapic *l)
 {
 	return !sw_enabled(l) || (l->lvt[LVT_TIMER] & LVT_MASKED);

@@ -136,6 +136,8 @@ void vlapic_set_deadline(struct vlapic *l, u64 deadline_ns);
 u64 vlapic_timer_next(const struct vlapic *l);
 /* Whether the timer's interrupt would be dropped: LVT timer masked, or the APIC software-disabled. */
 bool vlapic_timer_masked(const struct vlapic *l);
+/* Whether the APIC is software-enabled (SVR bit 8): only then are fixed interrupts delivered. */
+bool vlapic_sw_enabled(const struct vlapic *l);
 
 /* Whether an IPI's destination field (physical or logical, flat or cluster per DFR) selects this
  * APIC; x2APIC logical destinations use the cluster/bit form of LDR. Broadcast 0xff (xAPIC) or

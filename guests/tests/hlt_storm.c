@@ -9,7 +9,8 @@
  * APIC), starts PIT channel 0 at count 1 (mode 2: an interrupt every 838 ns) and halts with IF = 0,
  * for good. APs 1 .. N-2 write to the PIC and halt with IF = 0, for good (only an INIT could wake
  * them). The last AP, with IF = 0 too, writes to the PIC in a loop (a write from any vCPU but 0
- * makes Keel look at vCPU 0 again) for seconds=S (default 3, TSC) and ends the test: PASS.
+ * makes Keel look at vCPU 0 again) for seconds=S (default 3, TSC; ms=M in milliseconds, for slow
+ * emulators) and ends the test: PASS.
  * cpus=1 (the default): the only CPU software-disables its local APIC, routes pin 2 to it, starts the PIT at
  * count 1 and halts with IF = 1, after printing "hlt_storm: halted for good": no interrupt can
  * reach it, and it never ends (the test ends it from outside).
@@ -35,7 +36,7 @@ GUEST_TEST("hlt_storm");
 #define PIC2_DATA	 0xa1
 
 static volatile unsigned halting, pic_writes, go;
-static unsigned long seconds;
+static unsigned long ms;
 
 static void ioapic_write(unsigned reg, uint32_t val)
 {
@@ -73,7 +74,7 @@ static void ap_main(unsigned cpu)
 		halt_for_good();
 	}
 	/* The last AP: it prints and ends the test, since the BSP never runs again. */
-	uint64_t end = rdtsc() + tsc_per_ms * 1000 * seconds;
+	uint64_t end = rdtsc() + tsc_per_ms * ms;
 
 	while (rdtsc() < end) {
 		outb(PIC1_DATA, 0xff);
@@ -102,7 +103,7 @@ static __attribute__((noreturn)) void one_cpu(void)
 
 void test_main(void)
 {
-	seconds = cmdline_ulong("seconds", 3);
+	ms = cmdline_ulong("ms", 1000 * cmdline_ulong("seconds", 3));
 	smp_init();
 	if (smp_ncpus == 1)
 		one_cpu();

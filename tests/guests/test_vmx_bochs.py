@@ -200,7 +200,7 @@ def test_pit_storm_on_halted_vcpus_on_bochs_vmx():
     # the I/O APIC to every vCPU (storm: IF=0, ended by its last vCPU; lone: one vCPU behind a
     # software-disabled local APIC, never ends), and a VM beside them that must still run to its end.
     out = bochs("vm=storm,module=0,mem=8M,vcpus=3 vm=lone,module=1,mem=8M vm=after,module=2,mem=8M",
-                [guest("hlt_storm") + " cpus=3 seconds=1", guest("hlt_storm"), guest("spin") + " cpus=1 ms=300"],
+                [guest("hlt_storm") + " cpus=3 ms=100", guest("hlt_storm"), guest("spin") + " cpus=1 ms=50"],
                 cpus=2, until=r"(?s)(?=.*keel: vm storm exited)(?=.*keel: vm after exited)(?=.*halted for good)")
     assert "[storm] PASS: hlt_storm" in out, out[-3000:]
     assert "keel: vm storm exited with status 0" in out, out[-3000:]
