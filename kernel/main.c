@@ -25,6 +25,7 @@
 #include "kernel/power.h"
 #include "kernel/selftest.h"
 #include "kernel/smp.h"
+#include "vmm/vm_config.h"
 #include "vmm/vmm.h"
 
 static struct percpu bsp_percpu;
@@ -150,7 +151,7 @@ static u32 verify_cpus(void)
 
 __noreturn void kernel_main(struct boot_info *bi, u32 how, int err)
 {
-	int problems = options_parse(bi->cmdline);
+	int problems = options_parse(bi->cmdline, vmm_options, vmm_nr_options);
 	u32 online;
 
 	console_init();

@@ -2,8 +2,8 @@
 #include "kernel/options.h"
 
 #include "kernel/cmdline.h"
+#include "kernel/lib/string.h"
 #include "kernel/log.h"
-#include "vmm/vmm.h"
 
 struct keel_options opts = {
 	.console = CONSOLE_COM1,
@@ -90,7 +90,6 @@ static const struct cmdline_option option_table[] = {
 	  .min = 10,
 	  .max = 10000,
 	  .help = "cap accounting period (ms)" },
-	{ .name = "vm", .type = CMDLINE_LIST, .help = "a VM: vm=NAME,module=N[,mem=SIZE]", .add = vmm_config_add },
 	{ .name = "fault",
 	  .type = CMDLINE_ENUM,
 	  .value = &opts.fault,
@@ -98,7 +97,13 @@ static const struct cmdline_option option_table[] = {
 	  .help = "raise a fault after boot (testing)" },
 };
 
-int options_parse(const char *cmdline)
+int options_parse(const char *cmdline, const struct cmdline_option *more, size_t nr_more)
 {
-	return cmdline_parse(cmdline, option_table, ARRAY_SIZE(option_table));
+	struct cmdline_option all[ARRAY_SIZE(option_table) + OPTIONS_MAX_MORE];
+
+	if (nr_more > OPTIONS_MAX_MORE)
+		nr_more = OPTIONS_MAX_MORE;
+	memcpy(all, option_table, sizeof(option_table));
+	memcpy(all + ARRAY_SIZE(option_table), more, nr_more * sizeof(*more));
+	return cmdline_parse(cmdline, all, ARRAY_SIZE(option_table) + nr_more);
 }

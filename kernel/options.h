@@ -3,6 +3,7 @@
 #ifndef KEEL_OPTIONS_H
 #define KEEL_OPTIONS_H
 
+#include "kernel/cmdline.h"
 #include "kernel/types.h"
 
 enum opt_console { CONSOLE_COM1, CONSOLE_COM2, CONSOLE_COM3, CONSOLE_COM4, CONSOLE_NONE };
@@ -32,7 +33,10 @@ struct keel_options {
 
 extern struct keel_options opts;
 
-/* Parses the hypervisor command line into opts; returns the number of problems (each warned). */
-int options_parse(const char *cmdline);
+/* Parses the hypervisor command line into opts, and the options of the layers above the kernel
+ * (`more`: the VMM's vm=, at most OPTIONS_MAX_MORE) into theirs; returns the number of problems
+ * (each warned). */
+#define OPTIONS_MAX_MORE 4
+int options_parse(const char *cmdline, const struct cmdline_option *more, size_t nr_more);
 
 #endif

@@ -1,35 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The vCPU scheduler's mechanism (kernel/sched.h); the policy is kernel/sched_policy.c.
+ * The scheduler's mechanism (kernel/sched.h); the policy is kernel/sched_policy.c.
  *
  * One lock guards the policy state of every run queue: decisions are made once per slice or
- * wake-up, not per VM exit, so it is not on the exit path. Each physical CPU loops: pick a vCPU,
- * run it until its deadline (slice end, cap budget end, or the next timer of a blocked vCPU of
- * this queue), until it blocks (HLT, paused VM, waiting for SIPI) or until another CPU asks this
- * one to reschedule (the kick IPI); with nothing to run, halt with the timer armed for the next
- * wake-up only.
+ * wake-up, not per VM exit, so it is not on the exit path. Each physical CPU loops: pick an
+ * entity, run it (ops->run) until its deadline (slice end, cap budget end, or the wake time of a
+ * blocked entity of this queue), until it blocks or ends, or until another CPU asks this one to
+ * choose again (the kick IPI); with nothing to run, halt with the timer armed for the next wake
+ * time only. Nothing runs under the lock but the policy: the ops may kick entities, which takes it.
  *
- * A vCPU's hardware state (VMCS on VMX, FPU/SSE/AVX registers, debug registers) is written back
- * when it leaves a CPU (vcpu_ops->unload, fpu_guest_save, dregs_guest_save) before `running_on`
- * is released, and the next CPU waits for that release, so it never runs with state cached
- * elsewhere.
+ * An entity's state cached by a CPU (VMCS, FPU registers) is written back when it leaves that
+ * CPU (ops->unload) before `running_on` is released, and the next CPU waits for that release, so
+ * it never runs with state cached elsewhere.
  */
 #include "kernel/sched.h"
 
 #include "arch/x86/cpu.h"
-#include "arch/x86/debugreg.h"
 #include "arch/x86/desc.h"
-#include "arch/x86/fpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/tsc.h"
 #include "kernel/log.h"
 #include "kernel/options.h"
 #include "kernel/percpu.h"
 #include "kernel/spinlock.h"
-#include "vmm/exit.h"
-#include "vmm/platform.h"
-#include "vmm/vm.h"
-#include "vmm/vmm.h"
 
 #define NO_CPU	       (-1)
 #define BALANCE_EVERY  4 /* slices between load-balancing passes */
@@ -37,11 +30,11 @@
 
 /* Per physical CPU. */
 struct pcpu_sched {
-	volatile bool resched; /* look at the run queue before entering the guest again */
-	volatile bool idle;    /* halted with nothing to run */
-	struct vcpu *loaded;   /* the vCPU whose state this CPU holds */
-	u64 armed;	       /* deadline the timer is armed for (ns), 0: not armed */
-	u64 armed_ticks;       /* this CPU's timer interrupt count when it was armed */
+	volatile bool resched;	     /* look at the run queue before entering the guest again */
+	volatile bool idle;	     /* halted with nothing to run */
+	struct sched_entity *loaded; /* the entity whose state this CPU holds */
+	u64 armed;		     /* deadline the timer is armed for (ns), 0: not armed */
+	u64 armed_ticks;	     /* this CPU's timer interrupt count when it was armed */
 };
 
 static struct sched sched;
@@ -49,12 +42,8 @@ static spinlock_t lock = SPINLOCK_INIT;
 static struct pcpu_sched pcs[SCHED_MAX_CPUS];
 static u64 online_mask;
 static u64 last_balance;
-static volatile u32 live_vcpus;
-
-static struct vcpu *vcpu_of(struct sched_entity *e)
-{
-	return e ? container_of(e, struct vcpu, se) : NULL;
-}
+static volatile u32 live; /* entities added and not yet retired */
+static const struct sched_ops *ops;
 
 u64 sched_slice_ns(void)
 {
@@ -66,10 +55,11 @@ u64 sched_period_ns(void)
 	return sched.period_ns;
 }
 
-void sched_setup(void)
+void sched_setup(const struct sched_ops *o)
 {
 	u32 nr = 0, online = 0;
 
+	ops = o;
 	for (u32 c = 0; c < SCHED_MAX_CPUS; c++) {
 		if (cpus[c] && cpus[c]->online) {
 			online_mask |= 1ull << c;
@@ -105,43 +95,40 @@ static void kick_idle_with_work(void)
 	}
 }
 
-int sched_vcpu_add(struct vcpu *v)
+int sched_entity_add(struct sched_entity *e)
 {
 	unsigned long flags;
 	int ret;
 
-	v->running_on = NO_CPU;
-	v->se.affinity &= online_mask;
-	if (!v->se.affinity) {
-		pr_err("vm %s: vCPU %u may run on no online CPU\n", v->vm->name, v->id);
+	e->running_on = NO_CPU;
+	e->affinity &= online_mask;
+	if (!e->affinity)
 		return -EINVAL;
-	}
 	flags = spin_lock_irqsave(&lock);
-	ret = sched_add(&sched, &v->se, time_ns());
+	ret = sched_add(&sched, e, time_ns());
 	if (!ret) {
-		live_vcpus++;
-		kick_idle_with_work(); /* a VM restarted while its CPUs sleep */
+		live++;
+		kick_idle_with_work(); /* added while the CPUs sleep (a VM restarted) */
 	}
 	spin_unlock_irqrestore(&lock, flags);
 	return ret;
 }
 
-void vcpu_kick(struct vcpu *v)
+void sched_kick(struct sched_entity *e)
 {
 	unsigned long flags;
 	int cpu = -1;
 
-	/* Before the lock: a vCPU deciding to block clears this, then looks at its devices, then
-	 * checks it again under the lock (see block()). */
-	__atomic_store_n(&v->wake_req, 1, __ATOMIC_SEQ_CST);
+	/* Before the lock: an entity deciding to block clears this (sched_prepare_block), then
+	 * looks at what it has to do, then checks it again under the lock (block()). */
+	__atomic_store_n(&e->wake_req, 1, __ATOMIC_SEQ_CST);
 	flags = spin_lock_irqsave(&lock);
-
-	if (v->se.state == SE_BLOCKED) {
-		cpu = sched_wake(&sched, &v->se, time_ns());
+	if (e->state == SE_BLOCKED) {
+		cpu = sched_wake(&sched, e, time_ns());
 		if (cpu >= 0)
 			pcs[cpu].resched = true;
-	} else if (v->se.state == SE_RUNNING) {
-		cpu = v->se.cpu; /* leave the guest: the interrupt is injected at the next entry */
+	} else if (e->state == SE_RUNNING) {
+		cpu = e->cpu; /* leave the guest: the interrupt is injected at the next entry */
 	}
 	spin_unlock_irqrestore(&lock, flags);
 	send_kick(cpu);
@@ -181,24 +168,12 @@ static u64 earliest(u64 a, u64 b)
 	return !a ? b : !b ? a : MIN(a, b);
 }
 
-/* Arms this CPU's timer for `deadline` (ns) unless it already is; 0 disarms. The backend's own
- * timer (the VMX-preemption timer) serves while v runs in the guest. */
-static void arm_timer(struct pcpu_sched *pc, struct vcpu *v, u64 deadline)
+void sched_arm_timer(u64 deadline)
 {
+	struct pcpu_sched *pc = &pcs[this_cpu()->cpu];
 	struct percpu *p = this_cpu();
 	u64 now;
 
-	if (v && vcpu_ops->set_timer) {
-		u64 tsc = 0;
-
-		if (deadline) {
-			now = time_ns();
-			tsc = rdtsc() + (deadline > now ? MIN(deadline - now, MAX_TIMER_WAIT) * tsc_khz / 1000000 : 0);
-		}
-		if (vcpu_ops->set_timer(v, tsc)) {
-			deadline = 0; /* the local APIC timer is not needed */
-		}
-	}
 	/* A timer that fired (early by rounding, or for an older deadline) is armed again. */
 	if (pc->armed == deadline && p->timer_ticks == pc->armed_ticks)
 		return;
@@ -212,70 +187,25 @@ static void arm_timer(struct pcpu_sched *pc, struct vcpu *v, u64 deadline)
 	lapic_timer_oneshot(deadline > now ? MIN(deadline - now, MAX_TIMER_WAIT) + 1 : 1);
 }
 
-enum stop { STOP_PREEMPT, STOP_BLOCK, STOP_DEAD };
-
-/* Whether v can enter the guest now: its VM runs, it is not waiting for a SIPI, and it is not
- * halted or an interrupt can wake it. On v's CPU, without the scheduler's lock: the device
- * models it polls may kick vCPUs, which takes that lock. */
-static bool may_enter(struct vcpu *v)
+bool sched_should_stop(u64 deadline)
 {
-	enum vm_state st = __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE);
-
-	if (st == VM_PAUSED || st == VM_DEAD || !platform_mp_events(v))
-		return false;
-	if (v->halted) {
-		if (!platform_can_wake(v))
-			return false;
-		v->halted = false;
-	}
-	return true;
+	return pcs[this_cpu()->cpu].resched || time_ns() >= deadline;
 }
 
-/* Runs v on this CPU until its deadline passes, it blocks, its VM ends or a reschedule is asked. */
-static enum stop run_vcpu(struct pcpu_sched *pc, struct vcpu *v, u64 deadline)
+void sched_prepare_block(struct sched_entity *e)
 {
-	struct vm *vm = v->vm;
-	u64 cpu_bit = 1ull << this_cpu()->cpu;
-	struct vm_exit e;
-
-	for (;;) {
-		if (!may_enter(v)) {
-			/* About to block: from here on a kick is remembered (block() looks at it under
-			 * the scheduler's lock), so look once more after clearing it. */
-			__atomic_store_n(&v->wake_req, 0, __ATOMIC_SEQ_CST);
-			if (!may_enter(v))
-				return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_DEAD ? STOP_DEAD
-												: STOP_BLOCK;
-		}
-		platform_before_entry(v);
-		irq_disable();
-		if (pc->resched || time_ns() >= deadline) {
-			irq_enable();
-			return STOP_PREEMPT;
-		}
-		/* Armed with interrupts off: a timer that fires before the entry stays pending and
-		 * ends the run at once. Armed earlier, it could be taken here, and the guest would
-		 * run on with no timer at all. */
-		arm_timer(pc, v, earliest(deadline, platform_next_timer(v)));
-		v->ran_on |= cpu_bit;
-		vcpu_ops->run(v, &e);
-		irq_enable(); /* the host interrupt that ended the run, if any, is taken here */
-		if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_DEAD)
-			exit_dispatch(v, &e);
-	}
+	__atomic_store_n(&e->wake_req, 0, __ATOMIC_SEQ_CST);
 }
 
-/* v's CPU found nothing for it to do (may_enter() after clearing wake_req): it blocks until
- * `wake_ns` (0: until kicked) unless its VM has ended or a kick came since, which may_enter() did
- * not see. Nothing here calls into a device model: they kick vCPUs, which takes this lock (a
- * guest could otherwise hang the host). */
-static void block(struct vcpu *v, u32 cpu, u64 wake_ns)
+/* e found nothing to do (after sched_prepare_block): it blocks until `wake_ns` (0: until kicked)
+ * unless a kick came since, which it may not have seen. Nothing here calls into the ops: they
+ * kick entities, which takes this lock (a guest could otherwise hang the host). */
+static void block(struct sched_entity *e, u32 cpu, u64 wake_ns)
 {
 	unsigned long flags = spin_lock_irqsave(&lock);
 
-	if (!__atomic_load_n(&v->wake_req, __ATOMIC_SEQ_CST) &&
-	    __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) != VM_DEAD) {
-		v->se.wake_ns = wake_ns;
+	if (!__atomic_load_n(&e->wake_req, __ATOMIC_SEQ_CST)) {
+		e->wake_ns = wake_ns;
 		sched_block(&sched, cpu, time_ns());
 	}
 	spin_unlock_irqrestore(&lock, flags);
@@ -283,56 +213,47 @@ static void block(struct vcpu *v, u32 cpu, u64 wake_ns)
 
 static void release(struct pcpu_sched *pc)
 {
-	struct vcpu *v = pc->loaded;
+	struct sched_entity *e = pc->loaded;
 
-	if (!v)
+	if (!e)
 		return;
-	vcpu_ops->unload(v);
-	fpu_guest_save(v->fpu_area, &v->xcr0);
-	dregs_guest_save(&v->dregs);
+	ops->unload(e);
 	pc->loaded = NULL;
-	__atomic_store_n(&v->running_on, NO_CPU, __ATOMIC_RELEASE);
+	__atomic_store_n(&e->running_on, NO_CPU, __ATOMIC_RELEASE);
 }
 
-static void take(struct pcpu_sched *pc, struct vcpu *v, u32 cpu)
+static void take(struct pcpu_sched *pc, struct sched_entity *e, u32 cpu)
 {
-	if (pc->loaded == v)
+	if (pc->loaded == e)
 		return;
 	release(pc);
 	/* Its previous CPU may still be writing its state back (release above, over there). */
-	while (__atomic_load_n(&v->running_on, __ATOMIC_ACQUIRE) != NO_CPU)
+	while (__atomic_load_n(&e->running_on, __ATOMIC_ACQUIRE) != NO_CPU)
 		cpu_relax();
-	__atomic_store_n(&v->running_on, (s32)cpu, __ATOMIC_RELEASE);
-	fpu_guest_restore(v->fpu_area, v->xcr0);
-	dregs_guest_restore(&v->dregs);
-	pc->loaded = v;
+	__atomic_store_n(&e->running_on, (s32)cpu, __ATOMIC_RELEASE);
+	e->ran_on |= 1ull << cpu;
+	ops->load(e);
+	pc->loaded = e;
 }
 
-/* The VM of v has ended: v leaves the scheduler; the last vCPU out reports and frees the VM. */
-static void retire(struct pcpu_sched *pc, struct vcpu *v, u32 cpu)
+/* e has ended: it leaves the scheduler, then its owner is told (ops->retire). */
+static void retire(struct pcpu_sched *pc, struct sched_entity *e, u32 cpu)
 {
-	struct vm *vm = v->vm;
 	unsigned long flags;
-	bool last_vcpu, last_of_all;
+	bool last;
 
-	take(pc, v, cpu);
+	take(pc, e, cpu);
 	release(pc);
-	/* The others may be blocked: they must see the end too. */
-	for (u32 i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i] != v)
-			vcpu_kick(vm->vcpus[i]);
 	flags = spin_lock_irqsave(&lock);
-	sched_remove(&sched, &v->se, time_ns());
-	last_vcpu = __atomic_add_fetch(&vm->live_vcpus, -1, __ATOMIC_ACQ_REL) == 0;
+	sched_remove(&sched, e, time_ns());
 	spin_unlock_irqrestore(&lock, flags);
-	/* v still counts among the live vCPUs here: a VM restarted from vmm_vm_finished adds its
-	 * vCPUs before the count can reach zero and send every CPU out of its loop. */
-	if (last_vcpu)
-		vmm_vm_finished(vm);
+	/* e still counts among the live entities here: entities added from ops->retire (a VM
+	 * restarted) are in before the count can reach zero and send every CPU out of its loop. */
+	ops->retire(e);
 	flags = spin_lock_irqsave(&lock);
-	last_of_all = --live_vcpus == 0;
+	last = --live == 0;
 	spin_unlock_irqrestore(&lock, flags);
-	if (last_of_all)
+	if (last)
 		for (u32 c = 0; c < sched.nr_cpus; c++)
 			send_kick((int)c);
 }
@@ -348,9 +269,9 @@ void sched_cpu_loop(void)
 	lapic_timer_oneshot(0); /* from here on the timer is armed only for a deadline */
 	for (;;) {
 		unsigned long flags;
-		struct vcpu *v, *prev = pc->loaded;
+		struct sched_entity *e, *prev = pc->loaded;
 		u64 now, deadline, timers;
-		enum stop why;
+		enum sched_stop why;
 
 		irq_disable();
 		flags = spin_lock_irqsave(&lock);
@@ -363,60 +284,58 @@ void sched_cpu_loop(void)
 				kick_idle_with_work();
 		}
 		pc->resched = false;
-		v = vcpu_of(sched_pick(&sched, cpu, now));
-		deadline = earliest(v ? sched_deadline(&sched, cpu) : 0, timers);
+		e = sched_pick(&sched, cpu, now);
+		deadline = earliest(e ? sched_deadline(&sched, cpu) : 0, timers);
 		/* Throttled vCPUs become eligible at the next period. */
 		if (any_throttled(cpu))
 			deadline = earliest(deadline, sched.period_start_ns + sched.period_ns);
-		pc->idle = !v;
-		if (!v && !live_vcpus) {
+		pc->idle = !e;
+		if (!e && !live) {
 			spin_unlock_irqrestore(&lock, flags);
 			break;
 		}
 		spin_unlock_irqrestore(&lock, flags);
 
-		if (!v) {
+		if (!e) {
 			if (prev) {
 				irq_enable();
 				release(pc);
 				irq_disable();
 			}
-			arm_timer(pc, NULL, deadline);
+			sched_arm_timer(deadline);
 			if (!pc->resched)
 				irq_enable_and_halt(); /* sti; hlt: a kick cannot slip in between */
 			irq_enable();
 			continue;
 		}
 		irq_enable();
-		take(pc, v, cpu);
-		why = run_vcpu(pc, v, deadline);
-		if (why == STOP_DEAD) {
-			retire(pc, v, cpu);
-		} else if (why == STOP_BLOCK) {
-			block(v, cpu, platform_wake_time(v));
-		}
+		take(pc, e, cpu);
+		why = ops->run(e, deadline);
+		if (why == SCHED_DONE)
+			retire(pc, e, cpu);
+		else if (why == SCHED_BLOCK)
+			block(e, cpu, ops->wake_time(e));
 	}
 	release(pc);
-	arm_timer(pc, NULL, 0);
+	sched_arm_timer(0);
 	pc->idle = false;
 }
 
-void sched_vcpu_stats(struct vcpu *v, struct vcpu_stats *out)
+void sched_entity_stats(const struct sched_entity *e, struct sched_stats *out)
 {
 	unsigned long flags = spin_lock_irqsave(&lock);
-	const struct sched_entity *e = &v->se;
 	u64 now = time_ns();
 
-	*out = (struct vcpu_stats){ .state = e->state,
-				    .cpu = e->cpu,
-				    .affinity = e->affinity,
-				    .ran_on = v->ran_on,
-				    .weight = e->weight,
-				    .cap_pct = e->cap_pct,
-				    .migrations = e->migrations,
-				    .run_ns = e->run_ns,
-				    .wait_ns = e->wait_ns,
-				    .block_ns = e->block_ns };
+	*out = (struct sched_stats){ .state = e->state,
+				     .cpu = e->cpu,
+				     .affinity = e->affinity,
+				     .ran_on = e->ran_on,
+				     .weight = e->weight,
+				     .cap_pct = e->cap_pct,
+				     .migrations = e->migrations,
+				     .run_ns = e->run_ns,
+				     .wait_ns = e->wait_ns,
+				     .block_ns = e->block_ns };
 	/* The current stretch is charged only at the next decision: add it here. */
 	if (e->cpu >= 0 && now > e->last_ns) {
 		if (e->state == SE_RUNNING && sched.cpu[e->cpu].curr == e && now > sched.cpu[e->cpu].curr_start_ns)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The vCPU scheduler's mechanism (kernel/sched.c): every physical CPU runs sched_cpu_loop(),
- * which picks vCPUs by the policy of kernel/sched_policy.h, runs each until its slice ends, it
- * blocks (HLT) or another vCPU must run, and halts the CPU when nothing is runnable.
+ * The scheduler's mechanism (kernel/sched.c): every physical CPU runs sched_cpu_loop(), which picks
+ * entities by the policy of kernel/sched_policy.h and runs each through the ops table until its
+ * slice ends, it blocks or another must run, and halts the CPU when nothing is runnable. The
+ * scheduler knows entities, not what they are: the VMM runs vCPUs through it (vmm/vcpu_run.c).
  * docs/scheduler.md explains the policy and its parameters.
  */
 #ifndef KEEL_SCHED_H
@@ -11,10 +12,29 @@
 #include "kernel/sched_policy.h"
 #include "kernel/types.h"
 
-struct vcpu;
+enum sched_stop {
+	SCHED_PREEMPT, /* the deadline passed or the CPU must choose again */
+	SCHED_BLOCK,   /* nothing to do until woken (sched_prepare_block() came before it looked) */
+	SCHED_DONE,    /* the entity has ended: it leaves the scheduler */
+};
 
-/* A consistent snapshot of one vCPU's scheduling state and accounting (ns). */
-struct vcpu_stats {
+/* What the scheduler asks of what it runs. Every op runs on the CPU that has the entity, with
+ * interrupts on and without the scheduler's lock (an op may kick other entities). */
+struct sched_ops {
+	/* Runs e until sched_should_stop(deadline) says so, until it blocks or until it ends. */
+	enum sched_stop (*run)(struct sched_entity *e, u64 deadline);
+	/* After SCHED_BLOCK: when its own timers wake it (ns, time_ns clock); 0: only a kick. */
+	u64 (*wake_time)(struct sched_entity *e);
+	/* e comes to this CPU, or leaves it: the state the CPU caches for it is loaded or written
+	 * back, so that another CPU may run it next. */
+	void (*load)(struct sched_entity *e);
+	void (*unload)(struct sched_entity *e);
+	/* e has ended and left the scheduler; the scheduler does not touch it again. */
+	void (*retire)(struct sched_entity *e);
+};
+
+/* A consistent snapshot of one entity's scheduling state and accounting (ns). */
+struct sched_stats {
 	enum sched_state state;
 	s32 cpu;      /* run queue (physical CPU) it belongs to, -1 if none */
 	u64 affinity; /* hard affinity: bit n = CPU n */
@@ -24,17 +44,27 @@ struct vcpu_stats {
 };
 
 /* Sets up the run queues for the online CPUs (slice and cap period from the command line). */
-void sched_setup(void);
-/* Puts a vCPU under the scheduler: runnable, or blocked if it waits for a SIPI. */
-int sched_vcpu_add(struct vcpu *v);
-/* Runs vCPUs on this CPU until every VM has ended, then returns. */
+void sched_setup(const struct sched_ops *ops);
+/* Puts an entity under the scheduler, runnable; -EINVAL if its affinity has no online CPU. */
+int sched_entity_add(struct sched_entity *e);
+/* Runs entities on this CPU until every one has ended, then returns. */
 void sched_cpu_loop(void);
-/* v has something to do (an interrupt, a SIPI, a resumed VM, its VM ended): wakes it if it was
- * blocked and makes the CPU that has it look again soon (an IPI if that is another CPU). */
-void vcpu_kick(struct vcpu *v);
-void sched_vcpu_stats(struct vcpu *v, struct vcpu_stats *out);
+/* e has something to do: wakes it if it was blocked and makes the CPU that has it look again
+ * soon (an IPI if that is another CPU). Any CPU, any context but the scheduler's lock. */
+void sched_kick(struct sched_entity *e);
+void sched_entity_stats(const struct sched_entity *e, struct sched_stats *out);
 /* The slice (ns) and cap accounting period in use. */
 u64 sched_slice_ns(void);
 u64 sched_period_ns(void);
+
+/* For ops->run, on e's CPU. */
+/* e is about to look whether it must block: a kick from now on keeps it from blocking. */
+void sched_prepare_block(struct sched_entity *e);
+/* With interrupts off, before entering: whether the run must end now (deadline passed, or this
+ * CPU was asked to choose again). */
+bool sched_should_stop(u64 deadline);
+/* With interrupts off: this CPU's timer interrupt at `deadline` (ns), 0 for none (when a timer
+ * of the entity's own ends its run instead, e.g. the VMX-preemption timer). */
+void sched_arm_timer(u64 deadline);
 
 #endif

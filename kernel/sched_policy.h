@@ -48,10 +48,14 @@ struct sched_entity {
 	s32 cpu; /* the run queue it belongs to, -1 before sched_add */
 	u64 vruntime;
 	u64 last_ns; /* when the current run, wait or block began */
-	u64 wake_ns; /* blocked: when the mechanism wakes it (0: only an event does) */
 	/* Accounting, in ns. */
 	u64 run_ns, wait_ns, block_ns;
 	u32 migrations;
+	/* The mechanism's (kernel/sched.c), not the policy's. */
+	u64 wake_ns;		 /* blocked: when to wake it (0: only a kick does) */
+	u32 wake_req;		 /* set by sched_kick(), cleared by sched_prepare_block() */
+	volatile s32 running_on; /* physical CPU that holds its state, or -1 */
+	u64 ran_on;		 /* physical CPUs it has ever run on: bit n = CPU n */
 };
 
 struct sched_cpu {

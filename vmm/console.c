@@ -2,7 +2,7 @@
 /*
  * The hypervisor console. Input arrives by interrupt on the boot CPU and is handled right there,
  * under one irqsave lock: the Ctrl-A escape, then either the focused VM's COM1 or the line editor
- * and the commands. The commands read VMs only through vmm_for_each_vm() and sched_vcpu_stats(),
+ * and the commands. The commands read VMs only through vmm_for_each_vm() and sched_entity_stats(),
  * copying what they show into a snapshot first, so the VM list lock is never held while a table
  * goes out at serial speed.
  *
@@ -39,7 +39,7 @@ struct vcpu_snap {
 	bool wait_sipi;
 	u32 id;
 	u64 exits;
-	struct vcpu_stats st;
+	struct sched_stats st;
 };
 
 struct vm_snap {
@@ -173,7 +173,7 @@ static void snap_vm(struct vm *vm, void *arg)
 		vs->wait_sipi = v->mp_state == VCPU_MP_WAIT_SIPI;
 		for (u32 r = 0; r < EXIT_REASON_MAX; r++)
 			vs->exits += v->exit_counts[r];
-		sched_vcpu_stats(v, &vs->st);
+		sched_entity_stats(&v->se, &vs->st);
 	}
 }
 

@@ -14,7 +14,7 @@
 #include "arch/x86/regs.h"
 #include "arch/x86/tsc.h"
 #include "kernel/log.h"
-#include "kernel/sched.h"
+#include "vmm/vcpu_run.h"
 #include "vmm/acpi_gen.h"
 #include "vmm/run.h"
 

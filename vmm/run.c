@@ -5,7 +5,7 @@
 
 #include "kernel/lib/format.h"
 #include "kernel/log.h"
-#include "kernel/sched.h"
+#include "vmm/vcpu_run.h"
 
 static bool transition(struct vm *vm, enum vm_state from, enum vm_state to)
 {

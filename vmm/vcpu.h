@@ -123,16 +123,10 @@ struct vcpu {
 	u8 sipi_vector;
 	volatile bool halted;  /* in HLT: blocked until an interrupt is deliverable */
 	volatile bool halt_if; /* RFLAGS.IF at that HLT: without it only INIT wakes the vCPU */
-	/* Set by vcpu_kick() before it looks at the scheduler state; cleared by v's own CPU before
-	 * it decides that v must block, and read again under the scheduler's lock: a kick that
-	 * comes between the decision and the block is never lost (kernel/sched.c). */
-	u32 wake_req;
-	u64 tsc_deadline; /* IA32_TSC_DEADLINE as the guest wrote it */
+	u64 tsc_deadline;      /* IA32_TSC_DEADLINE as the guest wrote it */
 
 	/* Scheduling (kernel/sched.c); se.affinity is the hard affinity, se.weight/cap_pct the VM's. */
 	struct sched_entity se;
-	volatile s32 running_on; /* physical CPU whose run loop has it, or -1 */
-	u64 ran_on;		 /* physical CPUs it has ever run on: bit n = CPU n */
 	u64 exit_counts[EXIT_REASON_MAX];
 	u64 guest_cycles; /* TSC cycles from VM entry to VM exit: time in the guest */
 	union {

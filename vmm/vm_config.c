@@ -185,3 +185,8 @@ int vmm_config_add(const char *value)
 	vm_configs[nr_vm_configs++] = c;
 	return 0;
 }
+
+const struct cmdline_option vmm_options[] = {
+	{ .name = "vm", .type = CMDLINE_LIST, .help = "a VM: vm=NAME,module=N[,mem=SIZE]", .add = vmm_config_add },
+};
+const size_t vmm_nr_options = ARRAY_SIZE(vmm_options);

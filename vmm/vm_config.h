@@ -3,6 +3,7 @@
 #define KEEL_VMM_VM_CONFIG_H
 
 #include "kernel/bootinfo.h"
+#include "kernel/cmdline.h"
 #include "kernel/types.h"
 
 #define MAX_VMS		    32
@@ -46,5 +47,8 @@ extern u32 nr_vm_configs;
  * [,vcpus=N][,weight=W][,cap=PCT][,cpus=SETS][,on_reset=restart|end] (repeatable). Returns < 0 (and
  * warns) if malformed. */
 int vmm_config_add(const char *value);
+/* The VMM's boot options (vm=), parsed with the kernel's (kernel/options.h). */
+extern const struct cmdline_option vmm_options[];
+extern const size_t vmm_nr_options;
 
 #endif

@@ -17,6 +17,7 @@
 #include "arch/x86/fpu.h"
 #include "kernel/percpu.h"
 #include "kernel/sched.h"
+#include "vmm/vcpu_run.h"
 #include "kernel/smp.h"
 #include "kernel/spinlock.h"
 #include "vmm/exit.h"
@@ -61,10 +62,10 @@ static void report(struct vm *vm, bool restart)
 	else
 		klog(LOG_ALWAYS, "keel: vm %s exited with status %u; exits:%s\n", vm->name, vm->exit_status, counts);
 	for (u32 i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu_stats st;
+		struct sched_stats st;
 		char ran_on[64];
 
-		sched_vcpu_stats(vm->vcpus[i], &st);
+		sched_entity_stats(&vm->vcpus[i]->se, &st);
 		hvcon_format_cpulist(ran_on, sizeof(ran_on), st.ran_on, 0);
 		pr_info(
 		    "vm %s: vCPU %u ran %llu us (%llu us in the guest), waited %llu us, blocked %llu us, on CPUs %s, "
@@ -267,7 +268,7 @@ static void start_vm(struct vm *vm)
 	vm_start(vm);
 	vm->live_vcpus = vm->nr_vcpus;
 	for (; n < vm->nr_vcpus; n++) {
-		if (sched_vcpu_add(vm->vcpus[n])) {
+		if (vcpu_sched_add(vm->vcpus[n])) {
 			vm_crash(vm, "vCPU %u cannot be scheduled (see above)", n);
 			break;
 		}
@@ -300,7 +301,7 @@ void vmm_run_all(const struct boot_info *bi)
 	for (u32 i = 0; i < nr_vm_configs; i++)
 		vm_configs[i].vm = build_vm(&vm_configs[i], bi);
 
-	sched_setup();
+	sched_setup(&vcpu_sched_ops);
 	for (u32 i = 0; i < nr_vm_configs; i++)
 		if (vm_configs[i].vm)
 			start_vm(vm_configs[i].vm);

@@ -12,6 +12,8 @@
  */
 #include "vmm/vrtc.h"
 
+#include "kernel/lib/calendar.h"
+
 #define NS_PER_SEC   1000000000ull
 #define SECS_PER_DAY 86400
 /* UIP rises 244 us before an update cycle and time bytes are unsafe until it falls (data sheet,
@@ -19,41 +21,10 @@
 #define UIP_NS		244000
 #define A_RATE(a)	((a)&0x0f)
 #define A_WRITABLE	0x7f
-#define ALARM_DONT_CARE 0xc0   /* 11xxxxxx in an alarm byte matches any value */
-#define HOUR_PM		0x80   /* 12-hour mode */
-#define VRTC_INDEX_MASK 0x7f   /* bit 7 of the index port is the NMI mask on a PC */
-#define UNIX_EPOCH_DAY	719468 /* days from 0000-03-01 to 1970-01-01 */
-#define DAYS_PER_400Y	146097
-#define EPOCH_WEEKDAY	5 /* 1970-01-01 was a Thursday; the weekday byte counts Sunday as 1 */
-
-/* Civil calendar algorithms after H. Hinnant, "chrono-Compatible Low-Level Date Algorithms":
- * years begin on 1 March, so the leap day is the last day of a year. m is 1..12, d is 1..31. */
-s64 vrtc_days_from_civil(s64 y, unsigned m, unsigned d)
-{
-	s64 era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * DAYS_PER_400Y + (s64)doe - UNIX_EPOCH_DAY;
-}
-
-void vrtc_civil_from_days(s64 days, s64 *y, unsigned *m, unsigned *d)
-{
-	s64 z = days + UNIX_EPOCH_DAY;
-	s64 era = (z >= 0 ? z : z - (DAYS_PER_400Y - 1)) / DAYS_PER_400Y;
-	unsigned doe = (unsigned)(z - era * DAYS_PER_400Y);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (s64)yoe + era * 400 + (*m <= 2);
-}
+#define ALARM_DONT_CARE 0xc0 /* 11xxxxxx in an alarm byte matches any value */
+#define HOUR_PM		0x80 /* 12-hour mode */
+#define VRTC_INDEX_MASK 0x7f /* bit 7 of the index port is the NMI mask on a PC */
+#define EPOCH_WEEKDAY	5    /* 1970-01-01 was a Thursday; the weekday byte counts Sunday as 1 */
 
 static s64 floor_div(s64 a, s64 b)
 {
@@ -106,7 +77,7 @@ static void store_time(struct vrtc *r, s64 secs)
 	s64 days = floor_div(secs, SECS_PER_DAY), y;
 	unsigned tod = (unsigned)(secs - days * SECS_PER_DAY), m, d;
 
-	vrtc_civil_from_days(days, &y, &m, &d);
+	civil_from_days(days, &y, &m, &d);
 	r->cmos[VRTC_SEC] = enc(r, tod % 60);
 	r->cmos[VRTC_MIN] = enc(r, tod / 60 % 60);
 	r->cmos[VRTC_HOUR] = enc_hour(r, tod / 3600);
@@ -136,7 +107,7 @@ static s64 load_time(const struct vrtc *r)
 	unsigned yy = clamp(dec(r, r->cmos[VRTC_YEAR]), 0, 99), cc = dec(r, r->cmos[VRTC_CENTURY_INDEX]);
 	s64 y = cc >= 19 && cc <= 99 ? cc * 100 + yy : (yy < 70 ? 2000 : 1900) + yy;
 
-	return vrtc_days_from_civil(y, m, d) * SECS_PER_DAY + hour * 3600 + min * 60 + sec;
+	return days_from_civil(y, m, d) * SECS_PER_DAY + hour * 3600 + min * 60 + sec;
 }
 
 /* The value 0..n-1 whose encoding is the alarm byte: -1 for don't care, -2 for none (never). */

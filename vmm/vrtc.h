@@ -70,8 +70,4 @@ bool vrtc_poll(struct vrtc *r, u64 now_ns);
  * when it would now. */
 u64 vrtc_next_ns(const struct vrtc *r);
 
-/* Gregorian calendar helpers, exposed for tests: days since 1970-01-01 <-> year, month, day. */
-s64 vrtc_days_from_civil(s64 y, unsigned m, unsigned d);
-void vrtc_civil_from_days(s64 days, s64 *y, unsigned *m, unsigned *d);
-
 #endif

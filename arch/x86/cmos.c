@@ -7,7 +7,7 @@
 #include "arch/x86/cmos.h"
 
 #include "arch/x86/io.h"
-#include "vmm/vrtc.h" /* the calendar arithmetic the virtual RTC uses too */
+#include "kernel/lib/calendar.h"
 
 #define RTC_INDEX 0x70
 #define RTC_DATA  0x71
@@ -59,7 +59,7 @@ u64 cmos_unix_time(void)
 			century = 20; /* no century register */
 		if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59)
 			return 0;
-		days = vrtc_days_from_civil(century * 100 + year, month, day);
+		days = days_from_civil(century * 100 + year, month, day);
 		if (days < 0)
 			return 0;
 		cached = (u64)days * 86400 + hour * 3600 + min * 60 + sec;

@@ -217,12 +217,12 @@ def test_pit_storm_on_a_vcpu_with_its_apic_disabled_leaves_the_host_alive():
     assert "vmm: every VM page returned to the allocator" in log, log[-3000:]
 
 
-RAN_RE = re.compile(r"vm (\w+): vCPU (\d+) ran (\d+) us \(\d+ us in the guest\), waited (\d+) us, blocked (\d+) us")
+VCPU_RUN_RE = re.compile(r"vm (\w+): vCPU (\d+) ran (\d+) us \(\d+ us in the guest\), waited (\d+) us, blocked (\d+) us")
 
 
 def share_of_cpu(log, vm):
     """Run time over run + wait of a VM's vCPU 0, from Keel's accounting at its end."""
-    runs = {m.group(1): (int(m.group(3)), int(m.group(4))) for m in RAN_RE.finditer(log)}
+    runs = {m.group(1): (int(m.group(3)), int(m.group(4))) for m in VCPU_RUN_RE.finditer(log)}
     run, wait = runs[vm]
     return run / (run + wait)
 

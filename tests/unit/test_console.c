@@ -29,7 +29,7 @@
 /* Fake VMs: ids 1..3, named alpha, beta, gamma. */
 static struct vm vms[NVMS];
 static struct vcpu vcpus[NVMS][NVCPUS];
-static struct vcpu_stats stats[NVMS][NVCPUS];
+static struct sched_stats stats[NVMS][NVCPUS];
 static bool live[NVMS];
 static bool in_for_each;
 static int action_result;
@@ -122,8 +122,10 @@ int vmm_vm_name(u32 vm_id, char *buf, size_t len)
 	return 0;
 }
 
-void sched_vcpu_stats(struct vcpu *v, struct vcpu_stats *out)
+void sched_entity_stats(const struct sched_entity *e, struct sched_stats *out)
 {
+	const struct vcpu *v = container_of(e, struct vcpu, se);
+
 	*out = stats[v->vm - vms][v->id];
 }
 
@@ -220,7 +222,7 @@ static void add_vm(int i, const char *name, u32 nr_vcpus, u64 ram)
 		vcpus[i][v].vm = vm;
 		vcpus[i][v].id = v;
 		vm->vcpus[v] = &vcpus[i][v];
-		stats[i][v] = (struct vcpu_stats){
+		stats[i][v] = (struct sched_stats){
 			.state = SE_RUNNABLE, .cpu = (s32)v, .affinity = ~0ull, .weight = 256, .cap_pct = 0
 		};
 	}
@@ -545,17 +547,17 @@ static void test_vcpus(void **state)
 		"Weight", "Cap", "Run(ms)", "Wait(ms)", "Block(ms)", "Migr",	 "Exits"
 	};
 
-	stats[0][0] = (struct vcpu_stats){ .state = SE_RUNNING,
-					   .cpu = 1,
-					   .affinity = 0x5,
-					   .ran_on = 0x3,
-					   .weight = 300,
-					   .cap_pct = 25,
-					   .migrations = 4,
-					   .run_ns = 1234567891,
-					   .wait_ns = 5000,
-					   .block_ns = 42 * MS };
-	stats[0][1] = (struct vcpu_stats){ .state = SE_BLOCKED, .cpu = -1, .affinity = 0xf, .ran_on = 0 };
+	stats[0][0] = (struct sched_stats){ .state = SE_RUNNING,
+					    .cpu = 1,
+					    .affinity = 0x5,
+					    .ran_on = 0x3,
+					    .weight = 300,
+					    .cap_pct = 25,
+					    .migrations = 4,
+					    .run_ns = 1234567891,
+					    .wait_ns = 5000,
+					    .block_ns = 42 * MS };
+	stats[0][1] = (struct sched_stats){ .state = SE_BLOCKED, .cpu = -1, .affinity = 0xf, .ran_on = 0 };
 	vcpus[0][0].exit_counts[EXIT_IO] = 7;
 	vcpus[0][0].exit_counts[EXIT_HLT] = 3;
 	vcpus[2][0].mp_state = VCPU_MP_WAIT_SIPI;

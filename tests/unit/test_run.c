@@ -12,9 +12,9 @@ static struct vm vm;
 static struct vcpu vcpus[3];
 static int kicks[3];
 
-void vcpu_kick(struct vcpu *v)
+void sched_kick(struct sched_entity *e)
 {
-	kicks[v - vcpus]++;
+	kicks[container_of(e, struct vcpu, se) - vcpus]++;
 }
 
 static void reset_kicks(void)

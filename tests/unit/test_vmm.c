@@ -482,7 +482,11 @@ u64 tsc_to_ns(u64 tsc)
 	return tsc;
 }
 
-void vcpu_kick(struct vcpu *v)
+void sched_kick(struct sched_entity *e)
+{
+}
+
+void dregs_guest_reset(struct guest_dregs *d)
 {
 }
 

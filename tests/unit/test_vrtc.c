@@ -2,6 +2,7 @@
 /* The virtual MC146818 RTC: calendar, formats, setting the time, UIP and the three interrupts. */
 #include "shim.h"
 
+#include "kernel/lib/calendar.h"
 #include "vmm/vrtc.h"
 
 #define SEC 1000000000ull
@@ -35,20 +36,20 @@ static void test_calendar(void **state)
 	unsigned m, d, prev_m, prev_d;
 
 	for (unsigned i = 0; i < ARRAY_SIZE(known); i++) {
-		assert_int_equal(vrtc_days_from_civil(known[i].y, known[i].m, known[i].d), known[i].days);
-		vrtc_civil_from_days(known[i].days, &y, &m, &d);
+		assert_int_equal(days_from_civil(known[i].y, known[i].m, known[i].d), known[i].days);
+		civil_from_days(known[i].days, &y, &m, &d);
 		assert_int_equal(y, known[i].y);
 		assert_int_equal(m, known[i].m);
 		assert_int_equal(d, known[i].d);
 	}
 	/* 2100 is not a leap year: 28 February is followed by 1 March. */
-	vrtc_civil_from_days(47540 + 1, &y, &m, &d);
+	civil_from_days(47540 + 1, &y, &m, &d);
 	assert_int_equal(m * 100 + d, 301);
 	/* Every day from 1600 to 2500 follows the one before and converts back to itself. */
-	vrtc_civil_from_days(-135140 - 1, &prev_y, &prev_m, &prev_d);
+	civil_from_days(-135140 - 1, &prev_y, &prev_m, &prev_d);
 	for (s64 z = -135140; z < 194000; z++) {
-		vrtc_civil_from_days(z, &y, &m, &d);
-		assert_int_equal(vrtc_days_from_civil(y, m, d), z);
+		civil_from_days(z, &y, &m, &d);
+		assert_int_equal(days_from_civil(y, m, d), z);
 		if (d != prev_d + 1)
 			assert_true(d == 1 && (m == prev_m % 12 + 1) && (m != 1 || y == prev_y + 1));
 		prev_y = y, prev_m = m, prev_d = d;
@@ -123,7 +124,7 @@ static void test_set_time(void **state)
 	assert_int_equal(rd(&r, VRTC_YEAR, t + SEC), 0x00);
 	assert_int_equal(rd(&r, VRTC_CENTURY_INDEX, t + SEC), 0x21);
 	assert_int_equal(rd(&r, VRTC_WDAY, t + SEC), 2); /* Monday 1 March 2100 */
-	assert_int_equal(r.base_secs, vrtc_days_from_civil(2100, 2, 28) * 86400 + 86399);
+	assert_int_equal(r.base_secs, days_from_civil(2100, 2, 28) * 86400 + 86399);
 
 	/* A time byte written without SET takes effect at once; binary 12-hour 1 PM. */
 	wr(&r, VRTC_REG_B, VRTC_B_DM, t);

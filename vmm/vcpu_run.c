@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A vCPU's run loop, as the scheduler (kernel/sched.c) calls it: enter the guest, handle the exit,
+ * enter again, until the scheduler's deadline, until the vCPU must block (HLT with nothing to
+ * take, a paused VM, waiting for SIPI) or until its VM ends. Like Xen's HVM resume path and
+ * ACRN's vCPU thread, it lives with the VMM; the scheduler knows only entities.
+ *
+ * Blocking without losing a wake-up: before the vCPU decides that it must block it clears its
+ * wake request (sched_prepare_block), looks at its devices once more, and the scheduler blocks
+ * it only if no kick came since. The device models are polled here, never under the scheduler's
+ * lock (they kick vCPUs, which takes it).
+ */
+#include "vmm/vcpu_run.h"
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/debugreg.h"
+#include "arch/x86/fpu.h"
+#include "arch/x86/tsc.h"
+#include "kernel/log.h"
+#include "vmm/exit.h"
+#include "vmm/platform.h"
+#include "vmm/vmm.h"
+
+#define MAX_TIMER_WAIT 1000000000ull /* ns: the longest a backend timer is armed for at once */
+
+static struct vcpu *vcpu_of(struct sched_entity *e)
+{
+	return container_of(e, struct vcpu, se);
+}
+
+static u64 earliest(u64 a, u64 b)
+{
+	return !a || !b ? a | b : MIN(a, b);
+}
+
+/* Whether v can enter the guest now: its VM runs, it is not waiting for a SIPI, and it is not
+ * halted or an interrupt can wake it. */
+static bool may_enter(struct vcpu *v)
+{
+	enum vm_state st = __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE);
+
+	if (st == VM_PAUSED || st == VM_DEAD || !platform_mp_events(v))
+		return false;
+	if (v->halted) {
+		if (!platform_can_wake(v))
+			return false;
+		v->halted = false;
+	}
+	return true;
+}
+
+/* With interrupts off, just before entry: the guest's run ends at `deadline` (ns), by the
+ * backend's own timer (the VMX-preemption timer) when it has one, else by this CPU's. */
+static void arm_deadline(struct vcpu *v, u64 deadline)
+{
+	if (vcpu_ops->set_timer) {
+		u64 tsc = 0;
+
+		if (deadline) {
+			u64 now = time_ns();
+
+			tsc = rdtsc() + (deadline > now ? MIN(deadline - now, MAX_TIMER_WAIT) * tsc_khz / 1000000 : 0);
+		}
+		if (vcpu_ops->set_timer(v, tsc)) {
+			sched_arm_timer(0);
+			return;
+		}
+	}
+	sched_arm_timer(deadline);
+}
+
+static enum sched_stop vcpu_run(struct sched_entity *se, u64 deadline)
+{
+	struct vcpu *v = vcpu_of(se);
+	struct vm *vm = v->vm;
+	struct vm_exit e;
+
+	for (;;) {
+		if (!may_enter(v)) {
+			sched_prepare_block(se);
+			if (!may_enter(v))
+				return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_DEAD ? SCHED_DONE
+												: SCHED_BLOCK;
+		}
+		platform_before_entry(v);
+		irq_disable();
+		if (sched_should_stop(deadline)) {
+			irq_enable();
+			return SCHED_PREEMPT;
+		}
+		/* Armed with interrupts off: a timer that fires before the entry stays pending and
+		 * ends the run at once. Armed earlier, it could be taken here, and the guest would
+		 * run on with no timer at all. */
+		arm_deadline(v, earliest(deadline, platform_next_timer(v)));
+		vcpu_ops->run(v, &e);
+		irq_enable(); /* the host interrupt that ended the run, if any, is taken here */
+		if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_DEAD)
+			exit_dispatch(v, &e);
+	}
+}
+
+static u64 vcpu_wake_time(struct sched_entity *se)
+{
+	return platform_wake_time(vcpu_of(se));
+}
+
+static void vcpu_load(struct sched_entity *se)
+{
+	struct vcpu *v = vcpu_of(se);
+
+	fpu_guest_restore(v->fpu_area, v->xcr0);
+	dregs_guest_restore(&v->dregs);
+}
+
+static void vcpu_unload(struct sched_entity *se)
+{
+	struct vcpu *v = vcpu_of(se);
+
+	vcpu_ops->unload(v);
+	fpu_guest_save(v->fpu_area, &v->xcr0);
+	dregs_guest_save(&v->dregs);
+}
+
+/* v's VM has ended and v has left the scheduler: the last vCPU out reports and frees the VM. */
+static void vcpu_retire(struct sched_entity *se)
+{
+	struct vcpu *v = vcpu_of(se);
+	struct vm *vm = v->vm;
+
+	/* The others may be blocked: they must see the end too. */
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i] != v)
+			vcpu_kick(vm->vcpus[i]);
+	if (__atomic_add_fetch(&vm->live_vcpus, -1, __ATOMIC_ACQ_REL) == 0)
+		vmm_vm_finished(vm);
+}
+
+int vcpu_sched_add(struct vcpu *v)
+{
+	int ret = sched_entity_add(&v->se);
+
+	if (ret == -EINVAL)
+		pr_err("vm %s: vCPU %u may run on no online CPU\n", v->vm->name, v->id);
+	return ret;
+}
+
+const struct sched_ops vcpu_sched_ops = {
+	.run = vcpu_run,
+	.wake_time = vcpu_wake_time,
+	.load = vcpu_load,
+	.unload = vcpu_unload,
+	.retire = vcpu_retire,
+};
