@@ -97,7 +97,7 @@ include tests/fuzz/fuzz.mk
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 .PHONY: test format check-format
-test: check-format check-unit check-fuzz check-boot check-guests-bare check-svm check-sched check-vmx check-linux \
+test: check-format check-unit check-fuzz check-bench check-boot check-guests-bare check-svm check-sched check-vmx check-linux \
 	check-linux-vmx
 
 format:

@@ -29,6 +29,7 @@ struct percpu {
 	u64 gdt[8] __aligned(16);
 	struct tss tss __aligned(16);
 	volatile u64 timer_ticks;
+	volatile u64 nr_irqs; /* interrupts taken (vectors 32-255): the exit fast path looks at it */
 	/* Cross-CPU call: the caller fills fn/arg under call_lock, IPIs, waits for call_done. */
 	cpu_call_fn volatile call_fn;
 	void *volatile call_arg;

@@ -187,6 +187,11 @@ void sched_arm_timer(u64 deadline)
 	lapic_timer_oneshot(deadline > now ? MIN(deadline - now, MAX_TIMER_WAIT) + 1 : 1);
 }
 
+bool sched_resched_asked(void)
+{
+	return pcs[this_cpu()->cpu].resched;
+}
+
 bool sched_should_stop(u64 deadline)
 {
 	return pcs[this_cpu()->cpu].resched || time_ns() >= deadline;

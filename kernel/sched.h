@@ -63,6 +63,8 @@ void sched_prepare_block(struct sched_entity *e);
 /* With interrupts off, before entering: whether the run must end now (deadline passed, or this
  * CPU was asked to choose again). */
 bool sched_should_stop(u64 deadline);
+/* Whether another entity must be considered on this CPU (sched_should_stop without the time). */
+bool sched_resched_asked(void);
 /* With interrupts off: this CPU's timer interrupt at `deadline` (ns), 0 for none (when a timer
  * of the entity's own ends its run instead, e.g. the VMX-preemption timer). */
 void sched_arm_timer(u64 deadline);

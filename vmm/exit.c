@@ -4,6 +4,8 @@
 
 #include "arch/x86/fpu.h"
 #include "arch/x86/regs.h"
+#include "kernel/percpu.h"
+#include "kernel/sched.h"
 #include "vmm/guest_mem.h"
 #include "vmm/mmio.h"
 #include "vmm/platform.h"
@@ -65,6 +67,37 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
 
 	v->exit_counts[e->reason < EXIT_REASON_MAX ? e->reason : EXIT_UNKNOWN]++;
 	(h ? h : handle_fatal)(v, e);
+}
+
+/* Exits whose handlers are short and never wait, handled with interrupts off: CPUID, MSRs (the
+ * local APIC's included: they only flag v->slow), ports no device claims (a device's handler may
+ * print or raise interrupts: with interrupts on), and every hypercall but the console write. */
+static bool short_exit(struct vcpu *v, const struct vm_exit *e)
+{
+	switch (e->reason) {
+	case EXIT_CPUID:
+	case EXIT_MSR_READ:
+	case EXIT_MSR_WRITE:
+		return true;
+	case EXIT_IO:
+		return !e->io.string && !v->vm->io_map[e->io.port];
+	case EXIT_HYPERCALL:
+		return hypercall_is_short(v);
+	default:
+		return false;
+	}
+}
+
+bool exit_fast(struct vcpu *v, const struct vm_exit *e, u64 irqs_before, bool *handled)
+{
+	*handled = false;
+	if (this_cpu()->nr_irqs != irqs_before || !short_exit(v, e))
+		return false;
+	v->slow = false;
+	exit_dispatch(v, e);
+	*handled = true;
+	return !v->slow && !v->halted && __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING &&
+	       !sched_resched_asked() && this_cpu()->nr_irqs == irqs_before;
 }
 
 bool skip_insn(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len)

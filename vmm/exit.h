@@ -20,6 +20,15 @@ void handle_fatal(struct vcpu *v, const struct vm_exit *e);
 
 /* Runs one exit through the dispatch table. */
 void exit_dispatch(struct vcpu *v, const struct vm_exit *e);
+/* With interrupts off, right after an exit: handles it if it is of a kind that needs nothing but
+ * its handler (CPUID, MSRs, port I/O, hypercalls) and returns true if the guest may be entered
+ * again at once: the handler changed no interrupt, timer or run state (v->slow stays clear) and
+ * no interrupt reached this CPU since the entry (irqs_before: this_cpu()->nr_irqs then). False:
+ * the exit is left to exit_dispatch() with interrupts on, or was handled and the full path
+ * must run before the next entry. */
+bool exit_fast(struct vcpu *v, const struct vm_exit *e, u64 irqs_before, bool *handled);
+/* Whether the hypercall v is making is short enough for the fast path (exit_fast). */
+bool hypercall_is_short(struct vcpu *v);
 /* Moves RIP past the exiting instruction: to the CPU-reported next RIP, or else past the bytes at
  * RIP, which after prefixes must be `opcode` (crashes the VM if they are not; returns false). */
 bool skip_insn(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len);

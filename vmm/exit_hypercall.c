@@ -20,6 +20,12 @@ static s64 hc_console_write(struct vcpu *v, u64 gpa, u64 len)
 	return (s64)len;
 }
 
+bool hypercall_is_short(struct vcpu *v)
+{
+	/* Console writes copy and print up to HC_CONSOLE_MAX bytes: not with interrupts off. */
+	return (u32)v->gprs.rax != HC_CONSOLE_WRITE;
+}
+
 void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 {
 	static const u8 vmmcall[] = { 0x0f, 0x01, 0xd9 }, vmcall[] = { 0x0f, 0x01, 0xc1 };

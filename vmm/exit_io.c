@@ -7,20 +7,15 @@ void handle_io(struct vcpu *v, const struct vm_exit *e)
 	struct vm *vm = v->vm;
 	u32 mask = e->io.size == 4 ? 0xffffffffu : (1u << (e->io.size * 8)) - 1;
 	u32 val = e->io.in ? mask : (u32)v->gprs.rax & mask;
+	u8 claimed = vm->io_map[e->io.port];
 
 	if (e->io.string) {
 		/* INS/OUTS need segment and address-size handling that no device needs yet. */
 		vm_crash(vm, "string port I/O (port %#x) is not emulated", e->io.port);
 		return;
 	}
-	for (u32 i = 0; i < vm->nr_io; i++) {
-		const struct vm_io_handler *h = &vm->io[i];
-
-		if (e->io.port >= h->base && e->io.port < h->base + h->count) {
-			h->fn(v, e->io.port, e->io.size, e->io.in, &val);
-			break;
-		}
-	}
+	if (claimed)
+		vm->io[claimed - 1].fn(v, e->io.port, e->io.size, e->io.in, &val);
 	if (e->io.in)
 		v->gprs.rax = (v->gprs.rax & ~(u64)mask) | (val & mask);
 	vcpu_ops->set(v, VREG_RIP, e->next_rip);

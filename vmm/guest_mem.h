@@ -6,7 +6,7 @@
 
 /* Translates through the guest's paging mode; -EFAULT if not mapped or outside its RAM. */
 int gva_to_gpa(struct vcpu *v, u64 gva, gpa_t *gpa);
-/* Reads up to len instruction bytes at CS:RIP; returns how many could be read. */
+/* Reads up to len instruction bytes at CS:RIP, each once; returns how many could be read. */
 int guest_fetch(struct vcpu *v, u8 *buf, unsigned len);
 /*
  * Length of the instruction at CS:RIP, which must be `opcode` after any prefixes (CPUs without

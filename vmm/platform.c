@@ -156,6 +156,7 @@ static void deliver(struct vcpu *t, const struct vlapic_ipi *ipi, const struct v
 		break;
 	}
 	spin_unlock_irqrestore(&t->lock, flags);
+	t->slow = true; /* if it is this CPU's, before its next entry (another CPU's gets the kick) */
 	/* A vCPU halted with IF = 0 takes no fixed interrupt: only INIT wakes it. */
 	if (wake && t != self && (ipi->mode == VLAPIC_IPI_INIT || ipi->mode == VLAPIC_IPI_SIPI || receptive(t)))
 		vcpu_kick(t);
@@ -438,6 +439,8 @@ static u64 guest_tsc_to_ns(const struct vm *vm, u64 tsc)
 int platform_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 {
 	unsigned long flags = spin_lock_irqsave(&v->lock);
+
+	v->slow = true; /* its timer, an IPI or an EOI may change what must be injected */
 	struct vlapic *l = &v->lapic;
 	struct vlapic_ipi ipi;
 	bool sent = false;
@@ -490,6 +493,7 @@ void platform_set_irq(struct vm *vm, u8 irq)
 	spin_unlock_irqrestore(&vm->lock, flags);
 	if (send)
 		route_msg(vm, &msg, NULL);
+	vm->vcpus[0]->slow = true; /* the PIC's output, if vCPU 0 runs on this CPU */
 	vcpu_kick(vm->vcpus[0]);
 }
 

@@ -106,6 +106,9 @@ struct vcpu {
 	struct vm *vm;
 	u32 id;
 	struct vcpu_gprs gprs; /* RAX is mirrored from the vendor state around each exit */
+	/* Set by whatever changes the vCPU's interrupts, timers or run state during an exit (a device
+	 * write, an interrupt delivered to it): the next entry takes the full path (vcpu_run.c). */
+	bool slow;
 	bool pending_exc;
 	u8 pending_vector;
 	bool pending_has_error;
@@ -135,6 +138,11 @@ struct vcpu {
 	} arch;
 };
 
+/* What fetching the guest's instruction needs, read at once (the exit path's decode without NRIPS). */
+struct vcpu_code_state {
+	u64 rip, cs_base, cr0, cr3, cr4, efer;
+};
+
 struct vcpu_ops {
 	const char *name;
 	/* Turns virtualization on for the calling physical CPU. */
@@ -158,6 +166,8 @@ struct vcpu_ops {
 	/* Runs the guest until the next exit that Keel must handle. */
 	void (*run)(struct vcpu *v, struct vm_exit *exit);
 	u64 (*get)(struct vcpu *v, enum vcpu_reg r);
+	/* Optional (NULL: read with get): the registers of struct vcpu_code_state in one call. */
+	void (*code_state)(struct vcpu *v, struct vcpu_code_state *s);
 	void (*set)(struct vcpu *v, enum vcpu_reg r, u64 val);
 	/* Queues an exception for the next entry. */
 	void (*inject)(struct vcpu *v, u8 vector, bool has_error, u32 error);

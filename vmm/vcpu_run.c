@@ -17,6 +17,7 @@
 #include "arch/x86/fpu.h"
 #include "arch/x86/tsc.h"
 #include "kernel/log.h"
+#include "kernel/percpu.h"
 #include "vmm/exit.h"
 #include "vmm/platform.h"
 #include "vmm/vmm.h"
@@ -74,6 +75,8 @@ static enum sched_stop vcpu_run(struct sched_entity *se, u64 deadline)
 	struct vcpu *v = vcpu_of(se);
 	struct vm *vm = v->vm;
 	struct vm_exit e;
+	bool handled;
+	u64 irqs;
 
 	for (;;) {
 		if (!may_enter(v)) {
@@ -92,9 +95,15 @@ static enum sched_stop vcpu_run(struct sched_entity *se, u64 deadline)
 		 * ends the run at once. Armed earlier, it could be taken here, and the guest would
 		 * run on with no timer at all. */
 		arm_deadline(v, earliest(deadline, platform_next_timer(v)));
-		vcpu_ops->run(v, &e);
+		do {
+			irqs = this_cpu()->nr_irqs;
+			vcpu_ops->run(v, &e);
+			/* The fast path: an exit that needs only its handler, and changed nothing that
+			 * the full path looks at, goes straight back in. The timer armed above still
+			 * ends the run, and a kick or any other interrupt leaves this loop. */
+		} while (exit_fast(v, &e, irqs, &handled));
 		irq_enable(); /* the host interrupt that ended the run, if any, is taken here */
-		if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_DEAD)
+		if (!handled && __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_DEAD)
 			exit_dispatch(v, &e);
 	}
 }

@@ -38,7 +38,8 @@ struct vm *vm_create(const char *name, u64 ram_size)
 	vm->low_ram = MIN(vm->ram_size, VM_RAM_HOLE);
 	vm->nr_ram_chunks = vm->ram_size / CHUNK_SIZE;
 	vm->ram_chunks = kzalloc(vm->nr_ram_chunks * sizeof(hpa_t));
-	if (!vm->ram_chunks || vcpu_ops->vm_init(vm))
+	vm->io_map = kzalloc(VM_IO_PORTS);
+	if (!vm->ram_chunks || !vm->io_map || vcpu_ops->vm_init(vm))
 		goto fail;
 	/* Chunk i is RAM offset i * CHUNK_SIZE; both RAM ranges start GiB-aligned and the low one
 	 * is whole GiBs when the high one exists, so GiB-aligned offsets are GiB-aligned gpas. */
@@ -96,6 +97,7 @@ void vm_destroy(struct vm *vm)
 			page_free(c, CHUNK_ORDER);
 	}
 	kfree(vm->ram_chunks);
+	kfree(vm->io_map);
 	kfree(vm);
 }
 
@@ -114,7 +116,21 @@ void *gpa_map(struct vm *vm, gpa_t gpa, u64 len)
 
 	if (!len || !vm_ram_offset(vm, gpa, &off, &room) || len > room || off % CHUNK_SIZE + len > CHUNK_SIZE)
 		return NULL;
-	return phys_to_virt(gpa_to_hpa(vm, gpa));
+	return phys_to_virt((vm->ram_chunks[off / CHUNK_SIZE] & ~CHUNK_FLAGS) + off % CHUNK_SIZE);
+}
+
+int gpa_load(struct vm *vm, gpa_t gpa, unsigned size, u64 *val)
+{
+	u64 off, room;
+	const void *p;
+
+	/* Aligned and at most 8 bytes: within one chunk, and RAM ends on a chunk boundary. */
+	if ((gpa & (size - 1)) || !vm_ram_offset(vm, gpa, &off, &room))
+		return -EFAULT;
+	p = phys_to_virt((vm->ram_chunks[off / CHUNK_SIZE] & ~CHUNK_FLAGS) + off % CHUNK_SIZE);
+	*val = size == 8 ? __atomic_load_n((const u64 *)p, __ATOMIC_RELAXED)
+			 : __atomic_load_n((const u32 *)p, __ATOMIC_RELAXED);
+	return 0;
 }
 
 /* Copies piecewise so a range across 2 MiB chunks (separate host blocks) is handled; a range
@@ -151,9 +167,17 @@ int gpa_write(struct vm *vm, gpa_t gpa, const void *buf, u64 len)
 
 int vm_io_register(struct vm *vm, u16 base, u16 count, vm_io_fn fn)
 {
+	_Static_assert(VM_MAX_IO_HANDLERS < 256, "io_map holds 1 + an index in a byte");
 	if (vm->nr_io >= VM_MAX_IO_HANDLERS)
 		return -ENOSPC;
+	if (!count || (u32)base + count > VM_IO_PORTS)
+		return -EINVAL;
+	for (u32 p = base; p < (u32)base + count; p++)
+		if (vm->io_map[p])
+			return -EEXIST;
 	vm->io[vm->nr_io++] = (struct vm_io_handler){ .base = base, .count = count, .fn = fn };
+	for (u32 p = base; p < (u32)base + count; p++)
+		vm->io_map[p] = (u8)vm->nr_io;
 	return 0;
 }
 

@@ -44,6 +44,8 @@ struct vm;
 /* Port I/O handler, called on the exiting vCPU: in=true reads into *val (size 1, 2 or 4 bytes). */
 typedef void (*vm_io_fn)(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val);
 
+#define VM_IO_PORTS 65536
+
 struct vm_io_handler {
 	u16 base, count;
 	vm_io_fn fn;
@@ -73,6 +75,7 @@ struct vm {
 	u32 nr_vcpus;
 	struct vm_io_handler io[VM_MAX_IO_HANDLERS];
 	u32 nr_io;
+	u8 *io_map; /* 65536 ports: 0, or 1 + the index in io[] of the handler that claims it */
 	struct vm_mmio_handler mmio[VM_MAX_MMIO_HANDLERS]; /* never backed by RAM: every access exits */
 	u32 nr_mmio;
 	u32 live_vcpus;	      /* vCPUs still under the scheduler */
@@ -141,10 +144,14 @@ hpa_t gpa_to_hpa(struct vm *vm, gpa_t gpa);
 /*
  * The host's view of RAM [gpa, gpa + len), when the range lies in one host block (a 2 MiB chunk),
  * else NULL. For building a VM's memory before it runs (its firmware tables, a zero page), so that
- * each build writes straight into its own VM and builds on several CPUs share no buffer. Never for
- * what a running guest controls: that is copied once with gpa_read.
+ * each build writes straight into its own VM and builds on several CPUs share no buffer; and for
+ * single reads of what a running guest controls (a page-table entry, an instruction byte), each
+ * loaded once. Anything larger that a running guest controls is copied once with gpa_read.
  */
 void *gpa_map(struct vm *vm, gpa_t gpa, u64 len);
+/* One naturally aligned load of 4 or 8 bytes from guest RAM (a page-table entry), read once;
+ * -EFAULT outside RAM. */
+int gpa_load(struct vm *vm, gpa_t gpa, unsigned size, u64 *val);
 
 /* Ends the VM because of something the guest did; logged once with the reason. */
 void vm_crash(struct vm *vm, const char *fmt, ...) __printf(2, 3);

@@ -79,6 +79,7 @@ void trap_dispatch(struct trap_frame *f)
 		dump_trap_frame(f);
 		panic_finish();
 	}
+	this_cpu()->nr_irqs++;
 	if (handlers[f->vector]) {
 		handlers[f->vector](f);
 	} else {

@@ -97,9 +97,38 @@ def run_linux():
     return int(ran.group(1)) * 1000, int(ran.group(2)) * 1000, exits
 
 
+def budgets():
+    """name -> (gate, target, serialising instructions) from budgets.txt."""
+    out = {}
+    with open(os.path.join(os.path.dirname(__file__), "budgets.txt")) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                name, gate, target, serial = line.split(None, 3)
+                out[name] = (int(gate), int(target), serial.strip())
+    return out
+
+
+def check():
+    """make check-bench: the exit microbenchmark only, against budgets.txt; exit status 1 above a gate."""
+    svm, limits, failed = run("EPYC,+svm,+npt"), budgets(), 0
+    print(f"{'exit round trip (QEMU TCG SVM, -icount)':44} {'measured':>9} {'gate':>6} {'target':>7}  serialising")
+    for key, label in LABELS.items():
+        gate, target, serial = limits[key]
+        ok = svm[key] <= gate
+        failed += not ok
+        print(f"{label:44} {svm[key]:>9} {gate:>6} {target:>7}  {serial}{'' if ok else '  <-- OVER THE GATE'}")
+    missing = set(LABELS) - set(limits)
+    if missing:
+        sys.exit(f"check-bench: no budget for {sorted(missing)} in tests/bench/budgets.txt")
+    print(f"check-bench: {len(LABELS) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "linux":
         return linux_table()
+    if len(sys.argv) > 1 and sys.argv[1] == "check":
+        return check()
     svm = run("EPYC,+svm,+npt")
     print("Exit round trip, instructions per exit (QEMU 7.2 TCG, -icount shift=0, median of 501)")
     print(f"{'':44} {'Keel SVM':>10} {'KVM (Linux 6.1)':>16}")

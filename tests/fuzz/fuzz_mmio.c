@@ -50,6 +50,10 @@ int gpa_write(struct vm *vm, gpa_t gpa, const void *buf, u64 len)
 	return 0;
 }
 
+#define FAKE_GPA_RAM  ram
+#define FAKE_GPA_SIZE RAM_SIZE
+#include "../unit/fake_gpa.h"
+
 static u64 fake_get(struct vcpu *v, enum vcpu_reg r)
 {
 	CHECK((unsigned)r <= VREG_CS_ATTR);

@@ -32,6 +32,11 @@ check-linux-vmx: $(B)/keel.elf $(B)/keel.efi $(LINUX_GUEST)
 check-vmx-full:
 	KEEL_VMX_FULL=1 $(MAKE) check-vmx
 
+.PHONY: check-bench
+# The exit microbenchmark against the gates in tests/bench/budgets.txt (deterministic: -icount).
+check-bench: $(B)/keel.elf $(B)/guests/bench_exits.elf
+	KEEL_BUILD=$(abspath $(B)) $(PYTHON) tests/bench/bench.py check
+
 .PHONY: bench
 bench: $(B)/keel.elf $(B)/keel.efi $(B)/guests/bench_exits.elf $(LINUX_GUEST)
 	KEEL_BUILD=$(abspath $(B)) $(PYTHON) tests/bench/bench.py

@@ -75,6 +75,21 @@ void *gpa_map(struct vm *v, gpa_t gpa, u64 len)
 	return ram_of(v) + gpa;
 }
 
+int gpa_load(struct vm *v, gpa_t gpa, unsigned size, u64 *val)
+{
+	u32 v32;
+
+	if ((gpa & (size - 1)) || !fake_ram(v, gpa, size))
+		return -EFAULT;
+	if (size == 8) {
+		memcpy(val, ram_of(v) + gpa, 8);
+	} else {
+		memcpy(&v32, ram_of(v) + gpa, 4);
+		*val = v32;
+	}
+	return 0;
+}
+
 static u64 fake_get(struct vcpu *v, enum vcpu_reg r)
 {
 	return regs[r];

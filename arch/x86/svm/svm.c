@@ -41,14 +41,11 @@ struct asid_pool {
 };
 static struct asid_pool asid_pools[MAX_CPUS];
 
-static void assign_asid(struct vcpu *v, struct vmcb *c)
+static void new_asid(struct vcpu *v, struct vmcb *c, u32 cpu)
 {
-	u32 cpu = this_cpu()->cpu;
 	struct asid_pool *p = &asid_pools[cpu];
 	struct svm_vcpu *s = &v->arch.svm;
 
-	if (s->asid_generation == p->generation && s->asid_cpu == cpu && p->generation)
-		return;
 	if (!p->generation || p->next >= max_asid) {
 		p->generation++;
 		p->next = 1; /* ASID 0 is the host's */
@@ -58,6 +55,17 @@ static void assign_asid(struct vcpu *v, struct vmcb *c)
 	s->asid_generation = p->generation;
 	s->asid_cpu = cpu;
 	c->asid = s->asid;
+	s->check_vmcb = true;
+}
+
+/* The vCPU keeps its ASID while it stays on this CPU and the CPU's generation holds. */
+static inline void assign_asid(struct vcpu *v, struct vmcb *c)
+{
+	u32 cpu = this_cpu()->cpu;
+	const struct svm_vcpu *s = &v->arch.svm;
+
+	if (s->asid_cpu != cpu || s->asid_generation != asid_pools[cpu].generation || !s->asid_generation)
+		new_asid(v, c, cpu);
 }
 static bool have_nrips;
 /* Host state VMRUN does not save: one page per physical CPU for VMSAVE/VMLOAD, and the
@@ -220,6 +228,8 @@ static void svm_set_boot_state(struct vcpu *v, const struct vcpu_boot_state *boo
 
 static int svm_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 {
+	v->arch.svm.check_vmcb = true;
+
 	hpa_t pa = page_alloc_zeroed(0);
 	struct vmcb *vmcb;
 	struct vm *vm = v->vm;
@@ -256,7 +266,9 @@ static void svm_vcpu_destroy(struct vcpu *v)
 		page_free(v->arch.svm.vmcb_pa, 0);
 }
 
-/* Debug builds check what hardware would reject, since QEMU's TCG lets it pass (platform notes). */
+/* What hardware would reject and QEMU's TCG lets pass (platform notes), checked before a VMRUN
+ * whenever Keel has changed one of these fields (check_vmcb): the guest's own CR writes are
+ * checked by the CPU as it executes them. */
 static bool vmcb_consistent(struct vcpu *v, const struct vmcb *c)
 {
 	const char *why = NULL;
@@ -288,11 +300,15 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 			      (v->pending_has_error ? EVENTINJ_EV | ((u64)v->pending_error << 32) : 0);
 		v->pending_exc = false;
 	}
-	memset(exit, 0, sizeof(*exit));
+	exit->next_rip = 0;
+	exit->npf.gpa = exit->npf.error = 0; /* the whole union */
 	assign_asid(v, c);
-	if (!vmcb_consistent(v, c)) {
-		exit->reason = EXIT_ENTRY_FAIL;
-		return;
+	if (v->arch.svm.check_vmcb) {
+		v->arch.svm.check_vmcb = false;
+		if (!vmcb_consistent(v, c)) {
+			exit->reason = EXIT_ENTRY_FAIL;
+			return;
+		}
 	}
 	c->rax = v->gprs.rax;
 	/* V_TPR is the guest's CR8 (V_INTR_MASKING keeps it off the host's TPR): the virtual local
@@ -433,6 +449,18 @@ static u64 svm_get(struct vcpu *v, enum vcpu_reg r)
 	return 0;
 }
 
+static void svm_code_state(struct vcpu *v, struct vcpu_code_state *s)
+{
+	const struct vmcb *c = v->arch.svm.vmcb;
+
+	*s = (struct vcpu_code_state){ .rip = c->rip,
+				       .cs_base = c->cs.base,
+				       .cr0 = c->cr0,
+				       .cr3 = c->cr3,
+				       .cr4 = c->cr4,
+				       .efer = c->efer & ~(u64)EFER_SVME };
+}
+
 static void svm_set(struct vcpu *v, enum vcpu_reg r, u64 val)
 {
 	struct vmcb *c = v->arch.svm.vmcb;
@@ -450,6 +478,7 @@ static void svm_set(struct vcpu *v, enum vcpu_reg r, u64 val)
 		break;
 	case VREG_EFER:
 		c->efer = val | EFER_SVME;
+		v->arch.svm.check_vmcb = true;
 		break;
 	case VREG_CR2: /* VMRUN loads it from the VMCB (no clean bit to clear: Keel sets none) */
 		c->cr2 = val;
@@ -492,6 +521,8 @@ static void svm_request_irq_window(struct vcpu *v)
 
 static void svm_reset(struct vcpu *v, const struct vcpu_boot_state *boot)
 {
+	v->arch.svm.check_vmcb = true;
+
 	svm_set_boot_state(v, boot);
 	v->arch.svm.asid_generation = 0; /* a fresh ASID: no translation of the old context survives */
 }
@@ -515,6 +546,7 @@ static const struct vcpu_ops svm_ops = {
 	.run = svm_run,
 	.get = svm_get,
 	.set = svm_set,
+	.code_state = svm_code_state,
 	.inject = svm_inject,
 	.irq_window_open = svm_irq_window_open,
 	.inject_irq = svm_inject_irq,

@@ -20,6 +20,7 @@ struct svm_vcpu {
 	u32 asid; /* on asid_cpu, valid while asid_generation is that CPU's (svm.c) */
 	u32 asid_cpu;
 	u64 asid_generation;
+	bool check_vmcb; /* Keel changed what vmcb_consistent() checks: check before the next VMRUN */
 };
 
 #endif

@@ -417,6 +417,16 @@ static u64 vmx_get(struct vcpu *v, enum vcpu_reg r)
 	return 0;
 }
 
+static void vmx_code_state(struct vcpu *v, struct vcpu_code_state *s)
+{
+	*s = (struct vcpu_code_state){ .rip = vmcs_readnat(GUEST_RIP),
+				       .cs_base = vmcs_readnat(GUEST_CS_BASE),
+				       .cr0 = vmx_guest_cr0(),
+				       .cr3 = vmcs_readnat(GUEST_CR3),
+				       .cr4 = vmx_guest_cr4(),
+				       .efer = vmcs_read64(GUEST_IA32_EFER) };
+}
+
 static void vmx_set(struct vcpu *v, enum vcpu_reg r, u64 val)
 {
 	vmx_load(v);
@@ -515,6 +525,7 @@ static const struct vcpu_ops vmx_ops = {
 	.run = vmx_run,
 	.get = vmx_get,
 	.set = vmx_set,
+	.code_state = vmx_code_state,
 	.inject = vmx_inject,
 	.irq_window_open = vmx_irq_window_open,
 	.inject_irq = vmx_inject_irq,
