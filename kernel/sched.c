@@ -305,6 +305,10 @@ static void take(struct pcpu_sched *pc, struct vcpu *v, u32 cpu)
 	__atomic_store_n(&v->running_on, (s32)cpu, __ATOMIC_RELEASE);
 	fpu_guest_restore(v->fpu_area, v->xcr0);
 	dregs_guest_restore(&v->dregs);
+	/* Guests read IA32_TSC_AUX with RDTSCP and RDPID, unintercepted; Keel never uses it, so
+	 * it holds the vCPU's value from here on, exits included (no save: WRMSR exits). */
+	if (vcpu_tsc_aux)
+		wrmsr(MSR_TSC_AUX, v->tsc_aux);
 	pc->loaded = v;
 }
 
