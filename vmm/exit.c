@@ -30,6 +30,9 @@ static const exit_handler_t handlers[EXIT_REASON_MAX] = {
 	[EXIT_VIRT_INSN] = handle_virt_insn,
 	[EXIT_EXCEPTION] = handle_exception,
 	[EXIT_XSETBV] = handle_xsetbv,
+	[EXIT_WBINVD] = handle_wbinvd,
+	[EXIT_RDPMC] = handle_rdpmc,
+	[EXIT_UNDEF_INSN] = handle_undef_insn,
 	[EXIT_SHUTDOWN] = handle_fatal,
 	[EXIT_ENTRY_FAIL] = handle_fatal,
 	[EXIT_UNKNOWN] = handle_fatal,
@@ -52,6 +55,9 @@ static const char *const names[EXIT_REASON_MAX] = {
 	[EXIT_VIRT_INSN] = "virt-insn",
 	[EXIT_EXCEPTION] = "exception",
 	[EXIT_XSETBV] = "xsetbv",
+	[EXIT_WBINVD] = "wbinvd",
+	[EXIT_RDPMC] = "rdpmc",
+	[EXIT_UNDEF_INSN] = "undef-insn",
 	[EXIT_ENTRY_FAIL] = "entry-fail",
 	[EXIT_UNKNOWN] = "unknown",
 };
@@ -160,6 +166,33 @@ void handle_xsetbv(struct vcpu *v, const struct vm_exit *e)
 	}
 	v->xcr0 = value;
 	skip_insn(v, e, op, sizeof(op));
+}
+
+void handle_wbinvd(struct vcpu *v, const struct vm_exit *e)
+{
+	/* WBINVD writes back and invalidates every cache of the physical CPU, shared with other VMs
+	 * (a cheap way to slow them down); WBNOINVD (F3 0F 09) too, minus the invalidation. Guests
+	 * have no device that DMAs around the cache, so, as KVM does without an assigned device,
+	 * both do nothing. Intercepted on both vendors (SDM vol. 3C §25.1.3 "WBINVD exiting", which
+	 * covers WBNOINVD; APM vol. 2 §15.9 and table B-1, the WBINVD/WBNOINVD intercept). */
+	static const u8 op[] = { 0x0f, 0x09 };
+
+	skip_insn(v, e, op, sizeof(op));
+}
+
+void handle_rdpmc(struct vcpu *v, const struct vm_exit *e)
+{
+	/* There is no virtual PMU (CPUID leaf 0xA is zero): every counter index is invalid, #GP(0)
+	 * (SDM vol. 2B RDPMC), never the host's counters, which count other VMs' events. */
+	vcpu_ops->inject(v, EXC_GP, true, 0);
+}
+
+void handle_undef_insn(struct vcpu *v, const struct vm_exit *e)
+{
+	/* MONITOR/MWAIT (and MONITORX/MWAITX) and RDPRU, hidden from CPUID: #UD as on a CPU
+	 * without them (SDM vol. 2B MONITOR: "#UD if CPUID.01H:ECX.MONITOR[bit 3] = 0"). An MWAIT
+	 * would stop a physical CPU the scheduler owns; RDPRU reads the host's APERF/MPERF. */
+	vcpu_ops->inject(v, EXC_UD, false, 0);
 }
 
 void handle_hlt(struct vcpu *v, const struct vm_exit *e)

@@ -16,6 +16,9 @@ void handle_npf(struct vcpu *v, const struct vm_exit *e);
 void handle_virt_insn(struct vcpu *v, const struct vm_exit *e);
 void handle_exception(struct vcpu *v, const struct vm_exit *e);
 void handle_xsetbv(struct vcpu *v, const struct vm_exit *e);
+void handle_wbinvd(struct vcpu *v, const struct vm_exit *e);
+void handle_rdpmc(struct vcpu *v, const struct vm_exit *e);
+void handle_undef_insn(struct vcpu *v, const struct vm_exit *e);
 void handle_fatal(struct vcpu *v, const struct vm_exit *e);
 
 /* Runs one exit through the dispatch table. */

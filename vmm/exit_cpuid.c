@@ -7,19 +7,20 @@
 #include "vmm/exit.h"
 #include "vmm/public/keel_hypercall.h"
 
-#define CPUID1_ECX_VMX		  (1u << 5)
-#define CPUID1_ECX_X2APIC_BIT	  (1u << 21)
-#define CPUID1_ECX_TSC_DEADLINE	  (1u << 24)
-#define CPUID1_ECX_OSXSAVE	  (1u << 27)
-#define CPUID1_EDX_MCE		  (1u << 7)
-#define CPUIDD1_EAX_XSAVES	  (1u << 3)
-#define CPUID1_EDX_MCA		  (1u << 14)
-#define CPUID80000001_ECX_SVM_BIT (1u << 2)
-#define CPUID80000001_EDX_RDTSCP  (1u << 27)
-#define CPUID7_EBX_TSC_ADJUST	  (1u << 1)
-#define CPUID7_ECX_WAITPKG	  (1u << 5)
-#define CPUID7_ECX_RDPID	  (1u << 22)
-#define KEEL_CPUID_TIMING	  (KEEL_CPUID_BASE + 0x10)
+#define CPUID1_ECX_MONITOR	   (1u << 3)
+#define CPUID1_ECX_VMX		   (1u << 5)
+#define CPUID1_ECX_X2APIC_BIT	   (1u << 21)
+#define CPUID1_ECX_TSC_DEADLINE	   (1u << 24)
+#define CPUID1_ECX_OSXSAVE	   (1u << 27)
+#define CPUID1_EDX_MCE		   (1u << 7)
+#define CPUIDD1_EAX_XSAVES	   (1u << 3)
+#define CPUID1_EDX_MCA		   (1u << 14)
+#define CPUID80000001_ECX_SVM_BIT  (1u << 2)
+#define CPUID80000001_ECX_MONITORX (1u << 29)
+#define CPUID80000008_EBX_RDPRU	   (1u << 4)
+#define CPUID7_EBX_TSC_ADJUST	   (1u << 1)
+#define CPUID7_ECX_WAITPKG	   (1u << 5)
+#define KEEL_CPUID_TIMING	   (KEEL_CPUID_BASE + 0x10)
 
 void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 {
@@ -48,8 +49,9 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 		case 1:
 			/* No nested VMX; the virtual local APIC has x2APIC mode and the TSC-deadline timer
 			 * whatever the host has; no machine-check MSRs; "running under a hypervisor". The
-			 * initial APIC ID is the vCPU's. */
-			r.ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE);
+			 * initial APIC ID is the vCPU's. No MONITOR/MWAIT: an MWAIT would idle a
+			 * physical CPU the scheduler owns; both raise #UD (vmm/exit.c). */
+			r.ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE | CPUID1_ECX_MONITOR);
 			r.ecx |= CPUID1_ECX_HYPERVISOR | CPUID1_ECX_X2APIC_BIT | CPUID1_ECX_TSC_DEADLINE;
 			/* OSXSAVE mirrors the guest's own CR4 (SDM vol. 2A CPUID), not the host's. */
 			if (vcpu_ops->get(v, VREG_CR4) & CR4_OSXSAVE)
@@ -57,16 +59,19 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 			r.edx &= ~(CPUID1_EDX_MCE | CPUID1_EDX_MCA);
 			r.ebx = (r.ebx & 0x00ffffff) | (v->id << 24);
 			break;
+		case 5:	  /* MONITOR/MWAIT: not offered */
 		case 6:	  /* thermal and power management: APERF/MPERF and friends are not offered */
 		case 0xa: /* architectural performance monitoring: no PMU */
 			r = (struct cpuid_regs){ 0 };
 			break;
 		case 7:
-			/* No TSC_ADJUST (one TSC offset per VM), RDPID or WAITPKG (their MSRs are not
-			 * virtualized). */
+			/* No TSC_ADJUST (one TSC offset per VM) or WAITPKG (its MSR is not
+			 * virtualized); RDPID only with a per-vCPU IA32_TSC_AUX. */
 			if (sub == 0) {
 				r.ebx &= ~CPUID7_EBX_TSC_ADJUST;
-				r.ecx &= ~(CPUID7_ECX_WAITPKG | CPUID7_ECX_RDPID);
+				r.ecx &= ~CPUID7_ECX_WAITPKG;
+				if (!vcpu_tsc_aux)
+					r.ecx &= ~CPUID7_ECX_RDPID;
 			}
 			break;
 		case 0xd:
@@ -79,8 +84,15 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 			r.edx = v->id; /* x2APIC ID */
 			break;
 		case 0x80000001:
-			r.ecx &= ~CPUID80000001_ECX_SVM_BIT;
-			r.edx &= ~CPUID80000001_EDX_RDTSCP; /* IA32_TSC_AUX is not virtualized */
+			r.ecx &= ~(CPUID80000001_ECX_SVM_BIT | CPUID80000001_ECX_MONITORX);
+			/* RDTSCP only with a per-vCPU IA32_TSC_AUX (vcpu_tsc_aux): Linux then reads its
+			 * CPU number with it (vgetcpu), so it must be this vCPU's and nobody else's. */
+			if (!vcpu_tsc_aux)
+				r.edx &= ~CPUID80000001_EDX_RDTSCP;
+			break;
+		case 0x80000008:
+			/* No RDPRU (it reads the host's APERF/MPERF); intercepted where SVM can, #UD. */
+			r.ebx &= ~CPUID80000008_EBX_RDPRU;
 			break;
 		case 0x8000001e:
 			r.eax = v->id; /* extended APIC ID */

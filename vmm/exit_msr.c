@@ -66,6 +66,18 @@ void handle_msr(struct vcpu *v, const struct vm_exit *e)
 		else
 			ok = false;
 		break;
+	case MSR_TSC_AUX:
+		/* Per vCPU where RDTSCP/RDPID are offered (vcpu_tsc_aux); bits 63:32 are reserved
+		 * (SDM vol. 4 table 2-2). The vCPU is on this CPU: its value goes live at once. */
+		if (!vcpu_tsc_aux || (write && (val >> 32))) {
+			ok = false;
+		} else if (write) {
+			v->tsc_aux = val;
+			wrmsr(MSR_TSC_AUX, val);
+		} else {
+			val = v->tsc_aux;
+		}
+		break;
 	case MSR_AMD64_NB_CFG:
 		/* Northbridge configuration: Linux reads it and sets the extended PCI configuration
 		 * access bit. Reads 0; writes are ignored (there is no northbridge). */

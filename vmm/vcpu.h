@@ -28,6 +28,9 @@ enum exit_reason {
 	EXIT_VIRT_INSN,	  /* a virtualization instruction (VMRUN, VMCALL on the wrong vendor...) */
 	EXIT_EXCEPTION,	  /* an intercepted guest exception (#AC, #DB livelock guards) */
 	EXIT_XSETBV,
+	EXIT_WBINVD,	 /* WBINVD or WBNOINVD: a no-op (a guest must not flush the shared caches) */
+	EXIT_RDPMC,	 /* no virtual PMU: #GP */
+	EXIT_UNDEF_INSN, /* an instruction guests do not have (MONITOR, MWAIT, RDPRU): #UD */
 	EXIT_ENTRY_FAIL, /* the CPU refused to enter the guest */
 	EXIT_PREEMPT,	 /* the backend's own preemption timer expired (set_timer) */
 	EXIT_UNKNOWN,
@@ -117,6 +120,7 @@ struct vcpu {
 	void *fpu_area;		  /* FPU/SSE/AVX state while off the CPU (arch/x86/fpu.h) */
 	u64 xcr0;		  /* the guest's XCR0 (0: x87 only) */
 	struct guest_dregs dregs; /* DR0-DR3, DR6 while off the CPU (arch/x86/debugreg.h) */
+	u64 tsc_aux;		  /* IA32_TSC_AUX, loaded when the vCPU takes a CPU (vcpu_tsc_aux) */
 
 	/* Interrupt state, under `lock`: other vCPUs and devices send to it. */
 	spinlock_t lock;
@@ -181,6 +185,13 @@ struct vcpu_ops {
 
 /* The backend chosen at boot from CPUID (NULL when the CPU has no usable virtualization). */
 extern const struct vcpu_ops *vcpu_ops;
+/*
+ * Set by the backend's probe when guests can run RDTSCP and RDPID natively: the CPU has
+ * IA32_TSC_AUX and (VT-x) the "enable RDTSCP" control. Both instructions then read the CPU's
+ * IA32_TSC_AUX, which the scheduler loads with the vCPU's own value whenever a vCPU takes a CPU
+ * (Keel itself never uses it); CPUID offers them only then (vmm/exit_cpuid.c).
+ */
+extern bool vcpu_tsc_aux;
 /* Chooses and returns it (arch/x86/virt.c). */
 const struct vcpu_ops *arch_virt_probe(void);
 

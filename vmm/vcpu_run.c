@@ -119,6 +119,10 @@ static void vcpu_load(struct sched_entity *se)
 
 	fpu_guest_restore(v->fpu_area, v->xcr0);
 	dregs_guest_restore(&v->dregs);
+	/* Guests read IA32_TSC_AUX with RDTSCP and RDPID, unintercepted; Keel never uses it, so
+	 * it holds the vCPU's value from here on, exits included (no save: WRMSR exits). */
+	if (vcpu_tsc_aux)
+		wrmsr(MSR_TSC_AUX, v->tsc_aux);
 }
 
 static void vcpu_unload(struct sched_entity *se)

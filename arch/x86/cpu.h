@@ -140,5 +140,15 @@ __noreturn static inline void cpu_stop(void)
 #define CPUID80000001_EDX_NX	  (1u << 20)
 #define CPUID80000001_EDX_PDPE1GB (1u << 26)
 #define CPUID80000007_EDX_INVTSC  (1u << 8)
+#define CPUID7_ECX_RDPID	  (1u << 22)
+#define CPUID80000001_EDX_RDTSCP  (1u << 27)
+
+/* The CPU has IA32_TSC_AUX: it has RDTSCP or RDPID, which read it (SDM vol. 2B RDTSCP, RDPID). */
+static inline bool cpu_has_tsc_aux(void)
+{
+	bool rdtscp = cpuid(0x80000000, 0).eax >= 0x80000001 && (cpuid(0x80000001, 0).edx & CPUID80000001_EDX_RDTSCP);
+
+	return rdtscp || (cpuid(0, 0).eax >= 7 && (cpuid(7, 0).ecx & CPUID7_ECX_RDPID));
+}
 
 #endif

@@ -7,6 +7,7 @@ const struct vcpu_ops *svm_probe(void);
 const struct vcpu_ops *vmx_probe(void);
 
 const struct vcpu_ops *vcpu_ops;
+bool vcpu_tsc_aux;
 
 const struct vcpu_ops *arch_virt_probe(void);
 const struct vcpu_ops *arch_virt_probe(void)

@@ -73,6 +73,9 @@ GUESTS = [
     Guest("exc_regs", ("status", PASS), None, ("status", PASS),
           "CR2 of a #PF raised by MMIO emulation (REP MOVSD from the local APIC to an unmapped page) and DR6 of "
           "an intercepted #DB (data breakpoint); bare QEMU raises both itself"),
+    Guest("insn_intercepts", ("status", FAIL), r"MONITOR", ("status", PASS),
+          "MONITOR/MWAIT, RDPRU hidden and #UD, RDPMC #GP, WBINVD/WBNOINVD run (intercepted), RDTSCP/RDPID as "
+          "CPUID says with the guest's own TSC_AUX (aux=V ms=M); bare QEMU's EPYC offers MONITOR/MWAIT"),
 ]
 
 BY_NAME = {g.name: g for g in GUESTS}

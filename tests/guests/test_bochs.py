@@ -17,7 +17,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("KEEL_BUILD", os.path.join(ROOT, "build"))
 GUESTS = ["cpuid_policy", "msr_policy", "ports", "exceptions", "exceptions64", "longmode_hello", "pm32_hello",
           "hypercall", "svm_insns", "efer_svme", "reserved_msr_bits", "hypercall_hostile", "hlt_wake",
-          "intwin_storm", "xsetbv_policy", "vmx_insns", "npt_isolation"]
+          "intwin_storm", "xsetbv_policy", "vmx_insns", "npt_isolation", "insn_intercepts"]
 
 BOCHSRC = """megs: 256
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
@@ -59,6 +59,8 @@ def test_suite_on_bochs_ryzen():
                 assert re.search(r"keel: vm npt_isolation crashed: access to guest-physical 0x40000000", out)
             else:
                 assert f"keel: vm {g} exited with status 0" in out, f"{g}:\n{out[-3000:]}"
+        # Issue 11 item 4: WBINVD and WBNOINVD are intercepted (one exit each).
+        assert re.search(r"keel: vm insn_intercepts exited with status 0; exits:.* wbinvd=2\b", out), out[-3000:]
         assert "vmm: every VM page returned to the allocator" in out
         assert "keel: powering off" in out
     finally:

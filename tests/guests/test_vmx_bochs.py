@@ -118,6 +118,8 @@ def test_suite_on_bochs_vmx():
             assert re.search(r"keel: vm npt_isolation crashed: access to guest-physical 0x40000000", out)
         else:
             assert f"keel: vm {g} exited with status 0" in out, f"{g}:\n{out[-3000:]}"
+    # Issue 11 item 4: WBINVD and WBNOINVD are intercepted (one exit each).
+    assert re.search(r"keel: vm insn_intercepts exited with status 0; exits:.* wbinvd=2\b", out), out[-3000:]
     assert "vmm: every VM page returned to the allocator" in out
     assert "keel: powering off" in out
 

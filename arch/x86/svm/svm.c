@@ -242,10 +242,15 @@ static int svm_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
 
 	vmcb->intercept_misc1 = INTERCEPT1_INTR | INTERCEPT1_NMI | INTERCEPT1_SMI | INTERCEPT1_INIT | INTERCEPT1_CPUID |
 				INTERCEPT1_INVD | INTERCEPT1_HLT | INTERCEPT1_INVLPGA | INTERCEPT1_IOIO |
-				INTERCEPT1_MSR | INTERCEPT1_TASK_SWITCH | INTERCEPT1_SHUTDOWN;
-	/* XSETBV: XCR0 is per vCPU (v->xcr0), loaded by the scheduler when the vCPU runs. */
+				INTERCEPT1_MSR | INTERCEPT1_TASK_SWITCH | INTERCEPT1_SHUTDOWN | INTERCEPT1_RDPMC;
+	/* XSETBV: XCR0 is per vCPU (v->xcr0), loaded by the scheduler when the vCPU runs. WBINVD
+	 * (a flush of caches other VMs share), MONITOR/MWAIT and RDPRU: vmm/exit.c. RDTSCP and
+	 * RDPID are not intercepted (APM vol. 2 has no RDPID intercept): they read the vCPU's own
+	 * IA32_TSC_AUX (vcpu_tsc_aux), so neither needs an exit. */
 	vmcb->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD | INTERCEPT2_VMSAVE |
-				INTERCEPT2_XSETBV | INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT;
+				INTERCEPT2_XSETBV | INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT |
+				INTERCEPT2_WBINVD | INTERCEPT2_MONITOR | INTERCEPT2_MWAIT | INTERCEPT2_MWAIT_ARMED |
+				INTERCEPT2_RDPRU;
 	/* #AC and #DB can be raised endlessly by delivering themselves: always intercept (the
 	 * "livelock" errata behind CVE-2015-5307 and CVE-2015-8104). */
 	vmcb->intercept_exceptions = (1u << 1) | (1u << 17);
@@ -359,6 +364,18 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		break;
 	case SVM_EXIT_XSETBV:
 		exit->reason = EXIT_XSETBV;
+		break;
+	case SVM_EXIT_WBINVD:
+		exit->reason = EXIT_WBINVD;
+		break;
+	case SVM_EXIT_RDPMC:
+		exit->reason = EXIT_RDPMC;
+		break;
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_MWAIT_ARMED:
+	case SVM_EXIT_RDPRU:
+		exit->reason = EXIT_UNDEF_INSN;
 		break;
 	case SVM_EXIT_NPF:
 		exit->reason = EXIT_NPF;
@@ -570,6 +587,9 @@ const struct vcpu_ops *svm_probe(void)
 	have_nrips = r.edx & CPUID8000000A_EDX_NRIPS;
 	if (max_asid < 2)
 		return NULL;
+	/* RDTSCP and RDPID run natively (APM vol. 2 has no RDPID intercept): wherever the CPU has
+	 * them, each vCPU has an IA32_TSC_AUX of its own. */
+	vcpu_tsc_aux = cpu_has_tsc_aux();
 	pr_info("svm: AMD-V with nested paging, %u ASIDs%s\n", max_asid, have_nrips ? ", NRIPS" : "");
 	return &svm_ops;
 }

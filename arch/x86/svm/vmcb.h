@@ -125,6 +125,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one page");
 #define INTERCEPT1_SMI	       (1u << 2)
 #define INTERCEPT1_INIT	       (1u << 3)
 #define INTERCEPT1_VINTR       (1u << 4)
+#define INTERCEPT1_RDPMC       (1u << 15)
 #define INTERCEPT1_CPUID       (1u << 18)
 #define INTERCEPT1_INVD	       (1u << 22)
 #define INTERCEPT1_HLT	       (1u << 24)
@@ -140,7 +141,12 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one page");
 #define INTERCEPT2_STGI	       (1u << 4)
 #define INTERCEPT2_CLGI	       (1u << 5)
 #define INTERCEPT2_SKINIT      (1u << 6)
+#define INTERCEPT2_WBINVD      (1u << 9)  /* WBINVD and WBNOINVD */
+#define INTERCEPT2_MONITOR     (1u << 10) /* MONITOR and MONITORX */
+#define INTERCEPT2_MWAIT       (1u << 11) /* MWAIT and MWAITX, unconditionally */
+#define INTERCEPT2_MWAIT_ARMED (1u << 12) /* the same, only when the monitor is armed */
 #define INTERCEPT2_XSETBV      (1u << 13)
+#define INTERCEPT2_RDPRU       (1u << 14)
 
 /* Exit codes (APM vol. 2 appendix C). */
 #define SVM_EXIT_EXCP_BASE   0x040
@@ -149,6 +155,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one page");
 #define SVM_EXIT_SMI	     0x062
 #define SVM_EXIT_INIT	     0x063
 #define SVM_EXIT_VINTR	     0x064
+#define SVM_EXIT_RDPMC	     0x06f
 #define SVM_EXIT_CPUID	     0x072
 #define SVM_EXIT_INVD	     0x076
 #define SVM_EXIT_HLT	     0x078
@@ -164,7 +171,12 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one page");
 #define SVM_EXIT_STGI	     0x084
 #define SVM_EXIT_CLGI	     0x085
 #define SVM_EXIT_SKINIT	     0x086
+#define SVM_EXIT_WBINVD	     0x089
+#define SVM_EXIT_MONITOR     0x08a
+#define SVM_EXIT_MWAIT	     0x08b
+#define SVM_EXIT_MWAIT_ARMED 0x08c
 #define SVM_EXIT_XSETBV	     0x08d
+#define SVM_EXIT_RDPRU	     0x08e
 #define SVM_EXIT_NPF	     0x400
 #define SVM_EXIT_INVALID     0xffffffffffffffffULL
 

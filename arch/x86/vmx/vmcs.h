@@ -188,18 +188,22 @@ enum vmcs_field {
 #define CPU_INTR_WINDOW_EXITING (1u << 2)
 #define CPU_USE_TSC_OFFSETTING	(1u << 3)
 #define CPU_HLT_EXITING		(1u << 7)
+#define CPU_MWAIT_EXITING	(1u << 10)
+#define CPU_RDPMC_EXITING	(1u << 11)
 #define CPU_CR3_LOAD_EXITING	(1u << 15)
 #define CPU_CR3_STORE_EXITING	(1u << 16)
 #define CPU_CR8_LOAD_EXITING	(1u << 19)
 #define CPU_CR8_STORE_EXITING	(1u << 20)
 #define CPU_USE_IO_BITMAPS	(1u << 25)
 #define CPU_USE_MSR_BITMAPS	(1u << 28)
+#define CPU_MONITOR_EXITING	(1u << 29)
 #define CPU_SECONDARY_CONTROLS	(1u << 31)
 
 /* Secondary processor-based controls (§24.6.2, table 24-7). */
 #define CPU2_ENABLE_EPT	    (1u << 1)
 #define CPU2_ENABLE_RDTSCP  (1u << 3)
 #define CPU2_ENABLE_VPID    (1u << 5)
+#define CPU2_WBINVD_EXITING (1u << 6) /* WBINVD and WBNOINVD */
 #define CPU2_UNRESTRICTED   (1u << 7)
 #define CPU2_ENABLE_INVPCID (1u << 12)
 #define CPU2_ENABLE_XSAVES  (1u << 20)
@@ -265,6 +269,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_GETSEC = 11,
 	VMX_EXIT_HLT = 12,
 	VMX_EXIT_INVD = 13,
+	VMX_EXIT_RDPMC = 15,
 	VMX_EXIT_VMCALL = 18,
 	VMX_EXIT_VMCLEAR = 19,
 	VMX_EXIT_VMXON = 27,
@@ -274,12 +279,15 @@ enum vmx_exit_reason {
 	VMX_EXIT_WRMSR = 32,
 	VMX_EXIT_INVALID_GUEST_STATE = 33,
 	VMX_EXIT_MSR_LOADING = 34,
+	VMX_EXIT_MWAIT = 36,
+	VMX_EXIT_MONITOR = 39,
 	VMX_EXIT_MACHINE_CHECK_ENTRY = 41,
 	VMX_EXIT_EPT_VIOLATION = 48,
 	VMX_EXIT_EPT_MISCONFIG = 49,
 	VMX_EXIT_INVEPT = 50,
 	VMX_EXIT_PREEMPTION_TIMER = 52,
 	VMX_EXIT_INVVPID = 53,
+	VMX_EXIT_WBINVD = 54, /* WBINVD or WBNOINVD */
 	VMX_EXIT_XSETBV = 55,
 	VMX_EXIT_VMFUNC = 59,
 };

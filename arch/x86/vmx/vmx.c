@@ -574,9 +574,14 @@ const struct vcpu_ops *vmx_probe(void)
 						      FEAT(CPU_USE_MSR_BITMAPS, "use MSR bitmaps"),
 						      FEAT(CPU_CR8_LOAD_EXITING, "CR8-load exiting"),
 						      FEAT(CPU_CR8_STORE_EXITING, "CR8-store exiting"),
+						      FEAT(CPU_MWAIT_EXITING, "MWAIT exiting"),
+						      FEAT(CPU_MONITOR_EXITING, "MONITOR exiting"),
+						      FEAT(CPU_RDPMC_EXITING, "RDPMC exiting"),
 						      FEAT(CPU_SECONDARY_CONTROLS, "secondary controls") };
+	/* WBINVD exiting: a guest must not flush caches that other VMs share (vmm/exit.c). */
 	static const struct ctl_feature cpu2_req[] = { FEAT(CPU2_ENABLE_EPT, "EPT"),
-						       FEAT(CPU2_UNRESTRICTED, "unrestricted guest") };
+						       FEAT(CPU2_UNRESTRICTED, "unrestricted guest"),
+						       FEAT(CPU2_WBINVD_EXITING, "WBINVD exiting") };
 	static const struct ctl_feature exit_req[] = { FEAT(EXIT_HOST_ADDR_SPACE_64, "host address-space size"),
 						       FEAT(EXIT_SAVE_DEBUG_CONTROLS, "save debug controls"),
 						       FEAT(EXIT_SAVE_EFER, "save IA32_EFER"),
@@ -632,6 +637,12 @@ const struct vcpu_ops *vmx_probe(void)
 	/* Keel chooses when to exit on CR3 (never; CR8 always: emulate_cr8) and on an interrupt window. */
 	vmx_caps.cpu &= ~(CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING | CPU_INTR_WINDOW_EXITING) | cpu_must;
 	vmx_caps.entry &= ~ENTRY_IA32E_GUEST;
+	/* With "enable RDTSCP" clear, RDTSCP and RDPID raise #UD in the guest (SDM vol. 3C §25.3):
+	 * no exit. With it set they read the CPU's IA32_TSC_AUX, which is the vCPU's own
+	 * (vcpu_tsc_aux). */
+	if (!cpu_has_tsc_aux())
+		vmx_caps.cpu2 &= ~CPU2_ENABLE_RDTSCP;
+	vcpu_tsc_aux = vmx_caps.cpu2 & CPU2_ENABLE_RDTSCP;
 	vmx_caps.ept = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
 	if (!(vmx_caps.ept & EPT_CAP_WALK4) || !(vmx_caps.ept & EPT_CAP_WB) || !(vmx_caps.ept & EPT_CAP_INVEPT) ||
 	    !(vmx_caps.ept & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {

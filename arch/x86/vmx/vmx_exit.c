@@ -212,6 +212,16 @@ static bool translate_exit(struct vcpu *v, struct vm_exit *exit, u32 reason)
 	case VMX_EXIT_XSETBV:
 		exit->reason = EXIT_XSETBV;
 		break;
+	case VMX_EXIT_WBINVD:
+		exit->reason = EXIT_WBINVD;
+		break;
+	case VMX_EXIT_RDPMC:
+		exit->reason = EXIT_RDPMC;
+		return true; /* #GP: RIP stays */
+	case VMX_EXIT_MONITOR:
+	case VMX_EXIT_MWAIT:
+		exit->reason = EXIT_UNDEF_INSN;
+		return true; /* #UD: RIP stays */
 	case VMX_EXIT_GETSEC:
 	case VMX_EXIT_VMCLEAR ... VMX_EXIT_VMXON:
 	case VMX_EXIT_INVEPT:
