@@ -239,7 +239,18 @@ static enum stop run_vcpu(struct pcpu_sched *pc, struct vcpu *v, u64 deadline)
 	struct vm_exit e;
 
 	for (;;) {
+		/* The VM's console output, a budget's worth per entry: printed here, on the VM's own
+		 * time and with no lock held, never on the exit path (vmm/guest_console.c). */
+		bool output = guest_console_drain(vm, GUEST_OUT_BUDGET);
+
 		if (!may_enter(v)) {
+			/* Halted or paused with output still waiting: keep draining it a budget at a
+			 * time, and give the CPU up when the slice ends or another vCPU needs it. */
+			if (output && __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_DEAD) {
+				if (pc->resched || time_ns() >= deadline)
+					return STOP_PREEMPT;
+				continue;
+			}
 			/* About to block: from here on a kick is remembered (block() looks at it under
 			 * the scheduler's lock), so look once more after clearing it. */
 			__atomic_store_n(&v->wake_req, 0, __ATOMIC_SEQ_CST);
