@@ -423,9 +423,10 @@ u32 guest_console_write(struct vm *vm, const void *buf, u32 len)
  * Under vm->con_lock: prints at most `budget` bytes from the ring. They are taken out under
  * uart.lock in pieces of at most GUEST_OUT_BUDGET and printed after it is dropped. A piece taken
  * from a full ring makes the transmitter ready again: a new THRE condition, raised as an
- * interrupt if the guest enabled it. Returns whether bytes are still waiting.
+ * interrupt if the guest enabled it and the VM still runs (`live`). Returns whether bytes are
+ * still waiting.
  */
-static bool drain_held(struct vm *vm, u32 budget)
+static bool drain_held(struct vm *vm, u32 budget, bool live)
 {
 	struct guest_uart *u = &vm->uart;
 	u8 buf[GUEST_OUT_BUDGET];
@@ -448,7 +449,7 @@ static bool drain_held(struct vm *vm, u32 budget)
 		raise = sources(u) & ~before;
 		spin_unlock_irqrestore(&u->lock, flags);
 
-		if (raise)
+		if (raise && live)
 			platform_set_irq(vm, GUEST_UART_IRQ);
 		for (u32 i = 0; i < n; i++)
 			putc_locked(vm, buf[i]);
@@ -470,7 +471,7 @@ bool guest_console_drain(struct vm *vm, u32 budget)
 		return false;
 	if (!spin_trylock(&vm->con_lock))
 		return true; /* another CPU is printing this VM's output: it goes on, or we come back */
-	more = drain_held(vm, budget);
+	more = drain_held(vm, budget, true);
 	spin_unlock(&vm->con_lock);
 	return more;
 }
@@ -478,7 +479,8 @@ bool guest_console_drain(struct vm *vm, u32 budget)
 void guest_console_flush(struct vm *vm)
 {
 	spin_lock(&vm->con_lock);
-	drain_held(vm, GUEST_OUT_RING); /* bounded: one ring's worth, however the guest writes */
+	/* The VM has ended: its vCPUs have left the scheduler, so no interrupt is raised. */
+	drain_held(vm, GUEST_OUT_RING, false); /* bounded: one ring's worth, however the guest writes */
 	seq_abandon(vm);
 	flush_locked(vm);
 	spin_unlock(&vm->con_lock);
