@@ -8,9 +8,17 @@
  * The IRQ is modelled as an edge per new condition (platform_set_irq), as an ISA line into the
  * 8259 is: a source that becomes active while enabled raises IRQ 4 once, and the guest's handler
  * reads IIR until it says "no interrupt", as it would on the real part.
+ *
+ * Output never waits for Keel's console on the exit path: a THR write (or HC_CONSOLE_WRITE) only
+ * copies into the VM's output ring, and guest_console_drain() prints from it later, a budget at
+ * a time, holding only vm->con_lock (which serializes the VM's line assembly, not a device).
+ * While the ring is full the transmitter is busy: LSR.THRE and TEMT clear, so a driver that
+ * waits for THRE (as drivers do) is held back instead of losing bytes; THRE comes back, with its
+ * interrupt, when the drain makes room.
  */
 #include "vmm/guest_console.h"
 
+#include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "vmm/platform.h"
 #include "vmm/public/keel_hypercall.h"
@@ -87,8 +95,11 @@ static const u8 fifo_trigger[4] = { 1, 4, 8, 14 };
 
 static void uart_reset(struct guest_uart *u)
 {
-	/* No THRE interrupt is pending until the guest enables it (IER write). */
-	*u = (struct guest_uart){ .lock = SPINLOCK_INIT, .dll = 1 /* 115200 baud */ };
+	/* No THRE interrupt is pending until the guest enables it (IER write). Cleared in place: a
+	 * compound literal this big could be built on the stack first. */
+	memset(u, 0, sizeof(*u));
+	u->lock = (spinlock_t)SPINLOCK_INIT;
+	u->dll = 1; /* 115200 baud */
 }
 
 /* The modem inputs: fixed in normal mode, the MCR outputs in loopback (data sheet: DTR->DSR,
@@ -103,6 +114,22 @@ static u8 msr_status(const struct guest_uart *u)
 		    ((m & MCR_OUT2) ? MSR_DCD : 0));
 }
 
+/* The transmitter can take a byte: the output ring has room. */
+static bool tx_ready(const struct guest_uart *u)
+{
+	return u->out_count < GUEST_OUT_RING;
+}
+
+/* Appends what fits of b[0..n) to the output ring; returns how much that was. */
+static u32 out_push(struct guest_uart *u, const u8 *b, u32 n)
+{
+	n = MIN(n, (u32)(GUEST_OUT_RING - u->out_count));
+	for (u32 i = 0; i < n; i++)
+		u->out[(u->out_head + u->out_count + i) % GUEST_OUT_RING] = b[i];
+	__atomic_store_n(&u->out_count, (u16)(u->out_count + n), __ATOMIC_RELAXED);
+	return n;
+}
+
 static u8 sources(const struct guest_uart *u)
 {
 	u8 s = 0;
@@ -111,7 +138,7 @@ static u8 sources(const struct guest_uart *u)
 		s |= SRC_RLS;
 	if ((u->ier & IER_RDI) && u->rx_count)
 		s |= SRC_RX;
-	if ((u->ier & IER_THRI) && u->thre_pending)
+	if ((u->ier & IER_THRI) && u->thre_pending && tx_ready(u))
 		s |= SRC_THRE;
 	if ((u->ier & IER_MSI) && u->msr_delta)
 		s |= SRC_MSR;
@@ -207,7 +234,8 @@ static u8 com_read(struct guest_uart *u, unsigned reg)
 	case UART_MCR:
 		return u->mcr;
 	case UART_LSR:
-		v = (u8)(LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0) | u->lsr_errors);
+		v = (u8)((tx_ready(u) ? LSR_THRE : 0) | (u->out_count ? 0 : LSR_TEMT) | (u->rx_count ? LSR_DR : 0) |
+			 u->lsr_errors);
 		u->lsr_errors = 0;
 		return v;
 	case UART_MSR:
@@ -219,32 +247,32 @@ static u8 com_read(struct guest_uart *u, unsigned reg)
 	}
 }
 
-/* Returns the byte to transmit, or -1. */
-static int com_write(struct guest_uart *u, unsigned reg, u8 val)
+static void com_write(struct guest_uart *u, unsigned reg, u8 val)
 {
 	switch (reg) {
 	case UART_THR:
 		if (u->lcr & LCR_DLAB) {
 			u->dll = val;
-			return -1;
+			return;
 		}
-		/* Sent at once: THR is empty again straight away, a new THRE condition. */
+		/* Into the ring at once: THR is empty again straight away, a new THRE condition (it
+		 * shows once the ring has room, if this filled it). */
 		u->thre_pending = true;
-		if (u->mcr & MCR_LOOP) {
+		if (u->mcr & MCR_LOOP)
 			rx_push(u, val);
-			return -1;
-		}
-		return val;
+		else if (!out_push(u, &val, 1) && u->out_lost != ~0u)
+			u->out_lost++; /* written while THRE was clear: lost, as on the real part */
+		return;
 	case UART_IER:
 		if (u->lcr & LCR_DLAB) {
 			u->dlm = val;
-			return -1;
+			return;
 		}
 		/* Enabling the THRE interrupt with THR empty interrupts at once (drivers rely on it). */
 		if ((val & IER_THRI) && !(u->ier & IER_THRI))
 			u->thre_pending = true;
 		u->ier = val & IER_MASK;
-		return -1;
+		return;
 	case UART_FCR:
 		/* Switching the FIFOs on or off, or the clear bit, empties the receiver. */
 		if (((val ^ u->fcr) & FCR_ENABLE) || (val & FCR_CLEAR_RX)) {
@@ -254,19 +282,19 @@ static int com_write(struct guest_uart *u, unsigned reg, u8 val)
 		u->fcr = val & FCR_KEPT;
 		if (!(u->fcr & FCR_ENABLE))
 			u->fcr = 0;
-		return -1;
+		return;
 	case UART_LCR:
 		u->lcr = val;
-		return -1;
+		return;
 	case UART_MCR:
 		set_mcr(u, val);
-		return -1;
+		return;
 	case UART_LSR:
 	case UART_MSR:
-		return -1; /* read-only (factory test) */
+		return; /* read-only (factory test) */
 	default:
 		u->scr = val;
-		return -1;
+		return;
 	}
 }
 
@@ -277,7 +305,8 @@ static int com_write(struct guest_uart *u, unsigned reg, u8 val)
  * UTF-8 terminals obey), and each ill-formed UTF-8 sequence (one '?' per maximal subpart, as
  * Unicode §3.9 recommends for U+FFFD: stray continuation bytes, overlong forms, surrogates, code
  * points past U+10FFFF, a sequence cut short). Well-formed UTF-8 from U+00A0 up passes unchanged
- * and is never split across two output lines. Callers hold vm->uart.lock for all of these.
+ * and is never split across two output lines. Callers hold vm->con_lock for all of these, and
+ * no device lock: flush_locked() prints.
  */
 static void flush_locked(struct vm *vm)
 {
@@ -380,21 +409,81 @@ static void putc_locked(struct vm *vm, u8 b)
 	}
 }
 
-void guest_console_flush(struct vm *vm)
+u32 guest_console_write(struct vm *vm, const void *buf, u32 len)
 {
-	unsigned long flags = spin_lock_irqsave(&vm->uart.lock);
+	struct guest_uart *u = &vm->uart;
+	unsigned long flags = spin_lock_irqsave(&u->lock);
+	u32 n = out_push(u, buf, len);
 
-	seq_abandon(vm);
-	flush_locked(vm);
-	spin_unlock_irqrestore(&vm->uart.lock, flags);
+	spin_unlock_irqrestore(&u->lock, flags);
+	return n;
 }
 
-void guest_console_putc(struct vm *vm, char c)
+/*
+ * Under vm->con_lock: prints at most `budget` bytes from the ring. They are taken out under
+ * uart.lock in pieces of at most GUEST_OUT_BUDGET and printed after it is dropped. A piece taken
+ * from a full ring makes the transmitter ready again: a new THRE condition, raised as an
+ * interrupt if the guest enabled it and the VM still runs (`live`). Returns whether bytes are
+ * still waiting.
+ */
+static bool drain_held(struct vm *vm, u32 budget, bool live)
 {
-	unsigned long flags = spin_lock_irqsave(&vm->uart.lock);
+	struct guest_uart *u = &vm->uart;
+	u8 buf[GUEST_OUT_BUDGET];
+	bool more = true;
 
-	putc_locked(vm, (u8)c);
-	spin_unlock_irqrestore(&vm->uart.lock, flags);
+	while (budget && more) {
+		unsigned long flags = spin_lock_irqsave(&u->lock);
+		u32 n = MIN(MIN(budget, (u32)sizeof(buf)), (u32)u->out_count), lost = u->out_lost;
+		u8 before = sources(u);
+		bool raise;
+
+		for (u32 i = 0; i < n; i++)
+			buf[i] = u->out[(u->out_head + i) % GUEST_OUT_RING];
+		if (n && !tx_ready(u))
+			u->thre_pending = true;
+		u->out_head = (u16)((u->out_head + n) % GUEST_OUT_RING);
+		__atomic_store_n(&u->out_count, (u16)(u->out_count - n), __ATOMIC_RELAXED);
+		u->out_lost = 0;
+		more = u->out_count != 0;
+		raise = sources(u) & ~before;
+		spin_unlock_irqrestore(&u->lock, flags);
+
+		if (raise && live)
+			platform_set_irq(vm, GUEST_UART_IRQ);
+		for (u32 i = 0; i < n; i++)
+			putc_locked(vm, buf[i]);
+		if (lost)
+			pr_warn("vm %s: %u bytes of COM1 output lost (written while the transmitter was busy)\n",
+				vm->name, lost);
+		if (!n)
+			break;
+		budget -= n;
+	}
+	return more;
+}
+
+bool guest_console_drain(struct vm *vm, u32 budget)
+{
+	bool more;
+
+	if (!__atomic_load_n(&vm->uart.out_count, __ATOMIC_RELAXED))
+		return false;
+	if (!spin_trylock(&vm->con_lock))
+		return true; /* another CPU is printing this VM's output: it goes on, or we come back */
+	more = drain_held(vm, budget, true);
+	spin_unlock(&vm->con_lock);
+	return more;
+}
+
+void guest_console_flush(struct vm *vm)
+{
+	spin_lock(&vm->con_lock);
+	/* The VM has ended: its vCPUs have left the scheduler, so no interrupt is raised. */
+	drain_held(vm, GUEST_OUT_RING, false); /* bounded: one ring's worth, however the guest writes */
+	seq_abandon(vm);
+	flush_locked(vm);
+	spin_unlock(&vm->con_lock);
 }
 
 void guest_console_input(struct vm *vm, const u8 *buf, size_t len)
@@ -426,7 +515,6 @@ static void uart_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 	unsigned reg = (unsigned)(port - COM1) & 7;
 	unsigned long flags;
 	u8 before, after;
-	int tx = -1;
 
 	flags = spin_lock_irqsave(&u->lock);
 	if (in) {
@@ -438,12 +526,10 @@ static void uart_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 	if (reg == UART_THR && !(u->lcr & LCR_DLAB))
 		u->thre_pending = false;
 	before = sources(u);
-	tx = com_write(u, reg, (u8)*val);
+	com_write(u, reg, (u8)*val);
 	rx_refill(u); /* the FIFO may have been cleared, or loopback left */
 	after = sources(u);
 	spin_unlock_irqrestore(&u->lock, flags);
-	if (tx >= 0)
-		guest_console_putc(vm, (char)tx);
 	if (after & ~before)
 		platform_set_irq(vm, GUEST_UART_IRQ);
 }
@@ -456,7 +542,8 @@ static void debug_exit_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 
 		*val = ~0u;
 		return;
 	}
-	guest_console_flush(vm);
+	/* What the guest wrote before is printed when the VM has ended (guest_console_flush() in
+	 * vmm_vm_finished), not here on the exit path. */
 	vm_exit_status(vm, *val);
 }
 

@@ -11,16 +11,27 @@
  * real line (RTS/CTS), so pasting a command does not overrun a guest that drains the FIFO one
  * interrupt at a time. A power of two. */
 #define GUEST_UART_BACKLOG 4096
+/* Guest output (COM1's THR and HC_CONSOLE_WRITE) waiting for Keel's console: the exit path only
+ * copies bytes in; guest_console_drain() prints them later, GUEST_OUT_BUDGET bytes at a time.
+ * While it is full the transmitter is busy (LSR.THRE clear). A power of two. */
+#define GUEST_OUT_RING 4096
+/* Bytes one drain step takes from a VM's ring: about 11 ms of a 115200-baud UART, so a chatty VM
+ * holds the host console for at most that (plus the rest of one line) before others get it. */
+#define GUEST_OUT_BUDGET 128
 
 /*
  * COM1 as a guest sees it: a PC16550D (National Semiconductor data sheet, 1995). Transmitted
- * bytes leave at once (the transmitter is always empty); received bytes come from the
- * hypervisor console. Embedded in struct vm as `uart`. `lock` covers these registers and the
- * VM's output line (vm->con_line): the vCPUs that touch the ports and the console input run on
- * different CPUs.
+ * bytes go into the output ring (the transmitter is busy only while that is full); received
+ * bytes come from the hypervisor console. Embedded in struct vm as `uart`. `lock` covers these
+ * registers and the output ring: the vCPUs that touch the ports, the console input and the
+ * drain run on different CPUs. Nothing is printed under it.
  */
 struct guest_uart {
 	spinlock_t lock;
+	u8 out[GUEST_OUT_RING]; /* output not yet printed, oldest at out_head */
+	u16 out_head;
+	u16 out_count;		/* also read without the lock, to skip an empty drain */
+	u32 out_lost;		/* THR writes that found the ring full (the guest ignored THRE) */
 	u8 rx[GUEST_UART_FIFO]; /* receiver FIFO, oldest at rx_head */
 	u8 rx_head, rx_count;
 	u8 backlog[GUEST_UART_BACKLOG]; /* console input not yet in the FIFO, oldest at backlog_head */
@@ -34,8 +45,17 @@ struct guest_uart {
 
 struct vm;
 
-/* A guest's console bytes become lines on Keel's console, prefixed with the VM's name. */
-void guest_console_putc(struct vm *vm, char c);
+/*
+ * A guest's console bytes become lines on Keel's console, prefixed with the VM's name, in two
+ * steps. guest_console_write() (HC_CONSOLE_WRITE; COM1's THR does the same) copies into the VM's
+ * output ring what fits and returns how many bytes that was: the exit path never waits for the
+ * console. guest_console_drain() prints at most `budget` bytes of it as whole lines and returns
+ * whether more is waiting; the vCPU's run loop calls it before each entry (kernel/sched.c), with
+ * no lock held. guest_console_flush() prints everything left, and the last partial line, when
+ * the VM has ended (before Keel's line about its end).
+ */
+u32 guest_console_write(struct vm *vm, const void *buf, u32 len);
+bool guest_console_drain(struct vm *vm, u32 budget);
 void guest_console_flush(struct vm *vm);
 /* Bytes typed at the hypervisor console for this VM: into COM1's receiver FIFO as the guest
  * makes room in it (a byte that finds the backlog behind the FIFO full too is dropped and sets

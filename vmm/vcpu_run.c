@@ -19,6 +19,7 @@
 #include "kernel/log.h"
 #include "kernel/percpu.h"
 #include "vmm/exit.h"
+#include "vmm/guest_console.h"
 #include "vmm/platform.h"
 #include "vmm/vmm.h"
 
@@ -79,7 +80,18 @@ static enum sched_stop vcpu_run(struct sched_entity *se, u64 deadline)
 	u64 irqs;
 
 	for (;;) {
+		/* The VM's console output, a budget's worth per entry: printed here, on the VM's own
+		 * time and with no lock held, never on the exit path (vmm/guest_console.c). */
+		bool output = guest_console_drain(vm, GUEST_OUT_BUDGET);
+
 		if (!may_enter(v)) {
+			/* Halted or paused with output still waiting: keep draining it a budget at a
+			 * time, and give the CPU up when the slice ends or another vCPU needs it. */
+			if (output && __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_DEAD) {
+				if (sched_resched_asked() || time_ns() >= deadline)
+					return SCHED_PREEMPT;
+				continue;
+			}
 			sched_prepare_block(se);
 			if (!may_enter(v))
 				return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_DEAD ? SCHED_DONE

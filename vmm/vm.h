@@ -86,7 +86,9 @@ struct vm {
 	enum vm_end end; /* when not crashed: a status, or the guest's poweroff or reset */
 	u32 exit_status;
 	char crash_reason[VM_CRASH_MAX];
-	/* COM1 output is gathered into lines and printed with the VM's name (guest_console.c). */
+	/* COM1 output is gathered into lines and printed with the VM's name (guest_console.c), by
+	 * one CPU at a time: whoever holds con_lock (taken before uart.lock, never under it). */
+	spinlock_t con_lock;
 	char con_line[160];
 	u32 con_len;
 	u8 con_seq[4]; /* the start of a UTF-8 sequence, held until it is complete and checked */

@@ -28,11 +28,11 @@ static int monitor_line[16] __attribute__((aligned(64)));
 
 /* Runs one instruction of `len` bytes with the handler armed (`vector` is the one expected, -1
  * for none); returns the vector taken or -1. */
-#define TRY(vector, len, insn, ...)                           \
-	({                                                    \
-		expect_exception((vector), (len));            \
-		__asm__ volatile(insn : __VA_ARGS__);         \
-		exception_taken();                            \
+#define TRY(vector, len, insn, ...)                   \
+	({                                            \
+		expect_exception((vector), (len));    \
+		__asm__ volatile(insn : __VA_ARGS__); \
+		exception_taken();                    \
 	})
 
 static void expect_ud(const char *name, int v)
@@ -51,13 +51,17 @@ static void monitor_mwait(void)
 	CHECK(!monitorx, "CPUID.80000001:ECX[29] (MONITORX/MWAITX) is visible");
 	/* Where CPUID offers them, MWAIT could stop this CPU for good (interrupts are off): skip. */
 	if (!monitor) {
-		v = TRY(VEC_UD, 3, ".byte 0x0f, 0x01, 0xc8", : "a"(monitor_line), "c"(0), "d"(0) : "memory"); /* MONITOR */
+		v = TRY(VEC_UD, 3, ".byte 0x0f, 0x01, 0xc8",
+			: "a"(monitor_line), "c"(0), "d"(0)
+			: "memory"); /* MONITOR */
 		expect_ud("MONITOR", v);
 		v = TRY(VEC_UD, 3, ".byte 0x0f, 0x01, 0xc9", : "a"(0), "c"(0) : "memory"); /* MWAIT */
 		expect_ud("MWAIT", v);
 	}
 	if (!monitorx) {
-		v = TRY(VEC_UD, 3, ".byte 0x0f, 0x01, 0xfa", : "a"(monitor_line), "c"(0), "d"(0) : "memory"); /* MONITORX */
+		v = TRY(VEC_UD, 3, ".byte 0x0f, 0x01, 0xfa",
+			: "a"(monitor_line), "c"(0), "d"(0)
+			: "memory"); /* MONITORX */
 		expect_ud("MONITORX", v);
 		v = TRY(VEC_UD, 3, ".byte 0x0f, 0x01, 0xfb", : "a"(0), "b"(0), "c"(0) : "memory"); /* MWAITX */
 		expect_ud("MWAITX", v);
@@ -114,7 +118,8 @@ static uint64_t read_rdpid(int expect, int *v)
 
 static void tsc_aux(void)
 {
-	bool has_rdtscp = cpuid(0x80000000, 0).eax >= 0x80000001 && (cpuid(0x80000001, 0).edx & CPUID80000001_EDX_RDTSCP);
+	bool has_rdtscp =
+	    cpuid(0x80000000, 0).eax >= 0x80000001 && (cpuid(0x80000001, 0).edx & CPUID80000001_EDX_RDTSCP);
 	bool has_rdpid = cpuid(0, 0).eax >= 7 && (cpuid(7, 0).ecx & CPUID7_ECX_RDPID);
 	uint64_t want = cmdline_ulong("aux", 0x5a17), got, end, checks = 0;
 	int v;

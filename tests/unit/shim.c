@@ -9,12 +9,14 @@
 #include "kernel/log.h"
 #include "kernel/panic.h"
 
-char shim_log[16384];
+char shim_log[65536];
 int shim_log_count[4];
+unsigned long shim_log_bytes;
 
 void shim_log_reset(void)
 {
 	shim_log[0] = '\0';
+	shim_log_bytes = 0;
 	memset(shim_log_count, 0, sizeof(shim_log_count));
 }
 
@@ -28,7 +30,7 @@ void vklog(int level, const char *fmt, va_list ap)
 	char line[512];
 	size_t used = strlen(shim_log);
 
-	vsnprintf(line, sizeof(line), fmt, ap);
+	shim_log_bytes += (unsigned long)vsnprintf(line, sizeof(line), fmt, ap);
 	if (level >= 0 && level < 4)
 		shim_log_count[level]++;
 	if (getenv("KEEL_TEST_VERBOSE"))

@@ -2,11 +2,14 @@
 /*
  * The guest's COM1 (vmm/guest_console.c) through its port handler, as a vCPU reaches it: receiver
  * FIFO and overrun, divisor latch, interrupt identification and priorities, loopback, modem
- * status, and IRQ 4 raised exactly when an enabled condition newly arises.
+ * status, and IRQ 4 raised exactly when an enabled condition newly arises; and the output path
+ * (issue 11 item 6): bytes go into the VM's output ring on the exit path and reach the console
+ * only through guest_console_drain(), a budget at a time, under a slow fake UART.
  */
 #include "shim.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vmm/guest_console.h"
@@ -27,7 +30,11 @@
 #define MSR  6
 #define SCR  7
 
-static struct vm vm;
+/* The fake UART behind Keel's console: 115200 baud, 10 bits a byte. Whatever the code under test
+ * prints costs this much time per byte on a real line. */
+#define UART_US_PER_BYTE 87
+
+static struct vm vm, vm2;
 static struct vcpu vcpu = { .vm = &vm };
 static vm_io_fn com1_fn, exit_fn;
 static int irqs, exit_status = -1;
@@ -35,6 +42,8 @@ static int wrong; /* output cases that came out wrong (check_shown) */
 
 int vm_io_register(struct vm *v, u16 base, u16 count, vm_io_fn fn)
 {
+	if (v == &vm2)
+		return 0; /* a second VM, reached through the output functions only */
 	assert_ptr_equal(v, &vm);
 	if (base == COM1) {
 		assert_int_equal(count, 8);
@@ -79,6 +88,24 @@ static void input(const char *s)
 	guest_console_input(&vm, (const u8 *)s, strlen(s));
 }
 
+/* Microseconds the fake UART has spent on what was printed since the last shim_log_reset(). */
+static unsigned long uart_us(void)
+{
+	return shim_log_bytes * UART_US_PER_BYTE;
+}
+
+/* As the vCPU's run loop does before each entry, until nothing is left. */
+static void drain_all(struct vm *v)
+{
+	for (int i = 0; guest_console_drain(v, GUEST_OUT_BUDGET); i++)
+		assert_true(i < GUEST_OUT_RING);
+}
+
+static u32 write_str(struct vm *v, const char *s)
+{
+	return guest_console_write(v, s, (u32)strlen(s));
+}
+
 static int setup(void **state)
 {
 	memset(&vm, 0, sizeof(vm));
@@ -91,6 +118,9 @@ static int setup(void **state)
 	wrong = 0;
 	exit_status = -1;
 	assert_int_equal(guest_devices_init(&vm), 0);
+	memset(&vm2, 0, sizeof(vm2));
+	snprintf(vm2.name, sizeof(vm2.name), "h");
+	assert_int_equal(guest_devices_init(&vm2), 0);
 	assert_non_null(com1_fn);
 	assert_non_null(exit_fn);
 	shim_log_reset();
@@ -180,6 +210,7 @@ static void test_divisor_latch(void **state)
 	out(LCR, 0x80);
 	out(THR, '\n');
 	out(LCR, 0x00);
+	guest_console_flush(&vm);
 	assert_false(shim_log_contains("[g]"));
 }
 
@@ -236,6 +267,7 @@ static void test_loopback(void **state)
 	assert_int_equal(in(MSR)&0xf0, 0xf0);
 	out(THR, 'H');
 	out(THR, '\n');
+	drain_all(&vm);
 	assert_false(shim_log_contains("[g]")); /* nothing went out */
 	assert_int_equal(in(RBR), 'H');
 	assert_int_equal(in(RBR), '\n');
@@ -253,6 +285,7 @@ static void test_loopback(void **state)
 	out(THR, 'o');
 	out(THR, 'k');
 	out(THR, '\n');
+	drain_all(&vm);
 	assert_true(shim_log_contains("[g] ok\n"));
 }
 
@@ -316,6 +349,7 @@ static void test_output_lines(void **state)
 {
 	for (const char *p = "hello\r\n\x1b[2Jx\n"; *p; p++)
 		out(THR, (u8)*p);
+	drain_all(&vm);
 	assert_true(shim_log_contains("[g] hello\n"));
 	assert_true(shim_log_contains("[g] ?[2Jx\n")); /* no escape sequences reach the terminal */
 	out(THR, 'p');
@@ -326,11 +360,12 @@ static void test_output_lines(void **state)
 	for (int i = 0; i < 200; i++)
 		out(THR, (u8)('a' + i % 26));
 	out(THR, '\n');
+	drain_all(&vm);
 	assert_int_equal((int)strlen(shim_log), 200 + 2 * (4 + 1));
 }
 
-/* Sends `bytes` then a newline, through COM1's THR and then as HC_CONSOLE_WRITE does (one
- * guest_console_putc per byte), and checks each time that exactly the line `shown` came out.
+/* Sends `bytes` then a newline, through COM1's THR and then as HC_CONSOLE_WRITE does (here one
+ * guest_console_write per byte), and checks each time that exactly the line `shown` came out.
  * Mismatches are counted in `wrong`, so that one run lists every case that fails. */
 
 static void check_shown(const char *bytes, const char *shown)
@@ -346,10 +381,11 @@ static void check_shown(const char *bytes, const char *shown)
 			if (path == 0)
 				out(THR, (u8)c);
 			else
-				guest_console_putc(&vm, c);
+				assert_int_equal(guest_console_write(&vm, &c, 1), 1);
 			if (!*p)
 				break;
 		}
+		drain_all(&vm);
 		if (strcmp(shim_log, want)) {
 			print_error("%s: sent \"%s\", shown \"%s\", expected \"%s\"\n", path ? "hypercall" : "COM1",
 				    bytes, shim_log, want);
@@ -412,6 +448,7 @@ static void test_output_whole_characters(void **state)
 		out(THR, 'a');
 	for (const char *p = "\xe2\x82\xac\n"; *p; p++)
 		out(THR, (u8)*p);
+	drain_all(&vm);
 	assert_int_equal((int)strlen(shim_log), 4 + 157 + 1 + 4 + 3 + 1);
 	assert_string_equal(shim_log + 4 + 157, "\n[g] \xe2\x82\xac\n");
 }
@@ -423,7 +460,241 @@ static void test_debug_exit(void **state)
 	out(THR, 'b');
 	exit_fn(&vcpu, KEEL_DEBUG_EXIT_PORT, 1, false, &v);
 	assert_int_equal(exit_status, 0x31);
-	assert_true(shim_log_contains("[g] b\n")); /* flushed first */
+	assert_int_equal(uart_us(), 0); /* not printed on the exit path ... */
+	guest_console_flush(&vm);
+	assert_string_equal(shim_log, "[g] b\n"); /* ... but when the VM has ended */
+}
+
+/* Issue 11 item 6: guest output through the VM's ring. */
+
+/* 4 KiB of "x\n", the write that used to hold a CPU for about a second on a real UART. */
+static char xs[GUEST_OUT_RING + 1];
+
+static void fill_xs(void)
+{
+	for (int i = 0; i < GUEST_OUT_RING; i++)
+		xs[i] = (i & 1) ? '\n' : 'x';
+}
+
+/* The number of lines "[name] x" at the start of the log, and whether nothing else is there. */
+static int count_lines(const char *log, const char *line, bool *only)
+{
+	size_t len = strlen(line);
+	int n = 0;
+
+	while (!strncmp(log, line, len)) {
+		log += len;
+		n++;
+	}
+	*only = !*log;
+	return n;
+}
+
+static void test_write_costs_no_uart_time(void **state)
+{
+	bool only;
+
+	fill_xs();
+	/* HC_CONSOLE_WRITE of 4 KiB: the exit path copies into the ring and prints nothing. */
+	assert_int_equal(guest_console_write(&vm, xs, GUEST_OUT_RING), GUEST_OUT_RING);
+	assert_int_equal(uart_us(), 0);
+	drain_all(&vm);
+	assert_int_equal(count_lines(shim_log, "[g] x\n", &only), GUEST_OUT_RING / 2);
+	assert_true(only);
+	/* The same through COM1's THR, byte by byte as a driver polling THRE sends it. */
+	shim_log_reset();
+	for (int i = 0; i < GUEST_OUT_RING; i++) {
+		assert_true(in(LSR)&0x20);
+		out(THR, (u8)xs[i]);
+	}
+	assert_int_equal(uart_us(), 0);
+	drain_all(&vm);
+	assert_int_equal(count_lines(shim_log, "[g] x\n", &only), GUEST_OUT_RING / 2);
+	assert_true(only);
+}
+
+static void test_drain_budget(void **state)
+{
+	const int lines_per_step = GUEST_OUT_BUDGET / 2;
+	bool only;
+	int steps = 0;
+
+	fill_xs();
+	assert_int_equal(guest_console_write(&vm, xs, GUEST_OUT_RING), GUEST_OUT_RING);
+	assert_int_equal(uart_us(), 0);
+	/* Each step prints the budget's worth and no more: 64 lines of "x\n" (6 bytes each shown,
+	 * about 33 ms of the fake UART), then the CPU goes back to the guest or to another VM. */
+	for (bool more = true; more; steps++) {
+		unsigned long before = uart_us();
+
+		more = guest_console_drain(&vm, GUEST_OUT_BUDGET);
+		assert_int_equal(uart_us() - before, (unsigned long)lines_per_step * 6 * UART_US_PER_BYTE);
+		assert_int_equal(count_lines(shim_log, "[g] x\n", &only), (steps + 1) * lines_per_step);
+		assert_true(only);
+	}
+	assert_int_equal(steps, GUEST_OUT_RING / GUEST_OUT_BUDGET);
+	assert_false(guest_console_drain(&vm, GUEST_OUT_BUDGET)); /* empty: nothing to do */
+	/* A smaller budget takes less; a line is printed only once it is whole. */
+	shim_log_reset();
+	assert_int_equal(write_str(&vm, "abcdefgh\nij\n"), 12);
+	assert_true(guest_console_drain(&vm, 5));
+	assert_string_equal(shim_log, "");
+	assert_true(guest_console_drain(&vm, 5));
+	assert_string_equal(shim_log, "[g] abcdefgh\n");
+	assert_false(guest_console_drain(&vm, 5));
+	assert_string_equal(shim_log, "[g] abcdefgh\n[g] ij\n");
+}
+
+/* Fills a VM's ring with numbered lines "<c>NNNN\n" (6 bytes): one line per 6 bytes of budget. */
+static int fill_numbered(struct vm *v, char c)
+{
+	char line[8];
+	int n = 0;
+
+	for (;; n++) {
+		assert_true(n < GUEST_OUT_RING / 6 + 1); /* bounded however much a write takes */
+		snprintf(line, sizeof(line), "%c%04d\n", c, n);
+		if (guest_console_write(v, line, 6) < 6)
+			return n; /* the ring is full: that line went in only in part */
+	}
+}
+
+static void test_two_vms_interleave(void **state)
+{
+	int na = fill_numbered(&vm, 'a'), nb = fill_numbered(&vm2, 'b');
+	int seen[2] = { 0, 0 }, rounds = 0;
+	char *line, *save, copy[sizeof(shim_log)];
+
+	assert_int_equal(na, GUEST_OUT_RING / 6);
+	assert_int_equal(nb, GUEST_OUT_RING / 6);
+	assert_int_equal(uart_us(), 0);
+	/* Two CPUs' run loops take turns at the console (its lock is FIFO-fair); each prints its
+	 * own VM's budget per turn. Neither VM gets ahead of the other by more than one budget. */
+	for (bool more = true; more; rounds++) {
+		more = guest_console_drain(&vm, GUEST_OUT_BUDGET);
+		more |= guest_console_drain(&vm2, GUEST_OUT_BUDGET);
+	}
+	assert_int_equal(rounds, GUEST_OUT_RING / GUEST_OUT_BUDGET);
+	guest_console_flush(&vm); /* the last partial line of each */
+	guest_console_flush(&vm2);
+	snprintf(copy, sizeof(copy), "%s", shim_log);
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int who, num;
+		char c, want[16];
+
+		who = !strncmp(line, "[h] ", 4);
+		c = who ? 'b' : 'a';
+		assert_true(!strncmp(line, who ? "[h] " : "[g] ", 4));
+		/* Whole lines, each VM's in order. */
+		if (seen[who] == (who ? nb : na)) {
+			snprintf(want, sizeof(want), "%c%04d", c, seen[who]);
+			assert_true(!strncmp(line + 4, want, strlen(line + 4)) && strlen(line + 4) < 5);
+		} else {
+			assert_int_equal(sscanf(line + 4, "%c%d", &c, &num), 2);
+			assert_int_equal(c, who ? 'b' : 'a');
+			assert_int_equal(num, seen[who]);
+		}
+		seen[who]++;
+		assert_true(abs(seen[0] - seen[1]) <= GUEST_OUT_BUDGET / 6 + 1);
+	}
+	assert_int_equal(seen[0], na + 1);
+	assert_int_equal(seen[1], nb + 1);
+}
+
+static void test_full_ring_flow_control(void **state)
+{
+	int written = 0, irqs_full, waits = 0;
+	bool only;
+
+	out(IER, 0x02); /* THRE interrupt */
+	assert_int_equal(in(IIR), 0x02);
+	/* A driver that sends while THRE is set fills the ring and then sees the transmitter busy:
+	 * THRE and TEMT clear, and no THRE interrupt. */
+	while (in(LSR)&0x20) {
+		out(THR, (u8)((written & 1) ? '\n' : 'x'));
+		written++;
+		assert_true(written <= GUEST_OUT_RING);
+	}
+	assert_int_equal(written, GUEST_OUT_RING);
+	assert_int_equal(in(LSR), 0x00);
+	assert_int_equal(in(IIR), 0x01);
+	irqs_full = irqs;
+	/* The HC_CONSOLE_WRITE path writes what fits: nothing now. */
+	assert_int_equal(write_str(&vm, "hc\n"), 0);
+	/* The drain makes room: THRE is back, with its interrupt; TEMT once all is out. */
+	assert_true(guest_console_drain(&vm, GUEST_OUT_BUDGET));
+	assert_int_equal(irqs, irqs_full + 1);
+	assert_int_equal(in(IIR), 0x02);
+	assert_int_equal(in(LSR), 0x20);
+	assert_int_equal(write_str(&vm, "hc\n"), 3);
+	/* A polling driver sending 4 KiB more, with the run loop draining between its exits: it
+	 * waits at times, and nothing is lost. */
+	for (int i = 0; i < GUEST_OUT_RING; i++) {
+		while (!(in(LSR)&0x20)) {
+			guest_console_drain(&vm, GUEST_OUT_BUDGET);
+			waits++;
+		}
+		out(THR, (u8)((i & 1) ? '\n' : 'x'));
+	}
+	assert_true(waits > 0);
+	guest_console_flush(&vm);
+	assert_int_equal(in(LSR), 0x60);
+	assert_false(shim_log_contains("lost"));
+	only = strstr(shim_log, "[g] hc\n") != NULL;
+	assert_true(only);
+	assert_int_equal(count_lines(strstr(shim_log, "[g] hc\n") + 7, "[g] x\n", &only), GUEST_OUT_RING / 2);
+	assert_true(only);
+	/* A driver that ignores THRE loses what it writes while the ring is full, and is told so. */
+	shim_log_reset();
+	for (int i = 0; i < GUEST_OUT_RING + 3; i++)
+		out(THR, 'y');
+	guest_console_flush(&vm);
+	assert_true(shim_log_contains("vm g: 3 bytes of COM1 output lost"));
+}
+
+static void test_order_within_vm(void **state)
+{
+	/* THR and HC_CONSOLE_WRITE bytes, in the order written, drained in odd-sized pieces: lines
+	 * come out whole and in order, however the pieces fall. */
+	static const char want[] = "[g] one two three\n[g] four\n[g] five \xe2\x82\xac six\n";
+
+	for (u32 budget = 1; budget <= 16; budget++) {
+		shim_log_reset();
+		out(THR, 'o');
+		out(THR, 'n');
+		assert_int_equal(write_str(&vm, "e two"), 5);
+		for (const char *p = " three\nfour"; *p; p++)
+			out(THR, (u8)*p);
+		assert_int_equal(write_str(&vm, "\nfive \xe2\x82"), 8);
+		out(THR, 0xac);
+		assert_int_equal(write_str(&vm, " six\n"), 5);
+		assert_int_equal(uart_us(), 0);
+		while (guest_console_drain(&vm, budget))
+			;
+		assert_string_equal(shim_log, want);
+	}
+}
+
+static void test_end_flush(void **state)
+{
+	u32 status = 0;
+	bool only;
+
+	/* A VM fills its ring, leaves a line unfinished and ends (debug-exit port). */
+	fill_xs();
+	assert_int_equal(guest_console_write(&vm, xs, GUEST_OUT_RING - 4), GUEST_OUT_RING - 4);
+	assert_int_equal(write_str(&vm, "tail"), 4);
+	assert_true(guest_console_drain(&vm, GUEST_OUT_BUDGET));
+	exit_fn(&vcpu, KEEL_DEBUG_EXIT_PORT, 1, false, &status);
+	assert_int_equal(exit_status, 0);
+	assert_int_equal(uart_us(), (unsigned long)GUEST_OUT_BUDGET / 2 * 6 * UART_US_PER_BYTE);
+	/* Its end: everything left comes out in one call, the unfinished line last, so Keel's line
+	 * about the end (printed next by vmm_vm_finished) follows the VM's own last output. */
+	guest_console_flush(&vm);
+	assert_int_equal(count_lines(shim_log, "[g] x\n", &only), (GUEST_OUT_RING - 4) / 2);
+	assert_string_equal(strstr(shim_log, "[g] tail"), "[g] tail\n");
+	assert_false(guest_console_drain(&vm, GUEST_OUT_BUDGET));
+	assert_int_equal(vm.con_len, 0);
 }
 
 int main(void)
@@ -444,6 +715,12 @@ int main(void)
 		cmocka_unit_test_setup(test_output_utf8, setup),
 		cmocka_unit_test_setup(test_output_whole_characters, setup),
 		cmocka_unit_test_setup(test_debug_exit, setup),
+		cmocka_unit_test_setup(test_write_costs_no_uart_time, setup),
+		cmocka_unit_test_setup(test_drain_budget, setup),
+		cmocka_unit_test_setup(test_two_vms_interleave, setup),
+		cmocka_unit_test_setup(test_full_ring_flow_control, setup),
+		cmocka_unit_test_setup(test_order_within_vm, setup),
+		cmocka_unit_test_setup(test_end_flush, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
