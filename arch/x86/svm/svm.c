@@ -305,7 +305,7 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 			      (v->pending_has_error ? EVENTINJ_EV | ((u64)v->pending_error << 32) : 0);
 		v->pending_exc = false;
 	}
-	exit->next_rip = 0;
+	exit->next_rip = exit->hw_reason = 0;
 	exit->npf.gpa = exit->npf.error = 0; /* the whole union */
 	assign_asid(v, c);
 	if (v->arch.svm.check_vmcb) {

@@ -314,7 +314,8 @@ void vmx_run(struct vcpu *v, struct vm_exit *exit)
 	u32 reason;
 	u64 t0;
 
-	memset(exit, 0, sizeof(*exit));
+	exit->next_rip = exit->hw_reason = 0;
+	exit->npf.gpa = exit->npf.error = 0; /* the whole union */
 	vmx_load(v);
 	if (__atomic_load_n(&v->vm->arch.vmx.ept_generation, __ATOMIC_ACQUIRE) != x->ept_generation) {
 		x->ept_generation = v->vm->arch.vmx.ept_generation;
