@@ -163,8 +163,8 @@ int sched_add(struct sched *s, struct sched_entity *e, u64 now)
 	if (!e->group || !e->group->refilled_at) {
 		struct sched_cap *cap = cap_of(e);
 
-		cap->budget_ns = period_budget(s, cap);
-		cap->throttled = false;
+		cap->budget_ns = period_budget(s, cap) - (s64)cap->charged_ns;
+		cap->throttled = cap->pct && cap->budget_ns <= 0;
 		cap->refilled_at = s->period_start_ns;
 	}
 	cap_of(e)->active++;

@@ -35,6 +35,9 @@ struct sched_cap {
 	u64 refilled_at; /* period start of the last refill */
 	u32 active;	 /* members not blocked */
 	bool throttled;
+	/* Time spent for the group before its first member was added (a VM rebuilt after a
+	 * reset): its first budget is smaller by as much, as if it had run then. */
+	u64 charged_ns;
 };
 
 struct sched_entity {

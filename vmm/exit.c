@@ -108,20 +108,14 @@ bool exit_fast(struct vcpu *v, const struct vm_exit *e, u64 irqs_before, bool *h
 
 bool skip_insn(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len)
 {
-	int n;
+	u64 next = e->next_rip;
 
-	if (e->next_rip) {
-		vcpu_ops->set(v, VREG_RIP, e->next_rip);
-		return true;
-	}
-	n = insn_length(v, opcode, len);
-
-	if (n < 0) {
+	if (!next && insn_end(v, opcode, len, &next) < 0) {
 		vm_crash(v->vm, "cannot decode the exiting instruction at %#llx",
 			 (unsigned long long)vcpu_ops->get(v, VREG_RIP));
 		return false;
 	}
-	vcpu_ops->set(v, VREG_RIP, vcpu_ops->get(v, VREG_RIP) + (u64)n);
+	vcpu_ops->set(v, VREG_RIP, next);
 	return true;
 }
 

@@ -36,15 +36,14 @@ void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 
 	/* A guest may use either vendor's instruction: both raise this exit where they are valid. */
 	if (!e->next_rip) {
-		int n = insn_length(v, vmmcall, sizeof(vmmcall));
+		u64 next;
 
-		if (n < 0)
-			n = insn_length(v, vmcall, sizeof(vmcall));
-		if (n < 0) {
+		if (insn_end(v, vmmcall, sizeof(vmmcall), &next) < 0 &&
+		    insn_end(v, vmcall, sizeof(vmcall), &next) < 0) {
 			vm_crash(v->vm, "cannot decode the hypercall instruction");
 			return;
 		}
-		vcpu_ops->set(v, VREG_RIP, vcpu_ops->get(v, VREG_RIP) + (u64)n);
+		vcpu_ops->set(v, VREG_RIP, next);
 	} else {
 		vcpu_ops->set(v, VREG_RIP, e->next_rip);
 	}

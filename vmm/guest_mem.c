@@ -134,7 +134,7 @@ static const u64 legacy_prefix[4] = {
 
 /* Reads the prefixes and the opcode only, a byte at a time and each once, translating a page only
  * when the instruction runs into it (at most 15 bytes, SDM vol. 2A §2.1). */
-int insn_length(struct vcpu *v, const u8 *opcode, unsigned oplen)
+int insn_end(struct vcpu *v, const u8 *opcode, unsigned oplen, u64 *next_rip)
 {
 	struct vcpu_code_state pg;
 	u64 lin = (code_state_of(v, &pg), pg.cs_base + pg.rip);
@@ -153,8 +153,17 @@ int insn_length(struct vcpu *v, const u8 *opcode, unsigned oplen)
 			continue;
 		if (c != opcode[matched])
 			return -EINVAL;
-		if (++matched == oplen)
+		if (++matched == oplen) {
+			*next_rip = pg.rip + i;
 			return (int)i;
+		}
 	}
 	return -EINVAL;
+}
+
+int insn_length(struct vcpu *v, const u8 *opcode, unsigned oplen)
+{
+	u64 next;
+
+	return insn_end(v, opcode, oplen, &next);
 }

@@ -13,5 +13,7 @@ int guest_fetch(struct vcpu *v, u8 *buf, unsigned len);
  * NRIPS do not report it). -EINVAL if the bytes there are not that instruction.
  */
 int insn_length(struct vcpu *v, const u8 *opcode, unsigned oplen);
+/* The same, and where the instruction ends (RIP + length) in *next_rip. */
+int insn_end(struct vcpu *v, const u8 *opcode, unsigned oplen, u64 *next_rip);
 
 #endif

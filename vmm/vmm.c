@@ -81,9 +81,11 @@ static void report(struct vm *vm, bool restart)
  * A reset VM is built again from its modules, like a PC that reboots: fresh memory, vCPUs and
  * devices, the same name and console number (the console's input stays with it). Runs on the
  * CPU that retired the old VM's last vCPU, which the scheduler still counts, so the CPUs do not
- * leave their loops meanwhile.
+ * leave their loops meanwhile. The time it takes from `since` (freeing the old VM, building the
+ * new one) is charged to the VM: its vCPU 0 starts with it as run time, and its cap with it as
+ * debt, so a guest that resets in a loop pays for its rebuilds within its cap.
  */
-static void restart_vm(struct vm_config *c, u32 id)
+static void restart_vm(struct vm_config *c, u32 id, u64 since)
 {
 	struct vm *vm = build_vm(c, boot_info);
 	unsigned long flags;
@@ -105,7 +107,11 @@ static void restart_vm(struct vm_config *c, u32 id)
 		klog(LOG_ALWAYS, "keel: vm %s destroyed from the console while it restarted\n", c->name);
 		vm_destroy(vm);
 	} else {
+		u64 spent = time_ns() - since;
+
 		pr_info("vm %s: restart %u\n", c->name, c->restarts);
+		vm->cap.charged_ns = spent;
+		vm->vcpus[0]->se.run_ns = spent;
 		start_vm(vm);
 	}
 }
@@ -116,6 +122,7 @@ void vmm_vm_finished(struct vm *vm)
 	struct vm_config *c = NULL;
 	u32 id = vm->id;
 	bool restart;
+	u64 since;
 
 	for (u32 i = 0; i < nr_vm_configs; i++) {
 		if (vm_configs[i].vm == vm) {
@@ -131,9 +138,10 @@ void vmm_vm_finished(struct vm *vm)
 	spin_unlock_irqrestore(&list_lock, flags);
 	guest_console_flush(vm);
 	report(vm, restart);
+	since = time_ns();
 	vm_destroy(vm);
 	if (restart)
-		restart_vm(c, id);
+		restart_vm(c, id, since);
 }
 
 static void cpu_loop(void *arg)

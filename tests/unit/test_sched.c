@@ -138,6 +138,34 @@ static void test_group_cap(void **state)
 	assert_true(a.run_ns > 5000 * MS / 8 && b.run_ns > 5000 * MS / 8);
 }
 
+/* Time spent for a VM before its vCPUs join (rebuilding it after a reset) is debt of its cap:
+ * a VM that resets in a loop cannot get its rebuilds for free outside its cap. */
+static void test_charged_before_start(void **state)
+{
+	struct sched_cap vm_cap = { .pct = 10, .charged_ns = 25 * MS };
+	struct sched_entity e;
+
+	sched_init(&s, 1, SLICE, PERIOD, 0);
+	entity(&e, 1, SCHED_WEIGHT_UNIT, 10, 1);
+	e.group = &vm_cap;
+	assert_int_equal(sched_add(&s, &e, 0), 0);
+	/* 10 ms of budget minus 25 ms spent: throttled for this period and the next. */
+	assert_true(sched_throttled(&e));
+	assert_null(sched_pick(&s, 0, 0));
+	sched_period(&s, PERIOD);
+	assert_null(sched_pick(&s, 0, PERIOD));
+	sched_period(&s, 2 * PERIOD);
+	assert_ptr_equal(sched_pick(&s, 0, 2 * PERIOD), &e);
+	assert_int_equal(sched_deadline(&s, 0), 2 * PERIOD + 5 * MS);
+	/* Without a cap the charge changes nothing. */
+	vm_cap = (struct sched_cap){ .charged_ns = 25 * MS };
+	entity(&e, 1, SCHED_WEIGHT_UNIT, 0, 1);
+	e.group = &vm_cap;
+	sched_init(&s, 1, SLICE, PERIOD, 0);
+	assert_int_equal(sched_add(&s, &e, 0), 0);
+	assert_false(sched_throttled(&e));
+}
+
 /* An overrun (a late timer) is debt: the next period's budget is smaller by as much. */
 static void test_cap_overrun_is_debt(void **state)
 {
@@ -313,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_group_cap),
 		cmocka_unit_test(test_cap_overrun_is_debt),
+		cmocka_unit_test(test_charged_before_start),
 		cmocka_unit_test(test_join_while_others_sleep),
 		cmocka_unit_test(test_move_places_relative),
 		cmocka_unit_test(test_affinity),
