@@ -10,7 +10,13 @@ OBJCOPY := objcopy
 NM := nm
 PYTHON := /usr/bin/python3
 QEMU := qemu-system-x86_64
+# `make DEBUG=1`: ASSERT() live and spinlocks that check their owner (KEEL_DEBUG), built in
+# build-debug so its objects never mix with the normal build's.
+ifeq ($(DEBUG),1)
+B := build-debug
+else
 B := build
+endif
 # `make V=1` shows the full commands.
 ifeq ($(V),1)
 Q :=
@@ -28,6 +34,9 @@ KCFLAGS := -std=gnu11 -ffreestanding -fno-builtin -fno-stack-protector -fno-pic 
 	-mno-red-zone -mcmodel=kernel -mno-sse -mno-sse2 -mno-mmx -mno-avx -mno-3dnow \
 	-mgeneral-regs-only -fno-omit-frame-pointer -fno-common -fno-strict-aliasing \
 	-O2 -g -I. -MMD -MP $(WARNINGS)
+ifeq ($(DEBUG),1)
+KCFLAGS += -DKEEL_DEBUG
+endif
 ifneq ($(findstring clang,$(CC)),)
 KCFLAGS += -Wno-gnu-variable-sized-type-not-at-end
 endif
