@@ -10,7 +10,13 @@ OBJCOPY := objcopy
 NM := nm
 PYTHON := /usr/bin/python3
 QEMU := qemu-system-x86_64
+# `make DEBUG=1`: ASSERT() live and spinlocks that check their owner (KEEL_DEBUG), built in
+# build-debug so its objects never mix with the normal build's.
+ifeq ($(DEBUG),1)
+B := build-debug
+else
 B := build
+endif
 # `make V=1` shows the full commands.
 ifeq ($(V),1)
 Q :=
@@ -28,6 +34,9 @@ KCFLAGS := -std=gnu11 -ffreestanding -fno-builtin -fno-stack-protector -fno-pic 
 	-mno-red-zone -mcmodel=kernel -mno-sse -mno-sse2 -mno-mmx -mno-avx -mno-3dnow \
 	-mgeneral-regs-only -fno-omit-frame-pointer -fno-common -fno-strict-aliasing \
 	-O2 -g -I. -MMD -MP $(WARNINGS)
+ifeq ($(DEBUG),1)
+KCFLAGS += -DKEEL_DEBUG
+endif
 ifneq ($(findstring clang,$(CC)),)
 KCFLAGS += -Wno-gnu-variable-sized-type-not-at-end
 endif
@@ -97,8 +106,32 @@ include tests/fuzz/fuzz.mk
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 .PHONY: test format check-format
-test: check-format check-unit check-fuzz check-bench check-boot check-guests-bare check-svm check-sched check-vmx check-linux \
-	check-linux-vmx
+# What CI runs, and why each is there (the one place that says so; README.md "Tests" points here).
+# CI (.ci/run) builds with clang and with gcc, then runs `make test`, which makes, in this order:
+#   check-format       the tree keeps .clang-format's style
+#   check-unit         real sources on the host under ASan+UBSan: allocators, parsers, scheduler
+#                      policy, device models, loaders; the cheapest place to catch a logic bug
+#   check-fuzz         libFuzzer on the MMIO decoder and emulator, which parse guest-controlled bytes
+#   check-bench        the exit microbenchmark under -icount against tests/bench/budgets.txt:
+#                      deterministic instruction counts, so an exit-path regression fails CI
+#   check-boot         every boot path x 1/2/4 CPUs x memory sizes x AMD/Intel CPU models; panics,
+#                      bad command lines and modules
+#   check-guests-bare  the test guests on bare QEMU, so a broken guest is not taken for a Keel bug
+#   check-svm          the guest suite under the SVM backend (QEMU TCG, Bochs ryzen)
+#   check-sched        the scheduler under load: weights, caps, pinning, idle, SMP guests, console
+#   check-vmx          the guest suite under the VT-x backend on Bochs (QEMU TCG has no VT-x)
+#   check-linux        Debian's kernel under Keel on SVM: the guest users run
+#   check-linux-vmx    the same kernel under VT-x on Bochs (slow)
+# and prints each target's wall time at the end (tests/timed.sh), also when one fails.
+# Then CI runs `make DEBUG=1 check-svm`: the SVM suite on the debug build (build-debug/), with
+# ASSERT() and the spinlocks' owner checks live, and the boot test that the owner check catches
+# a CPU taking a lock twice (fault=relock). Not in CI: check-vmx-full (a 1.5 GiB VM on
+# Bochs, about 50 s more) and bench (measurements).
+TEST_TARGETS := check-format check-unit check-fuzz check-bench check-boot check-guests-bare check-svm check-sched check-vmx \
+	check-linux check-linux-vmx
+test:
+	+$(Q)MAKE="$(MAKE)" tests/timed.sh $(B)/test-times.txt \
+		$(if $(findstring k,$(firstword -$(MAKEFLAGS))),1,0) $(TEST_TARGETS)
 
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -159,7 +192,8 @@ help:
 	@echo "make            build build/keel.elf, build/keel.efi, build/keel.iso"
 	@echo "make run        build and boot keel.iso in QEMU (serial console on this terminal)"
 	@echo "make run-kernel boot build/keel.elf with qemu -kernel (CMDLINE=... SMP=... MEM=...)"
-	@echo "make test       host unit tests and QEMU boot tests"
+	@echo "make test       every test CI runs, one target after another, with their times (see test: above)"
+	@echo "make DEBUG=1    the debug build in build-debug/: ASSERT() and spinlock owner checks live"
 	@echo "make check-unit host unit tests (cmocka, ASan+UBSan)"
 	@echo "make check-boot boot-path tests in QEMU TCG"
 	@echo "make check-sched the scheduler under load, SMP guests and the console (QEMU, AMD-V)"

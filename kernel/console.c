@@ -54,4 +54,5 @@ void console_write(const char *s, size_t n, bool error)
 void console_force_unlock(void)
 {
 	console_lock.owner = console_lock.next;
+	spin_debug_forget(&console_lock);
 }

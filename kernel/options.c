@@ -24,7 +24,8 @@ static const char *const tristate_names[] = { "auto", "on", "off", NULL };
 static const char *const finish_names[] = { "wait", "poweroff", "reboot", "halt", NULL };
 static const char *const panic_names[] = { "halt", "reboot", NULL };
 static const char *const tsc_names[] = { "auto", "cpuid", "hpet", "pmtimer", "pit", NULL };
-static const char *const fault_names[] = { "none", "pagefault", "ud", "stack_overflow", "panic", "ap_panic", NULL };
+static const char *const fault_names[] = { "none",  "pagefault", "ud",	   "stack_overflow",
+					   "panic", "ap_panic",	 "relock", NULL };
 
 static const struct cmdline_option option_table[] = {
 	{ .name = "console",

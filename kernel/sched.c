@@ -21,6 +21,7 @@
 #include "arch/x86/tsc.h"
 #include "kernel/log.h"
 #include "kernel/options.h"
+#include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/spinlock.h"
 
@@ -78,8 +79,10 @@ static void send_kick(int cpu)
 		lapic_send_ipi(cpus[cpu]->apic_id, VEC_KICK);
 }
 
+/* Under the lock. */
 static void kick_idle_with_work(void)
 {
+	spin_assert_held(&lock);
 	for (u32 cpu = 0; cpu < sched.nr_cpus; cpu++) {
 		struct sched_cpu *c = &sched.cpu[cpu];
 
@@ -141,6 +144,7 @@ static u64 wake_timers(u32 cpu, u64 now)
 	struct sched_cpu *c = &sched.cpu[cpu];
 	u64 next = 0;
 
+	spin_assert_held(&lock);
 	for (u32 i = 0; i < c->nr; i++) {
 		struct sched_entity *e = c->rq[i];
 
@@ -157,6 +161,7 @@ static u64 wake_timers(u32 cpu, u64 now)
 /* Under the lock: a CPU that sits idle while balancing gave it work must look again. */
 static bool any_throttled(u32 cpu)
 {
+	spin_assert_held(&lock);
 	for (u32 i = 0; i < sched.cpu[cpu].nr; i++)
 		if (sched_throttled(sched.cpu[cpu].rq[i]))
 			return true;
@@ -174,6 +179,7 @@ void sched_arm_timer(u64 deadline)
 	struct percpu *p = this_cpu();
 	u64 now;
 
+	ASSERT(!irqs_enabled());
 	/* A timer that fired (early by rounding, or for an older deadline) is armed again. */
 	if (pc->armed == deadline && p->timer_ticks == pc->armed_ticks)
 		return;
@@ -194,6 +200,7 @@ bool sched_resched_asked(void)
 
 bool sched_should_stop(u64 deadline)
 {
+	ASSERT(!irqs_enabled());
 	return pcs[this_cpu()->cpu].resched || time_ns() >= deadline;
 }
 

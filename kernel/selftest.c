@@ -9,6 +9,7 @@
 #include "kernel/options.h"
 #include "kernel/panic.h"
 #include "kernel/smp.h"
+#include "kernel/spinlock.h"
 
 /* Not static and not inlined, so they appear in the backtrace by name. */
 __attribute__((noinline)) void selftest_recurse(volatile u64 *depth);
@@ -21,6 +22,19 @@ __attribute__((noinline)) void selftest_recurse(volatile u64 *depth)
 	if (++(*depth) != 0)
 		selftest_recurse(depth);
 	pad[1] = pad[0];
+}
+
+/* A lock taken twice on one CPU, as a callback that takes its caller's lock would: the debug
+ * build's owner check must panic (any other build would spin here forever, interrupts off). */
+__attribute__((noinline)) void selftest_relock(void);
+__attribute__((noinline)) void selftest_relock(void)
+{
+	static spinlock_t lock = SPINLOCK_INIT;
+	unsigned long flags = spin_lock_irqsave(&lock);
+
+	spin_lock(&lock);
+	spin_unlock(&lock);
+	spin_unlock_irqrestore(&lock, flags);
 }
 
 static void ap_panic(void *arg)
@@ -52,6 +66,14 @@ void selftest_fault(void)
 	case FAULT_AP_PANIC:
 		if (smp_call(nr_cpus_online > 1 ? 1 : 0, ap_panic, NULL))
 			panic("fault=ap_panic: no CPU 1 to panic on");
+		break;
+	case FAULT_RELOCK:
+		if (!SPIN_DEBUG) {
+			pr_info("fault=relock: only the debug build (make DEBUG=1) checks lock owners\n");
+			break;
+		}
+		pr_info("fault=relock: taking a lock this CPU holds\n");
+		selftest_relock();
 		break;
 	default:
 		break;

@@ -659,6 +659,7 @@ static void deliver(u8 b)
 
 static void input_locked(const u8 *buf, size_t len)
 {
+	spin_assert_held(&con.lock);
 	for (size_t i = 0; i < len; i++) {
 		u8 b = buf[i];
 

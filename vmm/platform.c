@@ -100,6 +100,7 @@ static void route_msgs(struct vm *vm, const struct vioapic_msg *m, unsigned n, c
  * returns whether *msg must be routed (after the lock is dropped). */
 static bool isa_edge_locked(struct vm *vm, u8 irq, struct vioapic_msg *msg)
 {
+	spin_assert_held(&vm->lock);
 	vpic_raise(&vm->pic, irq);
 	return vioapic_pulse(&vm->ioapic, irq == PIT_IRQ ? PIT_GSI : irq, msg);
 }

@@ -17,6 +17,7 @@
 #include "arch/x86/fpu.h"
 #include "arch/x86/tsc.h"
 #include "kernel/log.h"
+#include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "vmm/exit.h"
 #include "vmm/guest_console.h"
@@ -55,6 +56,7 @@ static bool may_enter(struct vcpu *v)
  * backend's own timer (the VMX-preemption timer) when it has one, else by this CPU's. */
 static void arm_deadline(struct vcpu *v, u64 deadline)
 {
+	ASSERT(!irqs_enabled());
 	if (vcpu_ops->set_timer) {
 		u64 tsc = 0;
 

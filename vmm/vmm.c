@@ -330,13 +330,14 @@ void vmm_run_all(const struct boot_info *bi)
 
 /* The console's view (vmm/vmm.h). */
 
-/* The declaration of the VM the console names (by name or number); its vm may be NULL while
- * it restarts. */
+/* Under the list lock: the declaration of the VM the console names (by name or number); its vm
+ * may be NULL while it restarts. */
 static struct vm_config *find_locked(const char *name)
 {
 	u64 id = 0;
 	const char *p = name;
 
+	spin_assert_held(&list_lock);
 	for (; *p >= '0' && *p <= '9' && id < 1000000; p++)
 		id = id * 10 + (u64)(*p - '0');
 	for (u32 i = 0; i < nr_vm_configs; i++) {

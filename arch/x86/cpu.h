@@ -96,6 +96,12 @@ static inline unsigned long read_rflags(void)
 	return f;
 }
 
+/* For ASSERT()s of a function's "interrupts off" contract. */
+static inline bool irqs_enabled(void)
+{
+	return read_rflags() & RFLAGS_IF;
+}
+
 static inline unsigned long irq_save(void)
 {
 	unsigned long f = read_rflags();

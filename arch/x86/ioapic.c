@@ -75,6 +75,7 @@ static void reg_write(const struct ioapic *a, u32 reg, u32 val)
 /* Caller holds ioapic_lock. Masks first, so a half-written entry is never live. */
 static void rte_write(const struct ioapic *a, u32 n, u64 rte)
 {
+	spin_assert_held(&ioapic_lock);
 	reg_write(a, IOAPIC_REG_RTE(n), (u32)IOAPIC_RTE_MASKED);
 	reg_write(a, IOAPIC_REG_RTE(n) + 1, (u32)(rte >> 32));
 	reg_write(a, IOAPIC_REG_RTE(n), (u32)rte);

@@ -1,9 +1,11 @@
 """Faults inside Keel are reported in full, and the machine ends in the state on_panic asks for."""
+import os
 import re
+import subprocess
 
 import pytest
 
-from keelboot import Boot
+from keelboot import BUILD, Boot
 
 CASES = {
     # fault=...: (expected first line, a function the backtrace must name)
@@ -47,3 +49,26 @@ def test_shutdown_paths(action, line):
     log = boot.run()
     assert line in log
     assert "failed" not in log, log[-2000:]
+
+
+def debug_build():
+    """Whether KEEL_BUILD holds `make DEBUG=1`'s image (spinlocks with owner checks)."""
+    syms = subprocess.run(["nm", os.path.join(BUILD, "keel64.elf")], capture_output=True, text=True, check=True)
+    return " spin_debug_lock" in syms.stdout
+
+
+def test_relock():
+    """A CPU taking a lock it holds: the debug build names the lock and the caller; others say
+    they do not check (make DEBUG=1 check-boot PYTEST_ARGS='-k relock' runs the first)."""
+    debug = debug_build()
+    boot = Boot("kernel", cpus=2, cmdline="fault=relock on_panic=reboot", timeout=60)
+    log = boot.run(end=None if debug else r"checks lock owners")
+    if not debug:
+        assert "fault=relock: only the debug build (make DEBUG=1) checks lock owners" in log, log[-3000:]
+        assert "PANIC" not in log
+        return
+    assert re.search(r"panic: spinlock 0xffffffff8[0-9a-f]{7}: CPU 0 takes it again while holding it "
+                     r"\(self-deadlock\)", log), log[-3000:]
+    assert re.search(r"\[<ffffffff8[0-9a-f]{7}>\] selftest_relock\+0x[0-9a-f]+", log), log[-3000:]
+    assert "nested fault" not in log
+    assert "keel: rebooting" in log
