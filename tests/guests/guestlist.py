@@ -62,10 +62,10 @@ GUESTS = [
           cpus=2),
     Guest("hlt_storm", ("status", PASS), None, ("status", PASS),
           "halted vCPUs that cannot wake under a PIT at count 1 routed to every vCPU: once hung the whole host",
-          append="cpus=3 seconds=2", cpus=3),
+          append="cpus=3 ms=500 pit=200", cpus=3),
     Guest("timer_storm", ("status", PASS), None, ("status", PASS),
-          "a masked 2 us periodic APIC timer and a masked PIT at count 1 while halted; the RTC's 2 Hz ends it",
-          append="seconds=1"),
+          "a masked 2 us periodic APIC timer and a masked PIT at count 1 while halted; the RTC's 2 Hz ends it "
+          "(bare QEMU: pit=200, since it emulates every PIT period)", append="seconds=1 pit=200"),
     Guest("regs_isolation", ("status", PASS), None, ("status", PASS),
           "role=reader checks that CR2, DR0-DR3 and DR6 keep what it wrote while a role=writer copy on the same "
           "CPU writes markers into them (under Keel: both pinned to one CPU); alone, each role passes",
