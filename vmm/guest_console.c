@@ -310,7 +310,7 @@ static void com_write(struct guest_uart *u, unsigned reg, u8 val)
  */
 static void flush_locked(struct vm *vm)
 {
-	spin_assert_held(&vm->uart.lock);
+	spin_assert_held(&vm->con_lock);
 	if (!vm->con_len)
 		return;
 	vm->con_line[vm->con_len] = '\0';
@@ -381,7 +381,7 @@ static void seq_abandon(struct vm *vm)
 
 static void putc_locked(struct vm *vm, u8 b)
 {
-	spin_assert_held(&vm->uart.lock);
+	spin_assert_held(&vm->con_lock);
 	if (vm->con_seq_len) {
 		if (utf8_continues(vm->con_seq, vm->con_seq_len, b)) {
 			vm->con_seq[vm->con_seq_len++] = b;
