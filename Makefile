@@ -37,8 +37,14 @@ KCFLAGS := -std=gnu11 -ffreestanding -fno-builtin -fno-stack-protector -fno-pic 
 ifeq ($(DEBUG),1)
 KCFLAGS += -DKEEL_DEBUG
 endif
+# Retpolines: every indirect call and jump goes through __x86_indirect_thunk_<reg>, and in the gcc
+# build every RET through __x86_return_thunk (arch/x86/thunks.S); spec_init() turns them into
+# plain branches on CPUs that do not need them. Debian's clang 14 has no return thunks.
 ifneq ($(findstring clang,$(CC)),)
-KCFLAGS += -Wno-gnu-variable-sized-type-not-at-end
+KCFLAGS += -Wno-gnu-variable-sized-type-not-at-end -mretpoline-external-thunk -DKEEL_RETURN_THUNKS=0
+else
+KCFLAGS += -mindirect-branch=thunk-extern -mindirect-branch-register -mfunction-return=thunk-extern \
+	-fcf-protection=none -DKEEL_RETURN_THUNKS=1
 endif
 KASFLAGS := -I. -D__ASSEMBLER__ -MMD -MP -g
 KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
@@ -52,12 +58,19 @@ include drivers/font.mk
 .PHONY: all
 all: $(B)/keel.elf $(B)/keel.efi $(B)/keel.iso $(B)/keel-demo.iso
 
-$(B)/k/%.c.o: %.c
+# The compiler and its flags: objects built with others (another CC, retpolines or not) are rebuilt.
+$(B)/k/flags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(KCFLAGS) $(KASFLAGS)' | cmp -s - $@ || echo '$(CC) $(KCFLAGS) $(KASFLAGS)' > $@
+.PHONY: FORCE
+FORCE:
+
+$(B)/k/%.c.o: %.c $(B)/k/flags
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
-$(B)/k/%.S.o: %.S
+$(B)/k/%.S.o: %.S $(B)/k/flags
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
 	$(Q)$(CC) $(KASFLAGS) -c $< -o $@

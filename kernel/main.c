@@ -9,6 +9,7 @@
 #include "arch/x86/memlayout.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/pic.h"
+#include "arch/x86/spec.h"
 #include "arch/x86/tsc.h"
 #include "boot/multiboot.h"
 #include "drivers/acpi/acpi.h"
@@ -174,6 +175,7 @@ __noreturn void kernel_main(struct boot_info *bi, u32 how, int err)
 	fb_init(bi);
 	acpi_setup(bi);
 	tsc_init();
+	spec_init(); /* with interrupts off: it rewrites the branch thunks */
 
 	if (lapic_init(acpi.madt.lapic_address))
 		panic("no local APIC");

@@ -24,6 +24,7 @@ static const char *const tristate_names[] = { "auto", "on", "off", NULL };
 static const char *const finish_names[] = { "wait", "poweroff", "reboot", "halt", NULL };
 static const char *const panic_names[] = { "halt", "reboot", NULL };
 static const char *const tsc_names[] = { "auto", "cpuid", "hpet", "pmtimer", "pit", NULL };
+static const char *const spec_names[] = { "auto", "force", "off", NULL };
 static const char *const fault_names[] = { "none",  "pagefault", "ud",	   "stack_overflow",
 					   "panic", "ap_panic",	 "relock", NULL };
 
@@ -69,6 +70,16 @@ static const struct cmdline_option option_table[] = {
 	  .value = &opts.tsc_source,
 	  .choices = tsc_names,
 	  .help = "TSC frequency source" },
+	{ .name = "spec",
+	  .type = CMDLINE_ENUM,
+	  .value = &opts.spec,
+	  .choices = spec_names,
+	  .help = "speculation mitigations" },
+	{ .name = "smt",
+	  .type = CMDLINE_ENUM,
+	  .value = &opts.smt,
+	  .choices = tristate_names,
+	  .help = "SMT sibling threads" },
 	{ .name = "on_finish",
 	  .type = CMDLINE_ENUM,
 	  .value = &opts.on_finish,

@@ -29,6 +29,8 @@ struct keel_options {
 	int fault;	     /* enum opt_fault: raise a fault on purpose after boot (tests the reporting) */
 	u64 sched_slice_us;  /* the scheduler's time slice */
 	u64 sched_period_ms; /* the period over which caps are accounted */
+	int spec;	     /* enum spec_mode (arch/x86/spec.h): auto, force, off */
+	int smt;	     /* enum opt_tristate: SMT siblings (auto: offline where MDS/L1TF reach them) */
 };
 
 extern struct keel_options opts;

@@ -38,6 +38,9 @@ struct percpu {
 	/* Long-running work for an idle CPU (smp_post): run from its idle loop, not an IRQ. */
 	cpu_call_fn volatile work_fn;
 	void *volatile work_arg;
+	/* Whose code last ran on this CPU in a guest (a VM's id; 0: none since boot): a switch to
+	 * another owner takes an IBPB (arch/x86/spec.c). */
+	u64 spec_owner;
 } __aligned(4096);
 
 extern struct percpu *cpus[MAX_CPUS];

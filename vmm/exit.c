@@ -77,33 +77,44 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
 
 /* Exits whose handlers are short and never wait, handled with interrupts off: CPUID, MSRs (the
  * local APIC's included: they only flag v->slow), ports no device claims (a device's handler may
- * print or raise interrupts: with interrupts on), and every hypercall but the console write. */
-static bool short_exit(struct vcpu *v, const struct vm_exit *e)
+ * print or raise interrupts: with interrupts on), and every hypercall but the console write.
+ * Direct calls, not the handler table: on the hot path an indirect call costs a retpoline. */
+bool exit_fast(struct vcpu *v, const struct vm_exit *e, u64 irqs_before, bool *handled)
 {
+	struct percpu *cpu = this_cpu();
+
+	*handled = false;
+	if (cpu->nr_irqs != irqs_before)
+		return false;
 	switch (e->reason) {
 	case EXIT_CPUID:
+		v->slow = false;
+		handle_cpuid(v, e);
+		break;
 	case EXIT_MSR_READ:
 	case EXIT_MSR_WRITE:
-		return true;
+		v->slow = false;
+		handle_msr(v, e);
+		break;
 	case EXIT_IO:
-		return !e->io.string && !v->vm->io_map[e->io.port];
+		if (e->io.string || v->vm->io_map[e->io.port])
+			return false;
+		v->slow = false;
+		handle_io(v, e);
+		break;
 	case EXIT_HYPERCALL:
-		return hypercall_is_short(v);
+		if (!hypercall_is_short(v))
+			return false;
+		v->slow = false;
+		handle_hypercall(v, e);
+		break;
 	default:
 		return false;
 	}
-}
-
-bool exit_fast(struct vcpu *v, const struct vm_exit *e, u64 irqs_before, bool *handled)
-{
-	*handled = false;
-	if (this_cpu()->nr_irqs != irqs_before || !short_exit(v, e))
-		return false;
-	v->slow = false;
-	exit_dispatch(v, e);
+	v->exit_counts[e->reason]++;
 	*handled = true;
 	return !v->slow && !v->halted && __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING &&
-	       !sched_resched_asked() && this_cpu()->nr_irqs == irqs_before;
+	       !sched_resched_asked() && cpu->nr_irqs == irqs_before;
 }
 
 bool skip_insn(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len)

@@ -21,6 +21,13 @@
 #define CPUID7_EBX_TSC_ADJUST	   (1u << 1)
 #define CPUID7_ECX_WAITPKG	   (1u << 5)
 #define KEEL_CPUID_TIMING	   (KEEL_CPUID_BASE + 0x10)
+/* Speculation control (arch/x86/spec.h): IA32_SPEC_CTRL, PRED_CMD, FLUSH_CMD and
+ * ARCH_CAPABILITIES are virtualized and keep their bits; the MSRs Keel does not offer lose theirs. */
+#define CPUID7_EDX_SRBDS_CTRL	    (1u << 9)  /* IA32_MCU_OPT_CTRL */
+#define CPUID7_EDX_CORE_CAP	    (1u << 30) /* IA32_CORE_CAPABILITIES */
+#define CPUID80000008_EBX_VIRT_SSBD (1u << 25) /* VIRT_SPEC_CTRL MSR */
+#define CPUID80000008_EBX_PSFD	    (1u << 28) /* SPEC_CTRL bit 7 */
+#define CPUID80000021_EAX_AUTOIBRS  (1u << 8)  /* EFER.AUTOIBRS */
 
 void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 {
@@ -70,6 +77,7 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 			if (sub == 0) {
 				r.ebx &= ~CPUID7_EBX_TSC_ADJUST;
 				r.ecx &= ~CPUID7_ECX_WAITPKG;
+				r.edx &= ~(CPUID7_EDX_SRBDS_CTRL | CPUID7_EDX_CORE_CAP);
 				if (!vcpu_tsc_aux)
 					r.ecx &= ~CPUID7_ECX_RDPID;
 			}
@@ -92,7 +100,10 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 			break;
 		case 0x80000008:
 			/* No RDPRU (it reads the host's APERF/MPERF); intercepted where SVM can, #UD. */
-			r.ebx &= ~CPUID80000008_EBX_RDPRU;
+			r.ebx &= ~(CPUID80000008_EBX_RDPRU | CPUID80000008_EBX_VIRT_SSBD | CPUID80000008_EBX_PSFD);
+			break;
+		case 0x80000021:
+			r.eax &= ~CPUID80000021_EAX_AUTOIBRS; /* EFER.AUTOIBRS is not a guest's to set */
 			break;
 		case 0x8000001e:
 			r.eax = v->id; /* extended APIC ID */

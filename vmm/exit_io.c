@@ -5,7 +5,8 @@
 void handle_io(struct vcpu *v, const struct vm_exit *e)
 {
 	struct vm *vm = v->vm;
-	u32 mask = e->io.size == 4 ? 0xffffffffu : (1u << (e->io.size * 8)) - 1;
+	static const u32 masks[8] = { [1] = 0xff, [2] = 0xffff, [4] = 0xffffffff };
+	u32 mask = masks[e->io.size & 7];
 	u32 val = e->io.in ? mask : (u32)v->gprs.rax & mask;
 	u8 claimed = vm->io_map[e->io.port];
 

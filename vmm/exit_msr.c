@@ -5,6 +5,7 @@
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/regs.h"
+#include "arch/x86/spec.h"
 #include "vmm/exit.h"
 #include "vmm/platform.h"
 
@@ -77,6 +78,34 @@ void handle_msr(struct vcpu *v, const struct vm_exit *e)
 		} else {
 			val = v->tsc_aux;
 		}
+		break;
+	case MSR_SPEC_CTRL:
+		/* Per vCPU, live only while it runs (spec_before_entry); the bits its CPUID shows. */
+		if (!spec_cpu_info.spec_ctrl || (write && (val & ~spec_guest_ctrl_mask())))
+			ok = false;
+		else if (write)
+			v->spec_ctrl = val;
+		else
+			val = v->spec_ctrl;
+		break;
+	case MSR_PRED_CMD:
+		/* Write-only; an IBPB the guest asks for is done at once on this CPU. */
+		if (!spec_cpu_info.ibpb || !write || (val & ~(u64)PRED_CMD_IBPB))
+			ok = false;
+		else if (val)
+			wrmsr(MSR_PRED_CMD, PRED_CMD_IBPB);
+		break;
+	case MSR_FLUSH_CMD:
+		if (!spec_cpu_info.l1d_flush || !write || (val & ~(u64)FLUSH_CMD_L1D))
+			ok = false;
+		else if (val)
+			wrmsr(MSR_FLUSH_CMD, FLUSH_CMD_L1D);
+		break;
+	case MSR_ARCH_CAPABILITIES:
+		if (!spec_cpu_info.has_arch_cap || write)
+			ok = false;
+		else
+			val = spec_guest_arch_cap();
 		break;
 	case MSR_AMD64_NB_CFG:
 		/* Northbridge configuration: Linux reads it and sets the extended PCI configuration

@@ -17,19 +17,32 @@
 
 /* One load per paging level, straight through the VM's memory map: the entry is read once (the
  * guest may change it at any time) and never cached, since under nested paging Keel sees neither
- * the guest's page-table writes nor its INVLPGs. */
-static inline __attribute__((always_inline)) int read_entry(struct vm *vm, gpa_t table, u64 index, bool wide, u64 *e)
+ * the guest's page-table writes nor its INVLPGs. Entries are naturally aligned, so one never
+ * crosses a RAM chunk. False if the entry is outside RAM or not present. */
+static inline __attribute__((always_inline)) bool load64(const struct vm *vm, gpa_t gpa, u64 *e)
 {
-	return gpa_load(vm, table + index * (wide ? 8 : 4), wide ? 8 : 4, e);
+	const u64 *p = vm_ram_ptr(vm, gpa);
+
+	if (!p)
+		return false;
+	*e = __atomic_load_n(p, __ATOMIC_RELAXED);
+	return *e & GPTE_P;
 }
 
-/* The registers a translation or an instruction fetch needs, read once. */
-static void code_state_of(struct vcpu *v, struct vcpu_code_state *s)
+static inline __attribute__((always_inline)) bool load32(const struct vm *vm, gpa_t gpa, u64 *e)
 {
-	if (vcpu_ops->code_state) {
-		vcpu_ops->code_state(v, s);
-		return;
-	}
+	const u32 *p = vm_ram_ptr(vm, gpa);
+
+	if (!p)
+		return false;
+	*e = __atomic_load_n(p, __ATOMIC_RELAXED);
+	return *e & GPTE_P;
+}
+
+/* The registers a translation or an instruction fetch needs, read once: in one backend call
+ * (both vendors have it), or one register at a time (the unit tests' fake backend). */
+static __attribute__((noinline, cold)) void code_state_by_get(struct vcpu *v, struct vcpu_code_state *s)
+{
 	*s = (struct vcpu_code_state){ .rip = vcpu_ops->get(v, VREG_RIP),
 				       .cs_base = vcpu_ops->get(v, VREG_CS_BASE),
 				       .cr0 = vcpu_ops->get(v, VREG_CR0),
@@ -38,54 +51,57 @@ static void code_state_of(struct vcpu *v, struct vcpu_code_state *s)
 				       .efer = vcpu_ops->get(v, VREG_EFER) };
 }
 
-static int walk(struct vm *vm, const struct vcpu_code_state *pg, u64 gva, gpa_t *gpa)
+static inline void code_state_of(struct vcpu *v, struct vcpu_code_state *s)
 {
-	u64 cr0 = pg->cr0, cr3 = pg->cr3, cr4 = pg->cr4, efer = pg->efer, e;
+	if (__builtin_expect(vcpu_ops->code_state != NULL, 1))
+		vcpu_ops->code_state(v, s);
+	else
+		code_state_by_get(v, s);
+}
 
-	if (!(cr0 & CR0_PG)) {
-		*gpa = efer & EFER_LMA ? gva : (u32)gva;
+static int walk(const struct vm *vm, const struct vcpu_code_state *pg, u64 gva, gpa_t *gpa)
+{
+	u64 cr4 = pg->cr4, e;
+
+	if (!(pg->cr0 & CR0_PG)) {
+		*gpa = pg->efer & EFER_LMA ? gva : (u32)gva;
 		return 0;
 	}
-	if (efer & EFER_LMA) {
-		gpa_t table = cr3 & GPTE_ADDR;
-
-		for (int shift = 39; shift >= 12; shift -= 9) {
-			if (read_entry(vm, table, (gva >> shift) & 511, true, &e) || !(e & GPTE_P))
-				return -EFAULT;
-			if (shift < 39 && shift > 12 && (e & GPTE_PS)) {
-				*gpa = (e & GPTE_ADDR & ~((1ULL << shift) - 1)) | (gva & ((1ULL << shift) - 1));
-				return 0;
-			}
-			table = e & GPTE_ADDR;
-		}
-		*gpa = table | (gva & 0xfff);
-		return 0;
-	}
-	if (cr4 & CR4_PAE) {
-		gpa_t table = cr3 & 0xffffffe0;
-
-		if (read_entry(vm, table, (gva >> 30) & 3, true, &e) || !(e & GPTE_P))
-			return -EFAULT;
-		if (read_entry(vm, e & GPTE_ADDR, (gva >> 21) & 511, true, &e) || !(e & GPTE_P))
+	if (pg->efer & EFER_LMA) {
+		/* 4-level paging (SDM vol. 3A §4.5): PML4E, PDPTE (1 GiB pages), PDE (2 MiB), PTE. */
+		if (!load64(vm, (pg->cr3 & GPTE_ADDR) + ((gva >> 36) & 0xff8), &e) ||
+		    !load64(vm, (e & GPTE_ADDR) + ((gva >> 27) & 0xff8), &e))
 			return -EFAULT;
 		if (e & GPTE_PS) {
-			*gpa = (e & GPTE_ADDR & ~(MiB(2) - 1)) | (gva & (MiB(2) - 1));
+			*gpa = (e & GPTE_ADDR & ~(GiB(1) - 1)) | (gva & (GiB(1) - 1));
 			return 0;
 		}
-		if (read_entry(vm, e & GPTE_ADDR, (gva >> 12) & 511, true, &e) || !(e & GPTE_P))
+	} else if (cr4 & CR4_PAE) {
+		/* PAE paging (§4.4): a 4-entry PDPT, then PDE and PTE as in 4-level paging. */
+		if (!load64(vm, (pg->cr3 & 0xffffffe0) + ((gva >> 27) & 0x18), &e))
 			return -EFAULT;
-		*gpa = (e & GPTE_ADDR) | (gva & 0xfff);
+	} else {
+		/* 32-bit paging (§4.3): 4-byte entries; a PSE-36 4 MiB page holds address bits 32-39. */
+		if (!load32(vm, (pg->cr3 & 0xfffff000) + ((gva >> 20) & 0xffc), &e))
+			return -EFAULT;
+		if ((e & GPTE_PS) && (cr4 & CR4_PSE)) {
+			*gpa = (e & 0xffc00000) | ((e & 0x1fe000) << 19) | (gva & 0x3fffff);
+			return 0;
+		}
+		if (!load32(vm, (e & 0xfffff000) + ((gva >> 10) & 0xffc), &e))
+			return -EFAULT;
+		*gpa = (e & 0xfffff000) | (gva & 0xfff);
 		return 0;
 	}
-	if (read_entry(vm, cr3 & 0xfffff000, (gva >> 22) & 1023, false, &e) || !(e & GPTE_P))
+	if (!load64(vm, (e & GPTE_ADDR) + ((gva >> 18) & 0xff8), &e))
 		return -EFAULT;
-	if ((e & GPTE_PS) && (cr4 & CR4_PSE)) {
-		*gpa = (e & 0xffc00000) | ((e & 0x1fe000) << 19) | (gva & 0x3fffff);
+	if (e & GPTE_PS) {
+		*gpa = (e & GPTE_ADDR & ~(MiB(2) - 1)) | (gva & (MiB(2) - 1));
 		return 0;
 	}
-	if (read_entry(vm, e & 0xfffff000, (gva >> 12) & 1023, false, &e) || !(e & GPTE_P))
+	if (!load64(vm, (e & GPTE_ADDR) + ((gva >> 9) & 0xff8), &e))
 		return -EFAULT;
-	*gpa = (e & 0xfffff000) | (gva & 0xfff);
+	*gpa = (e & GPTE_ADDR) | (gva & 0xfff);
 	return 0;
 }
 
@@ -100,13 +116,12 @@ int gva_to_gpa(struct vcpu *v, u64 gva, gpa_t *gpa)
 /* The host's view of the rest of the guest-linear page at `lin`; NULL if it is not mapped. */
 static const u8 *fetch_page(struct vcpu *v, const struct vcpu_code_state *pg, u64 lin, unsigned *left)
 {
-	const u8 *page;
 	gpa_t gpa;
 
-	if (walk(v->vm, pg, lin, &gpa) || !(page = gpa_map(v->vm, gpa & ~(gpa_t)(PAGE_SIZE - 1), PAGE_SIZE)))
+	if (walk(v->vm, pg, lin, &gpa))
 		return NULL;
 	*left = PAGE_SIZE - (unsigned)(lin & (PAGE_SIZE - 1));
-	return page + (lin & (PAGE_SIZE - 1));
+	return vm_ram_ptr(v->vm, gpa); /* RAM ends on a chunk boundary: the rest of the page is RAM too */
 }
 
 int guest_fetch(struct vcpu *v, u8 *buf, unsigned len)
@@ -133,32 +148,60 @@ static const u64 legacy_prefix[4] = {
 };
 
 /* Reads the prefixes and the opcode only, a byte at a time and each once, translating a page only
- * when the instruction runs into it (at most 15 bytes, SDM vol. 2A §2.1). */
+ * when the instruction runs into it (at most 15 bytes, SDM vol. 2A §2.1). No opcode Keel decodes
+ * starts with a prefix byte, so the first byte that matches the opcode ends the prefixes. */
 int insn_end(struct vcpu *v, const u8 *opcode, unsigned oplen, u64 *next_rip)
 {
 	struct vcpu_code_state pg;
-	u64 lin = (code_state_of(v, &pg), pg.cs_base + pg.rip);
-	bool long_mode = pg.efer & EFER_LMA;
+	u64 lin;
+	bool long_mode;
 	unsigned left = 0, i = 0, matched = 0;
-	const u8 *p = NULL;
+	const u8 *p;
+	u8 c;
 
-	while (i < 15) {
-		u8 c;
-
+	code_state_of(v, &pg);
+	lin = pg.cs_base + pg.rip;
+	long_mode = pg.efer & EFER_LMA;
+	if (!(p = fetch_page(v, &pg, lin, &left)))
+		return -EINVAL;
+	if (left >= 15) {
+		/* The whole instruction is on this page (the common case): no page checks. */
+		while ((c = *(const volatile u8 *)(p + i)) != opcode[0]) {
+			if (!((legacy_prefix[c >> 6] >> (c & 63)) & 1) && !(long_mode && (c & 0xf0) == 0x40))
+				return -EINVAL;
+			if (++i == 15)
+				return -EINVAL;
+		}
+		while (++matched < oplen)
+			if (++i == 15 || *(const volatile u8 *)(p + i) != opcode[matched])
+				return -EINVAL;
+		*next_rip = pg.rip + i + 1;
+		return (int)i + 1;
+	}
+	for (;;) {
+		if (i == 15)
+			return -EINVAL;
 		if (!left && !(p = fetch_page(v, &pg, lin + i, &left)))
 			return -EINVAL;
-		c = *(const volatile u8 *)p;
-		p++, left--, i++;
-		if (!matched && (((legacy_prefix[c >> 6] >> (c & 63)) & 1) || (long_mode && (c & 0xf0) == 0x40)))
-			continue;
+		c = *(const volatile u8 *)p++;
+		left--, i++;
+		if (c == opcode[0])
+			break;
+		if (!((legacy_prefix[c >> 6] >> (c & 63)) & 1) && !(long_mode && (c & 0xf0) == 0x40))
+			return -EINVAL;
+	}
+	while (++matched < oplen) {
+		if (i == 15)
+			return -EINVAL;
+		if (!left && !(p = fetch_page(v, &pg, lin + i, &left)))
+			return -EINVAL;
+		c = *(const volatile u8 *)p++;
+		left--, i++;
 		if (c != opcode[matched])
 			return -EINVAL;
-		if (++matched == oplen) {
-			*next_rip = pg.rip + i;
-			return (int)i;
-		}
 	}
-	return -EINVAL;
+	*next_rip = pg.rip + i;
+	return (int)i;
 }
 
 int insn_length(struct vcpu *v, const u8 *opcode, unsigned oplen)

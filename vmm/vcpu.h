@@ -121,6 +121,7 @@ struct vcpu {
 	u64 xcr0;		  /* the guest's XCR0 (0: x87 only) */
 	struct guest_dregs dregs; /* DR0-DR3, DR6 while off the CPU (arch/x86/debugreg.h) */
 	u64 tsc_aux;		  /* IA32_TSC_AUX, loaded when the vCPU takes a CPU (vcpu_tsc_aux) */
+	u64 spec_ctrl;		  /* IA32_SPEC_CTRL, live only while the guest runs (arch/x86/spec.h) */
 
 	/* Interrupt state, under `lock`: other vCPUs and devices send to it. */
 	spinlock_t lock;

@@ -15,6 +15,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/debugreg.h"
 #include "arch/x86/fpu.h"
+#include "arch/x86/spec.h"
 #include "arch/x86/tsc.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
@@ -137,6 +138,7 @@ static void vcpu_load(struct sched_entity *se)
 	 * it holds the vCPU's value from here on, exits included (no save: WRMSR exits). */
 	if (vcpu_tsc_aux)
 		wrmsr(MSR_TSC_AUX, v->tsc_aux);
+	spec_switch_owner(v->vm->id);
 }
 
 static void vcpu_unload(struct sched_entity *se)

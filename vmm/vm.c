@@ -10,14 +10,14 @@
 #include "kernel/mm/kmalloc.h"
 #include "kernel/mm/page.h"
 
-#define CHUNK_ORDER 9 /* RAM comes in 2 MiB host blocks: NPT maps each with one large page */
-#define CHUNK_SIZE  MiB(2)
+#define CHUNK_ORDER 9 /* RAM comes in 2 MiB host blocks (VM_RAM_CHUNK): NPT maps each with one large page */
+#define CHUNK_SIZE  VM_RAM_CHUNK
 /* Each 1 GiB-aligned GiB of RAM is first tried as one host block (one nested 1 GiB page). */
 #define HUGE_ORDER 18
 /* Low bits of a ram_chunks entry (chunks are 2 MiB aligned): part of a 1 GiB block. */
 #define CHUNK_HUGE_HEAD 1ull
 #define CHUNK_HUGE_TAIL 2ull
-#define CHUNK_FLAGS	3ull
+#define CHUNK_FLAGS	VM_RAM_CHUNK_FLAGS
 
 static u32 next_vm_id = 1; /* 0 means "none" to the console */
 
@@ -121,13 +121,11 @@ void *gpa_map(struct vm *vm, gpa_t gpa, u64 len)
 
 int gpa_load(struct vm *vm, gpa_t gpa, unsigned size, u64 *val)
 {
-	u64 off, room;
 	const void *p;
 
 	/* Aligned and at most 8 bytes: within one chunk, and RAM ends on a chunk boundary. */
-	if ((gpa & (size - 1)) || !vm_ram_offset(vm, gpa, &off, &room))
+	if ((gpa & (size - 1)) || !(p = vm_ram_ptr(vm, gpa)))
 		return -EFAULT;
-	p = phys_to_virt((vm->ram_chunks[off / CHUNK_SIZE] & ~CHUNK_FLAGS) + off % CHUNK_SIZE);
 	*val = size == 8 ? __atomic_load_n((const u64 *)p, __ATOMIC_RELAXED)
 			 : __atomic_load_n((const u32 *)p, __ATOMIC_RELAXED);
 	return 0;

@@ -3,6 +3,7 @@
 #ifndef KEEL_VMM_VM_H
 #define KEEL_VMM_VM_H
 
+#include "arch/x86/memlayout.h"
 #include "kernel/spinlock.h"
 #include "kernel/types.h"
 #include "vmm/guest_console.h"
@@ -130,6 +131,25 @@ static inline bool vm_ram_offset(const struct vm *vm, gpa_t gpa, u64 *off, u64 *
 		return true;
 	}
 	return false;
+}
+
+/* RAM is backed by host blocks of VM_RAM_CHUNK bytes (ram_chunks[]; the low bits are vm.c's flags),
+ * and each RAM range starts and ends on a chunk boundary. */
+#define VM_RAM_CHUNK	   MiB(2)
+#define VM_RAM_CHUNK_FLAGS 3ull
+
+/* The host's address of RAM byte gpa, valid to the end of its 2 MiB chunk (so for the rest of its
+ * page, or an aligned load of up to 8 bytes); NULL outside RAM. The exit path's page walk uses it. */
+static inline void *vm_ram_ptr(const struct vm *vm, gpa_t gpa)
+{
+	u64 off = gpa;
+
+	if (gpa >= vm->low_ram) {
+		if (gpa < VM_HIGH_RAM || gpa - VM_HIGH_RAM >= vm->ram_size - vm->low_ram)
+			return NULL;
+		off = vm->low_ram + (gpa - VM_HIGH_RAM);
+	}
+	return phys_to_virt((vm->ram_chunks[off / VM_RAM_CHUNK] & ~VM_RAM_CHUNK_FLAGS) + off % VM_RAM_CHUNK);
 }
 
 /* The guest-physical address of RAM offset off (off < ram_size). */

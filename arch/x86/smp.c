@@ -8,6 +8,7 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/memlayout.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/spec.h"
 #include "arch/x86/tsc.h"
 #include "drivers/acpi/acpi.h"
 #include "kernel/lib/string.h"
@@ -33,6 +34,7 @@ __noreturn void ap_main(struct percpu *p)
 {
 	percpu_install(p);
 	paging_init_ap();
+	spec_init_cpu();
 	fpu_init_cpu();
 	if (cpu_tables_init(p, true))
 		panic("CPU %u: no memory for its IST stacks", p->cpu);
@@ -125,7 +127,7 @@ static void call_irq(struct trap_frame *f)
 
 u32 smp_boot(void)
 {
-	u32 bsp = lapic_id(), started = 1, present = 0;
+	u32 bsp = lapic_id(), started = 1, present = 0, skipped = 0;
 	u64 tramp_len = (u64)(tramp_end - tramp_start);
 
 	irq_set_handler(VEC_CALL, call_irq);
@@ -142,6 +144,10 @@ u32 smp_boot(void)
 	for (u32 i = 0; i < acpi.madt.nr_cpus; i++) {
 		if (!acpi.madt.cpus[i].enabled || acpi.madt.cpus[i].apic_id == bsp)
 			continue;
+		if (spec_is_sibling_thread(acpi.madt.cpus[i].apic_id)) {
+			skipped++;
+			continue;
+		}
 		if (opts.maxcpus && started >= opts.maxcpus)
 			break;
 		if (started >= MAX_CPUS) {
@@ -152,6 +158,9 @@ u32 smp_boot(void)
 			started++;
 	}
 	unmap_range(smp_trampoline_pa, PAGE_SIZE);
+	if (skipped)
+		pr_info("smp: %u SMT sibling thread%s left offline (%s; smt=on starts them)\n", skipped,
+			skipped == 1 ? "" : "s", opts.smt == OPT_OFF ? "smt=off" : "siblings are open to MDS/L1TF");
 	return started;
 }
 

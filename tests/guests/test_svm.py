@@ -100,15 +100,21 @@ def test_large_vm_uses_1g_pages():
 RAN_RE = re.compile(r"vm (\w+): vCPU 0 ran (\d+) us \(\d+ us in the guest\), waited (\d+) us, blocked \d+ us, on CPUs ([^\s,]+)")
 
 
-def test_cr2_and_debug_registers_stay_with_their_vm():
+@pytest.mark.parametrize("spec", ["auto", "force"])
+def test_cr2_and_debug_registers_stay_with_their_vm(spec):
     """Two VMs take turns on CPU 1 (0.2 ms slices): the writer fills CR2, DR0-DR3 and DR6 with
     markers, the reader must always read back what it wrote itself (issue 11, items 1 and 2).
-    On AMD-V, CR2 and DR6 are in the VMCB; DR0-DR3 are Keel's to switch."""
+    On AMD-V, CR2 and DR6 are in the VMCB; DR0-DR3 are Keel's to switch. Run again with every
+    speculation mitigation forced on (issue 11, item 3): VERW and a software L1D flush before
+    each entry, the full RSB fill after each exit, retpolines and the return thunk."""
     mods = [guest("regs_isolation") + " role=writer ms=1500", guest("regs_isolation") + " role=reader ms=1000"]
     boot = Boot("kernel", cpus=2, mem_mib=512, cpu=AMD, modules=mods, timeout=120,
                 cmdline="vm=writer,module=0,mem=16M,cpus=1 vm=reader,module=1,mem=16M,cpus=1 sched_slice=200 "
-                        "on_finish=poweroff")
+                        f"spec={spec} on_finish=poweroff")
     log = boot.run()
+    assert f"spec={spec}" in log, log[-3000:]
+    if spec == "force":
+        assert "spec: L1D flush before entry: on (software" in log and "spec: retpolines: on" in log, log[-3000:]
     assert "[reader] PASS: regs_isolation" in log, log[-3000:]
     assert ended(log, "reader") == (0, None) and ended(log, "writer") == (0, None)
     runs = {m.group(1): (int(m.group(2)), int(m.group(3)), m.group(4)) for m in RAN_RE.finditer(log)}

@@ -257,11 +257,14 @@ def test_cr2_and_debug_registers_on_bochs_vmx():
     # read back its own values. exc_regs, on CPU 0: CR2 of the #PF that the MMIO emulator injects,
     # DR6 of the #DB that Keel intercepts and reflects.
     out = bochs("vm=writer,module=0,mem=8M,cpus=1 vm=reader,module=1,mem=8M,cpus=1 vm=exc,module=2,mem=8M,cpus=0 "
-                "sched_slice=500 on_finish=poweroff",
+                "sched_slice=500 spec=force on_finish=poweroff",
                 [guest("regs_isolation") + " role=writer ms=200", guest("regs_isolation") + " role=reader ms=150",
                  guest("exc_regs")], cpus=2)
     assert "[reader] PASS: regs_isolation" in out, out[-3000:]
     assert "[exc] PASS: exc_regs" in out, out[-3000:]
+    # Every speculation mitigation forced on (issue 11, item 3): VERW and the L1D flush before
+    # each VMRESUME, the RSB fill after each exit, the retpoline and return thunks.
+    assert "spec=force" in out and "spec: VERW before entry: on" in out, out[-3000:]
     for vm in ("writer", "reader", "exc"):
         assert f"keel: vm {vm} exited with status 0" in out, out[-3000:]
     full = {m.group(1): [int(x) for x in m.group(3, 4)] for m in RAN_FULL_RE.finditer(out)}

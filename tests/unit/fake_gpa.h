@@ -2,6 +2,7 @@
 /*
  * gpa_map() and gpa_load() over a test's flat guest RAM: include after defining FAKE_GPA_RAM (a
  * u8 pointer or array) and FAKE_GPA_SIZE (its size in bytes). Guest-physical address = offset.
+ * fake_gpa_chunks() gives vm_ram_ptr() the same view.
  */
 #ifndef TESTS_FAKE_GPA_H
 #define TESTS_FAKE_GPA_H
@@ -28,6 +29,16 @@ int gpa_load(struct vm *vm, gpa_t gpa, unsigned size, u64 *val)
 		*val = v32;
 	}
 	return 0;
+}
+
+/* ram_chunks for vm_ram_ptr() (the exit path's page walk): the flat buffer `base` of `size` bytes
+ * as v's RAM from guest-physical 0, in 2 MiB "host blocks" as vm.c allocates them. */
+static inline void fake_gpa_chunks(struct vm *v, hpa_t *chunks, u8 *base, u64 size)
+{
+	for (u64 i = 0; i * VM_RAM_CHUNK < size; i++)
+		chunks[i] = (hpa_t)(uintptr_t)(base + i * VM_RAM_CHUNK) - DIRECTMAP_BASE;
+	v->ram_chunks = chunks;
+	v->ram_size = v->low_ram = size;
 }
 
 #endif

@@ -760,5 +760,8 @@ int main(void)
 		cmocka_unit_test(test_string),	       cmocka_unit_test(test_find),
 	};
 
+	static hpa_t chunks[1];
+
+	fake_gpa_chunks(&vm, chunks, ram, sizeof(ram));
 	return cmocka_run_group_tests_name("mmio", tests, NULL, NULL);
 }

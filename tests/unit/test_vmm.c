@@ -20,6 +20,7 @@
 
 #define RAM_SIZE (4u << 20)
 static u8 *ram, *ram_b; /* vm's and vm_b's */
+static hpa_t ram_chunks[RAM_SIZE / VM_RAM_CHUNK];
 static u64 regs[VREG_CS_BASE + 1];
 static struct vm vm, vm_b;
 
@@ -106,6 +107,10 @@ static int setup(void **state)
 	ram_b = calloc(1, RAM_SIZE);
 	memset(&vm, 0, sizeof(vm));
 	vm.ram_size = vm.low_ram = RAM_SIZE;
+	/* vm_ram_ptr(), which the page walk uses: RAM_SIZE bytes at ram, in 2 MiB chunks. */
+	for (unsigned i = 0; i < RAM_SIZE / VM_RAM_CHUNK; i++)
+		ram_chunks[i] = (hpa_t)(uintptr_t)(ram + i * VM_RAM_CHUNK) - DIRECTMAP_BASE;
+	vm.ram_chunks = ram_chunks;
 	memset(&vm_b, 0, sizeof(vm_b));
 	vm_b.ram_size = vm_b.low_ram = 3u << 20;
 	memset(regs, 0, sizeof(regs));
@@ -161,6 +166,14 @@ static void test_walk_long_mode(void **state)
 	assert_int_equal(gpa, 0x200123);
 	assert_int_equal(gva_to_gpa(&vcpu, 0x403abc, &gpa), 0);
 	assert_int_equal(gpa, 0x345abc);
+	/* A 1 GiB page (PDPT[1]), and a page table in RAM's second 2 MiB chunk. */
+	put64(0x11000 + 8 * 1, 0x80000000ull | 0x81);
+	assert_int_equal(gva_to_gpa(&vcpu, 0x4abcdef0, &gpa), 0);
+	assert_int_equal(gpa, 0x8abcdef0);
+	put64(0x12000 + 8 * 3, 0x3ff000 | 1);
+	put64(0x3ff000 + 8 * 511, 0x1000 | 1);
+	assert_int_equal(gva_to_gpa(&vcpu, 0x7ff123, &gpa), 0);
+	assert_int_equal(gpa, 0x1123);
 	/* Not present, and a table pointer outside the VM's RAM: both fail, nothing read past. */
 	assert_int_equal(gva_to_gpa(&vcpu, 0x800000, &gpa), -EFAULT);
 	put64(0x12000 + 8 * 5, 0x7fff0000000ull | 1);

@@ -2,6 +2,7 @@
 /* AMD SVM backend (AMD APM vol. 2 ch. 15) behind struct vcpu_ops. */
 #include "arch/x86/cpu.h"
 #include "arch/x86/memlayout.h"
+#include "arch/x86/spec.h"
 #include "arch/x86/svm/vmcb.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -84,6 +85,9 @@ static int svm_cpu_enable(void)
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, hsave);
 	host_save[cpu] = save;
+	/* The host's FS, GS, TR, LDTR, KernelGSBase, STAR family and SYSENTER MSRs never change once
+	 * the CPU is up: saved here once, loaded back after every exit (svm_entry.S). */
+	__asm__ volatile("vmsave %%rax" : : "a"(save) : "memory");
 	return 0;
 }
 
@@ -320,8 +324,10 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	 * APIC's TPR[7:4], copied in and back, so both CR8 and the TPR register see one value. */
 	tpr = __atomic_load_n(&v->lapic.tpr, __ATOMIC_RELAXED) >> 4;
 	c->vintr = (c->vintr & ~VINTR_V_TPR) | tpr;
+	spec_before_entry(v->spec_ctrl);
 	t0 = rdtsc();
 	svm_enter(v->arch.svm.vmcb_pa, &v->gprs, host_save[this_cpu()->cpu]);
+	spec_after_exit(v->spec_ctrl);
 	v->guest_cycles += rdtsc() - t0;
 	v->gprs.rax = c->rax;
 	if ((c->vintr & VINTR_V_TPR) != tpr) {

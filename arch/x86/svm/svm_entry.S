@@ -3,10 +3,13 @@
  * svm_enter(vmcb_pa, gprs, host_save_pa): one trip into the guest and back.
  * The guest's general registers other than RAX/RSP (which live in the VMCB) are loaded from and
  * stored back to `gprs` (struct vcpu_gprs); every host callee-saved register is preserved.
- * VMSAVE/VMLOAD move the state VMRUN does not (FS, GS, TR, LDTR, KernelGSBase, STAR family,
- * SYSENTER MSRs) between the host save page and the VMCB (APM vol. 2 §15.5.2). GIF stays clear
+ * VMLOAD/VMSAVE move the state VMRUN does not (FS, GS, TR, LDTR, KernelGSBase, STAR family,
+ * SYSENTER MSRs) in and out of the VMCB, and VMLOAD brings the host's back from the page
+ * svm_cpu_enable saved it to (APM vol. 2 §15.5.2). GIF stays clear
  * from before VMLOAD to after the host state is back, so no host interrupt sees guest FS/GS/TR.
  */
+#include "arch/x86/spec_entry.inc"
+
 #define G_RAX 0x00
 #define G_RBX 0x08
 #define G_RCX 0x10
@@ -43,8 +46,7 @@ svm_enter:
 	 * intercept with V_INTR_MASKING: APM §15.21.1), even if the caller disabled interrupts to
 	 * check for pending work without a race. */
 	sti
-	movq %rdx, %rax
-	vmsave %rax
+	/* The host's part of that state was saved once, when the CPU enabled SVM. */
 	movq (%rsp), %rax
 	vmload %rax
 
@@ -63,6 +65,7 @@ svm_enter:
 	movq G_R15(%rsi), %r15
 	movq G_RSI(%rsi), %rsi
 
+	SPEC_BEFORE_ENTRY
 	vmrun %rax
 
 	/* RAX still holds the VMCB address (VMRUN does not change host RAX). */
@@ -87,6 +90,7 @@ svm_enter:
 	vmsave %rax
 	movq 16(%rsp), %rax /* host save area */
 	vmload %rax
+	SPEC_AFTER_EXIT /* before the first RET, with the host's state back */
 	stgi /* a pending host interrupt (the INTR exit) is taken here */
 
 	addq $24, %rsp

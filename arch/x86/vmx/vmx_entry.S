@@ -15,6 +15,8 @@
  * it differs: a MOV to CR2 costs more than a read) and stored back right after the exit, so no
  * VM ever reads another's page-fault address, and a #PF that Keel injects carries its own.
  */
+#include "arch/x86/spec_entry.inc"
+
 #define G_RAX 0x00
 #define G_RBX 0x08
 #define G_RCX 0x10
@@ -57,6 +59,9 @@ vmx_enter:
 	je 3f
 	movq %rax, %cr2
 3:
+	/* VERW here, before the flags tested below: the loads of the guest's own registers that
+	 * follow leave nothing of the host's in the buffers. */
+	SPEC_BEFORE_ENTRY
 
 	testb %sil, %sil
 	/* MOVs do not change the flags tested after them. */
@@ -111,6 +116,7 @@ vmx_exit_stub:
 	movq 8(%rsp), %rax /* cr2 */
 	movq %cr2, %rdx
 	movq %rdx, (%rax)
+	SPEC_AFTER_EXIT /* before the first RET */
 	addq $16, %rsp
 	xorl %eax, %eax
 

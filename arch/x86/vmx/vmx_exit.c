@@ -2,6 +2,7 @@
 /* VM exits: translation into the vendor-neutral struct vm_exit, the exits the backend handles
  * itself (CR accesses to bits Keel owns), and event injection and re-injection. */
 #include "arch/x86/debugreg.h"
+#include "arch/x86/spec.h"
 #include "arch/x86/vmx/vmx.h"
 #include "kernel/lib/string.h"
 
@@ -335,8 +336,10 @@ void vmx_run(struct vcpu *v, struct vm_exit *exit)
 			return;
 		}
 		program_preemption_timer(x);
+		spec_before_entry(v->spec_ctrl);
 		t0 = rdtsc();
 		ret = vmx_enter(&v->gprs, x->launched, &x->cr2);
+		spec_after_exit(v->spec_ctrl);
 		v->guest_cycles += rdtsc() - t0;
 		if (ret) {
 			u32 err = ret == 2 ? vmcs_read32(VM_INSTRUCTION_ERROR) : 0;
