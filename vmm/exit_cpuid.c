@@ -7,27 +7,10 @@
 #include "vmm/exit.h"
 #include "vmm/public/keel_hypercall.h"
 
-#define CPUID1_ECX_MONITOR	   (1u << 3)
-#define CPUID1_ECX_VMX		   (1u << 5)
-#define CPUID1_ECX_X2APIC_BIT	   (1u << 21)
-#define CPUID1_ECX_TSC_DEADLINE	   (1u << 24)
-#define CPUID1_ECX_OSXSAVE	   (1u << 27)
-#define CPUID1_EDX_MCE		   (1u << 7)
-#define CPUIDD1_EAX_XSAVES	   (1u << 3)
-#define CPUID1_EDX_MCA		   (1u << 14)
-#define CPUID80000001_ECX_SVM_BIT  (1u << 2)
-#define CPUID80000001_ECX_MONITORX (1u << 29)
-#define CPUID80000008_EBX_RDPRU	   (1u << 4)
-#define CPUID7_EBX_TSC_ADJUST	   (1u << 1)
-#define CPUID7_ECX_WAITPKG	   (1u << 5)
-#define KEEL_CPUID_TIMING	   (KEEL_CPUID_BASE + 0x10)
-/* Speculation control (arch/x86/spec.h): IA32_SPEC_CTRL, PRED_CMD, FLUSH_CMD and
- * ARCH_CAPABILITIES are virtualized and keep their bits; the MSRs Keel does not offer lose theirs. */
-#define CPUID7_EDX_SRBDS_CTRL	    (1u << 9)  /* IA32_MCU_OPT_CTRL */
-#define CPUID7_EDX_CORE_CAP	    (1u << 30) /* IA32_CORE_CAPABILITIES */
-#define CPUID80000008_EBX_VIRT_SSBD (1u << 25) /* VIRT_SPEC_CTRL MSR */
-#define CPUID80000008_EBX_PSFD	    (1u << 28) /* SPEC_CTRL bit 7 */
-#define CPUID80000021_EAX_AUTOIBRS  (1u << 8)  /* EFER.AUTOIBRS */
+#define KEEL_CPUID_TIMING (KEEL_CPUID_BASE + 0x10)
+/* CPUID bits: arch/x86/cpuid-bits.h. Speculation control (arch/x86/spec.h): IA32_SPEC_CTRL,
+ * PRED_CMD, FLUSH_CMD and ARCH_CAPABILITIES are virtualized and keep their bits; the MSRs Keel
+ * does not offer lose theirs. */
 
 void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 {
@@ -59,7 +42,7 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 			 * initial APIC ID is the vCPU's. No MONITOR/MWAIT: an MWAIT would idle a
 			 * physical CPU the scheduler owns; both raise #UD (vmm/exit.c). */
 			r.ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE | CPUID1_ECX_MONITOR);
-			r.ecx |= CPUID1_ECX_HYPERVISOR | CPUID1_ECX_X2APIC_BIT | CPUID1_ECX_TSC_DEADLINE;
+			r.ecx |= CPUID1_ECX_HYPERVISOR | CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE;
 			/* OSXSAVE mirrors the guest's own CR4 (SDM vol. 2A CPUID), not the host's. */
 			if (vcpu_ops->get(v, VREG_CR4) & CR4_OSXSAVE)
 				r.ecx |= CPUID1_ECX_OSXSAVE;
@@ -92,7 +75,7 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 			r.edx = v->id; /* x2APIC ID */
 			break;
 		case 0x80000001:
-			r.ecx &= ~(CPUID80000001_ECX_SVM_BIT | CPUID80000001_ECX_MONITORX);
+			r.ecx &= ~(CPUID80000001_ECX_SVM | CPUID80000001_ECX_MONITORX);
 			/* RDTSCP only with a per-vCPU IA32_TSC_AUX (vcpu_tsc_aux): Linux then reads its
 			 * CPU number with it (vgetcpu), so it must be this vCPU's and nobody else's. */
 			if (!vcpu_tsc_aux)

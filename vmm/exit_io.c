@@ -4,8 +4,8 @@
 
 void handle_io(struct vcpu *v, const struct vm_exit *e)
 {
-	struct vm *vm = v->vm;
 	static const u32 masks[8] = { [1] = 0xff, [2] = 0xffff, [4] = 0xffffffff };
+	struct vm *vm = v->vm;
 	u32 mask = masks[e->io.size & 7];
 	u32 val = e->io.in ? mask : (u32)v->gprs.rax & mask;
 	u8 claimed = vm->io_map[e->io.port];
@@ -17,7 +17,9 @@ void handle_io(struct vcpu *v, const struct vm_exit *e)
 	}
 	if (claimed)
 		vm->io[claimed - 1].fn(v, e->io.port, e->io.size, e->io.in, &val);
+	/* IN AL/AX keeps the rest of RAX; IN EAX writes EAX, which zero-extends into RAX (SDM vol.
+	 * 1 §3.4.1.1; outside 64-bit mode the upper half is not visible). */
 	if (e->io.in)
-		v->gprs.rax = (v->gprs.rax & ~(u64)mask) | (val & mask);
+		v->gprs.rax = e->io.size == 4 ? val : (v->gprs.rax & ~(u64)mask) | (val & mask);
 	vcpu_ops->set(v, VREG_RIP, e->next_rip);
 }

@@ -9,16 +9,6 @@
 #include "vmm/exit.h"
 #include "vmm/platform.h"
 
-#define MSR_TSC		  0x10
-#define MSR_PLATFORM_ID	  0x17
-#define MSR_MTRRCAP	  0xfe
-#define MSR_MISC_ENABLE	  0x1a0
-#define MSR_MTRR_DEF_TYPE 0x2ff
-#define MSR_PAT_	  0x277
-#define MSR_AMD64_NB_CFG  0xc001001f
-#define MSR_X2APIC_FIRST  0x800
-#define MSR_X2APIC_LAST	  0x8ff
-
 /* EFER bits a guest may set (AMD APM vol. 2 §3.1.7): SCE, LME, LMA (read-only), NXE. */
 #define EFER_GUEST_MASK (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
 
@@ -59,9 +49,9 @@ void handle_msr(struct vcpu *v, const struct vm_exit *e)
 	case MSR_X2APIC_FIRST ... MSR_X2APIC_LAST:
 		ok = platform_lapic_msr(v, e->msr.index, write, &val) == 0;
 		break;
-	case MSR_PAT_:
+	case MSR_PAT:
 		if (!write)
-			val = v->guest_pat ? v->guest_pat : 0x0007040600070406ULL;
+			val = v->guest_pat ? v->guest_pat : PAT_RESET_VALUE;
 		else if (pat_valid(val))
 			v->guest_pat = val;
 		else

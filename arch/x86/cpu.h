@@ -3,6 +3,7 @@
 #ifndef KEEL_CPU_H
 #define KEEL_CPU_H
 
+#include "arch/x86/cpuid-bits.h"
 #include "arch/x86/regs.h"
 #include "kernel/types.h"
 
@@ -133,21 +134,6 @@ __noreturn static inline void cpu_stop(void)
 		halt();
 	}
 }
-
-/* CPUID feature bits used by Keel (Intel SDM vol. 2A CPUID; AMD APM vol. 3 appendix E). */
-#define CPUID1_ECX_X2APIC	  (1u << 21)
-#define CPUID1_ECX_TSC_DEADLINE	  (1u << 24)
-#define CPUID1_ECX_HYPERVISOR	  (1u << 31)
-#define CPUID1_EDX_APIC		  (1u << 9)
-#define CPUID1_EDX_PAT		  (1u << 16)
-#define CPUID1_EDX_PGE		  (1u << 13)
-#define CPUID7_EBX_SMEP		  (1u << 7)
-#define CPUID7_EBX_SMAP		  (1u << 20)
-#define CPUID80000001_EDX_NX	  (1u << 20)
-#define CPUID80000001_EDX_PDPE1GB (1u << 26)
-#define CPUID80000007_EDX_INVTSC  (1u << 8)
-#define CPUID7_ECX_RDPID	  (1u << 22)
-#define CPUID80000001_EDX_RDTSCP  (1u << 27)
 
 /* The CPU has IA32_TSC_AUX: it has RDTSCP or RDPID, which read it (SDM vol. 2B RDTSCP, RDPID). */
 static inline bool cpu_has_tsc_aux(void)

@@ -5,14 +5,12 @@
 #include "arch/x86/cpu.h"
 #include "kernel/lib/string.h"
 
-#define CPUID1_ECX_XSAVE (1u << 26)
-#define CPUID1_EDX_FXSR	 (1u << 24)
-#define XCR0_X87	 (1ull << 0)
-#define XCR0_SSE	 (1ull << 1)
-#define XCR0_AVX	 (1ull << 2)
-#define XCR0_BNDREGS	 (1ull << 3)
-#define XCR0_BNDCSR	 (1ull << 4)
-#define XCR0_AVX512	 (7ull << 5) /* opmask, ZMM_Hi256, Hi16_ZMM: all or none */
+#define XCR0_X87     (1ull << 0)
+#define XCR0_SSE     (1ull << 1)
+#define XCR0_AVX     (1ull << 2)
+#define XCR0_BNDREGS (1ull << 3)
+#define XCR0_BNDCSR  (1ull << 4)
+#define XCR0_AVX512  (7ull << 5) /* opmask, ZMM_Hi256, Hi16_ZMM: all or none */
 
 static bool have_xsave, have_fxsr;
 static u64 xcr0_supported;

@@ -42,27 +42,7 @@
 #define CR4_SMEP       BIT(20)
 #define CR4_SMAP       BIT(21)
 
-#define MSR_EFER  0xc0000080
-#define EFER_SCE  BIT(0)
-#define EFER_LME  BIT(8)
-#define EFER_LMA  BIT(10)
-#define EFER_NXE  BIT(11)
-#define EFER_SVME BIT(12)
-
-#define MSR_APIC_BASE	   0x1b
-#define MSR_PAT		   0x277
-#define MSR_FS_BASE	   0xc0000100
-#define MSR_GS_BASE	   0xc0000101
-#define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_TSC_AUX	   0xc0000103
-#define MSR_STAR	   0xc0000081
-#define MSR_LSTAR	   0xc0000082
-#define MSR_CSTAR	   0xc0000083
-#define MSR_SFMASK	   0xc0000084
-#define MSR_SYSENTER_CS	   0x174
-#define MSR_SYSENTER_ESP   0x175
-#define MSR_SYSENTER_EIP   0x176
-#define MSR_TSC_DEADLINE   0x6e0
+#include "arch/x86/msr-index.h" /* MSR numbers and bits, EFER's among them */
 
 /*
  * MSRs a guest reads and writes without an exit: the CPU switches them itself (VMCB state that

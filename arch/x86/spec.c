@@ -7,6 +7,7 @@
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/memlayout.h"
+#include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/options.h"
@@ -19,6 +20,8 @@ u16 spec_verw_selector = GDT_KERNEL_DS;
 u64 spec_host_ctrl;
 struct spec_cpu spec_cpu_info;
 struct spec_plan spec_active;
+
+#define LOG_WIDTH 76
 
 /* The thunks of thunks.S, one SPEC_THUNK_SLOT-byte slot per register number, then RET's. */
 #define SPEC_THUNK_SLOT 32
@@ -40,22 +43,22 @@ static void probe(struct spec_cpu *c)
 	if (xmax >= 0x80000021)
 		e21 = cpuid(0x80000021, 0);
 	if (c->amd) {
-		c->ibpb = e8.ebx & BIT(12);
-		c->ibrs = e8.ebx & BIT(14);
-		c->stibp = e8.ebx & BIT(15);
-		c->ssbd = e8.ebx & BIT(24);
-		c->btc_no = e8.ebx & BIT(29);
-		c->auto_ibrs = e21.eax & BIT(8);
+		c->ibpb = e8.ebx & CPUID80000008_EBX_IBPB;
+		c->ibrs = e8.ebx & CPUID80000008_EBX_IBRS;
+		c->stibp = e8.ebx & CPUID80000008_EBX_STIBP;
+		c->ssbd = e8.ebx & CPUID80000008_EBX_SSBD;
+		c->btc_no = e8.ebx & CPUID80000008_EBX_BTC_NO;
+		c->auto_ibrs = e21.eax & CPUID80000021_EAX_AUTOIBRS;
 		c->spec_ctrl = c->ibrs || c->stibp || c->ssbd;
 	} else {
-		c->spec_ctrl = c->ibpb = c->ibrs = l7.edx & BIT(26);
-		c->stibp = l7.edx & BIT(27);
-		c->ssbd = l7.edx & BIT(31);
+		c->spec_ctrl = c->ibpb = c->ibrs = l7.edx & CPUID7_EDX_SPEC_CTRL;
+		c->stibp = l7.edx & CPUID7_EDX_STIBP;
+		c->ssbd = l7.edx & CPUID7_EDX_SSBD;
 	}
-	c->md_clear = l7.edx & BIT(10);
-	c->l1d_flush = l7.edx & BIT(28);
-	c->has_arch_cap = l7.edx & BIT(29);
-	c->rtm = l7.ebx & BIT(11);
+	c->md_clear = l7.edx & CPUID7_EDX_MD_CLEAR;
+	c->l1d_flush = l7.edx & CPUID7_EDX_L1D_FLUSH;
+	c->has_arch_cap = l7.edx & CPUID7_EDX_ARCH_CAP;
+	c->rtm = l7.ebx & CPUID7_EBX_RTM;
 	if (c->has_arch_cap)
 		c->arch_cap = rdmsr(MSR_ARCH_CAPABILITIES);
 	/* Threads of a core: the SMT level of the extended topology leaf (SDM vol. 3A §9.9.1). */
@@ -107,7 +110,8 @@ void spec_init(void)
 	struct spec_opts o = { .mode = (enum spec_mode)opts.spec,
 			       .smt = opts.smt,
 			       .return_thunks = KEEL_RETURN_THUNKS };
-	char text[768];
+	char text[768], line[LOG_WIDTH + 1];
+	unsigned at = 0;
 	int n;
 
 	probe(&spec_cpu_info);
@@ -125,14 +129,28 @@ void spec_init(void)
 		opts.spec == SPEC_FORCE ? "force"
 		: opts.spec == SPEC_OFF ? "off"
 					: "auto");
+	/* The plan, "name: state" items joined by "; " into lines of at most LOG_WIDTH characters
+	 * (a screen's width on the framebuffer console); what is missing on lines of its own. */
 	n = spec_describe(&spec_active, text, sizeof(text));
-	for (char *line = text, *end; line < text + n; line = end + 1) {
-		end = strchr(line, '\n');
+	for (char *item = text, *end; item < text + n; item = end + 1) {
+		bool missing = !strncmp(item, "missing:", 8);
+
+		end = strchr(item, '\n');
 		if (!end)
 			break;
 		*end = '\0';
-		pr_info("spec: %s\n", line);
+		if (at && (missing || at + 2 + strlen(item) > LOG_WIDTH)) {
+			pr_info("spec: %s\n", line);
+			at = 0;
+		}
+		if (missing) {
+			pr_info("spec: %s\n", item);
+			continue;
+		}
+		at += (unsigned)ksnprintf(line + at, sizeof(line) - at, "%s%s", at ? "; " : "", item);
 	}
+	if (at)
+		pr_info("spec: %s\n", line);
 	spec_init_cpu();
 }
 

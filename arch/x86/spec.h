@@ -9,37 +9,7 @@
 
 #include "arch/x86/regs.h"
 
-/* MSRs (SDM vol. 4 table 2-2; AMD "Software techniques for managing speculation"). */
-#define MSR_SPEC_CTRL	      0x48
-#define MSR_PRED_CMD	      0x49
-#define MSR_ARCH_CAPABILITIES 0x10a
-#define MSR_FLUSH_CMD	      0x10b
-#define SPEC_CTRL_IBRS	      BIT(0)
-#define SPEC_CTRL_STIBP	      BIT(1)
-#define SPEC_CTRL_SSBD	      BIT(2)
-#define PRED_CMD_IBPB	      BIT(0)
-#define FLUSH_CMD_L1D	      BIT(0)
-#define EFER_AUTOIBRS	      BIT(21) /* AMD APM vol. 2 §3.1.7: automatic IBRS */
-
-/* IA32_ARCH_CAPABILITIES bits (SDM vol. 4 table 2-2). */
-#define ARCH_CAP_RDCL_NO	    BIT(0) /* not affected by Meltdown / L1TF */
-#define ARCH_CAP_IBRS_ALL	    BIT(1) /* enhanced IBRS */
-#define ARCH_CAP_RSBA		    BIT(2) /* RET may be predicted from the BTB */
-#define ARCH_CAP_SKIP_L1DFL_VMENTRY BIT(3) /* a hypervisor need not flush L1D on entry */
-#define ARCH_CAP_SSB_NO		    BIT(4)
-#define ARCH_CAP_MDS_NO		    BIT(5)
-#define ARCH_CAP_PSCHANGE_MC_NO	    BIT(6)
-#define ARCH_CAP_TAA_NO		    BIT(8)
-#define ARCH_CAP_SBDR_SSDP_NO	    BIT(13)
-#define ARCH_CAP_FBSDP_NO	    BIT(14)
-#define ARCH_CAP_PSDP_NO	    BIT(15)
-#define ARCH_CAP_FB_CLEAR	    BIT(17)
-#define ARCH_CAP_RRSBA		    BIT(19)
-#define ARCH_CAP_BHI_NO		    BIT(20)
-#define ARCH_CAP_PBRSB_NO	    BIT(24)
-#define ARCH_CAP_GDS_NO		    BIT(26)
-#define ARCH_CAP_RFDS_NO	    BIT(27)
-#define ARCH_CAP_RFDS_CLEAR	    BIT(28)
+/* The MSRs and their bits: arch/x86/msr-index.h (through regs.h). */
 
 /* spec_exit_flags and spec_entry_flags, which the entry stubs test. */
 #define SPEC_EXIT_RSB_FULL BIT(0)

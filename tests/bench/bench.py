@@ -32,7 +32,8 @@ def run(cpu):
     results = dict((k, int(v)) for k, v in re.findall(r"BENCH (\w+) (\d+)", out))
     if "keel: vm bench exited with status 0" not in out or set(LABELS) - set(results):
         sys.exit("bench: the benchmark guest did not finish:\n" + out[-3000:])
-    results["spec"] = dict(re.findall(r"spec: ([^:\n]+): ([^\n]+)", out))
+    results["spec"] = dict(item.split(": ", 1) for line in re.findall(r"spec: ([^\r\n]*)", out)
+                           if not line.startswith("missing: ") for item in line.split("; ") if ": " in item)
     return results
 
 

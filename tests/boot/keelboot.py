@@ -34,6 +34,22 @@ def make_image(kind, cmdline, modules=(), workdir=None):
     return out
 
 
+def spec_plan(log):
+    """Keel's speculation-mitigation plan from its log: {"retpolines": "on", ...}. The plan is logged
+    as "spec: name: state; name: state" lines (arch/x86/spec.c); "missing" collects what the CPU
+    lacks."""
+    plan = {"missing": []}
+    for line in re.findall(r"spec: ([^\r\n]*)", log):
+        if line.startswith("missing: "):
+            plan["missing"].append(line[len("missing: "):])
+            continue
+        for item in line.split("; "):
+            if ": " in item:
+                name, state = item.split(": ", 1)
+                plan[name] = state
+    return plan
+
+
 class Boot:
     """One QEMU run; .log is everything the serial port printed."""
 

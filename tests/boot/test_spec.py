@@ -2,14 +2,9 @@
 SMT siblings left offline where MDS/L1TF reach across threads. The decision table itself is
 unit-tested per CPU model (tests/unit/test_spec.c); guests run with every mitigation forced on
 in tests/guests (test_svm.py, test_vmx_bochs.py)."""
-from keelboot import Boot
+from keelboot import Boot, spec_plan as spec_lines
 
 SMT4 = "4,sockets=1,cores=2,threads=2"
-
-
-def spec_lines(log):
-    return dict(line.split("spec: ", 1)[1].split(": ", 1) for line in log.splitlines()
-                if "spec: " in line and ": " in line.split("spec: ", 1)[1])
 
 
 def test_intel_model_leaves_siblings_offline():

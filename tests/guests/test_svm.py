@@ -8,7 +8,7 @@ import pexpect
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "boot"))
-from keelboot import BUILD, Boot  # noqa: E402
+from keelboot import BUILD, Boot, spec_plan  # noqa: E402
 
 GUESTS = os.path.join(BUILD, "guests")
 AMD = "EPYC,+svm,+npt"
@@ -39,7 +39,7 @@ def ended(log, name):
 
 POLICY = ["runtime_selftest", "cpuid_policy", "msr_policy", "ports", "exceptions", "exceptions64", "longmode_hello", "pm32_hello",
           "hypercall", "svm_insns", "efer_svme", "reserved_msr_bits", "hypercall_hostile", "intwin_storm", "hlt_wake", "xsetbv_policy", "vmx_insns",
-          "exc_regs"]
+          "exc_regs", "spec_msrs"]
 
 
 @pytest.mark.parametrize("name", POLICY)
@@ -114,7 +114,8 @@ def test_cr2_and_debug_registers_stay_with_their_vm(spec):
     log = boot.run()
     assert f"spec={spec}" in log, log[-3000:]
     if spec == "force":
-        assert "spec: L1D flush before entry: on (software" in log and "spec: retpolines: on" in log, log[-3000:]
+        plan = spec_plan(log)
+        assert plan["L1D flush before entry"].startswith("on (software") and plan["retpolines"] == "on", plan
     assert "[reader] PASS: regs_isolation" in log, log[-3000:]
     assert ended(log, "reader") == (0, None) and ended(log, "writer") == (0, None)
     runs = {m.group(1): (int(m.group(2)), int(m.group(3)), m.group(4)) for m in RAN_RE.finditer(log)}

@@ -7,13 +7,17 @@ CPU that claims VT-x there, says VT-x is unusable and carries on instead of hang
 import os
 import re
 import shutil
+import sys
 import subprocess
 import tempfile
 import time
 
 import pytest
 
-from test_bochs import GUESTS as SHARED_GUESTS
+from test_bochs import GUESTS as SHARED_GUESTS  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "boot"))
+from keelboot import spec_plan  # noqa: E402
 
 # cr4_vmxe only here: QEMU's TCG hangs on a reserved CR4 bit, and SVM has no CR4.VMXE to hide.
 GUESTS = SHARED_GUESTS + ["cr4_vmxe"]
@@ -25,7 +29,7 @@ BUILD = os.environ.get("KEEL_BUILD", os.path.join(ROOT, "build"))
 BOCHSRC = """memory: guest={guest_mib}, host={host_mib}
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
-cpu: model=corei7_skylake_x, count={cpus}, ips=100000000, reset_on_triple_fault=1
+cpu: model={model}, count={cpus}, ips=100000000, reset_on_triple_fault=1
 ata0-master: type=cdrom, path={iso}, status=inserted
 boot: cdrom
 display_library: rfb, options="timeout=0"
@@ -39,8 +43,10 @@ sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 VMX_LINE = "vmx: Intel VT-x with EPT (2M, 1G pages), unrestricted guest, VPID"
 
 
-def bochs(cmdline, modules, guest_mib=256, host_mib=256, cpus=1, firmware="bios", timeout=300, until=None):
-    """Boots Keel with these modules on Bochs's Skylake-X; returns the serial console's text.
+def bochs(cmdline, modules, guest_mib=256, host_mib=256, cpus=1, firmware="bios", timeout=300, until=None,
+          model="corei7_skylake_x"):
+    """Boots Keel with these modules on Bochs's Skylake-X (or another Intel `model`); returns the
+    serial console's text.
 
     firmware "bios": Bochs's BIOS boots a GRUB ISO; "ovmf": OVMF boots keel.efi from a FAT disk.
     until: a regex; once the console shows it, Bochs is stopped (for runs that end in a halt)."""
@@ -53,7 +59,8 @@ def bochs(cmdline, modules, guest_mib=256, host_mib=256, cpus=1, firmware="bios"
         subprocess.run(["bash", os.path.join(ROOT, *script), iso, cmdline, *modules],
                        check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
         rc = os.path.join(work, "bochsrc")
-        conf = BOCHSRC.format(iso=iso, com1=com1, log=log, guest_mib=guest_mib, host_mib=host_mib, cpus=cpus)
+        conf = BOCHSRC.format(iso=iso, com1=com1, log=log, guest_mib=guest_mib, host_mib=host_mib, cpus=cpus,
+                              model=model)
         if firmware == "ovmf":
             conf = (conf.replace("file=/usr/share/bochs/BIOS-bochs-latest",
                                  "file=/usr/share/ovmf/OVMF.fd, address=0xffe00000")
@@ -120,6 +127,8 @@ def test_suite_on_bochs_vmx():
             assert f"keel: vm {g} exited with status 0" in out, f"{g}:\n{out[-3000:]}"
     # Issue 11 item 4: WBINVD and WBNOINVD are intercepted (one exit each).
     assert re.search(r"keel: vm insn_intercepts exited with status 0; exits:.* wbinvd=2\b", out), out[-3000:]
+    # What Bochs's Skylake-X offers the guest of the speculation MSRs (spec_msrs checks each).
+    print("\n".join(l for l in out.splitlines() if "[spec_msrs] offers" in l or "spec: " in l))
     assert "vmm: every VM page returned to the allocator" in out
     assert "keel: powering off" in out
 
@@ -264,7 +273,7 @@ def test_cr2_and_debug_registers_on_bochs_vmx():
     assert "[exc] PASS: exc_regs" in out, out[-3000:]
     # Every speculation mitigation forced on (issue 11, item 3): VERW and the L1D flush before
     # each VMRESUME, the RSB fill after each exit, the retpoline and return thunks.
-    assert "spec=force" in out and "spec: VERW before entry: on" in out, out[-3000:]
+    assert "spec=force" in out and spec_plan(out).get("VERW before entry") == "on", out[-3000:]
     for vm in ("writer", "reader", "exc"):
         assert f"keel: vm {vm} exited with status 0" in out, out[-3000:]
     full = {m.group(1): [int(x) for x in m.group(3, 4)] for m in RAN_FULL_RE.finditer(out)}
@@ -272,6 +281,29 @@ def test_cr2_and_debug_registers_on_bochs_vmx():
     assert runs[("reader", 0)][1] == "1" and runs[("writer", 0)][1] == "1", runs
     ran, waited = full["reader"]
     assert waited >= 0.3 * (ran + waited), full
+
+
+@needs_bochs
+def test_spec_ctrl_per_vcpu_on_bochs_tigerlake():
+    # Issue 11 item 3 on the one emulated CPU with speculation controls: Bochs's Tiger Lake offers
+    # IA32_SPEC_CTRL (IBRS, STIBP, SSBD), PRED_CMD, FLUSH_CMD and ARCH_CAPABILITIES (0x1f: enhanced
+    # IBRS, RSBA, SKIP_L1DFL_VMENTRY...). Keel's plan there: enhanced IBRS on, retpolines off, the
+    # one-entry RSB fill, VERW, IBPB when CPU 1 switches VMs. Two VMs take turns on CPU 1: one holds
+    # every SPEC_CTRL bit, the other must keep reading 0.
+    out = bochs("vm=h,module=0,mem=8M,cpus=1 vm=z,module=1,mem=8M,cpus=1 sched_slice=500 on_finish=poweroff",
+                [guest("spec_msrs") + " hold=1 ms=200", guest("spec_msrs") + " hold=0 ms=150"], cpus=2,
+                model="tigerlake")
+    spec = spec_plan(out)
+    assert spec.get("enhanced/automatic IBRS") == "on" and spec.get("retpolines") == "off", out[-3000:]
+    assert spec.get("IBPB on VM switch") == "on" and spec.get("RSB fill after exit") == "on (one entry: PBRSB)", spec
+    assert "[h] offers: SPEC_CTRL(IBRS)(STIBP)(SSBD) PRED_CMD FLUSH_CMD" in out, out[-3000:]
+    for vm in ("h", "z"):
+        assert f"[{vm}] PASS: spec_msrs" in out, out[-3000:]
+        assert f"keel: vm {vm} exited with status 0" in out, out[-3000:]
+    checks = {m.group(1): int(m.group(2)) for m in re.finditer(r"\[(\w)\] spec_ctrl: (\d+) checks", out)}
+    assert checks.get("h", 0) > 1000 and checks.get("z", 0) > 1000, checks
+    runs = vcpu_runs(out)
+    assert runs[("h", 0)][1] == "1" and runs[("z", 0)][1] == "1", runs
 
 
 @needs_bochs

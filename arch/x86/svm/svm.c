@@ -12,13 +12,12 @@
 
 void svm_enter(hpa_t vmcb_pa, struct vcpu_gprs *gprs, hpa_t host_save_pa);
 
-#define PAT_DEFAULT 0x0007040600070406ULL
-#define NPT_FLAGS   (PTE_P_ | PTE_W_ | PTE_U_)
-#define PTE_P_	    (1ULL << 0)
-#define PTE_W_	    (1ULL << 1)
-#define PTE_U_	    (1ULL << 2)
-#define PTE_PS_	    (1ULL << 7)
-#define PTE_ADDR    0x000ffffffffff000ULL
+#define NPT_FLAGS (PTE_P_ | PTE_W_ | PTE_U_)
+#define PTE_P_	  (1ULL << 0)
+#define PTE_W_	  (1ULL << 1)
+#define PTE_U_	  (1ULL << 2)
+#define PTE_PS_	  (1ULL << 7)
+#define PTE_ADDR  0x000ffffffffff000ULL
 
 /* Segment attributes in the VMCB's packed form: type, S, DPL, P, AVL, L, D/B, G (APM B.2). */
 #define SEG_CODE32     0x0c9b
@@ -227,7 +226,7 @@ static void svm_set_boot_state(struct vcpu *v, const struct vcpu_boot_state *boo
 	vmcb->rsp = boot->rsp;
 	vmcb->dr6 = 0xffff0ff0;
 	vmcb->dr7 = 0x400;
-	vmcb->g_pat = PAT_DEFAULT;
+	vmcb->g_pat = PAT_RESET_VALUE;
 }
 
 static int svm_vcpu_init(struct vcpu *v, const struct vcpu_boot_state *boot)
@@ -309,13 +308,13 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 			      (v->pending_has_error ? EVENTINJ_EV | ((u64)v->pending_error << 32) : 0);
 		v->pending_exc = false;
 	}
-	exit->next_rip = exit->hw_reason = 0;
-	exit->npf.gpa = exit->npf.error = 0; /* the whole union */
+	/* Every field of *exit is written below; each reason's union member by its reason. */
 	assign_asid(v, c);
 	if (v->arch.svm.check_vmcb) {
 		v->arch.svm.check_vmcb = false;
 		if (!vmcb_consistent(v, c)) {
 			exit->reason = EXIT_ENTRY_FAIL;
+			exit->hw_reason = exit->next_rip = 0;
 			return;
 		}
 	}
@@ -356,7 +355,7 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	case SVM_EXIT_IOIO:
 		exit->reason = EXIT_IO;
 		exit->io.port = (u16)(info1 >> 16);
-		exit->io.size = info1 & IOIO_SZ32 ? 4 : info1 & IOIO_SZ16 ? 2 : 1;
+		exit->io.size = (info1 / IOIO_SZ8) & 7; /* SZ8, SZ16, SZ32: bits 4-6, so 1, 2 or 4 */
 		exit->io.in = info1 & IOIO_TYPE_IN;
 		exit->io.string = info1 & IOIO_STR;
 		exit->io.rep = info1 & IOIO_REP;

@@ -204,11 +204,4 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one page");
 #define VINTR_V_IGN_TPR (1ULL << 20)
 #define VINTR_MASKING	(1ULL << 24)
 
-#define MSR_VM_CR		0xc0010114
-#define MSR_VM_HSAVE_PA		0xc0010117
-#define VM_CR_SVMDIS		(1u << 4)
-#define CPUID80000001_ECX_SVM	(1u << 2)
-#define CPUID8000000A_EDX_NP	(1u << 0)
-#define CPUID8000000A_EDX_NRIPS (1u << 3)
-
 #endif

@@ -140,25 +140,7 @@ enum vmcs_field {
 	HOST_RIP = 0x6c16,
 };
 
-/* Capability and control MSRs (SDM vol. 3C appendix A, vol. 4). */
-#define MSR_IA32_FEATURE_CONTROL	  0x3a
-#define FEATURE_CONTROL_LOCK		  (1u << 0)
-#define FEATURE_CONTROL_VMXON_OUTSIDE_SMX (1u << 2)
-#define MSR_IA32_SYSENTER_CS		  0x174
-#define MSR_IA32_SYSENTER_ESP		  0x175
-#define MSR_IA32_SYSENTER_EIP		  0x176
-#define MSR_IA32_VMX_BASIC		  0x480
-#define MSR_IA32_VMX_MISC		  0x485
-#define MSR_IA32_VMX_CR0_FIXED0		  0x486
-#define MSR_IA32_VMX_CR0_FIXED1		  0x487
-#define MSR_IA32_VMX_CR4_FIXED0		  0x488
-#define MSR_IA32_VMX_CR4_FIXED1		  0x489
-#define MSR_IA32_VMX_PROCBASED_CTLS2	  0x48b
-#define MSR_IA32_VMX_EPT_VPID_CAP	  0x48c
-#define MSR_IA32_VMX_TRUE_PINBASED_CTLS	  0x48d
-#define MSR_IA32_VMX_TRUE_PROCBASED_CTLS  0x48e
-#define MSR_IA32_VMX_TRUE_EXIT_CTLS	  0x48f
-#define MSR_IA32_VMX_TRUE_ENTRY_CTLS	  0x490
+/* The capability and control MSRs: arch/x86/msr-index.h (MSR_VMX_*, MSR_FEATURE_CONTROL). */
 
 /* IA32_VMX_BASIC (SDM vol. 3C §A.1). */
 #define VMX_BASIC_REVISION(b)	 ((u32)(b)&0x7fffffff)

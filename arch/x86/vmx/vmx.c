@@ -15,9 +15,7 @@
 #include "kernel/smp.h"
 #include "vmm/vm.h"
 
-#define PAT_DEFAULT	0x0007040600070406ULL
-#define NO_CPU		(-1)
-#define CPUID1_ECX_VMX_ (1u << 5)
+#define NO_CPU (-1)
 
 struct vmx_caps vmx_caps;
 
@@ -34,11 +32,11 @@ static hpa_t current_vmcs[MAX_CPUS];
 static int vmx_cpu_enable(void)
 {
 	u32 cpu = this_cpu()->cpu;
-	u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	u64 fc = rdmsr(MSR_FEATURE_CONTROL);
 	hpa_t region;
 
 	if (!(fc & FEATURE_CONTROL_LOCK))
-		wrmsr(MSR_IA32_FEATURE_CONTROL, fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMXON_OUTSIDE_SMX);
+		wrmsr(MSR_FEATURE_CONTROL, fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMXON_OUTSIDE_SMX);
 	else if (!(fc & FEATURE_CONTROL_VMXON_OUTSIDE_SMX))
 		return -EPERM;
 	if (vmxon_region[cpu])
@@ -120,9 +118,9 @@ static void write_host_percpu_state(void)
 	vmcs_writenat(HOST_TR_BASE, (u64)(uintptr_t)&p->tss);
 	vmcs_writenat(HOST_GDTR_BASE, (u64)(uintptr_t)p->gdt);
 	vmcs_writenat(HOST_IDTR_BASE, idt.base);
-	vmcs_write32(HOST_IA32_SYSENTER_CS, (u32)rdmsr(MSR_IA32_SYSENTER_CS));
-	vmcs_writenat(HOST_IA32_SYSENTER_ESP, rdmsr(MSR_IA32_SYSENTER_ESP));
-	vmcs_writenat(HOST_IA32_SYSENTER_EIP, rdmsr(MSR_IA32_SYSENTER_EIP));
+	vmcs_write32(HOST_IA32_SYSENTER_CS, (u32)rdmsr(MSR_SYSENTER_CS));
+	vmcs_writenat(HOST_IA32_SYSENTER_ESP, rdmsr(MSR_SYSENTER_ESP));
+	vmcs_writenat(HOST_IA32_SYSENTER_EIP, rdmsr(MSR_SYSENTER_EIP));
 	vmcs_write64(HOST_IA32_PAT, rdmsr(MSR_PAT));
 	vmcs_write64(HOST_IA32_EFER, rdmsr(MSR_EFER));
 }
@@ -257,7 +255,7 @@ static void vmx_set_boot_state(struct vcpu *v, const struct vcpu_boot_state *boo
 	vmcs_writenat(GUEST_CR4, vmx_cr4_real(0));
 	vmcs_writenat(CR4_READ_SHADOW, 0);
 	vmcs_write64(GUEST_IA32_EFER, 0);
-	vmcs_write64(GUEST_IA32_PAT, PAT_DEFAULT);
+	vmcs_write64(GUEST_IA32_PAT, PAT_RESET_VALUE);
 	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
 	vmcs_writenat(GUEST_DR7, 0x400);
 	vmcs_writenat(GUEST_RFLAGS, 2);
@@ -595,45 +593,44 @@ const struct vcpu_ops *vmx_probe(void)
 	u32 cpu_must;
 	bool ok = true;
 
-	if (!(cpuid(1, 0).ecx & CPUID1_ECX_VMX_))
+	if (!(cpuid(1, 0).ecx & CPUID1_ECX_VMX))
 		return NULL;
 	/*
 	 * Everything is read from the capability MSRs before CR4.VMXE is touched: an emulator that
 	 * advertises VMX without implementing it (QEMU's TCG reads these MSRs as 0, and writing
 	 * CR4.VMXE hangs it; ../shared/platform-notes.md) is turned away here.
 	 */
-	basic = rdmsr(MSR_IA32_VMX_BASIC);
+	basic = rdmsr(MSR_VMX_BASIC);
 	if (!VMX_BASIC_REVISION(basic) || !VMX_BASIC_REGION_SIZE(basic) || VMX_BASIC_REGION_SIZE(basic) > PAGE_SIZE ||
 	    VMX_BASIC_MEMTYPE(basic) != 6 || !(basic & VMX_BASIC_TRUE_CTLS) || (basic & VMX_BASIC_32BIT_ADDR)) {
 		pr_warn("vmx: CPUID reports VT-x but IA32_VMX_BASIC (%#llx) is unusable; VT-x is not used\n",
 			(unsigned long long)basic);
 		return NULL;
 	}
-	fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	fc = rdmsr(MSR_FEATURE_CONTROL);
 	if ((fc & FEATURE_CONTROL_LOCK) && !(fc & FEATURE_CONTROL_VMXON_OUTSIDE_SMX)) {
 		pr_warn("vmx: VT-x is disabled by the firmware (IA32_FEATURE_CONTROL locked without "
 			"VMXON outside SMX); enable it in the firmware setup\n");
 		return NULL;
 	}
 	vmx_caps.revision = VMX_BASIC_REVISION(basic);
-	cap2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
-	ok &= compute_ctls("pin-based", rdmsr(MSR_IA32_VMX_TRUE_PINBASED_CTLS), pin_req, ARRAY_SIZE(pin_req), 0,
+	cap2 = rdmsr(MSR_VMX_PROCBASED_CTLS2);
+	ok &= compute_ctls("pin-based", rdmsr(MSR_VMX_TRUE_PINBASED_CTLS), pin_req, ARRAY_SIZE(pin_req), 0,
 			   &vmx_caps.pin);
 	/* The VMX-preemption timer (SDM vol. 3C §25.5.1) counts down in the guest at the TSC rate
 	 * divided by 2^IA32_VMX_MISC[4:0]; the scheduler uses it for slice ends when present. It is
 	 * switched on per entry (vmx_run), so it stays out of the default controls. */
-	vmx_caps.preempt_timer = (rdmsr(MSR_IA32_VMX_TRUE_PINBASED_CTLS) >> 32) & PIN_PREEMPTION_TIMER;
-	vmx_caps.preempt_timer_shift = (u8)(rdmsr(MSR_IA32_VMX_MISC) & 0x1f);
-	ok &= compute_ctls("processor-based", rdmsr(MSR_IA32_VMX_TRUE_PROCBASED_CTLS), cpu_req, ARRAY_SIZE(cpu_req),
+	vmx_caps.preempt_timer = (rdmsr(MSR_VMX_TRUE_PINBASED_CTLS) >> 32) & PIN_PREEMPTION_TIMER;
+	vmx_caps.preempt_timer_shift = (u8)(rdmsr(MSR_VMX_MISC) & 0x1f);
+	ok &= compute_ctls("processor-based", rdmsr(MSR_VMX_TRUE_PROCBASED_CTLS), cpu_req, ARRAY_SIZE(cpu_req),
 			   CPU_USE_TSC_OFFSETTING, &vmx_caps.cpu);
 	ok &= compute_ctls("secondary processor-based", cap2, cpu2_req, ARRAY_SIZE(cpu2_req),
 			   CPU2_ENABLE_VPID | CPU2_ENABLE_RDTSCP | CPU2_ENABLE_INVPCID | CPU2_ENABLE_XSAVES,
 			   &vmx_caps.cpu2);
-	ok &= compute_ctls("VM-exit", rdmsr(MSR_IA32_VMX_TRUE_EXIT_CTLS), exit_req, ARRAY_SIZE(exit_req), 0,
-			   &vmx_caps.exit);
-	ok &= compute_ctls("VM-entry", rdmsr(MSR_IA32_VMX_TRUE_ENTRY_CTLS), entry_req, ARRAY_SIZE(entry_req), 0,
+	ok &= compute_ctls("VM-exit", rdmsr(MSR_VMX_TRUE_EXIT_CTLS), exit_req, ARRAY_SIZE(exit_req), 0, &vmx_caps.exit);
+	ok &= compute_ctls("VM-entry", rdmsr(MSR_VMX_TRUE_ENTRY_CTLS), entry_req, ARRAY_SIZE(entry_req), 0,
 			   &vmx_caps.entry);
-	cpu_must = (u32)rdmsr(MSR_IA32_VMX_TRUE_PROCBASED_CTLS);
+	cpu_must = (u32)rdmsr(MSR_VMX_TRUE_PROCBASED_CTLS);
 	/* Keel chooses when to exit on CR3 (never; CR8 always: emulate_cr8) and on an interrupt window. */
 	vmx_caps.cpu &= ~(CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING | CPU_INTR_WINDOW_EXITING) | cpu_must;
 	vmx_caps.entry &= ~ENTRY_IA32E_GUEST;
@@ -643,7 +640,7 @@ const struct vcpu_ops *vmx_probe(void)
 	if (!cpu_has_tsc_aux())
 		vmx_caps.cpu2 &= ~CPU2_ENABLE_RDTSCP;
 	vcpu_tsc_aux = vmx_caps.cpu2 & CPU2_ENABLE_RDTSCP;
-	vmx_caps.ept = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+	vmx_caps.ept = rdmsr(MSR_VMX_EPT_VPID_CAP);
 	if (!(vmx_caps.ept & EPT_CAP_WALK4) || !(vmx_caps.ept & EPT_CAP_WB) || !(vmx_caps.ept & EPT_CAP_INVEPT) ||
 	    !(vmx_caps.ept & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
 		pr_warn("vmx: required EPT feature missing (4-level walk, write-back, INVEPT): caps %#llx\n",
@@ -654,10 +651,10 @@ const struct vcpu_ops *vmx_probe(void)
 			(vmx_caps.ept & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL));
 	if (!vmx_caps.vpid)
 		vmx_caps.cpu2 &= ~CPU2_ENABLE_VPID;
-	vmx_caps.cr0_fixed0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0);
-	vmx_caps.cr0_fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
-	vmx_caps.cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
-	vmx_caps.cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+	vmx_caps.cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
+	vmx_caps.cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
+	vmx_caps.cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
+	vmx_caps.cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
 	if (!(vmx_caps.cr4_fixed1 & CR4_VMXE)) {
 		pr_warn("vmx: IA32_VMX_CR4_FIXED1 does not allow CR4.VMXE\n");
 		ok = false;
