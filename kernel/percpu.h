@@ -30,6 +30,9 @@ struct percpu {
 	struct tss tss __aligned(16);
 	volatile u64 timer_ticks;
 	volatile u64 nr_irqs; /* interrupts taken (vectors 32-255): the exit fast path looks at it */
+	/* The scheduler asks this CPU to look at its run queue before entering a guest again
+	 * (kernel/sched.c sets it, from any CPU; sched_resched_asked() reads it). */
+	volatile bool sched_resched;
 	/* Cross-CPU call: the caller fills fn/arg under call_lock, IPIs, waits for call_done. */
 	cpu_call_fn volatile call_fn;
 	void *volatile call_arg;

@@ -31,7 +31,6 @@
 
 /* Per physical CPU. */
 struct pcpu_sched {
-	volatile bool resched;	     /* look at the run queue before entering the guest again */
 	volatile bool idle;	     /* halted with nothing to run */
 	struct sched_entity *loaded; /* the entity whose state this CPU holds */
 	u64 armed;		     /* deadline the timer is armed for (ns), 0: not armed */
@@ -90,7 +89,7 @@ static void kick_idle_with_work(void)
 			continue;
 		for (u32 i = 0; i < c->nr; i++) {
 			if (c->rq[i]->state == SE_RUNNABLE && !sched_throttled(c->rq[i])) {
-				pcs[cpu].resched = true;
+				cpus[cpu]->sched_resched = true;
 				send_kick((int)cpu);
 				break;
 			}
@@ -129,7 +128,7 @@ void sched_kick(struct sched_entity *e)
 	if (e->state == SE_BLOCKED) {
 		cpu = sched_wake(&sched, e, time_ns());
 		if (cpu >= 0)
-			pcs[cpu].resched = true;
+			cpus[cpu]->sched_resched = true;
 	} else if (e->state == SE_RUNNING) {
 		cpu = e->cpu; /* leave the guest: the interrupt is injected at the next entry */
 	}
@@ -193,15 +192,10 @@ void sched_arm_timer(u64 deadline)
 	lapic_timer_oneshot(deadline > now ? MIN(deadline - now, MAX_TIMER_WAIT) + 1 : 1);
 }
 
-bool sched_resched_asked(void)
-{
-	return pcs[this_cpu()->cpu].resched;
-}
-
 bool sched_should_stop(u64 deadline)
 {
 	ASSERT(!irqs_enabled());
-	return pcs[this_cpu()->cpu].resched || time_ns() >= deadline;
+	return this_cpu()->sched_resched || time_ns() >= deadline;
 }
 
 void sched_prepare_block(struct sched_entity *e)
@@ -295,7 +289,7 @@ void sched_cpu_loop(void)
 			if (sched_balance(&sched, now))
 				kick_idle_with_work();
 		}
-		pc->resched = false;
+		this_cpu()->sched_resched = false;
 		e = sched_pick(&sched, cpu, now);
 		deadline = earliest(e ? sched_deadline(&sched, cpu) : 0, timers);
 		/* Throttled vCPUs become eligible at the next period. */
@@ -315,7 +309,7 @@ void sched_cpu_loop(void)
 				irq_disable();
 			}
 			sched_arm_timer(deadline);
-			if (!pc->resched)
+			if (!this_cpu()->sched_resched)
 				irq_enable_and_halt(); /* sti; hlt: a kick cannot slip in between */
 			irq_enable();
 			continue;

@@ -9,6 +9,7 @@
 #ifndef KEEL_SCHED_H
 #define KEEL_SCHED_H
 
+#include "kernel/percpu.h"
 #include "kernel/sched_policy.h"
 #include "kernel/types.h"
 
@@ -64,7 +65,10 @@ void sched_prepare_block(struct sched_entity *e);
  * CPU was asked to choose again). */
 bool sched_should_stop(u64 deadline);
 /* Whether another entity must be considered on this CPU (sched_should_stop without the time). */
-bool sched_resched_asked(void);
+static inline bool sched_resched_asked(void)
+{
+	return this_cpu()->sched_resched;
+}
 /* With interrupts off: this CPU's timer interrupt at `deadline` (ns), 0 for none (when a timer
  * of the entity's own ends its run instead, e.g. the VMX-preemption timer). */
 void sched_arm_timer(u64 deadline);

@@ -100,7 +100,7 @@ bool exit_fast(struct vcpu *v, const struct vm_exit *e, u64 irqs_before, bool *h
 		if (e->io.string || v->vm->io_map[e->io.port])
 			return false;
 		v->slow = false;
-		handle_io(v, e);
+		io_unclaimed(v, e);
 		break;
 	case EXIT_HYPERCALL:
 		if (!hypercall_is_short(v))

@@ -21,6 +21,29 @@ void handle_rdpmc(struct vcpu *v, const struct vm_exit *e);
 void handle_undef_insn(struct vcpu *v, const struct vm_exit *e);
 void handle_fatal(struct vcpu *v, const struct vm_exit *e);
 
+/* Port I/O pieces both handle_io() and the fast path use. */
+static inline u32 io_mask(u8 size)
+{
+	return size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu;
+}
+
+/* IN AL/AX keeps the rest of RAX; IN EAX writes EAX, which zero-extends into RAX (SDM vol. 1
+ * §3.4.1.1; outside 64-bit mode the upper half is not visible). */
+static inline void io_set_in(struct vcpu *v, u8 size, u32 val)
+{
+	u32 mask = io_mask(size);
+
+	v->gprs.rax = size == 4 ? val : (v->gprs.rax & ~(u64)mask) | (val & mask);
+}
+
+/* A port no device claims: reads all-ones, writes vanish (as on a PC with nothing there). */
+static inline void io_unclaimed(struct vcpu *v, const struct vm_exit *e)
+{
+	if (e->io.in)
+		io_set_in(v, e->io.size, 0xffffffffu);
+	vcpu_ops->set(v, VREG_RIP, e->next_rip);
+}
+
 /* Runs one exit through the dispatch table. */
 void exit_dispatch(struct vcpu *v, const struct vm_exit *e);
 /* With interrupts off, right after an exit: handles it if it is of a kind that needs nothing but

@@ -28,7 +28,8 @@ bool hypercall_is_short(struct vcpu *v)
 void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 {
 	static const u8 vmmcall[] = { 0x0f, 0x01, 0xd9 }, vmcall[] = { 0x0f, 0x01, 0xc1 };
-	bool wide = vcpu_ops->get(v, VREG_EFER) & EFER_LMA;
+	struct vcpu_code_state cs;
+	bool wide = (vcpu_code_state(v, &cs), cs.efer & EFER_LMA);
 	u64 nr = wide ? v->gprs.rax : (u32)v->gprs.rax;
 	u64 a0 = wide ? v->gprs.rdi : (u32)v->gprs.rbx;
 	u64 a1 = wide ? v->gprs.rsi : (u32)v->gprs.rcx;
@@ -38,8 +39,8 @@ void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 	if (!e->next_rip) {
 		u64 next;
 
-		if (insn_end(v, vmmcall, sizeof(vmmcall), &next) < 0 &&
-		    insn_end(v, vmcall, sizeof(vmcall), &next) < 0) {
+		if (insn_end_at(v, &cs, vmmcall, sizeof(vmmcall), &next) < 0 &&
+		    insn_end_at(v, &cs, vmcall, sizeof(vmcall), &next) < 0) {
 			vm_crash(v->vm, "cannot decode the hypercall instruction");
 			return;
 		}
@@ -49,7 +50,7 @@ void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 	}
 	/* VMMCALL and VMCALL exit at any privilege level: hypercalls are the guest kernel's, so its
 	 * user space gets -EPERM for every number and changes nothing (KVM does the same). */
-	if (vcpu_ops->get(v, VREG_CPL) != 0) {
+	if (cs.cpl != 0) {
 		v->gprs.rax = wide ? (u64)-EPERM : (u32)-EPERM;
 		return;
 	}

@@ -48,7 +48,8 @@ static __attribute__((noinline, cold)) void code_state_by_get(struct vcpu *v, st
 				       .cr0 = vcpu_ops->get(v, VREG_CR0),
 				       .cr3 = vcpu_ops->get(v, VREG_CR3),
 				       .cr4 = vcpu_ops->get(v, VREG_CR4),
-				       .efer = vcpu_ops->get(v, VREG_EFER) };
+				       .efer = vcpu_ops->get(v, VREG_EFER),
+				       .cpl = (u8)vcpu_ops->get(v, VREG_CPL) };
 }
 
 static inline void code_state_of(struct vcpu *v, struct vcpu_code_state *s)
@@ -57,6 +58,11 @@ static inline void code_state_of(struct vcpu *v, struct vcpu_code_state *s)
 		vcpu_ops->code_state(v, s);
 	else
 		code_state_by_get(v, s);
+}
+
+void vcpu_code_state(struct vcpu *v, struct vcpu_code_state *s)
+{
+	code_state_of(v, s);
 }
 
 static int walk(const struct vm *vm, const struct vcpu_code_state *pg, u64 gva, gpa_t *gpa)
@@ -150,19 +156,17 @@ static const u64 legacy_prefix[4] = {
 /* Reads the prefixes and the opcode only, a byte at a time and each once, translating a page only
  * when the instruction runs into it (at most 15 bytes, SDM vol. 2A §2.1). No opcode Keel decodes
  * starts with a prefix byte, so the first byte that matches the opcode ends the prefixes. */
-int insn_end(struct vcpu *v, const u8 *opcode, unsigned oplen, u64 *next_rip)
+static inline __attribute__((always_inline)) int end_of(struct vcpu *v, const struct vcpu_code_state *cs,
+							const u8 *opcode, unsigned oplen, u64 *next_rip)
 {
-	struct vcpu_code_state pg;
-	u64 lin;
-	bool long_mode;
+	const struct vcpu_code_state *pg = cs;
+	u64 lin = pg->cs_base + pg->rip;
+	bool long_mode = pg->efer & EFER_LMA;
 	unsigned left = 0, i = 0, matched = 0;
 	const u8 *p;
 	u8 c;
 
-	code_state_of(v, &pg);
-	lin = pg.cs_base + pg.rip;
-	long_mode = pg.efer & EFER_LMA;
-	if (!(p = fetch_page(v, &pg, lin, &left)))
+	if (!(p = fetch_page(v, pg, lin, &left)))
 		return -EINVAL;
 	if (left >= 15) {
 		/* The whole instruction is on this page (the common case): no page checks. */
@@ -175,13 +179,13 @@ int insn_end(struct vcpu *v, const u8 *opcode, unsigned oplen, u64 *next_rip)
 		while (++matched < oplen)
 			if (++i == 15 || *(const volatile u8 *)(p + i) != opcode[matched])
 				return -EINVAL;
-		*next_rip = pg.rip + i + 1;
+		*next_rip = pg->rip + i + 1;
 		return (int)i + 1;
 	}
 	for (;;) {
 		if (i == 15)
 			return -EINVAL;
-		if (!left && !(p = fetch_page(v, &pg, lin + i, &left)))
+		if (!left && !(p = fetch_page(v, pg, lin + i, &left)))
 			return -EINVAL;
 		c = *(const volatile u8 *)p++;
 		left--, i++;
@@ -193,15 +197,28 @@ int insn_end(struct vcpu *v, const u8 *opcode, unsigned oplen, u64 *next_rip)
 	while (++matched < oplen) {
 		if (i == 15)
 			return -EINVAL;
-		if (!left && !(p = fetch_page(v, &pg, lin + i, &left)))
+		if (!left && !(p = fetch_page(v, pg, lin + i, &left)))
 			return -EINVAL;
 		c = *(const volatile u8 *)p++;
 		left--, i++;
 		if (c != opcode[matched])
 			return -EINVAL;
 	}
-	*next_rip = pg.rip + i;
+	*next_rip = pg->rip + i;
 	return (int)i;
+}
+
+int insn_end(struct vcpu *v, const u8 *opcode, unsigned oplen, u64 *next_rip)
+{
+	struct vcpu_code_state pg;
+
+	code_state_of(v, &pg);
+	return end_of(v, &pg, opcode, oplen, next_rip);
+}
+
+int insn_end_at(struct vcpu *v, const struct vcpu_code_state *cs, const u8 *opcode, unsigned oplen, u64 *next_rip)
+{
+	return end_of(v, cs, opcode, oplen, next_rip);
 }
 
 int insn_length(struct vcpu *v, const u8 *opcode, unsigned oplen)

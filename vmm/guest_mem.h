@@ -15,5 +15,9 @@ int guest_fetch(struct vcpu *v, u8 *buf, unsigned len);
 int insn_length(struct vcpu *v, const u8 *opcode, unsigned oplen);
 /* The same, and where the instruction ends (RIP + length) in *next_rip. */
 int insn_end(struct vcpu *v, const u8 *opcode, unsigned oplen, u64 *next_rip);
+/* The registers a fetch needs (RIP, CS base, paging, EFER, CPL), read at once; and insn_end with
+ * them already read, for a handler that needs them too. */
+void vcpu_code_state(struct vcpu *v, struct vcpu_code_state *s);
+int insn_end_at(struct vcpu *v, const struct vcpu_code_state *cs, const u8 *opcode, unsigned oplen, u64 *next_rip);
 
 #endif

@@ -86,6 +86,7 @@ enum vcpu_reg {
 	VREG_ES_BASE,
 	VREG_ES_LIMIT
 };
+#define VREG_NR (VREG_ES_LIMIT + 1)
 
 /* VREG_CS_ATTR bits: the code segment's L and D/B flags (VREG_SS_ATTR: D/B only). */
 #define CS_ATTR_L  (1u << 0)
@@ -146,6 +147,7 @@ struct vcpu {
 /* What fetching the guest's instruction needs, read at once (the exit path's decode without NRIPS). */
 struct vcpu_code_state {
 	u64 rip, cs_base, cr0, cr3, cr4, efer;
+	u8 cpl;
 };
 
 struct vcpu_ops {

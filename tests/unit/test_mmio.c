@@ -112,7 +112,7 @@ static void test_decode_random(void **state)
 
 /* Guest RAM: gpa [0, sizeof(ram)); code at gpa 0 (RIP 0, CS base 0). */
 static u8 ram[0x20000];
-static u64 regs[VREG_CS_ATTR + 1];
+static u64 regs[VREG_NR];
 static u64 dev_reg = 0x1122334455667788ull, last_write, last_gpa;
 static unsigned last_size;
 

@@ -21,7 +21,7 @@
 #define RAM_SIZE (4u << 20)
 static u8 *ram, *ram_b; /* vm's and vm_b's */
 static hpa_t ram_chunks[RAM_SIZE / VM_RAM_CHUNK];
-static u64 regs[VREG_CS_BASE + 1];
+static u64 regs[VREG_NR];
 static struct vm vm, vm_b;
 
 /* Run once, at vm's next write to or map of its memory (then cleared): another CPU's build

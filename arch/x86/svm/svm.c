@@ -480,7 +480,8 @@ static void svm_code_state(struct vcpu *v, struct vcpu_code_state *s)
 				       .cr0 = c->cr0,
 				       .cr3 = c->cr3,
 				       .cr4 = c->cr4,
-				       .efer = c->efer & ~(u64)EFER_SVME };
+				       .efer = c->efer & ~(u64)EFER_SVME,
+				       .cpl = c->cpl & 3 };
 }
 
 static void svm_set(struct vcpu *v, enum vcpu_reg r, u64 val)

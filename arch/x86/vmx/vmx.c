@@ -422,7 +422,8 @@ static void vmx_code_state(struct vcpu *v, struct vcpu_code_state *s)
 				       .cr0 = vmx_guest_cr0(),
 				       .cr3 = vmcs_readnat(GUEST_CR3),
 				       .cr4 = vmx_guest_cr4(),
-				       .efer = vmcs_read64(GUEST_IA32_EFER) };
+				       .efer = vmcs_read64(GUEST_IA32_EFER),
+				       .cpl = (u8)AR_DPL(vmcs_read32(GUEST_SS_AR)) };
 }
 
 static void vmx_set(struct vcpu *v, enum vcpu_reg r, u64 val)
