@@ -44,6 +44,8 @@ struct percpu {
 	/* Whose code last ran on this CPU in a guest (a VM's id; 0: none since boot): a switch to
 	 * another owner takes an IBPB (arch/x86/spec.c). */
 	u64 spec_owner;
+	/* Code other than the exit fast path ran since the last L1D flush (arch/x86/spec.h). */
+	bool spec_l1d_dirty;
 } __aligned(4096);
 
 extern struct percpu *cpus[MAX_CPUS];

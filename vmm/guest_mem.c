@@ -11,32 +11,28 @@
 #include "kernel/lib/string.h"
 #include "vmm/vm.h"
 
-#define GPTE_P	  (1ULL << 0)
-#define GPTE_PS	  (1ULL << 7)
-#define GPTE_ADDR 0x000ffffffffff000ULL
-
-/* One load per paging level, straight through the VM's memory map: the entry is read once (the
+/* One load per paging level, straight through the VM's memory map: each entry is read once (the
  * guest may change it at any time) and never cached, since under nested paging Keel sees neither
  * the guest's page-table writes nor its INVLPGs. Entries are naturally aligned, so one never
- * crosses a RAM chunk. False if the entry is outside RAM or not present. */
-static inline __attribute__((always_inline)) bool load64(const struct vm *vm, gpa_t gpa, u64 *e)
+ * crosses a RAM chunk. -EFAULT outside RAM, 1 if not present, 0 if present; a trace (when asked
+ * for) keeps where each entry was and what it held, for the caller's permission and A/D work. */
+static inline __attribute__((always_inline)) int load_entry(const struct vm *vm, gpa_t gpa, bool wide, u64 *e,
+							    struct walk_trace *t, bool check_rw)
 {
-	const u64 *p = vm_ram_ptr(vm, gpa);
+	const void *p = vm_ram_ptr(vm, gpa);
 
 	if (!p)
-		return false;
-	*e = __atomic_load_n(p, __ATOMIC_RELAXED);
-	return *e & GPTE_P;
-}
-
-static inline __attribute__((always_inline)) bool load32(const struct vm *vm, gpa_t gpa, u64 *e)
-{
-	const u32 *p = vm_ram_ptr(vm, gpa);
-
-	if (!p)
-		return false;
-	*e = __atomic_load_n(p, __ATOMIC_RELAXED);
-	return *e & GPTE_P;
+		return -EFAULT;
+	*e = wide ? __atomic_load_n((const u64 *)p, __ATOMIC_RELAXED)
+		  : __atomic_load_n((const u32 *)p, __ATOMIC_RELAXED);
+	if (t) {
+		t->ea[t->n] = gpa;
+		t->e[t->n] = *e;
+		t->n++;
+		if (check_rw)
+			t->rw &= (*e & GPTE_RW) != 0;
+	}
+	return *e & GPTE_P ? 0 : 1;
 }
 
 /* The registers a translation or an instruction fetch needs, read once: in one backend call
@@ -65,50 +61,72 @@ void vcpu_code_state(struct vcpu *v, struct vcpu_code_state *s)
 	code_state_of(v, s);
 }
 
-static int walk(const struct vm *vm, const struct vcpu_code_state *pg, u64 gva, gpa_t *gpa)
+/*
+ * The guest's page walk (SDM vol. 3A §4.3-4.5, AMD APM vol. 2 §5.3), the one walker of the VMM:
+ * the instruction fetch of the exit path calls it without a trace (inlined, nothing recorded),
+ * the MMIO emulator with one (guest_walk). Returns 0 with *gpa; 1 if an entry is not present;
+ * -EFAULT if a paging structure lies outside RAM.
+ */
+static inline __attribute__((always_inline)) int walk_(const struct vm *vm, const struct vcpu_code_state *pg, u64 gva,
+						       gpa_t *gpa, struct walk_trace *t)
 {
 	u64 cr4 = pg->cr4, e;
+	int r;
 
+	if (t)
+		*t = (struct walk_trace){ .rw = true };
 	if (!(pg->cr0 & CR0_PG)) {
 		*gpa = pg->efer & EFER_LMA ? gva : (u32)gva;
 		return 0;
 	}
 	if (pg->efer & EFER_LMA) {
-		/* 4-level paging (SDM vol. 3A §4.5): PML4E, PDPTE (1 GiB pages), PDE (2 MiB), PTE. */
-		if (!load64(vm, (pg->cr3 & GPTE_ADDR) + ((gva >> 36) & 0xff8), &e) ||
-		    !load64(vm, (e & GPTE_ADDR) + ((gva >> 27) & 0xff8), &e))
-			return -EFAULT;
+		/* 4-level paging (§4.5): PML4E, PDPTE (1 GiB pages), PDE (2 MiB), PTE. */
+		if ((r = load_entry(vm, (pg->cr3 & GPTE_ADDR) + ((gva >> 36) & 0xff8), true, &e, t, true)) ||
+		    (r = load_entry(vm, (e & GPTE_ADDR) + ((gva >> 27) & 0xff8), true, &e, t, true)))
+			return r;
 		if (e & GPTE_PS) {
 			*gpa = (e & GPTE_ADDR & ~(GiB(1) - 1)) | (gva & (GiB(1) - 1));
 			return 0;
 		}
 	} else if (cr4 & CR4_PAE) {
-		/* PAE paging (§4.4): a 4-entry PDPT, then PDE and PTE as in 4-level paging. */
-		if (!load64(vm, (pg->cr3 & 0xffffffe0) + ((gva >> 27) & 0x18), &e))
-			return -EFAULT;
+		/* PAE paging (§4.4): a 4-entry PDPT (no R/W, no A bit), then PDE and PTE as in 4-level. */
+		if (t)
+			t->pae = true;
+		if ((r = load_entry(vm, (pg->cr3 & 0xffffffe0) + ((gva >> 27) & 0x18), true, &e, t, false)))
+			return r;
 	} else {
 		/* 32-bit paging (§4.3): 4-byte entries; a PSE-36 4 MiB page holds address bits 32-39. */
-		if (!load32(vm, (pg->cr3 & 0xfffff000) + ((gva >> 20) & 0xffc), &e))
-			return -EFAULT;
+		if ((r = load_entry(vm, (pg->cr3 & 0xfffff000) + ((gva >> 20) & 0xffc), false, &e, t, true)))
+			return r;
 		if ((e & GPTE_PS) && (cr4 & CR4_PSE)) {
 			*gpa = (e & 0xffc00000) | ((e & 0x1fe000) << 19) | (gva & 0x3fffff);
 			return 0;
 		}
-		if (!load32(vm, (e & 0xfffff000) + ((gva >> 10) & 0xffc), &e))
-			return -EFAULT;
+		if ((r = load_entry(vm, (e & 0xfffff000) + ((gva >> 10) & 0xffc), false, &e, t, true)))
+			return r;
 		*gpa = (e & 0xfffff000) | (gva & 0xfff);
 		return 0;
 	}
-	if (!load64(vm, (e & GPTE_ADDR) + ((gva >> 18) & 0xff8), &e))
-		return -EFAULT;
+	if ((r = load_entry(vm, (e & GPTE_ADDR) + ((gva >> 18) & 0xff8), true, &e, t, true)))
+		return r;
 	if (e & GPTE_PS) {
 		*gpa = (e & GPTE_ADDR & ~(MiB(2) - 1)) | (gva & (MiB(2) - 1));
 		return 0;
 	}
-	if (!load64(vm, (e & GPTE_ADDR) + ((gva >> 9) & 0xff8), &e))
-		return -EFAULT;
+	if ((r = load_entry(vm, (e & GPTE_ADDR) + ((gva >> 9) & 0xff8), true, &e, t, true)))
+		return r;
 	*gpa = (e & GPTE_ADDR) | (gva & 0xfff);
 	return 0;
+}
+
+static int walk(const struct vm *vm, const struct vcpu_code_state *pg, u64 gva, gpa_t *gpa)
+{
+	return walk_(vm, pg, gva, gpa, NULL) ? -EFAULT : 0;
+}
+
+int guest_walk(struct vcpu *v, const struct vcpu_code_state *pg, u64 gva, gpa_t *gpa, struct walk_trace *t)
+{
+	return walk_(v->vm, pg, gva, gpa, t);
 }
 
 int gva_to_gpa(struct vcpu *v, u64 gva, gpa_t *gpa)

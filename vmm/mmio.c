@@ -36,14 +36,8 @@
 #define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
 
 /* Page-table entry bits and #PF error code bits (SDM vol. 3A §4.7). */
-#define GPTE_P	  BIT(0)
-#define GPTE_RW	  BIT(1)
-#define GPTE_A	  BIT(5)
-#define GPTE_D	  BIT(6)
-#define GPTE_PS	  BIT(7)
-#define GPTE_ADDR 0x000ffffffffff000ull
-#define PFEC_P	  BIT(0)
-#define PFEC_W	  BIT(1)
+#define PFEC_P BIT(0)
+#define PFEC_W BIT(1)
 
 /* Iterations of a REP string op per exit: the rest runs when the guest re-executes it. */
 #define STRING_BATCH 1024
@@ -56,19 +50,9 @@ const struct vm_mmio_handler *mmio_find(const struct vm *vm, u64 gpa)
 	return NULL;
 }
 
-/* General registers in the encoding's order; RSP lives in the vendor state. */
-static u64 *gpr_slot(struct vcpu *v, int idx)
-{
-	struct vcpu_gprs *g = &v->gprs;
-	u64 *const slots[16] = { &g->rax, &g->rcx, &g->rdx, &g->rbx, NULL,    &g->rbp, &g->rsi, &g->rdi,
-				 &g->r8,  &g->r9,  &g->r10, &g->r11, &g->r12, &g->r13, &g->r14, &g->r15 };
-
-	return slots[idx & 15];
-}
-
 static u64 reg_get(struct vcpu *v, const struct insn *in)
 {
-	u64 *slot = gpr_slot(v, in->high8 ? in->reg - 4 : in->reg);
+	u64 *slot = vcpu_gpr(&v->gprs, in->high8 ? in->reg - 4 : in->reg);
 	u64 val = slot ? *slot : vcpu_ops->get(v, VREG_RSP);
 
 	return in->high8 ? (val >> 8) & 0xff : val;
@@ -76,7 +60,7 @@ static u64 reg_get(struct vcpu *v, const struct insn *in)
 
 static void reg_set(struct vcpu *v, const struct insn *in, unsigned size, u64 val)
 {
-	u64 *slot = gpr_slot(v, in->high8 ? in->reg - 4 : in->reg);
+	u64 *slot = vcpu_gpr(&v->gprs, in->high8 ? in->reg - 4 : in->reg);
 	u64 old = slot ? *slot : vcpu_ops->get(v, VREG_RSP);
 
 	if (in->high8)
@@ -177,19 +161,6 @@ static void inject_pf(struct vcpu *v, u64 lin, u32 err)
 	vcpu_ops->inject(v, EXC_PF, true, err);
 }
 
-/* Reads one paging-structure entry (4 or 8 bytes). */
-static int pte_load(struct vcpu *v, gpa_t ea, bool wide, u64 *e)
-{
-	u32 e32;
-
-	if (wide)
-		return gpa_read(v->vm, ea, e, 8);
-	if (gpa_read(v->vm, ea, &e32, 4))
-		return -EFAULT;
-	*e = e32;
-	return 0;
-}
-
 /* Sets the accessed (and, for a written leaf, dirty) bits of an entry if they are not set yet. */
 static int pte_mark(struct vcpu *v, gpa_t ea, bool wide, u64 e, u64 bits)
 {
@@ -202,77 +173,36 @@ static int pte_mark(struct vcpu *v, gpa_t ea, bool wide, u64 e, u64 bits)
 }
 
 /*
- * Linear to guest-physical through the guest's paging (SDM vol. 3A §4.3-4.5). Returns 0; 1 with
- * *pfec set when the access faults (#PF); -EFAULT if a paging structure lies outside RAM.
+ * Linear to guest-physical for a data access, through the VMM's one page walker (guest_walk),
+ * with what it leaves to its caller: the write check (every level's R/W, with CR0.WP) and the
+ * accessed and dirty bits the CPU would set. Returns 0; 1 with *pfec set when the access faults
+ * (#PF); -EFAULT if a paging structure lies outside RAM.
  */
 static int walk(struct vcpu *v, u64 lin, bool write, gpa_t *gpa, u32 *pfec)
 {
-	u64 cr0 = vcpu_ops->get(v, VREG_CR0), cr4 = vcpu_ops->get(v, VREG_CR4);
-	u64 efer = vcpu_ops->get(v, VREG_EFER), cr3 = vcpu_ops->get(v, VREG_CR3);
-	gpa_t ea[4], table;
-	u64 e[4];
-	int levels, first_shift, bits_per_level, depth = 0;
-	bool wide, rw = true;
+	struct vcpu_code_state pg;
+	struct walk_trace t;
+	int r;
 
-	if (!(cr0 & CR0_PG)) {
-		*gpa = efer & EFER_LMA ? lin : (u32)lin;
-		return 0;
+	vcpu_code_state(v, &pg);
+	r = guest_walk(v, &pg, lin, gpa, &t);
+	if (r < 0)
+		return -EFAULT;
+	if (r) {
+		*pfec = write ? PFEC_W : 0;
+		return 1;
 	}
-	if (efer & EFER_LMA) {
-		levels = 4, first_shift = 39, bits_per_level = 9, wide = true;
-		table = cr3 & GPTE_ADDR;
-	} else if (cr4 & CR4_PAE) {
-		levels = 3, first_shift = 30, bits_per_level = 9, wide = true;
-		table = cr3 & 0xffffffe0;
-		lin = (u32)lin;
-	} else {
-		levels = 2, first_shift = 22, bits_per_level = 10, wide = false;
-		table = cr3 & 0xfffff000;
-		lin = (u32)lin;
-	}
-	for (int shift = first_shift; depth < levels; shift -= bits_per_level, depth++) {
-		u64 idx = (lin >> shift) & ((1ull << (levels == 3 && depth == 0 ? 2 : bits_per_level)) - 1);
-
-		ea[depth] = table + idx * (wide ? 8 : 4);
-		if (pte_load(v, ea[depth], wide, &e[depth]))
-			return -EFAULT;
-		if (!(e[depth] & GPTE_P)) {
-			*pfec = write ? PFEC_W : 0;
-			return 1;
-		}
-		/* PAE PDPTEs carry no R/W bit. */
-		if (!(levels == 3 && depth == 0))
-			rw &= (e[depth] & GPTE_RW) != 0;
-		bool leaf = depth == levels - 1;
-		/* Large pages: 1 GiB/2 MiB (4-level), 2 MiB (PAE), 4 MiB with CR4.PSE (32-bit). */
-		bool ps_ok = levels == 4 ? depth > 0 : levels == 3 ? depth == 1 : (cr4 & CR4_PSE) != 0;
-		bool large = !leaf && ps_ok && (e[depth] & GPTE_PS);
-
-		if (leaf || large) {
-			u64 off = (1ull << shift) - 1;
-
-			if (write && !rw && (cr0 & CR0_WP)) {
-				*pfec = PFEC_P | PFEC_W;
-				return 1;
-			}
-			if (wide)
-				*gpa = (e[depth] & GPTE_ADDR & ~off) | (lin & off);
-			else if (large) /* PSE-36: bits 20:13 are physical-address bits 39:32 */
-				*gpa = (e[depth] & 0xffc00000) | ((e[depth] & 0x1fe000) << 19) | (lin & off);
-			else
-				*gpa = (e[depth] & 0xfffff000) | (lin & off);
-			depth++;
-			break;
-		}
-		table = e[depth] & (wide ? GPTE_ADDR : 0xfffff000);
+	if (write && !t.rw && (pg.cr0 & CR0_WP)) {
+		*pfec = PFEC_P | PFEC_W;
+		return 1;
 	}
 	/* Accessed bits on the way down (PAE PDPTEs have none), dirty on a written leaf. */
-	for (int d = 0; d < depth; d++) {
-		u64 bits = (levels == 3 && d == 0) ? 0 : GPTE_A;
+	for (int d = 0; d < t.n; d++) {
+		u64 bits = (t.pae && d == 0) ? 0 : GPTE_A;
 
-		if (d == depth - 1 && write)
+		if (d == t.n - 1 && write)
 			bits |= GPTE_D;
-		if (bits && pte_mark(v, ea[d], wide, e[d], bits))
+		if (bits && pte_mark(v, t.ea[d], (pg.efer & EFER_LMA) || t.pae, t.e[d], bits))
 			return -EFAULT;
 	}
 	return 0;

@@ -65,6 +65,16 @@ struct vcpu_gprs {
 	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
 };
 
+/* General register number n in the instruction encoding's order (ModRM.reg/rm with REX: RAX, RCX,
+ * RDX, RBX, RSP, RBP, RSI, RDI, R8-R15); NULL for RSP, which lives in the vendor's state. */
+static inline u64 *vcpu_gpr(struct vcpu_gprs *g, unsigned n)
+{
+	u64 *const slots[16] = { &g->rax, &g->rcx, &g->rdx, &g->rbx, NULL,    &g->rbp, &g->rsi, &g->rdi,
+				 &g->r8,  &g->r9,  &g->r10, &g->r11, &g->r12, &g->r13, &g->r14, &g->r15 };
+
+	return slots[n & 15];
+}
+
 enum vcpu_reg {
 	VREG_RIP,
 	VREG_RSP,

@@ -110,6 +110,9 @@ static enum sched_stop vcpu_run(struct sched_entity *se, u64 deadline)
 		 * ends the run at once. Armed earlier, it could be taken here, and the guest would
 		 * run on with no timer at all. */
 		arm_deadline(v, earliest(deadline, platform_next_timer(v)));
+		/* The full path ran (scheduler, device models, interrupts): the next entry flushes
+		 * L1D where the CPU needs it; re-entries from the fast path below do not. */
+		spec_mark_l1d_dirty();
 		do {
 			irqs = this_cpu()->nr_irqs;
 			vcpu_ops->run(v, &e);

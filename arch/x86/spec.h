@@ -20,6 +20,7 @@
 
 #ifndef __ASSEMBLER__
 #include "arch/x86/cpu.h"
+#include "kernel/percpu.h"
 #include "kernel/types.h"
 
 /* What the CPU enumerates (spec_probe reads it; unit tests write it per CPU model). */
@@ -96,12 +97,22 @@ u64 spec_guest_arch_cap(void);
 /* The current CPU switches to running guest `owner` (a VM's id): IBPB if it ran another. */
 void spec_switch_owner(u64 owner);
 
+/* L1D flushes are conditional, as KVM's default (vmentry_l1d_flush=cond): after anything but
+ * the exit fast path (which touches only the vCPU's own state, with interrupts off) the vCPU's
+ * run loop calls this, and the next entry flushes. An interrupt on the way ends the fast path. */
+static inline void spec_mark_l1d_dirty(void)
+{
+	this_cpu()->spec_l1d_dirty = true;
+}
+
 /* Around the entry stub: the guest's IA32_SPEC_CTRL is live only while it runs, and the host's
  * is back before the exit path calls anything that matters; an L1D flush where the plan says. */
 static inline void spec_before_entry(u64 guest_ctrl)
 {
-	if (__builtin_expect(spec_entry_flags & SPEC_ENTRY_L1D, 0))
+	if (__builtin_expect(spec_entry_flags & SPEC_ENTRY_L1D, 0) && this_cpu()->spec_l1d_dirty) {
+		this_cpu()->spec_l1d_dirty = false;
 		spec_l1d_flush();
+	}
 	if (__builtin_expect(guest_ctrl != spec_host_ctrl, 0))
 		wrmsr(MSR_SPEC_CTRL, guest_ctrl);
 }

@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/memlayout.h"
 #include "arch/x86/spec.h"
+#include "arch/x86/svm/svm.h"
 #include "arch/x86/svm/vmcb.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -11,13 +12,6 @@
 #include "vmm/vm.h"
 
 void svm_enter(hpa_t vmcb_pa, struct vcpu_gprs *gprs, hpa_t host_save_pa);
-
-#define NPT_FLAGS (PTE_P_ | PTE_W_ | PTE_U_)
-#define PTE_P_	  (1ULL << 0)
-#define PTE_W_	  (1ULL << 1)
-#define PTE_U_	  (1ULL << 2)
-#define PTE_PS_	  (1ULL << 7)
-#define PTE_ADDR  0x000ffffffffff000ULL
 
 /* Segment attributes in the VMCB's packed form: type, S, DPL, P, AVL, L, D/B, G (APM B.2). */
 #define SEG_CODE32     0x0c9b
@@ -28,7 +22,6 @@ void svm_enter(hpa_t vmcb_pa, struct vcpu_gprs *gprs, hpa_t host_save_pa);
 #define SEG_LDT	       0x0082
 
 static u32 max_asid;
-static bool npt_1g; /* nested page tables use the host's formats: 1 GiB pages if it has them */
 
 /*
  * ASIDs are handed out per physical CPU, generation by generation (as Xen does): a vCPU keeps its
@@ -90,59 +83,6 @@ static int svm_cpu_enable(void)
 	return 0;
 }
 
-static u64 *npt_table(u64 *entry)
-{
-	if (!(*entry & PTE_P_)) {
-		hpa_t pa = page_alloc_zeroed(0);
-
-		if (pa == INVALID_HPA)
-			return NULL;
-		*entry = pa | NPT_FLAGS;
-	} else if (*entry & PTE_PS_) {
-		return NULL;
-	}
-	return phys_to_virt(*entry & PTE_ADDR);
-}
-
-static int svm_map(struct vm *vm, u64 gpa, hpa_t hpa, u64 size)
-{
-	while (size) {
-		u64 *pml4 = phys_to_virt(vm->arch.svm.npt_root);
-		u64 *pdpt = npt_table(&pml4[(gpa >> 39) & 511]), *pd, *pt;
-
-		if (!pdpt)
-			return -ENOMEM;
-		if (npt_1g && IS_ALIGNED(gpa | hpa, GiB(1)) && size >= GiB(1)) {
-			pdpt[(gpa >> 30) & 511] = hpa | NPT_FLAGS | PTE_PS_;
-			gpa += GiB(1), hpa += GiB(1), size -= GiB(1);
-			continue;
-		}
-		if (!(pd = npt_table(&pdpt[(gpa >> 30) & 511])))
-			return -ENOMEM;
-		if (IS_ALIGNED(gpa | hpa, MiB(2)) && size >= MiB(2)) {
-			pd[(gpa >> 21) & 511] = hpa | NPT_FLAGS | PTE_PS_;
-			gpa += MiB(2), hpa += MiB(2), size -= MiB(2);
-			continue;
-		}
-		pt = npt_table(&pd[(gpa >> 21) & 511]);
-		if (!pt)
-			return -ENOMEM;
-		pt[(gpa >> 12) & 511] = hpa | NPT_FLAGS;
-		gpa += PAGE_SIZE, hpa += PAGE_SIZE, size -= PAGE_SIZE;
-	}
-	return 0;
-}
-
-static void npt_free(hpa_t table, int level)
-{
-	u64 *t = phys_to_virt(table);
-
-	for (int i = 0; level > 1 && i < 512; i++)
-		if ((t[i] & PTE_P_) && !(t[i] & PTE_PS_))
-			npt_free(t[i] & PTE_ADDR, level - 1);
-	page_free(table, 0);
-}
-
 static const u32 guest_owned[] = { GUEST_OWNED_MSRS };
 
 /* AMD APM vol. 2 §15.11: two bits per MSR (read, write) in three 2 KiB ranges. */
@@ -176,7 +116,7 @@ static void svm_vm_destroy(struct vm *vm)
 	struct svm_vm *s = &vm->arch.svm;
 
 	if (s->npt_root != INVALID_HPA && s->npt_root)
-		npt_free(s->npt_root, 4);
+		svm_npt_free(s->npt_root, 4);
 	if (s->iopm != INVALID_HPA && s->iopm)
 		page_free(s->iopm, 2);
 	if (s->msrpm != INVALID_HPA && s->msrpm)
@@ -561,7 +501,7 @@ static const struct vcpu_ops svm_ops = {
 	.cpu_enable = svm_cpu_enable,
 	.vm_init = svm_vm_init,
 	.vm_destroy = svm_vm_destroy,
-	.map = svm_map,
+	.map = svm_npt_map,
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_destroy = svm_vcpu_destroy,
 	.reset = svm_reset,
@@ -589,7 +529,7 @@ const struct vcpu_ops *svm_probe(void)
 		return NULL;
 	}
 	max_asid = r.ebx;
-	npt_1g = cpuid(0x80000001, 0).edx & CPUID80000001_EDX_PDPE1GB;
+	svm_npt_init();
 	have_nrips = r.edx & CPUID8000000A_EDX_NRIPS;
 	if (max_asid < 2)
 		return NULL;

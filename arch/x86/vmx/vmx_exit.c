@@ -29,15 +29,6 @@ static bool guest_protected(void)
 	return vmx_guest_cr0() & CR0_PE;
 }
 
-static u64 *gpr_slot(struct vcpu *v, unsigned n)
-{
-	struct vcpu_gprs *g = &v->gprs;
-	u64 *const slots[16] = { &g->rax, &g->rcx, &g->rdx, &g->rbx, NULL,    &g->rbp, &g->rsi, &g->rdi,
-				 &g->r8,  &g->r9,  &g->r10, &g->r11, &g->r12, &g->r13, &g->r14, &g->r15 };
-
-	return slots[n & 15];
-}
-
 static void skip_exiting_insn(void)
 {
 	vmcs_writenat(GUEST_RIP, vmcs_readnat(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
@@ -77,9 +68,9 @@ static enum cr_result emulate_cr8(struct vcpu *v, u64 qual)
 		if (r == 4)
 			vmcs_writenat(GUEST_RSP, val);
 		else
-			*gpr_slot(v, r) = val;
+			*vcpu_gpr(&v->gprs, r) = val;
 	} else {
-		val = r == 4 ? vmcs_readnat(GUEST_RSP) : *gpr_slot(v, r);
+		val = r == 4 ? vmcs_readnat(GUEST_RSP) : *vcpu_gpr(&v->gprs, r);
 		if (val >> 4)
 			return CR_FAULT; /* reserved bits 63:4 */
 		flags = spin_lock_irqsave(&v->lock);
@@ -93,7 +84,7 @@ static enum cr_result emulate_cr8(struct vcpu *v, u64 qual)
 static enum cr_result emulate_cr_write(struct vcpu *v, u64 qual)
 {
 	unsigned cr = CR_QUAL_CR(qual), r = CR_QUAL_GPR(qual);
-	u64 val = r == 4 ? vmcs_readnat(GUEST_RSP) : *gpr_slot(v, r);
+	u64 val = r == 4 ? vmcs_readnat(GUEST_RSP) : *vcpu_gpr(&v->gprs, r);
 	bool long_mode = vmcs_read64(GUEST_IA32_EFER) & EFER_LMA;
 
 	if (cr == 8 && CR_QUAL_TYPE(qual) <= CR_ACCESS_MOV_FROM)
