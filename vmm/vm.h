@@ -95,7 +95,7 @@ struct vm {
 	u8 con_seq[4]; /* the start of a UTF-8 sequence, held until it is complete and checked */
 	u8 con_seq_len;
 	spinlock_t lock;
-	/* Platform devices every VM has (vmm/platform.c), under `lock`. */
+	/* Platform devices every VM has (reset and given their ports by platform_init()), under `lock`. */
 	struct vpic pic;
 	struct vpit pit;
 	struct guest_uart uart; /* COM1 (vmm/guest_console.c) */

@@ -3,7 +3,8 @@
 UNIT_TESTS += test_vmm
 # With the virtual platform, for the ACPI tables platform_write_tables() builds.
 test_vmm_SRCS := tests/unit/test_vmm.c tests/unit/shim.c vmm/guest_mem.c vmm/vm_config.c vmm/loader.c vmm/linux_loader.c \
-	kernel/module.c vmm/platform.c vmm/acpi_gen.c vmm/vpic.c vmm/vpit.c vmm/vioapic.c vmm/vlapic.c vmm/vrtc.c kernel/lib/calendar.c \
+	kernel/module.c vmm/platform_irq.c vmm/platform_timers.c vmm/platform_mp.c vmm/platform_ports.c \
+	vmm/platform_tables.c vmm/acpi_gen.c vmm/vpic.c vmm/vpit.c vmm/vioapic.c vmm/vlapic.c vmm/vrtc.c kernel/lib/calendar.c \
 	vmm/vacpi.c vmm/vpci.c
 UNIT_TESTS += test_vplatform
 test_vplatform_SRCS := tests/unit/test_vplatform.c tests/unit/shim.c vmm/vpic.c vmm/vpit.c
