@@ -6,15 +6,15 @@
 #include "arch/x86/memlayout.h"
 #include "kernel/spinlock.h"
 #include "kernel/types.h"
+#include "vmm/dev/vacpi.h"
+#include "vmm/dev/vioapic.h"
+#include "vmm/dev/vpci.h"
+#include "vmm/dev/vpic.h"
+#include "vmm/dev/vpit.h"
+#include "vmm/dev/vrtc.h"
 #include "vmm/guest_console.h"
-#include "vmm/vacpi.h"
-#include "vmm/vioapic.h"
-#include "vmm/vpci.h"
-#include "vmm/vrtc.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_config.h"
-#include "vmm/vpic.h"
-#include "vmm/vpit.h"
 
 typedef u64 gpa_t;
 #define INVALID_GPA (~(gpa_t)0)
