@@ -12,7 +12,7 @@
 #include "vmm/dev/vpic.h"
 #include "vmm/dev/vpit.h"
 #include "vmm/dev/vrtc.h"
-#include "vmm/guest_console.h"
+#include "vmm/dev/vuart.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_config.h"
 
@@ -87,7 +87,7 @@ struct vm {
 	enum vm_end end; /* when not crashed: a status, or the guest's poweroff or reset */
 	u32 exit_status;
 	char crash_reason[VM_CRASH_MAX];
-	/* COM1 output is gathered into lines and printed with the VM's name (guest_console.c), by
+	/* COM1 output is gathered into lines and printed with the VM's name (vmm/dev/vuart.c), by
 	 * one CPU at a time: whoever holds con_lock (taken before uart.lock, never under it). */
 	spinlock_t con_lock;
 	char con_line[160];
@@ -98,7 +98,7 @@ struct vm {
 	/* Platform devices every VM has (reset and given their ports by platform_init()), under `lock`. */
 	struct vpic pic;
 	struct vpit pit;
-	struct guest_uart uart; /* COM1 (vmm/guest_console.c) */
+	struct guest_uart uart; /* COM1 (vmm/dev/vuart.c) */
 	struct vioapic ioapic;
 	struct vrtc rtc;
 	struct vacpi acpi; /* PM timer, PM1 blocks, 0xcf9 and the 8042's reset line */
