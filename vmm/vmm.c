@@ -24,7 +24,7 @@
 #include "vmm/dev/vuart.h"
 #include "vmm/loader.h"
 #include "vmm/platform.h"
-#include "vmm/run.h"
+#include "vmm/vm_state.h"
 #include "vmm/console.h"
 #include "vmm/vm_config.h"
 

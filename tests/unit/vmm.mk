@@ -10,5 +10,5 @@ UNIT_TESTS += test_vplatform
 test_vplatform_SRCS := tests/unit/test_vplatform.c tests/unit/shim.c vmm/dev/vpic.c vmm/dev/vpit.c
 UNIT_TESTS += test_mmio
 test_mmio_SRCS := tests/unit/test_mmio.c tests/unit/shim.c vmm/insn.c vmm/mmio.c vmm/guest_mem.c
-UNIT_TESTS += test_run
-test_run_SRCS := tests/unit/test_run.c tests/unit/shim.c vmm/run.c kernel/lib/format.c
+UNIT_TESTS += test_vm_state
+test_vm_state_SRCS := tests/unit/test_vm_state.c tests/unit/shim.c vmm/vm_state.c kernel/lib/format.c
