@@ -49,7 +49,7 @@ endif
 KASFLAGS := -I. -D__ASSEMBLER__ -MMD -MP -g
 KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
 
-KSRC_DIRS := boot arch/x86 arch/x86/svm arch/x86/vmx kernel kernel/lib kernel/mm drivers drivers/acpi vmm
+KSRC_DIRS := boot arch/x86 arch/x86/svm arch/x86/vmx kernel kernel/lib kernel/mm drivers drivers/acpi vmm vmm/dev
 KSRCS := $(filter-out kernel/ksyms_empty.S,$(foreach d,$(KSRC_DIRS),$(wildcard $(d)/*.c) $(wildcard $(d)/*.S)))
 KOBJS := $(patsubst %,$(B)/k/%.o,$(KSRCS))
 .DEFAULT_GOAL := all

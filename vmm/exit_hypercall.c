@@ -4,7 +4,7 @@
 #include "kernel/log.h"
 #include "vmm/guest_mem.h"
 #include "vmm/exit.h"
-#include "vmm/guest_console.h"
+#include "vmm/dev/vuart.h"
 #include "vmm/public/keel_hypercall.h"
 
 static s64 hc_console_write(struct vcpu *v, u64 gpa, u64 len)

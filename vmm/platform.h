@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The virtual PC every VM gets, as the rest of the VMM sees it. Built from the device models in
+ * vmm/dev/ by: vmm/platform_irq.c (interrupt routing: PIC, I/O APIC, local APICs, IPIs, injection),
+ * vmm/platform_timers.c (timer polling and deadlines), vmm/platform_mp.c (INIT and SIPI),
+ * vmm/platform_ports.c (the port map, platform_init) and vmm/platform_tables.c (the ACPI tables).
+ */
 #ifndef KEEL_VMM_PLATFORM_H
 #define KEEL_VMM_PLATFORM_H
 

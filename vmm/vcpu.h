@@ -9,7 +9,7 @@
 #include "kernel/sched_policy.h"
 #include "kernel/spinlock.h"
 #include "kernel/types.h"
-#include "vmm/vlapic.h"
+#include "vmm/dev/vlapic.h"
 
 /* Why the guest stopped running, in vendor-neutral terms (the backend translates). */
 enum exit_reason {

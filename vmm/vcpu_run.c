@@ -21,7 +21,7 @@
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "vmm/exit.h"
-#include "vmm/guest_console.h"
+#include "vmm/dev/vuart.h"
 #include "vmm/platform.h"
 #include "vmm/vmm.h"
 

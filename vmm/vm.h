@@ -6,15 +6,15 @@
 #include "arch/x86/memlayout.h"
 #include "kernel/spinlock.h"
 #include "kernel/types.h"
-#include "vmm/guest_console.h"
-#include "vmm/vacpi.h"
-#include "vmm/vioapic.h"
-#include "vmm/vpci.h"
-#include "vmm/vrtc.h"
+#include "vmm/dev/vacpi.h"
+#include "vmm/dev/vioapic.h"
+#include "vmm/dev/vpci.h"
+#include "vmm/dev/vpic.h"
+#include "vmm/dev/vpit.h"
+#include "vmm/dev/vrtc.h"
+#include "vmm/dev/vuart.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_config.h"
-#include "vmm/vpic.h"
-#include "vmm/vpit.h"
 
 typedef u64 gpa_t;
 #define INVALID_GPA (~(gpa_t)0)
@@ -87,7 +87,7 @@ struct vm {
 	enum vm_end end; /* when not crashed: a status, or the guest's poweroff or reset */
 	u32 exit_status;
 	char crash_reason[VM_CRASH_MAX];
-	/* COM1 output is gathered into lines and printed with the VM's name (guest_console.c), by
+	/* COM1 output is gathered into lines and printed with the VM's name (vmm/dev/vuart.c), by
 	 * one CPU at a time: whoever holds con_lock (taken before uart.lock, never under it). */
 	spinlock_t con_lock;
 	char con_line[160];
@@ -95,10 +95,10 @@ struct vm {
 	u8 con_seq[4]; /* the start of a UTF-8 sequence, held until it is complete and checked */
 	u8 con_seq_len;
 	spinlock_t lock;
-	/* Platform devices every VM has (vmm/platform.c), under `lock`. */
+	/* Platform devices every VM has (reset and given their ports by platform_init()), under `lock`. */
 	struct vpic pic;
 	struct vpit pit;
-	struct guest_uart uart; /* COM1 (vmm/guest_console.c) */
+	struct guest_uart uart; /* COM1 (vmm/dev/vuart.c) */
 	struct vioapic ioapic;
 	struct vrtc rtc;
 	struct vacpi acpi; /* PM timer, PM1 blocks, 0xcf9 and the 8042's reset line */

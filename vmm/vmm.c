@@ -21,10 +21,10 @@
 #include "kernel/smp.h"
 #include "kernel/spinlock.h"
 #include "vmm/exit.h"
-#include "vmm/guest_console.h"
+#include "vmm/dev/vuart.h"
 #include "vmm/loader.h"
 #include "vmm/platform.h"
-#include "vmm/run.h"
+#include "vmm/vm_state.h"
 #include "vmm/console.h"
 #include "vmm/vm_config.h"
 

@@ -14,9 +14,11 @@ GUESTS_64 := longmode_hello exceptions64 hypercall_hostile bench_exits smp_hello
 	insn_intercepts spec_msrs
 GUEST_ELFS := $(patsubst %,$(B)/guests/%.elf,$(GUESTS_32) $(GUESTS_64))
 
+# The hypercall numbers and errors come from the hypervisor's own public header: of Keel's tree,
+# the guests see only vmm/public/.
 GUEST_CFLAGS := -std=gnu11 -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie \
 	-mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables -fno-omit-frame-pointer \
-	-fno-common -fno-strict-aliasing -O2 -g -I$(GUEST_LIB) -MMD -MP $(WARNINGS)
+	-fno-common -fno-strict-aliasing -O2 -g -I$(GUEST_LIB) -Ivmm/public -MMD -MP $(WARNINGS)
 GUEST_ASFLAGS := -I$(GUEST_LIB) -D__ASSEMBLER__ -MMD -MP -g
 GUEST_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
 	-T $(GUEST_LIB)/guest.ld

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The guest's COM1 (vmm/guest_console.c) through its port handler, as a vCPU reaches it: receiver
+ * The guest's COM1 (vmm/dev/vuart.c) through its port handler, as a vCPU reaches it: receiver
  * FIFO and overrun, divisor latch, interrupt identification and priorities, loopback, modem
  * status, and IRQ 4 raised exactly when an enabled condition newly arises; and the output path
  * (issue 11 item 6): bytes go into the VM's output ring on the exit path and reach the console
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/guest_console.h"
+#include "vmm/dev/vuart.h"
 #include "vmm/platform.h"
 #include "vmm/public/keel_hypercall.h"
 

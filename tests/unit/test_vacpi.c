@@ -3,7 +3,7 @@
 #include "shim.h"
 
 #include "vmm/acpi_gen.h"
-#include "vmm/vacpi.h"
+#include "vmm/dev/vacpi.h"
 
 #define SEC 1000000000ull
 

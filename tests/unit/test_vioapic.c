@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "vmm/vioapic.h"
+#include "vmm/dev/vioapic.h"
 
 #define LO(pin) (VIOAPIC_REG_REDIR + 2 * (pin))
 #define HI(pin) (VIOAPIC_REG_REDIR + 2 * (pin) + 1)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The virtual local APIC (vmm/vlapic.c) against Intel SDM vol. 3A ch. 11. */
+/* The virtual local APIC (vmm/dev/vlapic.c) against Intel SDM vol. 3A ch. 11. */
 #include "shim.h"
 
 #include <string.h>
 
-#include "vmm/vlapic.h"
+#include "vmm/dev/vlapic.h"
 
 #define MSR(off) (0x800u + (off) / 16)
 

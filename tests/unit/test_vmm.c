@@ -494,7 +494,7 @@ static void test_linux_loader(void **state)
 
 /* --- VM builds on several CPUs at once --------------------------------------------------- */
 
-/* What the rest of vmm/platform.c needs to link; none of it runs here. */
+/* What the rest of the virtual platform (vmm/platform_*.c) needs to link; none of it runs here. */
 u64 cmos_unix_time(void)
 {
 	return 0;

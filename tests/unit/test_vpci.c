@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "vmm/vpci.h"
+#include "vmm/dev/vpci.h"
 
 static u32 cfg_addr(u8 bus, u8 dev, u8 fn, u8 reg)
 {

@@ -2,8 +2,8 @@
 /* The virtual 8259A pair, 8254 and port 0x61 the hypervisor gives every VM. */
 #include "shim.h"
 
-#include "vmm/vpic.h"
-#include "vmm/vpit.h"
+#include "vmm/dev/vpic.h"
+#include "vmm/dev/vpit.h"
 
 static void init_pics(struct vpic *p, u8 master_base, u8 slave_base)
 {

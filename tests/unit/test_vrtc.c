@@ -3,7 +3,7 @@
 #include "shim.h"
 
 #include "kernel/lib/calendar.h"
-#include "vmm/vrtc.h"
+#include "vmm/dev/vrtc.h"
 
 #define SEC 1000000000ull
 /* 2024-02-29 23:59:58 UTC, a Thursday. */

@@ -1,5 +1,5 @@
 # Host unit tests for the virtual I/O APIC and the PCI configuration space (mechanism #1).
 UNIT_TESTS += test_vioapic
-test_vioapic_SRCS := tests/unit/test_vioapic.c tests/unit/shim.c vmm/vioapic.c
+test_vioapic_SRCS := tests/unit/test_vioapic.c tests/unit/shim.c vmm/dev/vioapic.c
 UNIT_TESTS += test_vpci
-test_vpci_SRCS := tests/unit/test_vpci.c tests/unit/shim.c vmm/vpci.c
+test_vpci_SRCS := tests/unit/test_vpci.c tests/unit/shim.c vmm/dev/vpci.c

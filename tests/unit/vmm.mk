@@ -3,11 +3,12 @@
 UNIT_TESTS += test_vmm
 # With the virtual platform, for the ACPI tables platform_write_tables() builds.
 test_vmm_SRCS := tests/unit/test_vmm.c tests/unit/shim.c vmm/guest_mem.c vmm/vm_config.c vmm/loader.c vmm/linux_loader.c \
-	kernel/module.c vmm/platform.c vmm/acpi_gen.c vmm/vpic.c vmm/vpit.c vmm/vioapic.c vmm/vlapic.c vmm/vrtc.c kernel/lib/calendar.c \
-	vmm/vacpi.c vmm/vpci.c
+	kernel/module.c vmm/platform_irq.c vmm/platform_timers.c vmm/platform_mp.c vmm/platform_ports.c \
+	vmm/platform_tables.c vmm/acpi_gen.c vmm/dev/vpic.c vmm/dev/vpit.c vmm/dev/vioapic.c vmm/dev/vlapic.c vmm/dev/vrtc.c kernel/lib/calendar.c \
+	vmm/dev/vacpi.c vmm/dev/vpci.c
 UNIT_TESTS += test_vplatform
-test_vplatform_SRCS := tests/unit/test_vplatform.c tests/unit/shim.c vmm/vpic.c vmm/vpit.c
+test_vplatform_SRCS := tests/unit/test_vplatform.c tests/unit/shim.c vmm/dev/vpic.c vmm/dev/vpit.c
 UNIT_TESTS += test_mmio
 test_mmio_SRCS := tests/unit/test_mmio.c tests/unit/shim.c vmm/insn.c vmm/mmio.c vmm/guest_mem.c
-UNIT_TESTS += test_run
-test_run_SRCS := tests/unit/test_run.c tests/unit/shim.c vmm/run.c kernel/lib/format.c
+UNIT_TESTS += test_vm_state
+test_vm_state_SRCS := tests/unit/test_vm_state.c tests/unit/shim.c vmm/vm_state.c kernel/lib/format.c

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "keel_abi.h"
+#include "keel_hypercall.h" /* vmm/public/, the ABI Keel compiles */
 #include "x86.h"
 
 /* Status written to the debug-exit port. */
@@ -97,7 +97,7 @@ void pic_unmask(unsigned irq);
 bool pic_irq_pending(unsigned irq);
 void pit_start(unsigned hz);
 
-/* Hypercall: VMMCALL on AMD (and Hygon), VMCALL on Intel; registers in keel_abi.h. */
+/* Hypercall: VMMCALL on AMD (and Hygon), VMCALL on Intel; registers in keel_hypercall.h. */
 long hypercall(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2);
 /* HC_VERSION, catching the #UD a machine without a hypervisor raises: the ABI version, or -1
  * after fail() ("... raised #UD: no hypervisor answered"). */

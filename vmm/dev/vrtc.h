@@ -3,8 +3,8 @@
  * A virtual MC146818 CMOS RTC (ports 0x70 index, 0x71 data; IRQ 8): 128 bytes of CMOS, a clock
  * running from the host's, and the periodic, alarm and update-ended interrupts.
  */
-#ifndef KEEL_VMM_VRTC_H
-#define KEEL_VMM_VRTC_H
+#ifndef KEEL_VMM_DEV_VRTC_H
+#define KEEL_VMM_DEV_VRTC_H
 
 #include "kernel/types.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A virtual 8259A pair (master at 0x20, slave at 0xa0 on the master's IRQ 2). */
-#ifndef KEEL_VMM_VPIC_H
-#define KEEL_VMM_VPIC_H
+#ifndef KEEL_VMM_DEV_VPIC_H
+#define KEEL_VMM_DEV_VPIC_H
 
 #include "kernel/types.h"
 

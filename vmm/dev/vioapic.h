@@ -13,8 +13,8 @@
  * Delivery Status (bit 12) always reads 0: a message leaves the model the moment it is decided,
  * it never sits pending inside the I/O APIC.
  */
-#ifndef KEEL_VMM_VIOAPIC_H
-#define KEEL_VMM_VIOAPIC_H
+#ifndef KEEL_VMM_DEV_VIOAPIC_H
+#define KEEL_VMM_DEV_VIOAPIC_H
 
 #include "kernel/types.h"
 

@@ -3,7 +3,7 @@
  * ACPI fixed hardware (ACPI 6.4 §4.8.3), the 0xCF9 reset control register and an 8042 that can
  * only reset the machine. A pure model: the caller owns ports, locking and the clock.
  */
-#include "vmm/vacpi.h"
+#include "vmm/dev/vacpi.h"
 
 #include "vmm/acpi_gen.h"
 

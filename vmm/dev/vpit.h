@@ -3,8 +3,8 @@
  * A virtual 8254 PIT (three channels, channel 0 on IRQ 0) and the PC's port 0x61 (channel 2's
  * gate, speaker enable, refresh toggle and OUT2), timed from the host's clock.
  */
-#ifndef KEEL_VMM_VPIT_H
-#define KEEL_VMM_VPIT_H
+#ifndef KEEL_VMM_DEV_VPIT_H
+#define KEEL_VMM_DEV_VPIT_H
 
 /* The shortest period of channel 0's interrupt in its periodic modes (2 and 3), as KVM's floor
  * for periodic timers: a guest cannot make its timer fire faster than 5 kHz and cost a CPU. */

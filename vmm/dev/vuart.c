@@ -16,7 +16,7 @@
  * waits for THRE (as drivers do) is held back instead of losing bytes; THRE comes back, with its
  * interrupt, when the drain makes room.
  */
-#include "vmm/guest_console.h"
+#include "vmm/dev/vuart.h"
 
 #include "kernel/lib/string.h"
 #include "kernel/log.h"

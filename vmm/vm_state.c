@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* A VM's run state as other CPUs change it: every change kicks its vCPUs, which act on it at
- * their next scheduling point (kernel/sched.c). */
-#include "vmm/run.h"
+/* A VM's state machine (enum vm_state: created -> running <-> paused -> dead), changed from any
+ * CPU: how it ends (vm_crash, vm_exit_status, vm_power_event; the first reason wins), and start,
+ * pause, resume and kill. Pause, resume and kill kick its vCPUs, which act on the change at their
+ * next scheduling point (kernel/sched.c). */
+#include "vmm/vm_state.h"
 
 #include "kernel/lib/format.h"
 #include "kernel/log.h"

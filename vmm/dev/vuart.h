@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#ifndef KEEL_VMM_GUEST_CONSOLE_H
-#define KEEL_VMM_GUEST_CONSOLE_H
+#ifndef KEEL_VMM_DEV_VUART_H
+#define KEEL_VMM_DEV_VUART_H
 
 #include "kernel/spinlock.h"
 #include "kernel/types.h"

@@ -7,8 +7,8 @@
  * or 4, and accept any offset and size a guest can produce (bytes past a block read as 0xff and
  * are dropped on write).
  */
-#ifndef KEEL_VMM_VACPI_H
-#define KEEL_VMM_VACPI_H
+#ifndef KEEL_VMM_DEV_VACPI_H
+#define KEEL_VMM_DEV_VACPI_H
 
 #include "kernel/types.h"
 

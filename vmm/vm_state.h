@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A VM's run state: started, paused and resumed or killed from any CPU. */
-#ifndef KEEL_VMM_RUN_H
-#define KEEL_VMM_RUN_H
+#ifndef KEEL_VMM_VM_STATE_H
+#define KEEL_VMM_VM_STATE_H
 
 #include "vmm/vm.h"
 

@@ -8,8 +8,8 @@
  *
  * The guest sees a timer input clock of VLAPIC_TIMER_HZ before the divider.
  */
-#ifndef KEEL_VMM_VLAPIC_H
-#define KEEL_VMM_VLAPIC_H
+#ifndef KEEL_VMM_DEV_VLAPIC_H
+#define KEEL_VMM_DEV_VLAPIC_H
 
 #include "kernel/types.h"
 

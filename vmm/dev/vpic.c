@@ -5,7 +5,7 @@
  * triggered, cascade on master IRQ 2. Rotation, special mask and poll modes are not used by the
  * guests Keel runs and are ignored.
  */
-#include "vmm/vpic.h"
+#include "vmm/dev/vpic.h"
 
 #define ICW1	    0x10
 #define ICW1_IC4    0x01

@@ -9,7 +9,7 @@
  * detection for edge pins, and the Remote IRR handshake for level pins (set when a level
  * interrupt is sent, cleared by the EOI broadcast or the EOI register, §3.2.4 bit 14).
  */
-#include "vmm/vioapic.h"
+#include "vmm/dev/vioapic.h"
 
 #define ID_SHIFT	24
 #define ID_MASK		0x0fu /* 82093AA §3.2.1: a 4-bit ID in bits 27:24 */

@@ -13,7 +13,7 @@
  * mode 2 or 3 restarts the period at once instead of at the end of the current one; in modes 1
  * and 5 it waits for the next gate trigger; mode 3 with an odd count reads as if it were even.
  */
-#include "vmm/vpit.h"
+#include "vmm/dev/vpit.h"
 
 #define PIT_CH0 0x40
 #define PIT_CH2 0x42

@@ -10,7 +10,7 @@
  * Not modelled: the divider bits of register A are stored but do not stop the clock, daylight
  * saving (DSE) is stored and ignored, and the square-wave output does not exist on a PC.
  */
-#include "vmm/vrtc.h"
+#include "vmm/dev/vrtc.h"
 
 #include "kernel/lib/calendar.h"
 

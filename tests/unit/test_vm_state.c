@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "kernel/sched.h"
-#include "vmm/run.h"
+#include "vmm/vm_state.h"
 
 static struct vm vm;
 static struct vcpu vcpus[3];

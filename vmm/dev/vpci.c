@@ -5,7 +5,7 @@
  * the guest: addresses are decoded with masks, data accesses are checked to fall naturally
  * aligned inside the selected dword, and the slot table is only indexed by 5- and 3-bit fields.
  */
-#include "vmm/vpci.h"
+#include "vmm/dev/vpci.h"
 
 /* CONFIG_ADDRESS (§3.2.2.3.2): 31 enable, 30:24 reserved (read 0), 23:16 bus, 15:11 device,
  * 10:8 function, 7:2 register, 1:0 read 0. */

@@ -9,7 +9,7 @@
  * The timer counts from the caller's clock: start time and deadline are stored, the current
  * count is derived on each read. A periodic timer keeps its phase on the grid start + k * period.
  */
-#include "vmm/vlapic.h"
+#include "vmm/dev/vlapic.h"
 
 /* Local APIC version register (SDM §11.4.8): version 0x14 (integrated APIC), max LVT entry 6
  * (CMCI included), no EOI-broadcast suppression (bit 24 clear). */

@@ -8,8 +8,8 @@
  * Port ownership: a 1-byte access to 0xcf9 is the chipset's Reset Control register, not PCI;
  * the caller routes it elsewhere. vpci_owns() says which accesses belong here.
  */
-#ifndef KEEL_VMM_VPCI_H
-#define KEEL_VMM_VPCI_H
+#ifndef KEEL_VMM_DEV_VPCI_H
+#define KEEL_VMM_DEV_VPCI_H
 
 #include "kernel/types.h"
 
