@@ -7,6 +7,10 @@
 #include "vmm/dev/vuart.h"
 #include "vmm/public/keel_hypercall.h"
 
+/* The ABI's error numbers are the ones Keel returns (the guests compile the public header). */
+_Static_assert(KEEL_EPERM == EPERM && KEEL_EFAULT == EFAULT && KEEL_EINVAL == EINVAL && KEEL_ENOSYS == ENOSYS,
+	       "vmm/public/keel_hypercall.h's KEEL_E* differ from Keel's errno values");
+
 static s64 hc_console_write(struct vcpu *v, u64 gpa, u64 len)
 {
 	char buf[HC_CONSOLE_MAX];

@@ -84,7 +84,7 @@ static enum sched_stop vcpu_run(struct sched_entity *se, u64 deadline)
 
 	for (;;) {
 		/* The VM's console output, a budget's worth per entry: printed here, on the VM's own
-		 * time and with no lock held, never on the exit path (vmm/guest_console.c). */
+		 * time and with no lock held, never on the exit path (vmm/dev/vuart.c). */
 		bool output = guest_console_drain(vm, GUEST_OUT_BUDGET);
 
 		if (!may_enter(v)) {
