@@ -9,6 +9,7 @@ match when a failure is the expected outcome, so a guest that fails for another 
 Statuses are those of guests/tests/lib/guest.h. `append` is the guest's command line and `cpus`
 the number of CPUs to give it (bare QEMU: -smp N), both optional.
 """
+import re
 from collections import namedtuple
 
 PASS, FAIL, FAIL_EXCEPTION, FAIL_SURVIVED = 0, 1, 2, 3
@@ -81,3 +82,20 @@ GUESTS = [
 ]
 
 BY_NAME = {g.name: g for g in GUESTS}
+
+
+def crashed_as_expected(log, vm, reason, same_address=False):
+    """Asserts that VM `vm` was ended by the hypervisor for `reason` (a regex matched against
+    Keel's "vm NAME crashed: ..." line) after the guest announced it (its "EXPECT-CRASH: ..."
+    line): a guest that dies earlier, or for another reason, fails. same_address: the first
+    hexadecimal address in the guest's announcement must appear in Keel's reason too."""
+    expect = re.search(rf"\[{vm}\] EXPECT-CRASH: \w+: ([^\r\n]*)", log)
+    crash = re.search(rf"keel: vm {vm} crashed: ([^;\r\n]*)", log)
+    assert expect, f"vm {vm} never announced the crash it expects:\n{log[-3000:]}"
+    assert crash, f"vm {vm} did not crash:\n{log[-3000:]}"
+    assert expect.start() < crash.start(), f"vm {vm} crashed before it announced it:\n{log[-3000:]}"
+    assert re.search(reason, crash.group(1)), f"vm {vm} crashed with '{crash.group(1)}', expected /{reason}/"
+    if same_address:
+        addr = re.search(r"0x[0-9a-f]+", expect.group(1))
+        assert addr and int(addr.group(0), 16) in [int(a, 16) for a in re.findall(r"0x[0-9a-f]+", crash.group(1))], \
+            f"vm {vm}: announced {expect.group(1)!r}, crashed with {crash.group(1)!r}"
