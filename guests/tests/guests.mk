@@ -7,11 +7,12 @@
 # for loaders that take ELF64) then copied to ELF32 for QEMU's -kernel.
 GUEST_DIR := guests/tests
 GUEST_LIB := $(GUEST_DIR)/lib
-GUESTS_32 := runtime_selftest pm32_hello xsetbv_policy vmx_insns cr4_vmxe cpuid_policy msr_policy ports exceptions hlt_wake npt_isolation hypercall \
-	triple_fault svm_insns efer_svme reserved_msr_bits io_flood intwin_storm smp_hello idle echo reset \
-	hypercall_cpl3 hlt_storm timer_storm
-GUESTS_64 := longmode_hello exceptions64 hypercall_hostile bench_exits smp_hello64 spin regs_isolation exc_regs \
-	insn_intercepts spec_msrs
+# The guests, and which are long-mode: tests/guests/guestlist.py, the one list of them.
+GUESTS_32 := $(shell $(PYTHON) tests/guests/guestlist.py 32)
+GUESTS_64 := $(shell $(PYTHON) tests/guests/guestlist.py 64)
+ifeq ($(strip $(GUESTS_32)),)
+$(error tests/guests/guestlist.py listed no guests (is $(PYTHON) installed?))
+endif
 GUEST_ELFS := $(patsubst %,$(B)/guests/%.elf,$(GUESTS_32) $(GUESTS_64))
 
 # The hypercall numbers and errors come from the hypervisor's own public header: of Keel's tree,

@@ -7,7 +7,10 @@ reset that -no-reboot turns into QEMU exit code 0), or ("reset", regex): the gue
 machine (under Keel: "vm NAME reset itself" and a restart). `reason` is a regex the guest's FAIL line must
 match when a failure is the expected outcome, so a guest that fails for another reason is caught.
 Statuses are those of guests/tests/lib/guest.h. `append` is the guest's command line and `cpus`
-the number of CPUs to give it (bare QEMU: -smp N), both optional.
+the number of CPUs to give it (bare QEMU: -smp N), both optional; `bare` None: not run on bare QEMU.
+
+This is the one list of the test guests: what each should do, how it is built (LONG_MODE, read by
+guests/tests/guests.mk) and which lanes run it (SVM_ALONE, BOCHS_SUITE).
 """
 import re
 from collections import namedtuple
@@ -79,7 +82,28 @@ GUESTS = [
     Guest("insn_intercepts", ("status", FAIL), r"MONITOR", ("status", PASS),
           "MONITOR/MWAIT, RDPRU hidden and #UD, RDPMC #GP, WBINVD/WBNOINVD run (intercepted), RDTSCP/RDPID as "
           "CPUID says with the guest's own TSC_AUX (aux=V ms=M); bare QEMU's EPYC offers MONITOR/MWAIT"),
+    Guest("cr4_vmxe", None, None, ("status", PASS),
+          "sets CR4.VMXE where CPUID hides VMX: #GP; not on bare QEMU or QEMU SVM, where a reserved CR4 bit hangs "
+          "QEMU 7.2 itself (Bochs lanes only)"),
+    Guest("idle", None, None, ("status", PASS), "halts with interrupts on until seconds=S pass (scheduler tests)"),
+    Guest("echo", None, None, ("status", PASS), "echoes its COM1 input (console tests); never ends by itself"),
+    Guest("bench_exits", None, None, ("status", PASS), "the exit microbenchmark (make bench): needs a hypervisor"),
 ]
+
+# How each guest is built (guests/tests/guests.mk asks: `guestlist.py 32` or `guestlist.py 64`):
+# 32-bit protected mode, or long mode through lib/entry64.S.
+LONG_MODE = {"longmode_hello", "exceptions64", "hypercall_hostile", "bench_exits", "smp_hello64", "spin",
+             "regs_isolation", "exc_regs", "insn_intercepts", "spec_msrs"}
+
+# The policy guests each lane runs: alone, one VM each, under Keel on QEMU SVM (test_svm.py), and
+# all at once in one boot on Bochs ryzen (test_bochs.py) and on Bochs VT-x (test_vmx_bochs.py, which
+# adds cr4_vmxe).
+SVM_ALONE = ["runtime_selftest", "cpuid_policy", "msr_policy", "ports", "exceptions", "exceptions64",
+             "longmode_hello", "pm32_hello", "hypercall", "svm_insns", "efer_svme", "reserved_msr_bits",
+             "hypercall_hostile", "intwin_storm", "hlt_wake", "xsetbv_policy", "vmx_insns", "exc_regs", "spec_msrs"]
+BOCHS_SUITE = ["cpuid_policy", "msr_policy", "spec_msrs", "ports", "exceptions", "exceptions64", "longmode_hello",
+               "pm32_hello", "hypercall", "svm_insns", "efer_svme", "reserved_msr_bits", "hypercall_hostile",
+               "hlt_wake", "intwin_storm", "xsetbv_policy", "vmx_insns", "npt_isolation", "insn_intercepts"]
 
 BY_NAME = {g.name: g for g in GUESTS}
 
@@ -99,3 +123,11 @@ def crashed_as_expected(log, vm, reason, same_address=False):
         addr = re.search(r"0x[0-9a-f]+", expect.group(1))
         assert addr and int(addr.group(0), 16) in [int(a, 16) for a in re.findall(r"0x[0-9a-f]+", crash.group(1))], \
             f"vm {vm}: announced {expect.group(1)!r}, crashed with {crash.group(1)!r}"
+
+
+if __name__ == "__main__":
+    import sys
+
+    # `guestlist.py 32|64`: the guests guests/tests/guests.mk builds in that mode.
+    want64 = sys.argv[1:] == ["64"]
+    print(" ".join(g.name for g in GUESTS if (g.name in LONG_MODE) == want64))

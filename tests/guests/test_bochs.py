@@ -12,13 +12,11 @@ import subprocess
 import tempfile
 
 import pytest
-from guestlist import crashed_as_expected  # noqa: E402
+from guestlist import BOCHS_SUITE, crashed_as_expected  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("KEEL_BUILD", os.path.join(ROOT, "build"))
-GUESTS = ["cpuid_policy", "msr_policy", "spec_msrs", "ports", "exceptions", "exceptions64", "longmode_hello", "pm32_hello",
-          "hypercall", "svm_insns", "efer_svme", "reserved_msr_bits", "hypercall_hostile", "hlt_wake",
-          "intwin_storm", "xsetbv_policy", "vmx_insns", "npt_isolation", "insn_intercepts"]
+GUESTS = BOCHS_SUITE
 
 BOCHSRC = """megs: 256
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
