@@ -155,8 +155,10 @@ void handle_virt_insn(struct vcpu *v, const struct vm_exit *e)
 void handle_exception(struct vcpu *v, const struct vm_exit *e)
 {
 	/* #DB and #AC are intercepted only to stop them from looping inside the CPU's delivery;
-	 * reflect them into the guest (#AC carries an error code of 0). */
-	vcpu_ops->inject(v, e->exc.vector, e->exc.vector == 17, e->exc.error);
+	 * reflect them into the guest (#AC carries an error code of 0), unless the backend already
+	 * did (an event type only it can express, such as VT-x's ICEBP). */
+	if (!e->exc.reflected)
+		vcpu_ops->inject(v, e->exc.vector, e->exc.vector == 17, e->exc.error);
 }
 
 void handle_xsetbv(struct vcpu *v, const struct vm_exit *e)

@@ -57,6 +57,7 @@ struct vm_exit {
 		struct {
 			u8 vector;
 			u32 error;
+			bool reflected; /* the backend delivered it again itself (VT-x: ICEBP) */
 		} exc;
 	};
 };

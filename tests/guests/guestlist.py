@@ -85,6 +85,9 @@ GUESTS = [
     Guest("cr4_vmxe", None, None, ("status", PASS),
           "sets CR4.VMXE where CPUID hides VMX: #GP; not on bare QEMU or QEMU SVM, where a reserved CR4 bit hangs "
           "QEMU 7.2 itself (Bochs lanes only)"),
+    Guest("icebp", None, None, ("status", PASS),
+          "ICEBP (INT1) delivers one trap-like #DB past the instruction; QEMU 7.2's TCG raises #UD for it, so "
+          "Bochs lanes only"),
     Guest("idle", None, None, ("status", PASS), "halts with interrupts on until seconds=S pass (scheduler tests)"),
     Guest("echo", None, None, ("status", PASS), "echoes its COM1 input (console tests); never ends by itself"),
     Guest("bench_exits", None, None, ("status", PASS), "the exit microbenchmark (make bench): needs a hypervisor"),
@@ -103,7 +106,7 @@ SVM_ALONE = ["runtime_selftest", "cpuid_policy", "msr_policy", "ports", "excepti
              "hypercall_hostile", "intwin_storm", "hlt_wake", "xsetbv_policy", "vmx_insns", "exc_regs", "spec_msrs"]
 BOCHS_SUITE = ["cpuid_policy", "msr_policy", "spec_msrs", "ports", "exceptions", "exceptions64", "longmode_hello",
                "pm32_hello", "hypercall", "svm_insns", "efer_svme", "reserved_msr_bits", "hypercall_hostile",
-               "hlt_wake", "intwin_storm", "xsetbv_policy", "vmx_insns", "npt_isolation", "insn_intercepts"]
+               "hlt_wake", "intwin_storm", "xsetbv_policy", "vmx_insns", "npt_isolation", "insn_intercepts", "icebp"]
 
 BY_NAME = {g.name: g for g in GUESTS}
 

@@ -356,6 +356,7 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		exit->reason = EXIT_EXCEPTION;
 		exit->exc.vector = (u8)(c->exitcode - SVM_EXIT_EXCP_BASE);
 		exit->exc.error = (u32)info1;
+		exit->exc.reflected = false;
 		break;
 	case SVM_EXIT_INVALID:
 		exit->reason = EXIT_ENTRY_FAIL;

@@ -246,6 +246,16 @@ static bool translate_exit(struct vcpu *v, struct vm_exit *exit, u32 reason)
 			/* NMI exiting: the host's NMI, which the host handles itself. */
 			__asm__ volatile("int $2");
 			exit->reason = EXIT_NMI;
+		} else if (INTR_INFO_VECTOR(info) == VEC_DB && INTR_INFO_TYPE(info) == INTR_TYPE_NR_PRIV_SOFT_EXC) {
+			/* ICEBP (INT1): delivered again as it came, a privileged software exception
+			 * with the instruction's length, so the guest's handler returns past it (SDM
+			 * vol. 3C §26.6.1.1, §28.2.1). As a hardware #DB it would restart the ICEBP. */
+			vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+			vmcs_write32(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_NR_PRIV_SOFT_EXC << 8) | VEC_DB);
+			exit->reason = EXIT_EXCEPTION;
+			exit->exc.vector = VEC_DB;
+			exit->exc.error = 0;
+			exit->exc.reflected = true;
 		} else if (INTR_INFO_VECTOR(info) == VEC_DB || INTR_INFO_VECTOR(info) == VEC_AC) {
 			/* A #DB that exits leaves DR6 alone and reports its causes in the exit
 			 * qualification (SDM vol. 3C §27.1): the guest must find them in DR6 as if
@@ -255,6 +265,7 @@ static bool translate_exit(struct vcpu *v, struct vm_exit *exit, u32 reason)
 			exit->reason = EXIT_EXCEPTION;
 			exit->exc.vector = (u8)INTR_INFO_VECTOR(info);
 			exit->exc.error = info & INTR_INFO_ERROR_VALID ? vmcs_read32(VM_EXIT_INTR_ERROR_CODE) : 0;
+			exit->exc.reflected = false;
 		} else {
 			exit->reason = EXIT_UNKNOWN;
 		}
