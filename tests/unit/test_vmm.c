@@ -522,8 +522,14 @@ void vm_crash(struct vm *v, const char *fmt, ...)
 {
 }
 
+/* The handler platform_init() gives 0xcf8-0xcff, and the power events handlers raise. */
+static vm_io_fn pci_ports;
+static int power_events;
+
 int vm_io_register(struct vm *v, u16 base, u16 count, vm_io_fn fn)
 {
+	if (base == VPCI_PORT_FIRST)
+		pci_ports = fn;
 	return 0;
 }
 
@@ -534,6 +540,7 @@ int vm_mmio_register(struct vm *v, u64 base, u64 size, vm_mmio_fn fn)
 
 void vm_power_event(struct vm *v, enum vm_end how)
 {
+	power_events++;
 }
 
 u8 acpi_checksum(const void *p, size_t len) /* drivers/acpi/tables.c's, without its table parsers */
@@ -685,6 +692,39 @@ static void test_loader(void **state)
 	free(f);
 }
 
+/* Issue 13 item 3: only a byte access to 0xcf9 is Reset Control. Accesses the PCI model does not
+ * own (a dword at 0xcfe, a word at 0xcff, a word at 0xcf9) read all-ones and write nothing. */
+static void test_pci_ports_and_reset_control(void **state)
+{
+	static const struct {
+		u16 port;
+		unsigned size;
+	} odd[] = { { 0xcfe, 4 }, { 0xcff, 2 }, { 0xcff, 4 }, { 0xcfd, 4 }, { 0xcf9, 2 }, { 0xcf9, 4 }, { 0xcfb, 2 } };
+	u32 val;
+
+	vm.nr_vcpus = 0;
+	assert_int_equal(platform_init(&vm), 0);
+	assert_non_null(pci_ports);
+	power_events = 0;
+	for (unsigned i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		val = 0x06060606; /* Reset Control: full reset, if it reached 0xcf9 */
+		pci_ports(&vcpu, odd[i].port, odd[i].size, false, &val);
+		assert_int_equal(power_events, 0);
+		val = 0;
+		pci_ports(&vcpu, odd[i].port, odd[i].size, true, &val);
+		assert_int_equal(val, odd[i].size == 4 ? 0xffffffffu : 0xffffu);
+	}
+	/* CONFIG_ADDRESS still works, and a byte at 0xcf9 still resets. */
+	val = 0x80000000;
+	pci_ports(&vcpu, 0xcf8, 4, false, &val);
+	val = 0;
+	pci_ports(&vcpu, 0xcf8, 4, true, &val);
+	assert_int_equal(val, 0x80000000);
+	val = 0x06;
+	pci_ports(&vcpu, 0xcf9, 1, false, &val);
+	assert_int_equal(power_events, 1);
+}
+
 static void test_loader_realmode(void **state)
 {
 	static const u8 img[] = { 0xfa, 0xf4 };
@@ -714,6 +754,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vm_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_realmode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pci_ports_and_reset_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_modules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linux_loader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_acpi_builds, setup, teardown),
