@@ -9,7 +9,7 @@ GUEST_DIR := guests/tests
 GUEST_LIB := $(GUEST_DIR)/lib
 GUESTS_32 := runtime_selftest pm32_hello xsetbv_policy vmx_insns cr4_vmxe cpuid_policy msr_policy ports exceptions hlt_wake npt_isolation hypercall \
 	triple_fault svm_insns efer_svme reserved_msr_bits io_flood intwin_storm smp_hello idle echo reset \
-	hypercall_cpl3 hlt_storm timer_storm
+	hypercall_cpl3 hlt_storm timer_storm low_kernel
 GUESTS_64 := longmode_hello exceptions64 hypercall_hostile bench_exits smp_hello64 spin regs_isolation exc_regs \
 	insn_intercepts spec_msrs
 GUEST_ELFS := $(patsubst %,$(B)/guests/%.elf,$(GUESTS_32) $(GUESTS_64))
@@ -74,6 +74,9 @@ $(patsubst %,$(B)/guests/%.elf,$(GUESTS_32)): $(B)/guests/%.elf: $(B)/guests/obj
 		$(GUEST_LIB)/guest.ld
 	@echo "  LD32    $@"
 	$(Q)$(LD) -m elf_i386 $(GUEST_LDFLAGS) -o $@ $< $(GUEST_LIB32_OBJS)
+
+# Linked at 32 KiB, as small real-mode-era test kernels are (issue 13 item 6).
+$(B)/guests/low_kernel.elf: GUEST_LDFLAGS := --defsym=GUEST_LOAD_ADDR=0x8000 $(GUEST_LDFLAGS)
 
 $(patsubst %,$(B)/guests/elf64/%.elf,$(GUESTS_64)): $(B)/guests/elf64/%.elf: $(B)/guests/obj64/%.o \
 		$(GUEST_LIB64_OBJS) $(GUEST_LIB)/guest.ld

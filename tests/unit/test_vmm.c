@@ -678,9 +678,7 @@ static void test_loader(void **state)
 	assert_string_equal(why, "entry point outside the VM's RAM");
 	n = make_guest(f, 0x200000, 0x20010c, 0x100, 0x7fffffff);
 	assert_true(load_mb(f, n, "", &boot, &why) < 0);
-	assert_string_equal(why, "a segment lies outside the VM's RAM (or below 1 MiB)");
-	n = make_guest(f, 0x9000, 0x20010c, 0x100, 0x100);
-	assert_true(load_mb(f, n, "", &boot, &why) < 0);
+	assert_string_equal(why, "a segment lies outside the VM's RAM");
 	/* Not multiboot, and corrupt. */
 	n = make_guest(f, 0x200000, 0x20010c, 0x100, 0x1000);
 	memset(f + 0x100, 0, 12);
@@ -725,6 +723,56 @@ static void test_pci_ports_and_reset_control(void **state)
 	assert_int_equal(power_events, 1);
 }
 
+/* Issue 13 item 6: a kernel linked below 1 MiB loads; the multiboot information goes where the
+ * kernel is not, and only a real overlap (the BIOS area, no room at all) is refused, by name. */
+static void test_loader_low_kernel(void **state)
+{
+	u8 *f = calloc(1, 0x2000);
+	static const u8 initrd[100] = { 7 };
+	struct guest_image mods[1] = { { initrd, sizeof(initrd), "mod0" } };
+	struct vcpu_boot_state boot;
+	struct mb1_module m;
+	struct mb1_info mbi;
+	const char *why;
+	size_t n;
+
+	/* Linked at 32 KiB, 8 KiB of memory: over the default place (0x9000), so the block goes to
+	 * the first free page below 640 KiB. */
+	n = make_guest(f, 0x8000, 0x800c, 0x100, 0x2000);
+	assert_int_equal(load_mb(f, n, "low args", &boot, &why), 0);
+	assert_int_equal(boot.rip, 0x800c);
+	assert_memory_equal(ram + 0x8000, f + 0x100, 0x100);
+	assert_true(boot.rbx + 0x2000 <= 0x8000 || boot.rbx >= 0xa000);
+	memcpy(&mbi, ram + boot.rbx, sizeof(mbi));
+	assert_string_equal((char *)ram + mbi.cmdline, "low args");
+	assert_string_equal((char *)ram + mbi.boot_loader_name, "Keel");
+	assert_true(mbi.cmdline < 0x8000 || mbi.cmdline >= 0xa000);
+	assert_true(mbi.mmap_addr < 0x8000 || mbi.mmap_addr >= 0xa000);
+
+	/* A kernel that fills low memory from 4 KiB to 636 KiB: the block goes after it, at 1 MiB,
+	 * and the modules after the block; their list and names are in it. */
+	n = make_guest(f, 0x1000, 0x100c, 0x100, 0x9e000);
+	struct guest_image k = { f, n, "full" };
+	assert_int_equal(load_multiboot_guest(&vm, &k, mods, 1, &boot, &why), 0);
+	assert_int_equal(boot.rbx, 0x100000);
+	memcpy(&mbi, ram + boot.rbx, sizeof(mbi));
+	assert_string_equal((char *)ram + mbi.cmdline, "full");
+	memcpy(&m, ram + mbi.mods_addr, sizeof(m));
+	assert_true(m.start >= 0x100000 + 0x2000);
+	assert_memory_equal(ram + m.start, initrd, sizeof(initrd));
+	assert_string_equal((char *)ram + m.cmdline, "mod0");
+
+	/* Real overlaps, named: a segment over the BIOS area (where the ACPI tables are), an entry
+	 * point in it. */
+	n = make_guest(f, 0x90000, 0x9000c, 0x100, 0x20000);
+	assert_true(load_mb(f, n, "", &boot, &why) < 0);
+	assert_string_equal(why, "a segment overlaps the BIOS area 0x9fc00-0xfffff (the VM's ACPI tables)");
+	n = make_guest(f, 0x8000, 0xa0000, 0x100, 0x100);
+	assert_int_equal(load_mb(f, n, "", &boot, &why), -EINVAL);
+	assert_string_equal(why, "entry point outside the VM's RAM");
+	free(f);
+}
+
 static void test_loader_realmode(void **state)
 {
 	static const u8 img[] = { 0xfa, 0xf4 };
@@ -754,6 +802,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vm_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_realmode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loader_low_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_ports_and_reset_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_modules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linux_loader, setup, teardown),
