@@ -76,6 +76,10 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 			break;
 		case 0x80000001:
 			r.ecx &= ~(CPUID80000001_ECX_SVM | CPUID80000001_ECX_MONITORX);
+			/* No virtual PMU: only AMD's four legacy counters exist, reading 0 (exit_msr.c);
+			 * the extensions' MSRs raise #GP, so their bits are clear. */
+			r.ecx &= ~(CPUID80000001_ECX_PERFCTR_CORE | CPUID80000001_ECX_PERFCTR_NB |
+				   CPUID80000001_ECX_PERFCTR_LLC);
 			/* RDTSCP only with a per-vCPU IA32_TSC_AUX (vcpu_tsc_aux): Linux then reads its
 			 * CPU number with it (vgetcpu), so it must be this vCPU's and nobody else's. */
 			if (!vcpu_tsc_aux)
@@ -91,6 +95,7 @@ void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 		case 0x8000001e:
 			r.eax = v->id; /* extended APIC ID */
 			break;
+		case 0x80000022: /* AMD PerfMonV2 and the counter counts: no PMU */
 		case 0x8000000a: /* SVM features: none for guests */
 			r = (struct cpuid_regs){ 0 };
 			break;

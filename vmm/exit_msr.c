@@ -103,6 +103,23 @@ void handle_msr(struct vcpu *v, const struct vm_exit *e)
 		if (!write)
 			val = 0;
 		break;
+	case MSR_K7_EVNTSEL0 ... MSR_K7_EVNTSEL3:
+	case MSR_K7_PERFCTR0 ... MSR_K7_PERFCTR3:
+		/* Every AMD CPU has the four legacy counters, with no CPUID bit to say so, and guests
+		 * touch them unguarded. Without a virtual PMU they read 0 and ignore writes, as KVM
+		 * does; an Intel CPU has no such MSRs (#GP). The guest sees the host's vendor. */
+		if (!spec_cpu_info.amd)
+			ok = false;
+		else if (!write)
+			val = 0;
+		break;
+	case MSR_UCODE_REV:
+		/* Microcode revision, both vendors: Intel's update protocol (SDM vol. 3A §10.11.7.1)
+		 * writes 0, runs CPUID and reads it; nothing checks first. The host's microcode is
+		 * not the guest's business: reads 0, writes are ignored. */
+		if (!write)
+			val = 0;
+		break;
 	case MSR_PLATFORM_ID:
 	case MSR_MTRRCAP:
 	case MSR_MTRR_DEF_TYPE:

@@ -10,26 +10,75 @@
 #include "kernel/lib/string.h"
 #include "kernel/module.h"
 
-/* Guest-physical layout of what the loader writes besides the kernel (below 1 MiB). */
-#define MBI_GPA		 0x9000
-#define MMAP_GPA	 0x9100
-#define CMDLINE_GPA	 0x9400
-#define CMDLINE_MAX	 1024
-#define MODS_GPA	 0x9900 /* struct mb1_module[GUEST_MAX_MODULES] */
-#define MOD_CMDLINES_GPA 0x6000 /* MOD_CMDLINE_MAX bytes per module */
-#define MOD_CMDLINE_MAX	 256
+/*
+ * What the loader writes besides the kernel and its modules, one INFO_SIZE block: the multiboot
+ * information, its memory map, the command line and loader name, the module list and the modules'
+ * command lines, at these offsets. The block goes where the kernel is not (as GRUB places its
+ * own): at INFO_DEFAULT_GPA unless a segment is there, else the first free page-aligned place
+ * below LOW_RAM_END, else right after the kernel (the modules then follow the block).
+ */
+#define INFO_MBI	  0x0000
+#define INFO_MMAP	  0x0100
+#define INFO_CMDLINE	  0x0400
+#define CMDLINE_MAX	  1024
+#define INFO_NAME	  0x0800 /* the loader's name, 16 bytes */
+#define INFO_MODS	  0x0900 /* struct mb1_module[GUEST_MAX_MODULES] */
+#define INFO_MOD_CMDLINES 0x1000 /* MOD_CMDLINE_MAX bytes per module */
+#define MOD_CMDLINE_MAX	  256
+#define INFO_SIZE	  0x2000
+/* 0x9000 as before; test guests start their APs through [0x8000, 0x9000) (lib/smp.h). */
+#define INFO_DEFAULT_GPA 0x9000
+#define INFO_LOW_GPA	 0x1000 /* leave page 0 (real-mode IVT, BIOS data area) alone */
 #define LOW_RAM_END	 0x9fc00
 #define KERNEL_MIN_GPA	 0x100000
 
+_Static_assert(INFO_MMAP >= INFO_MBI + sizeof(struct mb1_info), "mbi");
+_Static_assert(INFO_CMDLINE >= INFO_MMAP + 3 * sizeof(struct mb1_mmap_entry), "memory map");
+_Static_assert(INFO_NAME >= INFO_CMDLINE + CMDLINE_MAX, "command line");
+_Static_assert(INFO_MODS >= INFO_NAME + 16, "loader name");
+_Static_assert(INFO_MOD_CMDLINES >= INFO_MODS + GUEST_MAX_MODULES * sizeof(struct mb1_module), "module list");
+_Static_assert(INFO_SIZE >= INFO_MOD_CMDLINES + GUEST_MAX_MODULES * MOD_CMDLINE_MAX, "module names");
+_Static_assert(INFO_DEFAULT_GPA + INFO_SIZE <= LOW_RAM_END, "default place");
+
 static int load_segment(struct vm *vm, const u8 *data, u64 off, u64 filesz, u64 memsz, u64 paddr, const char **why)
 {
-	_Static_assert(MODS_GPA + GUEST_MAX_MODULES * sizeof(struct mb1_module) <= LOW_RAM_END, "module list");
-	_Static_assert(MOD_CMDLINES_GPA + GUEST_MAX_MODULES * MOD_CMDLINE_MAX <= MBI_GPA, "module names");
-	if (paddr < KERNEL_MIN_GPA || paddr >= vm->low_ram || memsz > vm->low_ram - paddr) {
-		*why = "a segment lies outside the VM's RAM (or below 1 MiB)";
+	if (paddr >= vm->low_ram || memsz > vm->low_ram - paddr) {
+		*why = "a segment lies outside the VM's RAM";
+		return -EFAULT;
+	}
+	/* Between 640 KiB and 1 MiB a PC has no RAM: the VM's ACPI tables are there (0xe0000). */
+	if (paddr < KERNEL_MIN_GPA && paddr + memsz > LOW_RAM_END) {
+		*why = "a segment overlaps the BIOS area 0x9fc00-0xfffff (the VM's ACPI tables)";
 		return -EFAULT;
 	}
 	return gpa_write(vm, paddr, data + off, filesz);
+}
+
+/* Whether [gpa, gpa + size) meets one of the kernel's loaded segments. */
+static bool kernel_overlaps(const u8 *data, const struct module_info *mi, u64 gpa, u64 size)
+{
+	for (u16 i = 0; i < mi->phnum; i++) {
+		struct elf_segment seg = module_segment(data, mi, i);
+
+		if (seg.type == PT_LOAD && seg.memsz && seg.paddr < gpa + size && gpa < seg.paddr + seg.memsz)
+			return true;
+	}
+	return false;
+}
+
+/* Where the information block goes, or 0: nowhere. end: the kernel's end (modules follow). */
+static u64 place_info(struct vm *vm, const u8 *data, const struct module_info *mi, u64 end)
+{
+	u64 high = ALIGN_UP(end, PAGE_SIZE);
+
+	if (!kernel_overlaps(data, mi, INFO_DEFAULT_GPA, INFO_SIZE))
+		return INFO_DEFAULT_GPA;
+	for (u64 gpa = INFO_LOW_GPA; gpa + INFO_SIZE <= LOW_RAM_END; gpa += PAGE_SIZE)
+		if (!kernel_overlaps(data, mi, gpa, INFO_SIZE))
+			return gpa;
+	if (high < vm->low_ram && INFO_SIZE <= vm->low_ram - high)
+		return high; /* then the modules go after it */
+	return 0;
 }
 
 static int load_elf(struct vm *vm, const u8 *data, const struct module_info *mi, u64 *end, const char **why)
@@ -57,8 +106,9 @@ static int write_cstring(struct vm *vm, gpa_t gpa, const char *s, size_t max)
 	return ret ?: gpa_write(vm, gpa + n, "", 1);
 }
 
-/* Modules go page-aligned after the kernel's highest segment, in order. */
-static int load_modules(struct vm *vm, u64 end, const struct guest_image *mods, u32 nr, const char **why)
+/* Modules go page-aligned after `end` (the kernel, or the information block after it), in order;
+ * the list and their command lines go in the information block at info. */
+static int load_modules(struct vm *vm, u64 end, u64 info, const struct guest_image *mods, u32 nr, const char **why)
 {
 	u64 at = ALIGN_UP(end, PAGE_SIZE);
 
@@ -76,10 +126,10 @@ static int load_modules(struct vm *vm, u64 end, const struct guest_image *mods, 
 		}
 		m = (struct mb1_module){ .start = (u32)at,
 					 .end = (u32)(at + mods[i].size),
-					 .cmdline = MOD_CMDLINES_GPA + i * MOD_CMDLINE_MAX };
+					 .cmdline = (u32)(info + INFO_MOD_CMDLINES + i * MOD_CMDLINE_MAX) };
 		ret = gpa_write(vm, at, mods[i].data, mods[i].size);
 		ret = ret ?: write_cstring(vm, m.cmdline, mods[i].cmdline, MOD_CMDLINE_MAX);
-		ret = ret ?: gpa_write(vm, MODS_GPA + i * sizeof(m), &m, sizeof(m));
+		ret = ret ?: gpa_write(vm, info + INFO_MODS + i * sizeof(m), &m, sizeof(m));
 		if (ret) {
 			*why = "cannot write the guest's memory";
 			return ret;
@@ -89,7 +139,7 @@ static int load_modules(struct vm *vm, u64 end, const struct guest_image *mods, 
 	return 0;
 }
 
-static int write_mbi(struct vm *vm, const char *cmdline, u32 nr_mods)
+static int write_mbi(struct vm *vm, u64 info, const char *cmdline, u32 nr_mods)
 {
 	struct mb1_mmap_entry map[3] = {
 		{ .size = 20, .addr = 0, .len = LOW_RAM_END, .type = 1 },
@@ -101,21 +151,21 @@ static int write_mbi(struct vm *vm, const char *cmdline, u32 nr_mods)
 		.flags = MB1_INFO_MEM | MB1_INFO_CMDLINE | MB1_INFO_MMAP | MB1_INFO_LOADER_NAME,
 		.mem_lower = LOW_RAM_END >> 10,
 		.mem_upper = (u32)((vm->low_ram - KERNEL_MIN_GPA) >> 10), /* up to the first hole */
-		.cmdline = CMDLINE_GPA,
+		.cmdline = (u32)(info + INFO_CMDLINE),
 		.mmap_length = entries * sizeof(map[0]),
-		.mmap_addr = MMAP_GPA,
-		.boot_loader_name = CMDLINE_GPA + CMDLINE_MAX,
+		.mmap_addr = (u32)(info + INFO_MMAP),
+		.boot_loader_name = (u32)(info + INFO_NAME),
 		.mods_count = nr_mods,
-		.mods_addr = MODS_GPA,
+		.mods_addr = (u32)(info + INFO_MODS),
 	};
 	int ret;
 
 	if (nr_mods)
 		mbi.flags |= MB1_INFO_MODS;
-	ret = gpa_write(vm, MBI_GPA, &mbi, sizeof(mbi));
-	ret = ret ?: gpa_write(vm, MMAP_GPA, map, entries * sizeof(map[0]));
-	ret = ret ?: write_cstring(vm, CMDLINE_GPA, cmdline, CMDLINE_MAX);
-	return ret ?: write_cstring(vm, CMDLINE_GPA + CMDLINE_MAX, "Keel", 16);
+	ret = gpa_write(vm, info + INFO_MBI, &mbi, sizeof(mbi));
+	ret = ret ?: gpa_write(vm, info + INFO_MMAP, map, entries * sizeof(map[0]));
+	ret = ret ?: write_cstring(vm, info + INFO_CMDLINE, cmdline, CMDLINE_MAX);
+	return ret ?: write_cstring(vm, info + INFO_NAME, "Keel", 16);
 }
 
 int load_multiboot_guest(struct vm *vm, const struct guest_image *kernel, const struct guest_image *mods, u32 nr_mods,
@@ -123,7 +173,7 @@ int load_multiboot_guest(struct vm *vm, const struct guest_image *kernel, const 
 {
 	const u8 *data = kernel->data;
 	struct module_info mi = module_probe(data, kernel->size);
-	u64 end = KERNEL_MIN_GPA;
+	u64 end = KERNEL_MIN_GPA, info;
 	int ret;
 
 	*why = NULL;
@@ -135,7 +185,7 @@ int load_multiboot_guest(struct vm *vm, const struct guest_image *kernel, const 
 		*why = "not a multiboot ELF kernel";
 		return -EINVAL;
 	}
-	if (mi.entry < KERNEL_MIN_GPA || mi.entry >= vm->low_ram) {
+	if (mi.entry >= vm->low_ram || (mi.entry >= LOW_RAM_END && mi.entry < KERNEL_MIN_GPA)) {
 		*why = "entry point outside the VM's RAM";
 		return -EINVAL;
 	}
@@ -144,8 +194,15 @@ int load_multiboot_guest(struct vm *vm, const struct guest_image *kernel, const 
 		return -EINVAL;
 	}
 	ret = load_elf(vm, data, &mi, &end, why);
-	ret = ret ?: load_modules(vm, end, mods, nr_mods, why);
-	ret = ret ?: write_mbi(vm, kernel->cmdline, nr_mods);
+	info = ret ? 0 : place_info(vm, data, &mi, end);
+	if (!ret && !info) {
+		*why = "no room for the multiboot information (8 KiB) below 640 KiB or after the kernel";
+		ret = -ENOMEM;
+	}
+	if (!ret && info >= end)
+		end = info + INFO_SIZE;
+	ret = ret ?: load_modules(vm, end, info, mods, nr_mods, why);
+	ret = ret ?: write_mbi(vm, info, kernel->cmdline, nr_mods);
 	if (ret) {
 		*why = *why ? *why : "cannot write the guest's memory";
 		return ret;
@@ -154,7 +211,7 @@ int load_multiboot_guest(struct vm *vm, const struct guest_image *kernel, const 
 		.protected_mode = true,
 		.rip = mi.entry,
 		.rax = MB1_BOOT_MAGIC,
-		.rbx = MBI_GPA,
+		.rbx = info + INFO_MBI,
 	};
 	return 0;
 }

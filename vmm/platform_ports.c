@@ -50,22 +50,27 @@ static void pm_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 	power_event(vm, ev);
 }
 
-/* 0xcf8-0xcff: PCI configuration mechanism 1, and the Reset Control register at 0xcf9 (bytes). */
+/*
+ * 0xcf8-0xcff: PCI configuration mechanism 1, and the Reset Control register at 0xcf9. Only a
+ * byte access to 0xcf9 is Reset Control; everything else is the PCI model's, which reads
+ * all-ones and drops what it does not own (a dword at 0xcfe, a word at 0xcff: they run past
+ * 0xcff), so no odd access can reset the VM.
+ */
 static void pci_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 {
 	struct vm *vm = v->vm;
 	enum vacpi_event ev = VACPI_NONE;
 	unsigned long flags = spin_lock_irqsave(&vm->lock);
 
-	if (vpci_owns(port, size)) {
+	if (port == VACPI_CF9_PORT && size == 1) {
 		if (in)
-			*val = vpci_io_read(&vm->pci, port, size);
+			*val = vacpi_cf9_read(&vm->acpi);
 		else
-			vpci_io_write(&vm->pci, port, size, *val);
+			ev = vacpi_cf9_write(&vm->acpi, (u8)*val);
 	} else if (in) {
-		*val = vacpi_cf9_read(&vm->acpi);
+		*val = vpci_io_read(&vm->pci, port, size);
 	} else {
-		ev = vacpi_cf9_write(&vm->acpi, (u8)*val);
+		vpci_io_write(&vm->pci, port, size, *val);
 	}
 	spin_unlock_irqrestore(&vm->lock, flags);
 	power_event(vm, ev);

@@ -99,6 +99,16 @@ enum vcpu_reg {
 };
 #define VREG_NR (VREG_ES_LIMIT + 1)
 
+/*
+ * CR4 bits the CPU may have but the guest is told it lacks (the CPUID policy, vmm/exit_cpuid.c,
+ * clears their feature bit): setting one raises #GP, as on a CPU without the feature. Only
+ * VMXE (CPUID.1:ECX.VMX) today: every other CR4 feature bit is passed through. CR4.MCE stays
+ * writable although CPUID.1:EDX.MCE is cleared, as KVM leaves it (Linux sets it unguarded).
+ * On VT-x VMXE is host-owned and exits; AMD CPUs have no VMXE, so the CPU's own reserved-bit
+ * check raises the #GP there and SVM needs no CR4 write intercept for it.
+ */
+#define GUEST_CR4_HIDDEN (1ULL << 13) /* CR4.VMXE */
+
 /* VREG_CS_ATTR bits: the code segment's L and D/B flags (VREG_SS_ATTR: D/B only). */
 #define CS_ATTR_L  (1u << 0)
 #define CS_ATTR_DB (1u << 1)

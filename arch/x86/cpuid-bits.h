@@ -59,4 +59,10 @@
 #define CPUID8000000A_EDX_NRIPS	    (1u << 3)
 #define CPUID80000021_EAX_AUTOIBRS  (1u << 8) /* EFER.AUTOIBRS */
 
+/* AMD's performance counter extensions: core (0xc0010200-0xc001020b), northbridge and last-level
+ * cache counters. Hidden: there is no virtual PMU, so only the legacy four exist (reading 0). */
+#define CPUID80000001_ECX_PERFCTR_CORE (1u << 23)
+#define CPUID80000001_ECX_PERFCTR_NB   (1u << 24)
+#define CPUID80000001_ECX_PERFCTR_LLC  (1u << 28)
+
 #endif

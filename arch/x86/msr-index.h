@@ -14,6 +14,7 @@
 #define MSR_PLATFORM_ID			  0x17
 #define MSR_APIC_BASE			  0x1b
 #define MSR_FEATURE_CONTROL		  0x3a
+#define MSR_UCODE_REV			  0x8b /* Intel IA32_BIOS_SIGN_ID; AMD PATCH_LEVEL */
 #define FEATURE_CONTROL_LOCK		  BIT(0)
 #define FEATURE_CONTROL_VMXON_OUTSIDE_SMX BIT(2)
 #define MSR_SPEC_CTRL			  0x48
@@ -88,6 +89,13 @@
 #define MSR_TSC_AUX	   0xc0000103
 
 /* AMD */
+/* The legacy performance counters every AMD CPU has, with no CPUID bit (AMD APM vol. 2 §13.2.1;
+ * BKDG "MSRC001_000[0...3] Performance Event Select", "MSRC001_000[4...7] Performance Event
+ * Counter"). The core extension (CPUID 8000_0001.ECX[23]) mirrors them at 0xc0010200-0xc001020b. */
+#define MSR_K7_EVNTSEL0	 0xc0010000
+#define MSR_K7_EVNTSEL3	 0xc0010003
+#define MSR_K7_PERFCTR0	 0xc0010004
+#define MSR_K7_PERFCTR3	 0xc0010007
 #define MSR_AMD64_NB_CFG 0xc001001f
 #define MSR_VM_CR	 0xc0010114
 #define VM_CR_SVMDIS	 BIT(4)

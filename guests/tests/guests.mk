@@ -76,6 +76,9 @@ $(patsubst %,$(B)/guests/%.elf,$(GUESTS_32)): $(B)/guests/%.elf: $(B)/guests/obj
 	@echo "  LD32    $@"
 	$(Q)$(LD) -m elf_i386 $(GUEST_LDFLAGS) -o $@ $< $(GUEST_LIB32_OBJS)
 
+# Linked at 32 KiB, as small real-mode-era test kernels are (issue 13 item 6).
+$(B)/guests/low_kernel.elf: GUEST_LDFLAGS := --defsym=GUEST_LOAD_ADDR=0x8000 $(GUEST_LDFLAGS)
+
 $(patsubst %,$(B)/guests/elf64/%.elf,$(GUESTS_64)): $(B)/guests/elf64/%.elf: $(B)/guests/obj64/%.o \
 		$(GUEST_LIB64_OBJS) $(GUEST_LIB)/guest.ld
 	@mkdir -p $(dir $@)

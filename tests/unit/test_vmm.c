@@ -522,8 +522,14 @@ void vm_crash(struct vm *v, const char *fmt, ...)
 {
 }
 
+/* The handler platform_init() gives 0xcf8-0xcff, and the power events handlers raise. */
+static vm_io_fn pci_ports;
+static int power_events;
+
 int vm_io_register(struct vm *v, u16 base, u16 count, vm_io_fn fn)
 {
+	if (base == VPCI_PORT_FIRST)
+		pci_ports = fn;
 	return 0;
 }
 
@@ -534,6 +540,7 @@ int vm_mmio_register(struct vm *v, u64 base, u64 size, vm_mmio_fn fn)
 
 void vm_power_event(struct vm *v, enum vm_end how)
 {
+	power_events++;
 }
 
 u8 acpi_checksum(const void *p, size_t len) /* drivers/acpi/tables.c's, without its table parsers */
@@ -671,9 +678,7 @@ static void test_loader(void **state)
 	assert_string_equal(why, "entry point outside the VM's RAM");
 	n = make_guest(f, 0x200000, 0x20010c, 0x100, 0x7fffffff);
 	assert_true(load_mb(f, n, "", &boot, &why) < 0);
-	assert_string_equal(why, "a segment lies outside the VM's RAM (or below 1 MiB)");
-	n = make_guest(f, 0x9000, 0x20010c, 0x100, 0x100);
-	assert_true(load_mb(f, n, "", &boot, &why) < 0);
+	assert_string_equal(why, "a segment lies outside the VM's RAM");
 	/* Not multiboot, and corrupt. */
 	n = make_guest(f, 0x200000, 0x20010c, 0x100, 0x1000);
 	memset(f + 0x100, 0, 12);
@@ -682,6 +687,89 @@ static void test_loader(void **state)
 	n = make_guest(f, 0x200000, 0x20010c, 0x100, 0x1000);
 	assert_true(load_mb(f, 60, "", &boot, &why) < 0);
 	assert_string_equal(why, "program header table outside the file");
+	free(f);
+}
+
+/* Issue 13 item 3: only a byte access to 0xcf9 is Reset Control. Accesses the PCI model does not
+ * own (a dword at 0xcfe, a word at 0xcff, a word at 0xcf9) read all-ones and write nothing. */
+static void test_pci_ports_and_reset_control(void **state)
+{
+	static const struct {
+		u16 port;
+		unsigned size;
+	} odd[] = { { 0xcfe, 4 }, { 0xcff, 2 }, { 0xcff, 4 }, { 0xcfd, 4 }, { 0xcf9, 2 }, { 0xcf9, 4 }, { 0xcfb, 2 } };
+	u32 val;
+
+	vm.nr_vcpus = 0;
+	assert_int_equal(platform_init(&vm), 0);
+	assert_non_null(pci_ports);
+	power_events = 0;
+	for (unsigned i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		val = 0x06060606; /* Reset Control: full reset, if it reached 0xcf9 */
+		pci_ports(&vcpu, odd[i].port, odd[i].size, false, &val);
+		assert_int_equal(power_events, 0);
+		val = 0;
+		pci_ports(&vcpu, odd[i].port, odd[i].size, true, &val);
+		assert_int_equal(val, odd[i].size == 4 ? 0xffffffffu : 0xffffu);
+	}
+	/* CONFIG_ADDRESS still works, and a byte at 0xcf9 still resets. */
+	val = 0x80000000;
+	pci_ports(&vcpu, 0xcf8, 4, false, &val);
+	val = 0;
+	pci_ports(&vcpu, 0xcf8, 4, true, &val);
+	assert_int_equal(val, 0x80000000);
+	val = 0x06;
+	pci_ports(&vcpu, 0xcf9, 1, false, &val);
+	assert_int_equal(power_events, 1);
+}
+
+/* Issue 13 item 6: a kernel linked below 1 MiB loads; the multiboot information goes where the
+ * kernel is not, and only a real overlap (the BIOS area, no room at all) is refused, by name. */
+static void test_loader_low_kernel(void **state)
+{
+	u8 *f = calloc(1, 0x2000);
+	static const u8 initrd[100] = { 7 };
+	struct guest_image mods[1] = { { initrd, sizeof(initrd), "mod0" } };
+	struct vcpu_boot_state boot;
+	struct mb1_module m;
+	struct mb1_info mbi;
+	const char *why;
+	size_t n;
+
+	/* Linked at 32 KiB, 8 KiB of memory: over the default place (0x9000), so the block goes to
+	 * the first free page below 640 KiB. */
+	n = make_guest(f, 0x8000, 0x800c, 0x100, 0x2000);
+	assert_int_equal(load_mb(f, n, "low args", &boot, &why), 0);
+	assert_int_equal(boot.rip, 0x800c);
+	assert_memory_equal(ram + 0x8000, f + 0x100, 0x100);
+	assert_true(boot.rbx + 0x2000 <= 0x8000 || boot.rbx >= 0xa000);
+	memcpy(&mbi, ram + boot.rbx, sizeof(mbi));
+	assert_string_equal((char *)ram + mbi.cmdline, "low args");
+	assert_string_equal((char *)ram + mbi.boot_loader_name, "Keel");
+	assert_true(mbi.cmdline < 0x8000 || mbi.cmdline >= 0xa000);
+	assert_true(mbi.mmap_addr < 0x8000 || mbi.mmap_addr >= 0xa000);
+
+	/* A kernel that fills low memory from 4 KiB to 636 KiB: the block goes after it, at 1 MiB,
+	 * and the modules after the block; their list and names are in it. */
+	n = make_guest(f, 0x1000, 0x100c, 0x100, 0x9e000);
+	struct guest_image k = { f, n, "full" };
+	assert_int_equal(load_multiboot_guest(&vm, &k, mods, 1, &boot, &why), 0);
+	assert_int_equal(boot.rbx, 0x100000);
+	memcpy(&mbi, ram + boot.rbx, sizeof(mbi));
+	assert_string_equal((char *)ram + mbi.cmdline, "full");
+	memcpy(&m, ram + mbi.mods_addr, sizeof(m));
+	assert_true(m.start >= 0x100000 + 0x2000);
+	assert_memory_equal(ram + m.start, initrd, sizeof(initrd));
+	assert_string_equal((char *)ram + m.cmdline, "mod0");
+
+	/* Real overlaps, named: a segment over the BIOS area (where the ACPI tables are), an entry
+	 * point in it. */
+	n = make_guest(f, 0x90000, 0x9000c, 0x100, 0x20000);
+	assert_true(load_mb(f, n, "", &boot, &why) < 0);
+	assert_string_equal(why, "a segment overlaps the BIOS area 0x9fc00-0xfffff (the VM's ACPI tables)");
+	n = make_guest(f, 0x8000, 0xa0000, 0x100, 0x100);
+	assert_int_equal(load_mb(f, n, "", &boot, &why), -EINVAL);
+	assert_string_equal(why, "entry point outside the VM's RAM");
 	free(f);
 }
 
@@ -714,6 +802,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vm_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_realmode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loader_low_kernel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pci_ports_and_reset_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_modules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linux_loader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_acpi_builds, setup, teardown),

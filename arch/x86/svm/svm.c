@@ -219,18 +219,8 @@ static void svm_vcpu_destroy(struct vcpu *v)
  * checked by the CPU as it executes them. */
 static bool vmcb_consistent(struct vcpu *v, const struct vmcb *c)
 {
-	const char *why = NULL;
+	const char *why = vmcb_check(c);
 
-	if (c->asid == 0)
-		why = "ASID 0";
-	else if (!(c->intercept_misc2 & INTERCEPT2_VMRUN))
-		why = "VMRUN intercept clear";
-	else if (!(c->efer & EFER_SVME))
-		why = "guest EFER.SVME clear";
-	else if ((c->cr0 & CR0_NW) && !(c->cr0 & CR0_CD))
-		why = "CR0.NW without CR0.CD";
-	else if ((c->cr0 >> 32) || (c->cr4 >> 32))
-		why = "reserved CR0/CR4 bits";
 	if (why)
 		vm_crash(v->vm, "invalid VMCB before VMRUN: %s", why);
 	return !why;
@@ -358,11 +348,18 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		exit->exc.error = (u32)info1;
 		exit->exc.reflected = false;
 		break;
-	case SVM_EXIT_INVALID:
-		exit->reason = EXIT_ENTRY_FAIL;
-		break;
 	default:
 		exit->reason = EXIT_UNKNOWN;
+		if (svm_exit_invalid(c->exitcode)) {
+			/* VMEXIT_INVALID: the VMCB failed a consistency check. The first crash reason
+			 * wins, so this line, naming the state, is the one the VM ends with. */
+			const char *why = vmcb_check(c);
+
+			exit->reason = EXIT_ENTRY_FAIL;
+			vm_crash(v->vm, "VMRUN failed (VMEXIT_INVALID, exit code %#llx): %s",
+				 (unsigned long long)c->exitcode,
+				 why ?: "no VMRUN check Keel knows of fails (APM vol. 2 15.5.1)");
+		}
 		break;
 	}
 }

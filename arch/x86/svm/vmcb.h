@@ -204,4 +204,10 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one page");
 #define VINTR_V_IGN_TPR (1ULL << 20)
 #define VINTR_MASKING	(1ULL << 24)
 
+/* Whether a #VMEXIT code is VMEXIT_INVALID (a failed VMRUN): -1, or QEMU's 32-bit -1. */
+bool svm_exit_invalid(u64 exitcode);
+/* The first VMRUN consistency check (APM vol. 2 §15.5.1) the VMCB fails, named; NULL if none
+ * that Keel knows does (arch/x86/svm/vmcb_check.c). */
+const char *vmcb_check(const struct vmcb *c);
+
 #endif

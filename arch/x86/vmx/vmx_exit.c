@@ -110,7 +110,11 @@ static enum cr_result emulate_cr_write(struct vcpu *v, u64 qual)
 		vmcs_writenat(CR0_READ_SHADOW, val);
 		vmcs_writenat(GUEST_CR0, vmx_cr0_real(val));
 	} else {
-		if ((val & CR4_VMXE) || (val >> 32))
+		/* Bits the CPU cannot set (IA32_VMX_CR4_FIXED1 clear: reserved, SDM vol. 3A §2.5)
+		 * are host-owned, so their writes exit here: #GP, as the CPU would raise without
+		 * VMX, instead of a read shadow that shows a bit the real CR4 does not have. The
+		 * same for a bit the CPUID policy hides (GUEST_CR4_HIDDEN). */
+		if ((val >> 32) || (val & ~vmx_caps.cr4_fixed1) || (val & GUEST_CR4_HIDDEN))
 			return CR_FAULT;
 		vmcs_writenat(CR4_READ_SHADOW, val);
 		vmcs_writenat(GUEST_CR4, vmx_cr4_real(val));

@@ -20,7 +20,8 @@
  * 64-bit guests get the 2 MiB page holding the local APIC mapped (uncached) by smp_init(); a
  * 32-bit guest that uses paging must call paging_enable() before smp_init().
  * The trampoline page [0x8000, 0x9000) is free under QEMU's -kernel, GRUB and Keel's loader (Keel
- * keeps module command lines at [0x6000, 0x8000) and the multiboot information at 0x9000).
+ * keeps the multiboot information, command lines and module list at [0x9000, 0xb000) when the
+ * image is elsewhere, as it is for every guest linked at 2 MiB).
  * The APs do not print (the console has no lock): they record results for the BSP to check.
  */
 #ifndef GUEST_SMP_H
