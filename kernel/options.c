@@ -25,8 +25,8 @@ static const char *const finish_names[] = { "wait", "poweroff", "reboot", "halt"
 static const char *const panic_names[] = { "halt", "reboot", NULL };
 static const char *const tsc_names[] = { "auto", "cpuid", "hpet", "pmtimer", "pit", NULL };
 static const char *const spec_names[] = { "auto", "force", "off", NULL };
-static const char *const fault_names[] = { "none",  "pagefault", "ud",	   "stack_overflow",
-					   "panic", "ap_panic",	 "relock", NULL };
+static const char *const fault_names[] = { "none",   "pagefault",      "ud", "stack_overflow", "panic", "ap_panic",
+					   "relock", "panic_in_guest", NULL };
 
 static const struct cmdline_option option_table[] = {
 	{ .name = "console",

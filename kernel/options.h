@@ -11,7 +11,16 @@ enum opt_tristate { OPT_AUTO, OPT_ON, OPT_OFF };
 enum opt_finish { FINISH_WAIT, FINISH_POWEROFF, FINISH_REBOOT, FINISH_HALT };
 enum opt_panic { PANIC_HALT, PANIC_REBOOT };
 enum opt_tsc_source { TSC_SRC_AUTO, TSC_SRC_CPUID, TSC_SRC_HPET, TSC_SRC_PMTIMER, TSC_SRC_PIT };
-enum opt_fault { FAULT_NONE, FAULT_PAGE, FAULT_UD, FAULT_STACK, FAULT_PANIC, FAULT_AP_PANIC, FAULT_RELOCK };
+enum opt_fault {
+	FAULT_NONE,
+	FAULT_PAGE,
+	FAULT_UD,
+	FAULT_STACK,
+	FAULT_PANIC,
+	FAULT_AP_PANIC,
+	FAULT_RELOCK,
+	FAULT_GUEST_PANIC
+};
 
 struct keel_options {
 	int console;	 /* enum opt_console */

@@ -5,9 +5,11 @@
  */
 #include "kernel/selftest.h"
 
+#include "arch/x86/tsc.h"
 #include "kernel/log.h"
 #include "kernel/options.h"
 #include "kernel/panic.h"
+#include "kernel/percpu.h"
 #include "kernel/smp.h"
 #include "kernel/spinlock.h"
 
@@ -42,6 +44,26 @@ static void ap_panic(void *arg)
 	panic("fault=ap_panic: panic requested on CPU %u", this_cpu()->cpu);
 }
 
+u64 selftest_panic_at;
+
+void selftest_timer_panic(void)
+{
+	static bool guests_everywhere;
+
+	/* First wait until every CPU has run a guest (spec_owner: whose guest it ran last), then
+	 * 200 ms more, so the guests are well under way. */
+	if (!__atomic_load_n(&guests_everywhere, __ATOMIC_ACQUIRE)) {
+		for (u32 c = 0; c < MAX_CPUS; c++)
+			if (cpus[c] && cpus[c]->online && !__atomic_load_n(&cpus[c]->spec_owner, __ATOMIC_RELAXED))
+				return;
+		if (!__atomic_exchange_n(&guests_everywhere, true, __ATOMIC_ACQ_REL))
+			__atomic_store_n(&selftest_panic_at, time_ns() + 200000000ull, __ATOMIC_RELEASE);
+		return;
+	}
+	if (time_ns() >= __atomic_load_n(&selftest_panic_at, __ATOMIC_ACQUIRE))
+		panic("fault=panic_in_guest: panic requested on CPU %u with guests running", this_cpu()->cpu);
+}
+
 void selftest_fault(void)
 {
 	volatile u64 depth = 0;
@@ -66,6 +88,10 @@ void selftest_fault(void)
 	case FAULT_AP_PANIC:
 		if (smp_call(nr_cpus_online > 1 ? 1 : 0, ap_panic, NULL))
 			panic("fault=ap_panic: no CPU 1 to panic on");
+		break;
+	case FAULT_GUEST_PANIC:
+		pr_info("fault=panic_in_guest: a timer interrupt panics 200 ms after every CPU ran a guest\n");
+		selftest_panic_at = ~0ull;
 		break;
 	case FAULT_RELOCK:
 		if (!SPIN_DEBUG) {

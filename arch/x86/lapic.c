@@ -10,6 +10,7 @@
 #include "kernel/log.h"
 #include "kernel/options.h"
 #include "kernel/percpu.h"
+#include "kernel/selftest.h"
 
 /* Register offsets in xAPIC MMIO; the x2APIC MSR is 0x800 + offset / 16 (SDM §11.12.1.2). */
 #define APIC_ID		0x020
@@ -125,6 +126,8 @@ static void lapic_timer_irq(struct trap_frame *f)
 {
 	this_cpu()->timer_ticks++;
 	lapic_eoi();
+	if (__builtin_expect(selftest_panic_at != 0, 0))
+		selftest_timer_panic();
 }
 
 static void lapic_kick_irq(struct trap_frame *f)

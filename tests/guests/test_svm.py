@@ -282,3 +282,22 @@ def test_masked_timer_storm_costs_its_neighbour_nothing():
     assert "[storm] PASS: timer_storm" in log, log[-3000:]
     assert ended(log, "storm") == (0, None) and ended(log, "victim") == (0, None)
     assert share_of_cpu(log, "victim") >= 0.9, log[-3000:]
+
+
+def test_panic_stops_cpus_running_guests():
+    """Issue 13 item 13: a CPU panics (fault=panic_in_guest: a timer interrupt 200 ms after every CPU ran a guest)
+    while each CPU runs a guest that reports every second (the first report is checked to come
+    after the panic, so 3 s of silence afterwards means both CPUs stopped). The panic's stop-NMI reaches the other
+    CPU in guest mode (an NMI exit, taken once GIF is set again): the report comes out whole, and
+    neither guest reports anything more."""
+    boot = Boot("kernel", cpus=2, mem_mib=512, cpu=AMD,
+                modules=[guest("spin") + " cpus=1 report=1", guest("spin") + " cpus=1 report=1"],
+                cmdline="vm=a,module=0,mem=16M,cpus=0 vm=b,module=1,mem=16M,cpus=1 fault=panic_in_guest", timeout=60)
+    log = boot.run(end=r"keel: PANIC on CPU \d: system halted", settle=3.0)
+    m = re.search(r"panic: fault=panic_in_guest: panic requested on CPU (\d) with guests running", log)
+    assert m, log[-3000:]
+    before, after = re.split(r"keel: PANIC on CPU \d: system halted", log, maxsplit=1)
+    for vm in ("a", "b"):
+        assert f"[{vm}] spin: 1 cpus spinning" in before, log[-3000:]  # both guests were running
+    assert "[a]" not in after and "[b]" not in after, log[-3000:]
+    assert "EXCEPTION" not in log and "nested fault" not in log, log[-3000:]
