@@ -11,7 +11,7 @@ GUESTS_32 := runtime_selftest pm32_hello xsetbv_policy vmx_insns cr4_vmxe cpuid_
 	triple_fault svm_insns efer_svme reserved_msr_bits io_flood intwin_storm smp_hello idle echo reset \
 	hypercall_cpl3 hlt_storm timer_storm
 GUESTS_64 := longmode_hello exceptions64 hypercall_hostile bench_exits smp_hello64 spin regs_isolation exc_regs \
-	insn_intercepts spec_msrs
+	insn_intercepts spec_msrs string_io
 GUEST_ELFS := $(patsubst %,$(B)/guests/%.elf,$(GUESTS_32) $(GUESTS_64))
 
 # The hypercall numbers and errors come from the hypervisor's own public header: of Keel's tree,

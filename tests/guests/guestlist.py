@@ -78,6 +78,9 @@ GUESTS = [
     Guest("insn_intercepts", ("status", FAIL), r"MONITOR", ("status", PASS),
           "MONITOR/MWAIT, RDPRU hidden and #UD, RDPMC #GP, WBINVD/WBNOINVD run (intercepted), RDTSCP/RDPID as "
           "CPUID says with the guest's own TSC_AUX (aux=V ms=M); bare QEMU's EPYC offers MONITOR/MWAIT"),
+    Guest("string_io", ("status", PASS), None, ("status", PASS),
+          "INS/OUTS with and without REP, DF=0/1, on claimed (COM1 scratch, 0xcf8) and unclaimed ports, a count of "
+          "several pages, the 32-bit address size, #PF mid-REP, FS/GS overrides; bare QEMU does it all itself"),
 ]
 
 BY_NAME = {g.name: g for g in GUESTS}

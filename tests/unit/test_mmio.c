@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "arch/x86/regs.h"
+#include "vmm/emul_mem.h"
 #include "vmm/insn.h"
 #include "vmm/mmio.h"
 
@@ -54,6 +55,13 @@ static const struct dec_case cases[] = {
 	{ B("\x8b\x82\x34\x12"), MODE_16, 0, INSN_LOAD, 4, 2, 2, 0, false, 0 },
 	/* 16-bit code with 66 67: mov eax, [eax] */
 	{ B("\x66\x67\x8b\x00"), MODE_16, 0, INSN_LOAD, 4, 4, 4, 0, false, 0 },
+	/* INS/OUTS: the element is 1, 2 or 4 bytes (REX.W does not widen it); LOCK is #UD. */
+	{ B("\x6c"), MODE_64, 0, INSN_INS, 1, 1, 1, -1, false, 0 },
+	{ B("\xf3\x66\x6d"), MODE_64, 0, INSN_INS, 3, 2, 2, -1, false, 0 },
+	{ B("\x48\x6f"), MODE_64, 0, INSN_OUTS, 2, 4, 4, -1, false, 0 },
+	{ B("\x67\xf3\x26\x6e"), MODE_32, 0, INSN_OUTS, 4, 1, 1, -1, false, 0 },
+	{ B("\x6d"), MODE_16, 0, INSN_INS, 1, 2, 2, -1, false, 0 },
+	{ B("\xf0\x6c"), MODE_64, -EPERM, INSN_INS, 0, 0, 0, 0, false, 0 },
 	/* In 32-bit code 0x48 is DEC, not REX. */
 	{ B("\x48\x89\x08"), MODE_32, -EINVAL, INSN_STORE, 0, 0, 0, 0, false, 0 },
 	/* Register operands, other instructions, truncation, 15+ bytes of prefixes, /1 of C7. */
@@ -740,6 +748,65 @@ static void test_string(void **state)
 	regs[VREG_CR4] = 0;
 }
 
+/* INS/OUTS prefixes: address size, REP and the override the port I/O path needs. */
+static void test_decode_string_io(void **state)
+{
+	struct insn in;
+
+	assert_int_equal(insn_decode((const u8 *)"\x67\xf3\x64\x6e", 4, MODE_32, &in), 0);
+	assert_int_equal(in.addr_size, 2);
+	assert_true(in.rep);
+	assert_int_equal(in.seg, SEG_FS);
+	assert_int_equal(insn_decode((const u8 *)"\x67\x6d", 2, MODE_64, &in), 0);
+	assert_int_equal(in.addr_size, 4);
+	assert_false(in.rep);
+	assert_int_equal(in.seg, SEG_NONE);
+	assert_int_equal(insn_decode((const u8 *)"\x67\x6c", 2, MODE_16, &in), 0);
+	assert_int_equal(in.addr_size, 4);
+}
+
+/* Segment to linear for string operands: bases, limits, canonical checks, #GP/#SS. */
+static void test_seg_linear(void **state)
+{
+	u64 lin = 0;
+
+	memset(regs, 0, sizeof(regs));
+	injected = 0;
+	regs[VREG_FS_BASE] = 0x10000;
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_64, SEG_DS, 0x1000, 4, &lin), 0);
+	assert_int_equal(lin, 0x1000);
+	regs[VREG_DS_BASE] = 0x5000; /* ignored in 64-bit code */
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_64, SEG_DS, 0x1000, 4, &lin), 0);
+	assert_int_equal(lin, 0x1000);
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_64, SEG_FS, 0x1000, 4, &lin), 0);
+	assert_int_equal(lin, 0x11000);
+	/* Non-canonical, or running off the canonical half: #GP(0); through SS, #SS(0). */
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_64, SEG_ES, 0x0000800000000000ull, 1, &lin), 1);
+	assert_int_equal(inj_vector, 13); /* #GP */
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_64, SEG_ES, 0x00007ffffffffffeull, 4, &lin), 1);
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_64, SEG_SS, 0x0000800000000000ull, 1, &lin), 1);
+	assert_int_equal(inj_vector, 12); /* #SS */
+	assert_int_equal(injected, 3);
+	/* Outside 64-bit code: base + offset, wrapping at 4 GiB; the limit covers the last byte. */
+	regs[VREG_DS_BASE] = 0x100;
+	regs[VREG_DS_LIMIT] = 0xffff;
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_16, SEG_DS, 0xfffe, 2, &lin), 0);
+	assert_int_equal(lin, 0x100 + 0xfffe);
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_16, SEG_DS, 0xffff, 2, &lin), 1);
+	assert_int_equal(inj_vector, 13); /* #GP */
+	regs[VREG_ES_BASE] = 0xfffff000;
+	regs[VREG_ES_LIMIT] = 0xffffffff;
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_32, SEG_ES, 0x2000, 4, &lin), 0);
+	assert_int_equal(lin, 0x1000);
+	regs[VREG_SS_LIMIT] = 0xfff;
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_32, SEG_SS, 0x1000, 1, &lin), 1);
+	assert_int_equal(inj_vector, 12); /* #SS */
+	/* Address-size register updates: 16 merges, 32 zero-extends, 64 as is. */
+	assert_int_equal(emul_addr_update(0x1234567812345678ull, 0x1234567812340000ull - 1, 2), 0x123456781234ffffull);
+	assert_int_equal(emul_addr_update(0x1234567812345678ull, 0x1234567800000000ull - 1, 4), 0x00000000ffffffffull);
+	assert_int_equal(emul_addr_update(1, 0xffffffffffffffffull, 8), 0xffffffffffffffffull);
+}
+
 static void test_find(void **state)
 {
 	memset(&vm, 0, sizeof(vm));
@@ -754,10 +821,11 @@ static void test_find(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decode_table),   cmocka_unit_test(test_decode_random),
-		cmocka_unit_test(test_emulate),	       cmocka_unit_test(test_emulate_table),
-		cmocka_unit_test(test_emulate_faults), cmocka_unit_test(test_alu_vs_host),
-		cmocka_unit_test(test_string),	       cmocka_unit_test(test_find),
+		cmocka_unit_test(test_decode_table),	 cmocka_unit_test(test_decode_random),
+		cmocka_unit_test(test_emulate),		 cmocka_unit_test(test_emulate_table),
+		cmocka_unit_test(test_emulate_faults),	 cmocka_unit_test(test_alu_vs_host),
+		cmocka_unit_test(test_string),		 cmocka_unit_test(test_find),
+		cmocka_unit_test(test_decode_string_io), cmocka_unit_test(test_seg_linear),
 	};
 
 	static hpa_t chunks[1];

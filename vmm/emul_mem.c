@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memory operands of emulated string instructions. The page walk is the VMM's one walker
+ * (guest_walk, vmm/guest_mem.c); what it leaves to its caller is here: the write check (every
+ * level's R/W, with CR0.WP) and the accessed and dirty bits the CPU would set. The CPL is not
+ * applied, so U/S, SMAP and protection keys are not checked; nor are reserved bits (no RSVD
+ * faults).
+ */
+#include "vmm/emul_mem.h"
+
+#include "arch/x86/desc.h"
+#include "arch/x86/regs.h"
+#include "kernel/panic.h"
+#include "vmm/guest_mem.h"
+
+/* #PF error code bits (SDM vol. 3A §4.7). */
+#define PFEC_P BIT(0)
+#define PFEC_W BIT(1)
+
+#define EXC_SS 12
+
+enum insn_mode emul_code_mode(struct vcpu *v)
+{
+	u64 attr = vcpu_ops->get(v, VREG_CS_ATTR);
+
+	if ((vcpu_ops->get(v, VREG_EFER) & EFER_LMA) && (attr & CS_ATTR_L))
+		return MODE_64;
+	return (attr & CS_ATTR_DB) ? MODE_32 : MODE_16;
+}
+
+int emul_seg_linear(struct vcpu *v, enum insn_mode mode, enum insn_seg seg, u64 off, unsigned size, u64 *lin)
+{
+	static const enum vcpu_reg base_reg[] = {
+		[SEG_ES] = VREG_ES_BASE, [SEG_CS] = VREG_CS_BASE, [SEG_SS] = VREG_SS_BASE,
+		[SEG_DS] = VREG_DS_BASE, [SEG_FS] = VREG_FS_BASE, [SEG_GS] = VREG_GS_BASE
+	};
+	static const enum vcpu_reg limit_reg[] = {
+		[SEG_ES] = VREG_ES_LIMIT, [SEG_CS] = VREG_CS_LIMIT, [SEG_SS] = VREG_SS_LIMIT,
+		[SEG_DS] = VREG_DS_LIMIT, [SEG_FS] = VREG_FS_LIMIT, [SEG_GS] = VREG_GS_LIMIT
+	};
+	u8 vector = seg == SEG_SS ? EXC_SS : EXC_GP;
+
+	ASSERT(seg >= SEG_ES && seg <= SEG_GS);
+	if (mode == MODE_64) {
+		u64 a = off + (seg >= SEG_FS ? vcpu_ops->get(v, base_reg[seg]) : 0);
+		u64 last = a + size - 1;
+
+		/* Both ends canonical (SDM vol. 3A §3.3.7.1). */
+		if ((u64)((s64)(a << 16) >> 16) != a || (u64)((s64)(last << 16) >> 16) != last) {
+			vcpu_ops->inject(v, vector, true, 0);
+			return 1;
+		}
+		*lin = a;
+		return 0;
+	}
+	if (off + size - 1 > (vcpu_ops->get(v, limit_reg[seg]) & 0xffffffffu)) {
+		vcpu_ops->inject(v, vector, true, 0);
+		return 1;
+	}
+	*lin = (u32)(vcpu_ops->get(v, base_reg[seg]) + off);
+	return 0;
+}
+
+static void inject_pf(struct vcpu *v, u64 lin, u32 err)
+{
+	vcpu_ops->set(v, VREG_CR2, lin);
+	vcpu_ops->inject(v, EXC_PF, true, err);
+}
+
+/* Sets the accessed (and, for a written leaf, dirty) bits of an entry if they are not set yet. */
+static int pte_mark(struct vcpu *v, gpa_t ea, bool wide, u64 e, u64 bits)
+{
+	u32 e32 = (u32)(e | bits);
+
+	if ((e & bits) == bits)
+		return 0;
+	e |= bits;
+	return wide ? gpa_write(v->vm, ea, &e, 8) : gpa_write(v->vm, ea, &e32, 4);
+}
+
+/* Linear to guest-physical for a data access. Returns 0; 1 with *pfec set when the access faults
+ * (#PF); -EFAULT if a paging structure lies outside RAM. */
+static int walk(struct vcpu *v, u64 lin, bool write, gpa_t *gpa, u32 *pfec)
+{
+	struct vcpu_code_state pg;
+	struct walk_trace t;
+	int r;
+
+	vcpu_code_state(v, &pg);
+	r = guest_walk(v, &pg, lin, gpa, &t);
+	if (r < 0)
+		return -EFAULT;
+	if (r) {
+		*pfec = write ? PFEC_W : 0;
+		return 1;
+	}
+	if (write && !t.rw && (pg.cr0 & CR0_WP)) {
+		*pfec = PFEC_P | PFEC_W;
+		return 1;
+	}
+	/* Accessed bits on the way down (PAE PDPTEs have none), dirty on a written leaf. */
+	for (int d = 0; d < t.n; d++) {
+		u64 bits = (t.pae && d == 0) ? 0 : GPTE_A;
+
+		if (d == t.n - 1 && write)
+			bits |= GPTE_D;
+		if (bits && pte_mark(v, t.ea[d], (pg.efer & EFER_LMA) || t.pae, t.e[d], bits))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+int emul_translate(struct vcpu *v, u64 lin, unsigned size, bool write, bool wrap32, struct emul_span *s)
+{
+	unsigned done = 0;
+
+	s->lin = lin;
+	s->n = 0;
+	while (done < size) {
+		u64 a = lin + done;
+		unsigned chunk;
+		u32 pfec = 0;
+		int r;
+
+		if (wrap32)
+			a = (u32)a;
+		chunk = (unsigned)MIN((u64)(size - done), PAGE_SIZE - (a & (PAGE_SIZE - 1)));
+		r = walk(v, a, write, &s->gpa[s->n], &pfec);
+		if (r > 0) {
+			inject_pf(v, a, pfec);
+			return 1;
+		}
+		if (r < 0) {
+			vm_crash(v->vm, "string op: guest page tables for %#llx are outside its RAM",
+				 (unsigned long long)a);
+			return -1;
+		}
+		s->len[s->n++] = chunk;
+		done += chunk;
+	}
+	return 0;
+}
+
+/* The MMIO region holding gpa: the one that exited first, else any registered one. */
+static const struct vm_mmio_handler *region_of(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa)
+{
+	if (h && gpa - h->base < h->size)
+		return h;
+	return mmio_find(v->vm, gpa);
+}
+
+int emul_access(struct vcpu *v, const struct vm_mmio_handler *h, const struct emul_span *s, unsigned size, bool write,
+		u64 *val)
+{
+	unsigned off = 0;
+
+	for (unsigned k = 0; k < s->n; k++) {
+		const struct vm_mmio_handler *r = region_of(v, h, s->gpa[k]);
+		int err;
+
+		if (r) {
+			if (s->n != 1) {
+				vm_crash(v->vm, "string op at linear %#llx (%u bytes) crosses a page into MMIO",
+					 (unsigned long long)s->lin, size);
+				return -1;
+			}
+			if (s->gpa[0] - r->base > r->size - size) {
+				vm_crash(v->vm, "string op at %#llx (%u bytes) runs past its region",
+					 (unsigned long long)s->gpa[0], size);
+				return -1;
+			}
+			if (!write)
+				*val = 0;
+			r->fn(v, s->gpa[0], size, write, val);
+			*val &= emul_mask(size);
+			return 0;
+		}
+		err = write ? gpa_write(v->vm, s->gpa[k], (u8 *)val + off, s->len[k])
+			    : gpa_read(v->vm, s->gpa[k], (u8 *)val + off, s->len[k]);
+		if (err) {
+			vm_crash(v->vm, "string op touches %#llx, neither RAM nor MMIO", (unsigned long long)s->gpa[k]);
+			return -1;
+		}
+		off += s->len[k];
+	}
+	return 0;
+}
