@@ -30,8 +30,8 @@
 			__builtin_trap(); \
 	} while (0)
 
-static u8 *ram; /* malloc'ed at its exact size: ASan flags any overrun */
-static u64 regs[VREG_CS_ATTR + 1];
+static u8 *ram;		  /* malloc'ed at its exact size: ASan flags any overrun */
+static u64 regs[VREG_NR]; /* the read-only ones (CPL, segments) stay 0 */
 static unsigned dev_calls;
 
 int gpa_read(struct vm *vm, gpa_t gpa, void *buf, u64 len)
@@ -56,7 +56,7 @@ int gpa_write(struct vm *vm, gpa_t gpa, const void *buf, u64 len)
 
 static u64 fake_get(struct vcpu *v, enum vcpu_reg r)
 {
-	CHECK((unsigned)r <= VREG_CS_ATTR);
+	CHECK((unsigned)r < VREG_NR);
 	return regs[r];
 }
 
