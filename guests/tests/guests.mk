@@ -9,7 +9,7 @@ GUEST_DIR := guests/tests
 GUEST_LIB := $(GUEST_DIR)/lib
 GUESTS_32 := runtime_selftest pm32_hello xsetbv_policy vmx_insns cr4_vmxe cpuid_policy msr_policy ports exceptions hlt_wake npt_isolation hypercall \
 	triple_fault svm_insns efer_svme reserved_msr_bits io_flood intwin_storm smp_hello idle echo reset \
-	hypercall_cpl3 hlt_storm timer_storm
+	hypercall_cpl3 hlt_storm timer_storm string_io32
 GUESTS_64 := longmode_hello exceptions64 hypercall_hostile bench_exits smp_hello64 spin regs_isolation exc_regs \
 	insn_intercepts spec_msrs string_io
 GUEST_ELFS := $(patsubst %,$(B)/guests/%.elf,$(GUESTS_32) $(GUESTS_64))

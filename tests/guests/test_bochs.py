@@ -17,7 +17,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("KEEL_BUILD", os.path.join(ROOT, "build"))
 GUESTS = ["cpuid_policy", "msr_policy", "spec_msrs", "ports", "exceptions", "exceptions64", "longmode_hello", "pm32_hello",
           "hypercall", "svm_insns", "efer_svme", "reserved_msr_bits", "hypercall_hostile", "hlt_wake",
-          "intwin_storm", "xsetbv_policy", "vmx_insns", "npt_isolation", "insn_intercepts", "string_io"]
+          "intwin_storm", "xsetbv_policy", "vmx_insns", "npt_isolation", "insn_intercepts", "string_io", "string_io32"]
 
 BOCHSRC = """megs: 256
 romimage: file=/usr/share/bochs/BIOS-bochs-latest

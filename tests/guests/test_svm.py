@@ -39,7 +39,7 @@ def ended(log, name):
 
 POLICY = ["runtime_selftest", "cpuid_policy", "msr_policy", "ports", "exceptions", "exceptions64", "longmode_hello", "pm32_hello",
           "hypercall", "svm_insns", "efer_svme", "reserved_msr_bits", "hypercall_hostile", "intwin_storm", "hlt_wake", "xsetbv_policy", "vmx_insns",
-          "exc_regs", "spec_msrs", "string_io"]
+          "exc_regs", "spec_msrs", "string_io", "string_io32"]
 
 
 @pytest.mark.parametrize("name", POLICY)
