@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Memory operands of emulated string instructions. The page walk is the VMM's one walker
- * (guest_walk, vmm/guest_mem.c); what it leaves to its caller is here: the write check (every
- * level's R/W, with CR0.WP) and the accessed and dirty bits the CPU would set. The CPL is not
- * applied, so U/S, SMAP and protection keys are not checked; nor are reserved bits (no RSVD
- * faults).
+ * (guest_walk, vmm/guest_mem.c); what it leaves to its caller is here (SDM vol. 3A §4.6): the
+ * write check (every level's R/W; CR0.WP for supervisor writes), the user check at CPL 3 (every
+ * level's U/S), SMAP for supervisor accesses to user pages (CR4.SMAP without RFLAGS.AC), and the
+ * accessed and dirty bits the CPU would set. Not checked: protection keys and reserved bits (no
+ * RSVD faults).
  */
 #include "vmm/emul_mem.h"
 
@@ -13,9 +14,11 @@
 #include "kernel/panic.h"
 #include "vmm/guest_mem.h"
 
-/* #PF error code bits (SDM vol. 3A §4.7). */
-#define PFEC_P BIT(0)
-#define PFEC_W BIT(1)
+/* #PF error code bits (SDM vol. 3A §4.7) and the U/S bit of a paging-structure entry. */
+#define PFEC_P	BIT(0)
+#define PFEC_W	BIT(1)
+#define PFEC_U	BIT(2)
+#define GPTE_US BIT(2)
 
 #define EXC_SS 12
 
@@ -84,6 +87,7 @@ static int walk(struct vcpu *v, u64 lin, bool write, gpa_t *gpa, u32 *pfec)
 {
 	struct vcpu_code_state pg;
 	struct walk_trace t;
+	bool user = true;
 	int r;
 
 	vcpu_code_state(v, &pg);
@@ -91,11 +95,23 @@ static int walk(struct vcpu *v, u64 lin, bool write, gpa_t *gpa, u32 *pfec)
 	if (r < 0)
 		return -EFAULT;
 	if (r) {
-		*pfec = write ? PFEC_W : 0;
+		*pfec = (write ? PFEC_W : 0) | (pg.cpl == 3 ? PFEC_U : 0);
 		return 1;
 	}
-	if (write && !t.rw && (pg.cr0 & CR0_WP)) {
+	/* A user page: every level's U/S set (the PAE PDPTE has none); nothing is one unpaged. */
+	for (int d = t.pae ? 1 : 0; d < t.n; d++)
+		user &= (t.e[d] & GPTE_US) != 0;
+	user &= t.n > 0;
+	if (pg.cpl == 3) {
+		if (t.n && (!user || (write && !t.rw))) {
+			*pfec = PFEC_P | PFEC_U | (write ? PFEC_W : 0);
+			return 1;
+		}
+	} else if (write && !t.rw && (pg.cr0 & CR0_WP)) {
 		*pfec = PFEC_P | PFEC_W;
+		return 1;
+	} else if (user && (pg.cr4 & CR4_SMAP) && !(vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_AC)) {
+		*pfec = PFEC_P | (write ? PFEC_W : 0);
 		return 1;
 	}
 	/* Accessed bits on the way down (PAE PDPTEs have none), dirty on a written leaf. */
