@@ -23,14 +23,13 @@
  */
 #include "vmm/exit.h"
 
+#include "arch/x86/regs.h"
 #include "vmm/emul_mem.h"
 #include "vmm/guest_mem.h"
 #include "vmm/insn.h"
 
 /* Memory moved by one exit of a REP INS/OUTS; the rest when the guest re-executes it. */
 #define IO_STRING_BYTES PAGE_SIZE
-
-#define FL_DF BIT(10)
 
 static void io_string(struct vcpu *v, const struct vm_exit *e)
 {
@@ -52,7 +51,7 @@ static void io_string(struct vcpu *v, const struct vm_exit *e)
 		return;
 	}
 	am = emul_mask(in.addr_size);
-	step = (vcpu_ops->get(v, VREG_RFLAGS) & FL_DF) ? -(s64)size : (s64)size;
+	step = (vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_DF) ? -(s64)size : (s64)size;
 	seg = e->io.in ? SEG_ES : in.seg == SEG_NONE ? SEG_DS : (enum insn_seg)in.seg;
 	idx = e->io.in ? &g->rdi : &g->rsi;
 	count = e->io.rep ? g->rcx & am : 1;

@@ -9,6 +9,7 @@
 
 #include "arch/x86/regs.h"
 #include "vmm/emul_mem.h"
+#include "vmm/exit.h"
 #include "vmm/insn.h"
 #include "vmm/mmio.h"
 
@@ -807,6 +808,118 @@ static void test_seg_linear(void **state)
 	assert_int_equal(emul_addr_update(1, 0xffffffffffffffffull, 8), 0xffffffffffffffffull);
 }
 
+/* --- string port I/O (vmm/exit_io.c) ----------------------------------------------------------- */
+
+static unsigned port_n;
+static u32 port_last;
+
+/* A claimed port: reads give a counter, writes are remembered. */
+static void fake_port(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
+{
+	if (in)
+		*val = (0x5a + port_n) & (size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1);
+	else
+		port_last = *val;
+	port_n++;
+}
+
+static void string_io(const char *bytes, size_t n, u16 port, unsigned size, bool in, bool rep)
+{
+	struct vm_exit e = { .reason = EXIT_IO,
+			     .io = { .port = port, .size = (u8)size, .in = in, .string = true, .rep = rep } };
+
+	memcpy(ram, bytes, n);
+	crash[0] = '\0';
+	injected = 0;
+	handle_io(&vcpu, &e);
+}
+
+static void test_string_io(void **state)
+{
+	static u8 map[VM_IO_PORTS];
+	static hpa_t chunks[1];
+	struct vcpu_gprs *g = &vcpu.gprs;
+
+	fake_gpa_chunks(&vm, chunks, ram, sizeof(ram)); /* test_find clears vm */
+	memset(regs, 0, sizeof(regs));
+	memset(ram, 0, sizeof(ram));
+	vm.io_map = map;
+	vm.io[0].fn = fake_port;
+	map[0x60] = 1;
+	vm.state = VM_RUNNING;
+	set_mode(MODE_64);
+	regs[VREG_CR0] = 0; /* flat: linear = guest-physical */
+
+	/* REP INSB of 5000 bytes: one page per exit, RIP stays until the count is done. */
+	g->rdi = 0x1000, g->rcx = 5000, port_n = 0;
+	string_io(B("\xf3\x6c"), 0x60, 1, true, true);
+	assert_string_equal(crash, "");
+	assert_int_equal(injected, 0);
+	assert_int_equal(g->rcx, 5000 - 4096);
+	assert_int_equal(g->rdi, 0x1000 + 4096);
+	assert_int_equal(regs[VREG_RIP], 0);
+	assert_int_equal(port_n, 4096);
+	assert_int_equal(ram[0x1000], 0x5a);
+	assert_int_equal(ram[0x1000 + 1], 0x5b);
+	string_io(B("\xf3\x6c"), 0x60, 1, true, true);
+	assert_int_equal(g->rcx, 0);
+	assert_int_equal(g->rdi, 0x1000 + 5000);
+	assert_int_equal(regs[VREG_RIP], 2);
+	assert_int_equal(port_n, 5000);
+	assert_int_equal(ram[0x1000 + 5000], 0);
+	assert_int_equal(crash[0], '\0');
+
+	/* A zero count does nothing but move RIP; without REP RCX is left alone. */
+	regs[VREG_RIP] = 0, g->rcx = 0, port_n = 0;
+	string_io(B("\xf3\x6c"), 0x60, 1, true, true);
+	assert_int_equal(port_n, 0);
+	assert_int_equal(regs[VREG_RIP], 2);
+	regs[VREG_RIP] = 0, g->rcx = 7, g->rsi = 0x2000;
+	ram[0x2000] = 0x99;
+	memcpy(ram, "\x6e", 1);
+	string_io(B("\x6e"), 0x60, 1, false, false);
+	assert_int_equal(port_last, 0x99);
+	assert_int_equal(g->rcx, 7);
+	assert_int_equal(g->rsi, 0x2001);
+	assert_int_equal(regs[VREG_RIP], 1);
+
+	/* Unclaimed port: INSD stores all-ones; 67 makes the address size 32 bits (ECX, EDI). */
+	regs[VREG_RIP] = 0, g->rdi = 0xabcd00003000ull, g->rcx = 0x100000002ull;
+	string_io(B("\x67\xf3\x6d"), 0x1234, 4, true, true);
+	assert_int_equal(g->rcx, 0);
+	assert_int_equal(g->rdi, 0x3008);
+	assert_int_equal(*(u32 *)&ram[0x3004], 0xffffffffu);
+	assert_int_equal(regs[VREG_RIP], 3);
+
+	/* 16-bit code, DF=1, REP OUTSW: SI wraps within the segment, the upper bits stay. */
+	set_mode(MODE_16);
+	regs[VREG_RIP] = 0, regs[VREG_RFLAGS] = RFLAGS_DF;
+	regs[VREG_DS_BASE] = 0x4000, regs[VREG_DS_LIMIT] = 0xffff;
+	g->rsi = 0x100000002ull, g->rcx = 0x700000003ull, port_n = 0;
+	*(u16 *)&ram[0x4000 + 0xfffe] = 0x1234;
+	string_io(B("\xf3\x6f"), 0x60, 2, false, true);
+	assert_int_equal(g->rsi, 0x10000fffcull);
+	assert_int_equal(g->rcx, 0x700000000ull);
+	assert_int_equal(port_last, 0x1234);
+	assert_int_equal(port_n, 3);
+	assert_int_equal(regs[VREG_RIP], 2);
+
+	/* An element past the limit: #GP(0), registers and RIP unmoved. */
+	regs[VREG_RIP] = 0, regs[VREG_RFLAGS] = 0, regs[VREG_DS_LIMIT] = 0x0fff;
+	g->rsi = 0x0fff, g->rcx = 2;
+	string_io(B("\xf3\x6f"), 0x60, 2, false, true);
+	assert_int_equal(injected, 1);
+	assert_int_equal(inj_vector, 13);
+	assert_int_equal(g->rsi, 0x0fff);
+	assert_int_equal(g->rcx, 2);
+	assert_int_equal(regs[VREG_RIP], 0);
+
+	/* Bytes that are not the INS/OUTS that exited end the VM. */
+	string_io(B("\x90"), 0x60, 1, true, false);
+	assert_non_null(strstr(crash, "cannot decode"));
+	vm.io_map = NULL;
+}
+
 static void test_find(void **state)
 {
 	memset(&vm, 0, sizeof(vm));
@@ -826,6 +939,7 @@ int main(void)
 		cmocka_unit_test(test_emulate_faults),	 cmocka_unit_test(test_alu_vs_host),
 		cmocka_unit_test(test_string),		 cmocka_unit_test(test_find),
 		cmocka_unit_test(test_decode_string_io), cmocka_unit_test(test_seg_linear),
+		cmocka_unit_test(test_string_io),
 	};
 
 	static hpa_t chunks[1];
