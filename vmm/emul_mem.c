@@ -31,7 +31,7 @@ enum insn_mode emul_code_mode(struct vcpu *v)
 	return (attr & CS_ATTR_DB) ? MODE_32 : MODE_16;
 }
 
-int emul_seg_linear(struct vcpu *v, enum insn_mode mode, enum insn_seg seg, u64 off, unsigned size, u64 *lin)
+void emul_seg_load(struct vcpu *v, enum insn_mode mode, enum insn_seg seg, struct emul_seg *s)
 {
 	static const enum vcpu_reg base_reg[] = {
 		[SEG_ES] = VREG_ES_BASE, [SEG_CS] = VREG_CS_BASE, [SEG_SS] = VREG_SS_BASE,
@@ -41,27 +41,40 @@ int emul_seg_linear(struct vcpu *v, enum insn_mode mode, enum insn_seg seg, u64 
 		[SEG_ES] = VREG_ES_LIMIT, [SEG_CS] = VREG_CS_LIMIT, [SEG_SS] = VREG_SS_LIMIT,
 		[SEG_DS] = VREG_DS_LIMIT, [SEG_FS] = VREG_FS_LIMIT, [SEG_GS] = VREG_GS_LIMIT
 	};
-	u8 vector = seg == SEG_SS ? EXC_SS : EXC_GP;
 
 	ASSERT(seg >= SEG_ES && seg <= SEG_GS);
+	s->vector = seg == SEG_SS ? EXC_SS : EXC_GP;
+	s->limit = mode == MODE_64 ? ~0ull : vcpu_ops->get(v, limit_reg[seg]) & 0xffffffffu;
+	s->base = mode == MODE_64 && seg < SEG_FS ? 0 : vcpu_ops->get(v, base_reg[seg]);
+}
+
+int emul_seg_check(const struct emul_seg *s, enum insn_mode mode, u64 off, unsigned size, u64 *lin)
+{
 	if (mode == MODE_64) {
-		u64 a = off + (seg >= SEG_FS ? vcpu_ops->get(v, base_reg[seg]) : 0);
-		u64 last = a + size - 1;
+		u64 a = s->base + off, last = a + size - 1;
 
 		/* Both ends canonical (SDM vol. 3A §3.3.7.1). */
-		if ((u64)((s64)(a << 16) >> 16) != a || (u64)((s64)(last << 16) >> 16) != last) {
-			vcpu_ops->inject(v, vector, true, 0);
-			return 1;
-		}
+		if ((u64)((s64)(a << 16) >> 16) != a || (u64)((s64)(last << 16) >> 16) != last)
+			return s->vector;
 		*lin = a;
 		return 0;
 	}
-	if (off + size - 1 > (vcpu_ops->get(v, limit_reg[seg]) & 0xffffffffu)) {
-		vcpu_ops->inject(v, vector, true, 0);
-		return 1;
-	}
-	*lin = (u32)(vcpu_ops->get(v, base_reg[seg]) + off);
+	if (off + size - 1 > s->limit)
+		return s->vector;
+	*lin = (u32)(s->base + off);
 	return 0;
+}
+
+int emul_seg_linear(struct vcpu *v, enum insn_mode mode, enum insn_seg seg, u64 off, unsigned size, u64 *lin)
+{
+	struct emul_seg s;
+	int vector;
+
+	emul_seg_load(v, mode, seg, &s);
+	vector = emul_seg_check(&s, mode, off, size, lin);
+	if (vector)
+		vcpu_ops->inject(v, (u8)vector, true, 0);
+	return vector ? 1 : 0;
 }
 
 static void inject_pf(struct vcpu *v, u64 lin, u32 err)
@@ -155,6 +168,28 @@ int emul_translate(struct vcpu *v, u64 lin, unsigned size, bool write, bool wrap
 		done += chunk;
 	}
 	return 0;
+}
+
+int emul_translate_tlb(struct vcpu *v, struct emul_tlb *tlb, u64 lin, unsigned size, bool write, bool wrap32,
+		       struct emul_span *s)
+{
+	u64 a = wrap32 ? (u32)lin : lin;
+	int r;
+
+	if (tlb->valid && tlb->write == write && (a & ~(u64)(PAGE_SIZE - 1)) == tlb->page &&
+	    (a & (PAGE_SIZE - 1)) + size <= PAGE_SIZE) {
+		*s = (struct emul_span){ .lin = lin, .n = 1 };
+		s->gpa[0] = tlb->gpa + (a & (PAGE_SIZE - 1));
+		s->len[0] = size;
+		return 0;
+	}
+	r = emul_translate(v, lin, size, write, wrap32, s);
+	if (!r && s->n == 1)
+		*tlb = (struct emul_tlb){ .page = a & ~(u64)(PAGE_SIZE - 1),
+					  .gpa = s->gpa[0] & ~(u64)(PAGE_SIZE - 1),
+					  .valid = true,
+					  .write = write };
+	return r;
 }
 
 /* The MMIO region holding gpa: the one that exited first, else any registered one. */

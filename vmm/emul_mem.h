@@ -44,9 +44,30 @@ static inline u64 emul_addr_update(u64 old, u64 val, unsigned asz)
  */
 int emul_seg_linear(struct vcpu *v, enum insn_mode mode, enum insn_seg seg, u64 off, unsigned size, u64 *lin);
 
+/* The same in two steps, for an instruction that touches one segment many times: the segment's
+ * base and limit read once, then a check per access that returns 0 and *lin or the vector to
+ * raise (#GP or #SS, error code 0) and injects nothing. */
+struct emul_seg {
+	u64 base, limit;
+	u8 vector;
+};
+void emul_seg_load(struct vcpu *v, enum insn_mode mode, enum insn_seg seg, struct emul_seg *s);
+int emul_seg_check(const struct emul_seg *s, enum insn_mode mode, u64 off, unsigned size, u64 *lin);
+
 /* Translates [lin, lin+size) for a read or a write; 0, 1 if a #PF was injected (CR2 set), -1 if
  * the VM was ended (its page tables lie outside its RAM). wrap32: linear addresses wrap at 4 GiB. */
 int emul_translate(struct vcpu *v, u64 lin, unsigned size, bool write, bool wrap32, struct emul_span *s);
+
+/* The last translation of one emulated instruction, kept for its next elements as the CPU's TLB
+ * would keep it (A/D bits were set by the walk that filled it); start with valid = false. */
+struct emul_tlb {
+	u64 page;
+	gpa_t gpa;
+	bool valid, write;
+};
+/* emul_translate() through *tlb: an element inside the page it holds is not walked again. */
+int emul_translate_tlb(struct vcpu *v, struct emul_tlb *tlb, u64 lin, unsigned size, bool write, bool wrap32,
+		       struct emul_span *s);
 
 /* Reads or writes a translated element: RAM directly, MMIO through its handler (h: the region
  * that exited, checked first, or NULL). 0, or -1 after ending the VM (neither RAM nor MMIO, or an

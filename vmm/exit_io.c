@@ -42,7 +42,8 @@ static void io_string(struct vcpu *v, const struct vm_exit *e)
 	struct insn in;
 	u64 *idx, am, count, budget;
 	s64 step;
-	enum insn_seg seg;
+	struct emul_seg seg;
+	struct emul_tlb tlb = { .valid = false };
 
 	if (got <= 0 || insn_decode(bytes, (unsigned)got, mode, &in) || in.kind != (e->io.in ? INSN_INS : INSN_OUTS) ||
 	    in.mem_size != size) {
@@ -52,17 +53,21 @@ static void io_string(struct vcpu *v, const struct vm_exit *e)
 	}
 	am = emul_mask(in.addr_size);
 	step = (vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_DF) ? -(s64)size : (s64)size;
-	seg = e->io.in ? SEG_ES : in.seg == SEG_NONE ? SEG_DS : (enum insn_seg)in.seg;
+	emul_seg_load(v, mode, e->io.in ? SEG_ES : in.seg == SEG_NONE ? SEG_DS : (enum insn_seg)in.seg, &seg);
 	idx = e->io.in ? &g->rdi : &g->rsi;
 	count = e->io.rep ? g->rcx & am : 1;
 	for (budget = IO_STRING_BYTES / size; count && budget; count--, budget--) {
 		struct emul_span s;
 		u64 lin, val = 0;
 		u32 port_val;
+		int vector = emul_seg_check(&seg, mode, *idx & am, size, &lin);
 
-		if (emul_seg_linear(v, mode, seg, *idx & am, size, &lin) ||
-		    emul_translate(v, lin, size, e->io.in, mode != MODE_64, &s))
-			return; /* a fault was injected (or the VM ended): RIP stays */
+		if (vector) {
+			vcpu_ops->inject(v, (u8)vector, true, 0);
+			return; /* RIP stays: the guest restarts at this element */
+		}
+		if (emul_translate_tlb(v, &tlb, lin, size, e->io.in, mode != MODE_64, &s))
+			return; /* a #PF was injected (or the VM ended) */
 		if (e->io.in) {
 			port_val = io_mask((u8)size);
 			if (claimed)

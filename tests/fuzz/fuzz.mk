@@ -6,7 +6,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -DKEEL_HOST_TEST -fsanitize=fuzzer,address,
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow \
 	-Wno-unused-parameter
 
-FUZZ_MMIO_SRCS := tests/fuzz/fuzz_mmio.c vmm/insn.c vmm/mmio.c vmm/emul_mem.c vmm/guest_mem.c
+FUZZ_MMIO_SRCS := tests/fuzz/fuzz_mmio.c vmm/insn.c vmm/mmio.c vmm/emul_mem.c vmm/exit_io.c vmm/guest_mem.c
 
 $(B)/fuzz/fuzz_mmio: $(FUZZ_MMIO_SRCS) $(wildcard */*.h */*/*.h */*/*/*.h)
 	@mkdir -p $(dir $@)
