@@ -13,10 +13,9 @@
  *
  * MOVS/STOS walk both linear addresses through the guest's page tables themselves (each side may
  * be RAM or MMIO), with the helpers INS/OUTS share (vmm/emul_mem.c: permissions, A/D bits, #PF).
- * Segment bases: 0 in 64-bit mode; in protected mode flat DS/ES/CS/SS (base 0, no limit checks)
- * are assumed; an FS/GS source override and real mode end the VM. (emul_seg_linear() now reads
- * every segment's base and limit; moving MOVS/STOS onto it is left for a change with its own
- * tests.)
+ * Segments as INS/OUTS have them (emul_seg_load/check): ES for the destination, DS or the
+ * override for MOVS's source, with bases (real mode included) and expand-up limits outside 64-bit
+ * code, FS/GS bases and canonical checks in it.
  */
 #include "vmm/mmio.h"
 
@@ -152,34 +151,29 @@ static bool emulate_string(struct vcpu *v, const struct vm_mmio_handler *h, cons
 	s64 step = (rflags & FL_DF) ? -(s64)size : (s64)size;
 	u64 count = in->rep ? g->rcx & am : 1;
 	bool wrap32 = mode != MODE_64;
+	struct emul_seg dseg, sseg;
 
 	*more = false;
-	if (mode != MODE_64 && !(vcpu_ops->get(v, VREG_CR0) & CR0_PE)) {
-		vm_crash(v->vm, "MMIO string op in real mode: DS/ES bases are not available");
-		return false;
-	}
-	if (in->kind == INSN_MOVS && (in->seg == SEG_FS || in->seg == SEG_GS)) {
-		vm_crash(v->vm, "MMIO string op with an FS/GS override: segment bases are not available");
-		return false;
-	}
+	/* STOS/MOVS write ES:[rDI] (no override); MOVS reads DS:[rSI] or the override. */
+	emul_seg_load(v, mode, SEG_ES, &dseg);
+	if (in->kind == INSN_MOVS)
+		emul_seg_load(v, mode, in->seg == SEG_NONE ? SEG_DS : (enum insn_seg)in->seg, &sseg);
 	for (u64 it = 0; it < count; it++) {
-		u64 dlin = g->rdi & am, slin = g->rsi & am, val;
+		u64 dlin, slin = 0, val;
 		struct emul_span src, dst;
+		int vector;
 
 		if (it == STRING_BATCH) {
 			*more = true; /* RIP stays: the guest re-executes the rest */
 			return true;
 		}
-		if (mode == MODE_64) {
-			/* Non-canonical addresses: #GP(0) (SDM vol. 3A §3.3.7.1). */
-			bool bad = (u64)((s64)(dlin << 16) >> 16) != dlin;
-
-			if (in->kind == INSN_MOVS)
-				bad |= (u64)((s64)(slin << 16) >> 16) != slin;
-			if (bad) {
-				vcpu_ops->inject(v, EXC_GP, true, 0);
-				return false;
-			}
+		/* Limits, or canonical addresses in 64-bit code: #GP(0), #SS(0) through SS. */
+		vector = emul_seg_check(&dseg, mode, g->rdi & am, size, &dlin);
+		if (!vector && in->kind == INSN_MOVS)
+			vector = emul_seg_check(&sseg, mode, g->rsi & am, size, &slin);
+		if (vector) {
+			vcpu_ops->inject(v, (u8)vector, true, 0);
+			return false;
 		}
 		if (in->kind == INSN_MOVS && emul_translate(v, slin, size, false, wrap32, &src))
 			return false;

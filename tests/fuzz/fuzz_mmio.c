@@ -149,6 +149,11 @@ static void setup(const uint8_t *data, size_t size, u8 *seed, struct vcpu *vcpup
 	    (seed[0] & 0x40 || lma ? CR0_PE : 0) | (seed[0] & 4 ? CR0_PG : 0) | (seed[0] & 0x20 ? CR0_WP : 0);
 	regs[VREG_CR4] = (seed[0] & 8 || lma ? CR4_PAE : 0) | (seed[0] & 0x10 ? CR4_PSE : 0);
 	regs[VREG_CR3] = 0x1000 | (seed[0] & 0x80 ? 0x20 : 0);
+	/* Flat 4 GiB segments outside 64-bit code, or byte-granular 64 KiB ones (seed[1] bit 0). */
+	for (enum vcpu_reg r = VREG_SS_LIMIT; r <= VREG_GS_LIMIT; r++)
+		if (r == VREG_SS_LIMIT || r == VREG_DS_LIMIT || r == VREG_ES_LIMIT || r == VREG_CS_LIMIT ||
+		    r == VREG_FS_LIMIT || r == VREG_GS_LIMIT)
+			regs[r] = seed[1] & 1 ? 0xffff : 0xffffffff;
 	regs[VREG_RFLAGS] = 2 | (seed[1] & 1) | ((u64)(seed[1] & 0xfe) << 3); /* CF, PF..OF, DF */
 	v->gprs = (struct vcpu_gprs){ 0 };
 	v->gprs.rcx = get64(seed + 2);

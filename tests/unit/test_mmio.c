@@ -209,6 +209,9 @@ static void set_mode(enum insn_mode mode)
 	regs[VREG_EFER] = mode == MODE_64 ? EFER_LMA : 0;
 	regs[VREG_CS_ATTR] = mode == MODE_64 ? CS_ATTR_L : mode == MODE_32 ? CS_ATTR_DB : 0;
 	regs[VREG_CR0] = CR0_PE | (mode == MODE_64 ? CR0_PG : 0);
+	/* Flat 4 GiB data segments (bases stay as the test set them). */
+	regs[VREG_ES_LIMIT] = regs[VREG_DS_LIMIT] = regs[VREG_SS_LIMIT] = 0xffffffff;
+	regs[VREG_CS_LIMIT] = regs[VREG_FS_LIMIT] = regs[VREG_GS_LIMIT] = 0xffffffff;
 }
 
 static void run_at(const char *bytes, size_t n, u64 gpa)
@@ -697,12 +700,17 @@ static void test_string(void **state)
 	assert_int_equal(inj_vector, 13);
 	assert_int_equal(inj_error, 0);
 
-	/* FS override on MOVS in 64-bit code: its base is unknown, the VM ends */
+	/* FS override on MOVS in 64-bit code: FS's base applies to the source */
 	paging_setup();
-	g->rsi = 0x400000, g->rdi = 0x401000;
+	regs[VREG_FS_BASE] = 0x400000;
+	g->rsi = 0, g->rdi = 0x401000, g->rcx = 1;
 	run_string(B("\x64\xa4"));
-	assert_non_null(strstr(crash, "FS/GS"));
-	assert_int_equal(dev_n, 0);
+	assert_string_equal(crash, "");
+	assert_int_equal(injected, 0);
+	assert_int_equal(g->rsi, 1);
+	assert_int_equal(dev_n, 1);
+	assert_int_equal(dev_log[0].gpa, 0xfee00000);
+	regs[VREG_FS_BASE] = 0;
 
 	/* long REP: 1024 elements per exit, then RIP stays for the guest to re-execute */
 	paging_setup();
@@ -734,17 +742,31 @@ static void test_string(void **state)
 	assert_int_equal(g->rdi, 0x123400000001ull);
 	assert_int_equal(g->rcx, 0);
 
-	/* FS override on MOVS in 32-bit code as well */
-	g->rsi = 0x100, g->rdi = 0x200;
+	/* FS override on MOVS in 32-bit code as well; past FS's limit it is #GP(0) */
+	regs[VREG_FS_BASE] = 0x100;
+	ram[0x100] = 0x5c;
+	g->rsi = 0, g->rdi = 0x200;
 	run_string(B("\x64\xa4"));
-	assert_non_null(strstr(crash, "FS/GS"));
+	assert_string_equal(crash, "");
+	assert_int_equal(ram[0x200], 0x5c);
+	regs[VREG_FS_LIMIT] = 0xff;
+	g->rsi = 0x100;
+	run_string(B("\x64\xa4"));
+	assert_int_equal(injected, 1);
+	assert_int_equal(inj_vector, 13);
+	assert_int_equal(g->rsi, 0x100);
+	regs[VREG_FS_BASE] = 0;
 
-	/* real mode: DS/ES bases are unknown, the VM ends */
+	/* real mode: ES's base (selector << 4) applies */
 	set_mode(MODE_16);
 	regs[VREG_CR0] = 0;
-	g->rdi = 0x10;
+	regs[VREG_ES_BASE] = 0x1000, regs[VREG_ES_LIMIT] = 0xffff;
+	g->rdi = 0x10, g->rax = 0x66;
 	run_string(B("\xaa"));
-	assert_non_null(strstr(crash, "real mode"));
+	assert_string_equal(crash, "");
+	assert_int_equal(ram[0x1010], 0x66);
+	assert_int_equal(g->rdi, 0x11);
+	regs[VREG_ES_BASE] = 0;
 	regs[VREG_CS_BASE] = 0;
 	regs[VREG_CR4] = 0;
 }
