@@ -212,6 +212,14 @@ int insn_decode(const u8 *b, unsigned n, enum insn_mode mode, struct insn *out)
 		out->rep = rep;
 		out->reg = op < 0xaa ? -1 : 0; /* STOS stores AL/AX/EAX/RAX */
 		break;
+	case 0x6c: /* INSB */
+	case 0x6d: /* INSW/D: REX.W does not make a 64-bit element (SDM vol. 2A INS) */
+	case 0x6e: /* OUTSB */
+	case 0x6f: /* OUTSW/D */
+		out->kind = op < 0x6e ? INSN_INS : INSN_OUTS;
+		out->mem_size = out->reg_size = (op & 1) ? (size == 8 ? 4 : size) : 1;
+		out->rep = rep;
+		break;
 	case 0x0f:
 		if (i >= n)
 			return -EINVAL;

@@ -6,7 +6,9 @@
  *   - ALU ops with a memory operand: ADD/OR/ADC/SBB/AND/SUB/XOR/CMP (00-3B), group 1 with an
  *     immediate (80, 81, 82, 83), TEST (84, 85, F6/F7 /0), XCHG (86, 87);
  *   - BT/BTS/BTR/BTC (0F A3/AB/B3/BB with a register, 0F BA /4-/7 with imm8);
- *   - MOVS/STOS (A4, A5, AA, AB) with REP.
+ *   - MOVS/STOS (A4, A5, AA, AB) with REP;
+ *   - INS/OUTS (6C-6F) with REP, for string port I/O (vmm/exit_io.c), which needs their address
+ *     size and segment override.
  * The faulting guest-physical address comes from the exit, so only the operand sizes, the register
  * or immediate and the instruction length are needed (string ops also need the address size).
  */
@@ -26,6 +28,8 @@ enum insn_kind {
 	INSN_BT, /* op: enum bt_op; the bit offset is reg or imm */
 	INSN_MOVS,
 	INSN_STOS,
+	INSN_INS,  /* port to ES:[rDI]; mem_size is the element (1, 2, 4) */
+	INSN_OUTS, /* seg:[rSI] to port (seg: DS unless overridden) */
 };
 
 /* In the order of the opcode's bits 5:3 and group 1's ModRM.reg. */
@@ -48,7 +52,7 @@ struct insn {
 	u64 imm;      /* already sign-extended to mem_size where the encoding says so */
 	u8 op;	      /* enum alu_op or enum bt_op */
 	bool mem_dst; /* INSN_ALU: memory is the destination (else the register is) */
-	bool rep;     /* F3 or F2 on a string op (both mean REP for MOVS/STOS) */
+	bool rep;     /* F3 or F2 on a string op (both mean REP for MOVS/STOS/INS/OUTS) */
 	u8 addr_size; /* 2, 4, 8 */
 	s8 seg;	      /* enum insn_seg: the last segment override prefix */
 };

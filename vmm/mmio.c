@@ -12,18 +12,17 @@
  * the bit is taken modulo the operand width within the word at the faulting GPA.
  *
  * MOVS/STOS walk both linear addresses through the guest's page tables themselves (each side may
- * be RAM or MMIO). Segment bases: 0 in 64-bit mode; in protected mode flat DS/ES/CS/SS (base 0, no
- * limit checks) are assumed, since only CS's base is available through vcpu_ops; an FS/GS source
- * override (their bases are not available either) and real mode end the VM. The walk checks P and R/W (with CR0.WP) as for supervisor code: the CPL is not
- * available, so U/S, SMAP and protection keys are not checked; nor are reserved bits (no RSVD
- * faults). Accessed/dirty bits are set.
+ * be RAM or MMIO), with the helpers INS/OUTS share (vmm/emul_mem.c: permissions, A/D bits, #PF).
+ * Segments as INS/OUTS have them (emul_seg_load/check): ES for the destination, DS or the
+ * override for MOVS's source, with bases (real mode included) and expand-up limits outside 64-bit
+ * code, FS/GS bases and canonical checks in it.
  */
 #include "vmm/mmio.h"
 
 #include "arch/x86/desc.h"
 #include "arch/x86/regs.h"
+#include "vmm/emul_mem.h"
 #include "vmm/guest_mem.h"
-#include "vmm/insn.h"
 
 /* RFLAGS arithmetic bits (SDM vol. 1 §3.4.3.1). */
 #define FL_CF	 BIT(0)
@@ -34,10 +33,6 @@
 #define FL_DF	 BIT(10)
 #define FL_OF	 BIT(11)
 #define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
-
-/* Page-table entry bits and #PF error code bits (SDM vol. 3A §4.7). */
-#define PFEC_P BIT(0)
-#define PFEC_W BIT(1)
 
 /* Iterations of a REP string op per exit: the rest runs when the guest re-executes it. */
 #define STRING_BATCH 1024
@@ -77,18 +72,9 @@ static void reg_set(struct vcpu *v, const struct insn *in, unsigned size, u64 va
 		vcpu_ops->set(v, VREG_RSP, val);
 }
 
-static enum insn_mode code_mode(struct vcpu *v)
-{
-	u64 attr = vcpu_ops->get(v, VREG_CS_ATTR);
-
-	if ((vcpu_ops->get(v, VREG_EFER) & EFER_LMA) && (attr & CS_ATTR_L))
-		return MODE_64;
-	return (attr & CS_ATTR_DB) ? MODE_32 : MODE_16;
-}
-
 static u64 mask(unsigned size)
 {
-	return size == 8 ? ~0ull : (1ull << (size * 8)) - 1;
+	return emul_mask(size);
 }
 
 /* Flags of a result: PF (even parity of the low byte), ZF, SF. */
@@ -155,153 +141,6 @@ static u64 alu(unsigned op, unsigned size, u64 a, u64 b, u64 *rflags)
 	return res;
 }
 
-static void inject_pf(struct vcpu *v, u64 lin, u32 err)
-{
-	vcpu_ops->set(v, VREG_CR2, lin);
-	vcpu_ops->inject(v, EXC_PF, true, err);
-}
-
-/* Sets the accessed (and, for a written leaf, dirty) bits of an entry if they are not set yet. */
-static int pte_mark(struct vcpu *v, gpa_t ea, bool wide, u64 e, u64 bits)
-{
-	u32 e32 = (u32)(e | bits);
-
-	if ((e & bits) == bits)
-		return 0;
-	e |= bits;
-	return wide ? gpa_write(v->vm, ea, &e, 8) : gpa_write(v->vm, ea, &e32, 4);
-}
-
-/*
- * Linear to guest-physical for a data access, through the VMM's one page walker (guest_walk),
- * with what it leaves to its caller: the write check (every level's R/W, with CR0.WP) and the
- * accessed and dirty bits the CPU would set. Returns 0; 1 with *pfec set when the access faults
- * (#PF); -EFAULT if a paging structure lies outside RAM.
- */
-static int walk(struct vcpu *v, u64 lin, bool write, gpa_t *gpa, u32 *pfec)
-{
-	struct vcpu_code_state pg;
-	struct walk_trace t;
-	int r;
-
-	vcpu_code_state(v, &pg);
-	r = guest_walk(v, &pg, lin, gpa, &t);
-	if (r < 0)
-		return -EFAULT;
-	if (r) {
-		*pfec = write ? PFEC_W : 0;
-		return 1;
-	}
-	if (write && !t.rw && (pg.cr0 & CR0_WP)) {
-		*pfec = PFEC_P | PFEC_W;
-		return 1;
-	}
-	/* Accessed bits on the way down (PAE PDPTEs have none), dirty on a written leaf. */
-	for (int d = 0; d < t.n; d++) {
-		u64 bits = (t.pae && d == 0) ? 0 : GPTE_A;
-
-		if (d == t.n - 1 && write)
-			bits |= GPTE_D;
-		if (bits && pte_mark(v, t.ea[d], (pg.efer & EFER_LMA) || t.pae, t.e[d], bits))
-			return -EFAULT;
-	}
-	return 0;
-}
-
-/* The MMIO region holding gpa: the one that exited first, else any registered one. */
-static const struct vm_mmio_handler *region_of(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa)
-{
-	if (gpa - h->base < h->size)
-		return h;
-	return mmio_find(v->vm, gpa);
-}
-
-/* One translated piece of an element: up to two when it crosses a page. */
-struct span {
-	u64 lin;
-	gpa_t gpa[2];
-	unsigned len[2], n;
-};
-
-/* Translates [lin, lin+size) for an access; 0, 1 if a #PF was injected, -1 if the VM ended. */
-static int translate(struct vcpu *v, u64 lin, unsigned size, bool write, bool wrap32, struct span *s)
-{
-	unsigned done = 0;
-
-	s->lin = lin;
-	s->n = 0;
-	while (done < size) {
-		u64 a = lin + done;
-		unsigned chunk;
-		u32 pfec = 0;
-		int r;
-
-		if (wrap32)
-			a = (u32)a;
-		chunk = (unsigned)MIN((u64)(size - done), PAGE_SIZE - (a & (PAGE_SIZE - 1)));
-		r = walk(v, a, write, &s->gpa[s->n], &pfec);
-		if (r > 0) {
-			inject_pf(v, a, pfec);
-			return 1;
-		}
-		if (r < 0) {
-			vm_crash(v->vm, "MMIO string op: guest page tables for %#llx are outside its RAM",
-				 (unsigned long long)a);
-			return -1;
-		}
-		s->len[s->n++] = chunk;
-		done += chunk;
-	}
-	return 0;
-}
-
-/* Reads or writes a translated element: RAM through gpa_read/gpa_write, MMIO through its handler. */
-static int elem_access(struct vcpu *v, const struct vm_mmio_handler *h, const struct span *s, unsigned size, bool write,
-		       u64 *val)
-{
-	unsigned off = 0;
-
-	for (unsigned k = 0; k < s->n; k++) {
-		const struct vm_mmio_handler *r = region_of(v, h, s->gpa[k]);
-		int err;
-
-		if (r) {
-			if (s->n != 1) {
-				vm_crash(v->vm, "MMIO string op at linear %#llx (%u bytes) crosses a page into MMIO",
-					 (unsigned long long)s->lin, size);
-				return -1;
-			}
-			if (s->gpa[0] - r->base > r->size - size) {
-				vm_crash(v->vm, "MMIO string op at %#llx (%u bytes) runs past its region",
-					 (unsigned long long)s->gpa[0], size);
-				return -1;
-			}
-			if (!write)
-				*val = 0;
-			r->fn(v, s->gpa[0], size, write, val);
-			*val &= mask(size);
-			return 0;
-		}
-		err = write ? gpa_write(v->vm, s->gpa[k], (u8 *)val + off, s->len[k])
-			    : gpa_read(v->vm, s->gpa[k], (u8 *)val + off, s->len[k]);
-		if (err) {
-			vm_crash(v->vm, "MMIO string op touches %#llx, neither RAM nor MMIO",
-				 (unsigned long long)s->gpa[k]);
-			return -1;
-		}
-		off += s->len[k];
-	}
-	return 0;
-}
-
-/* Writes an address-size register (SI, DI, CX) as the CPU does: 16 merges, 32 zero-extends. */
-static u64 addr_update(u64 old, u64 val, unsigned asz)
-{
-	if (asz == 2)
-		return (old & ~0xffffull) | (val & 0xffff);
-	return val & mask(asz);
-}
-
 /* Returns true if RIP must advance (done), false if a fault was injected or the VM ended. */
 static bool emulate_string(struct vcpu *v, const struct vm_mmio_handler *h, const struct insn *in, enum insn_mode mode,
 			   bool *more)
@@ -312,52 +151,47 @@ static bool emulate_string(struct vcpu *v, const struct vm_mmio_handler *h, cons
 	s64 step = (rflags & FL_DF) ? -(s64)size : (s64)size;
 	u64 count = in->rep ? g->rcx & am : 1;
 	bool wrap32 = mode != MODE_64;
+	struct emul_seg dseg, sseg;
 
 	*more = false;
-	if (mode != MODE_64 && !(vcpu_ops->get(v, VREG_CR0) & CR0_PE)) {
-		vm_crash(v->vm, "MMIO string op in real mode: DS/ES bases are not available");
-		return false;
-	}
-	if (in->kind == INSN_MOVS && (in->seg == SEG_FS || in->seg == SEG_GS)) {
-		vm_crash(v->vm, "MMIO string op with an FS/GS override: segment bases are not available");
-		return false;
-	}
+	/* STOS/MOVS write ES:[rDI] (no override); MOVS reads DS:[rSI] or the override. */
+	emul_seg_load(v, mode, SEG_ES, &dseg);
+	if (in->kind == INSN_MOVS)
+		emul_seg_load(v, mode, in->seg == SEG_NONE ? SEG_DS : (enum insn_seg)in->seg, &sseg);
 	for (u64 it = 0; it < count; it++) {
-		u64 dlin = g->rdi & am, slin = g->rsi & am, val;
-		struct span src, dst;
+		u64 dlin, slin = 0, val;
+		struct emul_span src, dst;
+		int vector;
 
 		if (it == STRING_BATCH) {
 			*more = true; /* RIP stays: the guest re-executes the rest */
 			return true;
 		}
-		if (mode == MODE_64) {
-			/* Non-canonical addresses: #GP(0) (SDM vol. 3A §3.3.7.1). */
-			bool bad = (u64)((s64)(dlin << 16) >> 16) != dlin;
-
-			if (in->kind == INSN_MOVS)
-				bad |= (u64)((s64)(slin << 16) >> 16) != slin;
-			if (bad) {
-				vcpu_ops->inject(v, EXC_GP, true, 0);
-				return false;
-			}
-		}
-		if (in->kind == INSN_MOVS && translate(v, slin, size, false, wrap32, &src))
+		/* Limits, or canonical addresses in 64-bit code: #GP(0), #SS(0) through SS. */
+		vector = emul_seg_check(&dseg, mode, g->rdi & am, size, &dlin);
+		if (!vector && in->kind == INSN_MOVS)
+			vector = emul_seg_check(&sseg, mode, g->rsi & am, size, &slin);
+		if (vector) {
+			vcpu_ops->inject(v, (u8)vector, true, 0);
 			return false;
-		if (translate(v, dlin, size, true, wrap32, &dst))
+		}
+		if (in->kind == INSN_MOVS && emul_translate(v, slin, size, false, wrap32, &src))
+			return false;
+		if (emul_translate(v, dlin, size, true, wrap32, &dst))
 			return false;
 		if (in->kind == INSN_MOVS) {
 			val = 0;
-			if (elem_access(v, h, &src, size, false, &val))
+			if (emul_access(v, h, &src, size, false, &val))
 				return false;
-			g->rsi = addr_update(g->rsi, g->rsi + (u64)step, asz);
+			g->rsi = emul_addr_update(g->rsi, g->rsi + (u64)step, asz);
 		} else {
 			val = g->rax & mask(size);
 		}
-		if (elem_access(v, h, &dst, size, true, &val))
+		if (emul_access(v, h, &dst, size, true, &val))
 			return false;
-		g->rdi = addr_update(g->rdi, g->rdi + (u64)step, asz);
+		g->rdi = emul_addr_update(g->rdi, g->rdi + (u64)step, asz);
 		if (in->rep)
-			g->rcx = addr_update(g->rcx, g->rcx - 1, asz);
+			g->rcx = emul_addr_update(g->rcx, g->rcx - 1, asz);
 	}
 	return true;
 }
@@ -371,7 +205,7 @@ void mmio_emulate(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa)
 {
 	u8 bytes[15] = { 0 };
 	int got = guest_fetch(v, bytes, sizeof(bytes));
-	enum insn_mode mode = code_mode(v);
+	enum insn_mode mode = emul_code_mode(v);
 	struct insn in;
 	u64 val, src, rflags;
 	int err = got > 0 ? insn_decode(bytes, (unsigned)got, mode, &in) : -EINVAL;

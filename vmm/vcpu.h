@@ -95,9 +95,15 @@ enum vcpu_reg {
 	VREG_DS_BASE,
 	VREG_DS_LIMIT,
 	VREG_ES_BASE,
-	VREG_ES_LIMIT
+	VREG_ES_LIMIT,
+	/* The rest of the segments a string instruction's override can name (read only). */
+	VREG_CS_LIMIT,
+	VREG_FS_BASE,
+	VREG_FS_LIMIT,
+	VREG_GS_BASE,
+	VREG_GS_LIMIT
 };
-#define VREG_NR (VREG_ES_LIMIT + 1)
+#define VREG_NR (VREG_GS_LIMIT + 1)
 
 /*
  * CR4 bits the CPU may have but the guest is told it lacks (the CPUID policy, vmm/exit_cpuid.c,

@@ -6,7 +6,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -DKEEL_HOST_TEST -fsanitize=fuzzer,address,
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow \
 	-Wno-unused-parameter
 
-FUZZ_MMIO_SRCS := tests/fuzz/fuzz_mmio.c vmm/insn.c vmm/mmio.c vmm/guest_mem.c
+FUZZ_MMIO_SRCS := tests/fuzz/fuzz_mmio.c vmm/insn.c vmm/mmio.c vmm/emul_mem.c vmm/exit_io.c vmm/guest_mem.c
 
 $(B)/fuzz/fuzz_mmio: $(FUZZ_MMIO_SRCS) $(wildcard */*.h */*/*.h */*/*/*.h)
 	@mkdir -p $(dir $@)
@@ -14,7 +14,7 @@ $(B)/fuzz/fuzz_mmio: $(FUZZ_MMIO_SRCS) $(wildcard */*.h */*/*.h */*/*/*.h)
 
 # Seeds: 36 bytes of vCPU state (tests/fuzz/fuzz_mmio.c) + 15 instruction bytes, one per form.
 FUZZ_MMIO_SEEDS := 8b08 8908 010b 2b0b 803b80 48830bfe 81173412 f7030000008 850b 48870b 0fab0b \
-	480fba333f 660fba2311 f0010b f0390b f3a5 f348a5 66ab 67f3aa f3aa a4 64a4 0fb601 c7000100000
+	480fba333f 660fba2311 f0010b f0390b f3a5 f348a5 66ab 67f3aa f3aa a4 64a4 0fb601 c7000100000 6c f366ad 67f36e 2ef36f
 
 $(B)/fuzz/seeds/.stamp: tests/fuzz/fuzz.mk
 	@mkdir -p $(dir $@)

@@ -4,7 +4,11 @@ NRIPS (so the CPU-reported next RIP is used instead of decoding) and 32768 ASIDs
 Bochs 2.7 checks for a triple fault before the SVM SHUTDOWN intercept, so a guest's triple fault
 resets the emulated machine instead of exiting to Keel: triple_fault is left out here (it runs on
 QEMU in test_svm.py). GRUB's multiboot2 loader crashes in Bochs's BIOS when the kernel asks for a
-framebuffer, so the ISO boots Keel with multiboot (1)."""
+framebuffer, so the ISO boots Keel with multiboot (1).
+
+Bochs 2.7's VMRUN does not load CR2 from the VMCB (SvmEnterLoadCheckGuestState reads the field
+and drops it), so a #PF that Keel injects shows the guest a stale CR2 here: string_io, string_io32 and
+exc_regs, which check it, run on QEMU (test_svm.py) and on Bochs's VT-x (test_vmx_bochs.py)."""
 import os
 import re
 import shutil

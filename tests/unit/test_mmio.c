@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "arch/x86/regs.h"
+#include "vmm/emul_mem.h"
+#include "vmm/exit.h"
 #include "vmm/insn.h"
 #include "vmm/mmio.h"
 
@@ -54,6 +56,13 @@ static const struct dec_case cases[] = {
 	{ B("\x8b\x82\x34\x12"), MODE_16, 0, INSN_LOAD, 4, 2, 2, 0, false, 0 },
 	/* 16-bit code with 66 67: mov eax, [eax] */
 	{ B("\x66\x67\x8b\x00"), MODE_16, 0, INSN_LOAD, 4, 4, 4, 0, false, 0 },
+	/* INS/OUTS: the element is 1, 2 or 4 bytes (REX.W does not widen it); LOCK is #UD. */
+	{ B("\x6c"), MODE_64, 0, INSN_INS, 1, 1, 1, -1, false, 0 },
+	{ B("\xf3\x66\x6d"), MODE_64, 0, INSN_INS, 3, 2, 2, -1, false, 0 },
+	{ B("\x48\x6f"), MODE_64, 0, INSN_OUTS, 2, 4, 4, -1, false, 0 },
+	{ B("\x67\xf3\x26\x6e"), MODE_32, 0, INSN_OUTS, 4, 1, 1, -1, false, 0 },
+	{ B("\x6d"), MODE_16, 0, INSN_INS, 1, 2, 2, -1, false, 0 },
+	{ B("\xf0\x6c"), MODE_64, -EPERM, INSN_INS, 0, 0, 0, 0, false, 0 },
 	/* In 32-bit code 0x48 is DEC, not REX. */
 	{ B("\x48\x89\x08"), MODE_32, -EINVAL, INSN_STORE, 0, 0, 0, 0, false, 0 },
 	/* Register operands, other instructions, truncation, 15+ bytes of prefixes, /1 of C7. */
@@ -200,6 +209,9 @@ static void set_mode(enum insn_mode mode)
 	regs[VREG_EFER] = mode == MODE_64 ? EFER_LMA : 0;
 	regs[VREG_CS_ATTR] = mode == MODE_64 ? CS_ATTR_L : mode == MODE_32 ? CS_ATTR_DB : 0;
 	regs[VREG_CR0] = CR0_PE | (mode == MODE_64 ? CR0_PG : 0);
+	/* Flat 4 GiB data segments (bases stay as the test set them). */
+	regs[VREG_ES_LIMIT] = regs[VREG_DS_LIMIT] = regs[VREG_SS_LIMIT] = 0xffffffff;
+	regs[VREG_CS_LIMIT] = regs[VREG_FS_LIMIT] = regs[VREG_GS_LIMIT] = 0xffffffff;
 }
 
 static void run_at(const char *bytes, size_t n, u64 gpa)
@@ -688,12 +700,17 @@ static void test_string(void **state)
 	assert_int_equal(inj_vector, 13);
 	assert_int_equal(inj_error, 0);
 
-	/* FS override on MOVS in 64-bit code: its base is unknown, the VM ends */
+	/* FS override on MOVS in 64-bit code: FS's base applies to the source */
 	paging_setup();
-	g->rsi = 0x400000, g->rdi = 0x401000;
+	regs[VREG_FS_BASE] = 0x400000;
+	g->rsi = 0, g->rdi = 0x401000, g->rcx = 1;
 	run_string(B("\x64\xa4"));
-	assert_non_null(strstr(crash, "FS/GS"));
-	assert_int_equal(dev_n, 0);
+	assert_string_equal(crash, "");
+	assert_int_equal(injected, 0);
+	assert_int_equal(g->rsi, 1);
+	assert_int_equal(dev_n, 1);
+	assert_int_equal(dev_log[0].gpa, 0xfee00000);
+	regs[VREG_FS_BASE] = 0;
 
 	/* long REP: 1024 elements per exit, then RIP stays for the guest to re-execute */
 	paging_setup();
@@ -725,19 +742,204 @@ static void test_string(void **state)
 	assert_int_equal(g->rdi, 0x123400000001ull);
 	assert_int_equal(g->rcx, 0);
 
-	/* FS override on MOVS in 32-bit code as well */
-	g->rsi = 0x100, g->rdi = 0x200;
+	/* FS override on MOVS in 32-bit code as well; past FS's limit it is #GP(0) */
+	regs[VREG_FS_BASE] = 0x100;
+	ram[0x100] = 0x5c;
+	g->rsi = 0, g->rdi = 0x200;
 	run_string(B("\x64\xa4"));
-	assert_non_null(strstr(crash, "FS/GS"));
+	assert_string_equal(crash, "");
+	assert_int_equal(ram[0x200], 0x5c);
+	regs[VREG_FS_LIMIT] = 0xff;
+	g->rsi = 0x100;
+	run_string(B("\x64\xa4"));
+	assert_int_equal(injected, 1);
+	assert_int_equal(inj_vector, 13);
+	assert_int_equal(g->rsi, 0x100);
+	regs[VREG_FS_BASE] = 0;
 
-	/* real mode: DS/ES bases are unknown, the VM ends */
+	/* real mode: ES's base (selector << 4) applies */
 	set_mode(MODE_16);
 	regs[VREG_CR0] = 0;
-	g->rdi = 0x10;
+	regs[VREG_ES_BASE] = 0x1000, regs[VREG_ES_LIMIT] = 0xffff;
+	g->rdi = 0x10, g->rax = 0x66;
 	run_string(B("\xaa"));
-	assert_non_null(strstr(crash, "real mode"));
+	assert_string_equal(crash, "");
+	assert_int_equal(ram[0x1010], 0x66);
+	assert_int_equal(g->rdi, 0x11);
+	regs[VREG_ES_BASE] = 0;
 	regs[VREG_CS_BASE] = 0;
 	regs[VREG_CR4] = 0;
+}
+
+/* INS/OUTS prefixes: address size, REP and the override the port I/O path needs. */
+static void test_decode_string_io(void **state)
+{
+	struct insn in;
+
+	assert_int_equal(insn_decode((const u8 *)"\x67\xf3\x64\x6e", 4, MODE_32, &in), 0);
+	assert_int_equal(in.addr_size, 2);
+	assert_true(in.rep);
+	assert_int_equal(in.seg, SEG_FS);
+	assert_int_equal(insn_decode((const u8 *)"\x67\x6d", 2, MODE_64, &in), 0);
+	assert_int_equal(in.addr_size, 4);
+	assert_false(in.rep);
+	assert_int_equal(in.seg, SEG_NONE);
+	assert_int_equal(insn_decode((const u8 *)"\x67\x6c", 2, MODE_16, &in), 0);
+	assert_int_equal(in.addr_size, 4);
+}
+
+/* Segment to linear for string operands: bases, limits, canonical checks, #GP/#SS. */
+static void test_seg_linear(void **state)
+{
+	u64 lin = 0;
+
+	memset(regs, 0, sizeof(regs));
+	injected = 0;
+	regs[VREG_FS_BASE] = 0x10000;
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_64, SEG_DS, 0x1000, 4, &lin), 0);
+	assert_int_equal(lin, 0x1000);
+	regs[VREG_DS_BASE] = 0x5000; /* ignored in 64-bit code */
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_64, SEG_DS, 0x1000, 4, &lin), 0);
+	assert_int_equal(lin, 0x1000);
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_64, SEG_FS, 0x1000, 4, &lin), 0);
+	assert_int_equal(lin, 0x11000);
+	/* Non-canonical, or running off the canonical half: #GP(0); through SS, #SS(0). */
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_64, SEG_ES, 0x0000800000000000ull, 1, &lin), 1);
+	assert_int_equal(inj_vector, 13); /* #GP */
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_64, SEG_ES, 0x00007ffffffffffeull, 4, &lin), 1);
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_64, SEG_SS, 0x0000800000000000ull, 1, &lin), 1);
+	assert_int_equal(inj_vector, 12); /* #SS */
+	assert_int_equal(injected, 3);
+	/* Outside 64-bit code: base + offset, wrapping at 4 GiB; the limit covers the last byte. */
+	regs[VREG_DS_BASE] = 0x100;
+	regs[VREG_DS_LIMIT] = 0xffff;
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_16, SEG_DS, 0xfffe, 2, &lin), 0);
+	assert_int_equal(lin, 0x100 + 0xfffe);
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_16, SEG_DS, 0xffff, 2, &lin), 1);
+	assert_int_equal(inj_vector, 13); /* #GP */
+	regs[VREG_ES_BASE] = 0xfffff000;
+	regs[VREG_ES_LIMIT] = 0xffffffff;
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_32, SEG_ES, 0x2000, 4, &lin), 0);
+	assert_int_equal(lin, 0x1000);
+	regs[VREG_SS_LIMIT] = 0xfff;
+	assert_int_equal(emul_seg_linear(&vcpu, MODE_32, SEG_SS, 0x1000, 1, &lin), 1);
+	assert_int_equal(inj_vector, 12); /* #SS */
+	/* Address-size register updates: 16 merges, 32 zero-extends, 64 as is. */
+	assert_int_equal(emul_addr_update(0x1234567812345678ull, 0x1234567812340000ull - 1, 2), 0x123456781234ffffull);
+	assert_int_equal(emul_addr_update(0x1234567812345678ull, 0x1234567800000000ull - 1, 4), 0x00000000ffffffffull);
+	assert_int_equal(emul_addr_update(1, 0xffffffffffffffffull, 8), 0xffffffffffffffffull);
+}
+
+/* --- string port I/O (vmm/exit_io.c) ----------------------------------------------------------- */
+
+static unsigned port_n;
+static u32 port_last;
+
+/* A claimed port: reads give a counter, writes are remembered. */
+static void fake_port(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
+{
+	if (in)
+		*val = (0x5a + port_n) & (size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1);
+	else
+		port_last = *val;
+	port_n++;
+}
+
+static void string_io(const char *bytes, size_t n, u16 port, unsigned size, bool in, bool rep)
+{
+	struct vm_exit e = { .reason = EXIT_IO,
+			     .io = { .port = port, .size = (u8)size, .in = in, .string = true, .rep = rep } };
+
+	memcpy(ram, bytes, n);
+	crash[0] = '\0';
+	injected = 0;
+	handle_io(&vcpu, &e);
+}
+
+static void test_string_io(void **state)
+{
+	static u8 map[VM_IO_PORTS];
+	static hpa_t chunks[1];
+	struct vcpu_gprs *g = &vcpu.gprs;
+
+	fake_gpa_chunks(&vm, chunks, ram, sizeof(ram)); /* test_find clears vm */
+	memset(regs, 0, sizeof(regs));
+	memset(ram, 0, sizeof(ram));
+	vm.io_map = map;
+	vm.io[0].fn = fake_port;
+	map[0x60] = 1;
+	vm.state = VM_RUNNING;
+	set_mode(MODE_64);
+	regs[VREG_CR0] = 0; /* flat: linear = guest-physical */
+
+	/* REP INSB of 5000 bytes: one page per exit, RIP stays until the count is done. */
+	g->rdi = 0x1000, g->rcx = 5000, port_n = 0;
+	string_io(B("\xf3\x6c"), 0x60, 1, true, true);
+	assert_string_equal(crash, "");
+	assert_int_equal(injected, 0);
+	assert_int_equal(g->rcx, 5000 - 4096);
+	assert_int_equal(g->rdi, 0x1000 + 4096);
+	assert_int_equal(regs[VREG_RIP], 0);
+	assert_int_equal(port_n, 4096);
+	assert_int_equal(ram[0x1000], 0x5a);
+	assert_int_equal(ram[0x1000 + 1], 0x5b);
+	string_io(B("\xf3\x6c"), 0x60, 1, true, true);
+	assert_int_equal(g->rcx, 0);
+	assert_int_equal(g->rdi, 0x1000 + 5000);
+	assert_int_equal(regs[VREG_RIP], 2);
+	assert_int_equal(port_n, 5000);
+	assert_int_equal(ram[0x1000 + 5000], 0);
+	assert_int_equal(crash[0], '\0');
+
+	/* A zero count does nothing but move RIP; without REP RCX is left alone. */
+	regs[VREG_RIP] = 0, g->rcx = 0, port_n = 0;
+	string_io(B("\xf3\x6c"), 0x60, 1, true, true);
+	assert_int_equal(port_n, 0);
+	assert_int_equal(regs[VREG_RIP], 2);
+	regs[VREG_RIP] = 0, g->rcx = 7, g->rsi = 0x2000;
+	ram[0x2000] = 0x99;
+	memcpy(ram, "\x6e", 1);
+	string_io(B("\x6e"), 0x60, 1, false, false);
+	assert_int_equal(port_last, 0x99);
+	assert_int_equal(g->rcx, 7);
+	assert_int_equal(g->rsi, 0x2001);
+	assert_int_equal(regs[VREG_RIP], 1);
+
+	/* Unclaimed port: INSD stores all-ones; 67 makes the address size 32 bits (ECX, EDI). */
+	regs[VREG_RIP] = 0, g->rdi = 0xabcd00003000ull, g->rcx = 0x100000002ull;
+	string_io(B("\x67\xf3\x6d"), 0x1234, 4, true, true);
+	assert_int_equal(g->rcx, 0);
+	assert_int_equal(g->rdi, 0x3008);
+	assert_int_equal(*(u32 *)&ram[0x3004], 0xffffffffu);
+	assert_int_equal(regs[VREG_RIP], 3);
+
+	/* 16-bit code, DF=1, REP OUTSW: SI wraps within the segment, the upper bits stay. */
+	set_mode(MODE_16);
+	regs[VREG_RIP] = 0, regs[VREG_RFLAGS] = RFLAGS_DF;
+	regs[VREG_DS_BASE] = 0x4000, regs[VREG_DS_LIMIT] = 0xffff;
+	g->rsi = 0x100000002ull, g->rcx = 0x700000003ull, port_n = 0;
+	*(u16 *)&ram[0x4000 + 0xfffe] = 0x1234;
+	string_io(B("\xf3\x6f"), 0x60, 2, false, true);
+	assert_int_equal(g->rsi, 0x10000fffcull);
+	assert_int_equal(g->rcx, 0x700000000ull);
+	assert_int_equal(port_last, 0x1234);
+	assert_int_equal(port_n, 3);
+	assert_int_equal(regs[VREG_RIP], 2);
+
+	/* An element past the limit: #GP(0), registers and RIP unmoved. */
+	regs[VREG_RIP] = 0, regs[VREG_RFLAGS] = 0, regs[VREG_DS_LIMIT] = 0x0fff;
+	g->rsi = 0x0fff, g->rcx = 2;
+	string_io(B("\xf3\x6f"), 0x60, 2, false, true);
+	assert_int_equal(injected, 1);
+	assert_int_equal(inj_vector, 13);
+	assert_int_equal(g->rsi, 0x0fff);
+	assert_int_equal(g->rcx, 2);
+	assert_int_equal(regs[VREG_RIP], 0);
+
+	/* Bytes that are not the INS/OUTS that exited end the VM. */
+	string_io(B("\x90"), 0x60, 1, true, false);
+	assert_non_null(strstr(crash, "cannot decode"));
+	vm.io_map = NULL;
 }
 
 static void test_find(void **state)
@@ -754,10 +956,12 @@ static void test_find(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decode_table),   cmocka_unit_test(test_decode_random),
-		cmocka_unit_test(test_emulate),	       cmocka_unit_test(test_emulate_table),
-		cmocka_unit_test(test_emulate_faults), cmocka_unit_test(test_alu_vs_host),
-		cmocka_unit_test(test_string),	       cmocka_unit_test(test_find),
+		cmocka_unit_test(test_decode_table),	 cmocka_unit_test(test_decode_random),
+		cmocka_unit_test(test_emulate),		 cmocka_unit_test(test_emulate_table),
+		cmocka_unit_test(test_emulate_faults),	 cmocka_unit_test(test_alu_vs_host),
+		cmocka_unit_test(test_string),		 cmocka_unit_test(test_find),
+		cmocka_unit_test(test_decode_string_io), cmocka_unit_test(test_seg_linear),
+		cmocka_unit_test(test_string_io),
 	};
 
 	static hpa_t chunks[1];

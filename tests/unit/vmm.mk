@@ -9,6 +9,7 @@ test_vmm_SRCS := tests/unit/test_vmm.c tests/unit/shim.c vmm/guest_mem.c vmm/vm_
 UNIT_TESTS += test_vplatform
 test_vplatform_SRCS := tests/unit/test_vplatform.c tests/unit/shim.c vmm/dev/vpic.c vmm/dev/vpit.c
 UNIT_TESTS += test_mmio
-test_mmio_SRCS := tests/unit/test_mmio.c tests/unit/shim.c vmm/insn.c vmm/mmio.c vmm/guest_mem.c
+test_mmio_SRCS := tests/unit/test_mmio.c tests/unit/shim.c vmm/insn.c vmm/mmio.c vmm/emul_mem.c vmm/guest_mem.c \
+	vmm/exit_io.c
 UNIT_TESTS += test_vm_state
 test_vm_state_SRCS := tests/unit/test_vm_state.c tests/unit/shim.c vmm/vm_state.c kernel/lib/format.c

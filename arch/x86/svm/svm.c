@@ -405,6 +405,16 @@ static u64 svm_get(struct vcpu *v, enum vcpu_reg r)
 		return c->es.base;
 	case VREG_ES_LIMIT:
 		return c->es.limit;
+	case VREG_CS_LIMIT:
+		return c->cs.limit;
+	case VREG_FS_BASE:
+		return c->fs.base;
+	case VREG_FS_LIMIT:
+		return c->fs.limit;
+	case VREG_GS_BASE:
+		return c->gs.base;
+	case VREG_GS_LIMIT:
+		return c->gs.limit;
 	}
 	return 0;
 }

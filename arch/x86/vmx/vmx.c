@@ -411,6 +411,16 @@ static u64 vmx_get(struct vcpu *v, enum vcpu_reg r)
 		return vmcs_readnat(GUEST_ES_BASE);
 	case VREG_ES_LIMIT:
 		return vmcs_read32(GUEST_ES_LIMIT);
+	case VREG_CS_LIMIT:
+		return vmcs_read32(GUEST_CS_LIMIT);
+	case VREG_FS_BASE:
+		return vmcs_readnat(GUEST_FS_BASE);
+	case VREG_FS_LIMIT:
+		return vmcs_read32(GUEST_FS_LIMIT);
+	case VREG_GS_BASE:
+		return vmcs_readnat(GUEST_GS_BASE);
+	case VREG_GS_LIMIT:
+		return vmcs_read32(GUEST_GS_LIMIT);
 	}
 	return 0;
 }
