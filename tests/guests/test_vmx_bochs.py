@@ -73,15 +73,22 @@ def bochs(cmdline, modules, guest_mib=256, host_mib=256, cpus=1, firmware="bios"
         proc = subprocess.Popen(["bochs", "-q", "-f", rc, "-rc", os.path.join(work, "cmds")], cwd=work,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
+        seen_until = False
         try:
             while proc.poll() is None and time.monotonic() < deadline:
                 if until and os.path.exists(com1) and re.search(until, open(com1, errors="replace").read()):
+                    seen_until = True
                     break
                 time.sleep(1)
         finally:
+            exited = proc.poll() is not None
             proc.kill()
             proc.wait()
-        return open(com1, errors="replace").read() if os.path.exists(com1) else ""
+        out = open(com1, errors="replace").read() if os.path.exists(com1) else ""
+        # A run that neither ended (Bochs exits after Keel's poweroff or reboot) nor showed `until`
+        # is a hang, whatever the console printed before it ("keel: powering off" comes first).
+        assert exited or seen_until, f"Bochs neither exited nor showed {until!r} within {timeout} s:\n{out[-3000:]}"
+        return out
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -328,6 +335,7 @@ def test_tcg_without_vmx_does_not_hang(cpu):
                         "-no-reboot"], capture_output=True, text=True, timeout=60)
     assert "no VM can run" in r.stdout, r.stdout[-3000:]
     assert "keel: powering off" in r.stdout, r.stdout[-3000:]
+    assert r.returncode == 0, f"QEMU exited with {r.returncode}: the poweroff did not happen"
 
 
 LINUX = os.path.join(BUILD, "linux")
