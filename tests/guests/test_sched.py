@@ -249,6 +249,12 @@ def test_console_input_reaches_the_guest(keel_factory):
     k.expect(r"console input goes to vm echo")
     k.child.send("hello\r")
     k.expect(r"\[echo\] echo: hello")
+    # "quit" ends the guest, which checks then that the input raised IRQ 4 (the UART's receive
+    # interrupt through the virtual PIC): without it, no test would see that check.
+    k.child.send("quit\r")
+    k.expect(r"\[echo\] (PASS: echo|FAIL: echo: .*?)\r*\n")
+    assert k.child.match.group(1) == "PASS: echo", k.child.match.group(0)
+    k.expect(r"keel: vm echo exited with status 0")
     k.child.send("\x01\x01\x01")
     k.expect(r"console input goes to the hypervisor")
     k.child.send("\r")
