@@ -187,6 +187,13 @@ def vcpu_runs(out):
     return {(m.group(1), int(m.group(2))): (int(m.group(3)), m.group(4)) for m in RAN_RE.finditer(out)}
 
 
+def migrations(out, vm):
+    """How often the vCPUs of `vm` moved between CPUs, by Keel's accounting at the VM's end."""
+    found = [int(m.group(5)) for m in RAN_RE.finditer(out) if m.group(1) == vm]
+    assert found, f"no accounting lines for vm {vm}:\n{out[-3000:]}"
+    return sum(found)
+
+
 @needs_bochs
 def test_smp_guests_on_bochs_vmx():
     # APs started by INIT/SIPI through the virtual local APIC, IPIs between vCPUs, and vCPUs
@@ -199,6 +206,8 @@ def test_smp_guests_on_bochs_vmx():
     assert "[s64] PASS: smp_hello64" in out and "keel: vm s64 exited with status 0" in out, out[-3000:]
     for cpu in (1, 2):
         assert f"[s64] cpu {cpu}: apic id {cpu}, work ok" in out
+    # The point of 5 vCPUs on 2 CPUs: some of them did move (VMCLEAR here, VMPTRLD there).
+    assert migrations(out, "smp") + migrations(out, "s64") > 0, "\n".join(m.group(0) for m in RAN_RE.finditer(out))
     assert "vmm: every VM page returned to the allocator" in out
 
 
@@ -210,6 +219,9 @@ def test_guest_tsc_monotonic_on_bochs_vmx():
                 [guest("spin") + " cpus=3 ms=200 tsc=1", guest("spin") + " cpus=2 ms=100"], cpus=2)
     assert re.search(r"\[t\] spin: TSC monotonic across cpus \(\d+ reads\)", out), out[-3000:]
     assert "keel: vm t exited with status 0" in out, out[-3000:]
+    # The readers did move between CPUs while they read: otherwise one TSC offset was never
+    # tested against another CPU's.
+    assert migrations(out, "t") > 0, "\n".join(m.group(0) for m in RAN_RE.finditer(out))
 
 
 @needs_bochs
