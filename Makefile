@@ -149,7 +149,9 @@ test:
 format:
 	clang-format -i $(FORMAT_FILES)
 
+# An empty list (not a git checkout, or git missing) must fail, not pass having checked nothing.
 check-format:
+	@test -n "$(strip $(FORMAT_FILES))" || { echo "check-format: git ls-files found no C sources to check"; exit 1; }
 	@clang-format --dry-run -Werror $(FORMAT_FILES) && echo "check-format: $(words $(FORMAT_FILES)) files formatted"
 
 

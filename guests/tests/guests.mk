@@ -91,7 +91,7 @@ $(patsubst %,$(B)/guests/%.elf,$(GUESTS_64)): $(B)/guests/%.elf: $(B)/guests/elf
 # Not part of `make test`: on bare QEMU the policy tests are expected to fail (see the table in
 # tests/guests/test_bare.py).
 check-guests-bare: $(GUEST_ELFS)
-	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) test_bare.py
+	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_bare.py
 
 -include $(shell find $(B)/guests -name '*.d' 2>/dev/null)
 

@@ -99,6 +99,35 @@ def run_linux():
     return int(ran.group(1)) * 1000, int(ran.group(2)) * 1000, exits
 
 
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_host_cpu(seconds=10):
+    """Host CPU that QEMU uses while every vCPU under Keel halts (2 CPUs, 3 halted vCPUs): Keel
+    must halt its CPUs too. A host measurement, so it depends on what else the host runs; it was
+    a check in test_sched.py (under 5 %) until issue 13 item 12 moved it here."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "boot"))
+    import time
+    from keelboot import Boot
+    idle = os.path.join(BUILD, "guests", "idle.elf")
+    boot = Boot("kernel", cpus=2, mem_mib=512, cpu="EPYC,+svm,+npt", modules=[f"{idle} cpus=2", f"{idle} cpus=1"],
+                cmdline="vm=idle2,module=0,mem=16M,vcpus=2 vm=idle1,module=1,mem=16M", timeout=120)
+    child = boot.spawn()
+    try:
+        left = [r"\[idle2\] idle: 2 cpus halted", r"\[idle1\] idle: 1 cpus halted"]
+        while left:  # in either order
+            del left[child.expect(left, timeout=60)]
+        time.sleep(2)
+        c0, t0 = cpu_seconds(child.pid), time.monotonic()
+        time.sleep(seconds)
+        return (cpu_seconds(child.pid) - c0) / (time.monotonic() - t0)
+    finally:
+        child.close(force=True)
+
+
 def budgets():
     """name -> (gate, target, serialising instructions) from budgets.txt, and the mitigations
     (name -> state, as Keel logs them) that must be on while measuring."""
@@ -146,6 +175,8 @@ def main():
     print(f"{'':44} {'Keel SVM':>10} {'KVM (Linux 6.1)':>16}")
     for key, label in LABELS.items():
         print(f"{label:44} {svm[key]:>10} {KVM[key]:>16}")
+    print(f"\nQEMU's host CPU while every vCPU halts (2 CPUs, 3 vCPUs; was < 5 % on an idle host): "
+          f"{idle_host_cpu():.1%}")
     if not shutil.which("bochs"):
         print("\n(bochs is not installed: no VT-x column; make deps installs it)")
         return

@@ -1,5 +1,6 @@
 # Boot tests in QEMU TCG, driven by pytest + pexpect (Debian's python3-pytest, python3-pexpect).
-PYTEST := /usr/bin/python3 -m pytest
+# -rs: every skipped test is listed with its reason (in CI a skip fails the run: tests/skip_policy.py).
+PYTEST := /usr/bin/python3 -m pytest -rs
 PYTEST_ARGS ?=
 
 BOOT_TEST_DEPS := $(B)/keel.elf $(B)/keel.efi $(B)/keel.iso $(B)/keel-efi.img $(B)/tests/corrupt.elf

@@ -82,27 +82,47 @@ class Boot:
         self.seconds_to_online = None
 
     def run(self, end=None, settle=2.0):
-        """Boots until QEMU exits (Keel powers off or reboots) or the timeout; returns the log.
+        """Boots until QEMU exits (Keel powers off or reboots: -no-reboot turns both into an exit
+        with status 0) and returns the log. A run that neither exits nor shows `end` within the
+        caller's timeout (the whole run, not just up to 'CPUs online') is a hang and fails, and
+        so does a QEMU that exits with another status: "keel: powering off" is printed before
+        Keel tries, so only the emulator's exit shows that it worked.
 
         end: a regex after which Keel is not expected to exit by itself (a halt); the run then
-        goes on for `settle` seconds to catch anything printed after it, and QEMU is stopped."""
+        goes on for `settle` seconds to catch anything printed after it, and QEMU is stopped.
+        self.ended says how the run ended: "exit" (QEMU exited, self.exitstatus) or "end"."""
         start = time.monotonic()
+        self.ended = self.exitstatus = None
         child = pexpect.spawn("qemu-system-x86_64", self.args, encoding="utf-8",
                               codec_errors="replace", timeout=self.timeout)
         try:
             idx = child.expect([ONLINE_RE, pexpect.EOF, pexpect.TIMEOUT])
             self.log += child.before + (child.after if isinstance(child.after, str) else "")
+            exited = idx == 1
             if idx == 0:
                 self.seconds_to_online = time.monotonic() - start
                 patterns = [pexpect.EOF, pexpect.TIMEOUT] + ([re.compile(end)] if end else [])
-                idx = child.expect(patterns, timeout=60)
+                left = max(1.0, self.timeout - (time.monotonic() - start))
+                idx = child.expect(patterns, timeout=left)
                 self.log += child.before + (child.after if isinstance(child.after, str) else "")
+                exited = idx == 0
                 if idx == 2:
+                    self.ended = "end"
                     child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=settle)
                     self.log += child.before
+            if exited:
+                child.close()  # reaps QEMU: its exit status is known once it has exited
+                self.ended = "exit"
+                self.exitstatus = child.exitstatus
         finally:
             child.close(force=True)
             shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.ended is None:
+            raise AssertionError(f"QEMU neither exited nor showed {end!r} within {self.timeout} s (a hang?):\n"
+                                 + self.log[-3000:])
+        if self.ended == "exit" and self.exitstatus != 0:
+            raise AssertionError(f"QEMU exited with status {self.exitstatus} (signal {child.signalstatus}):\n"
+                                 + self.log[-3000:])
         return self.log
 
     def spawn(self):
@@ -113,6 +133,18 @@ class Boot:
         child.expect(ONLINE_RE)
         self.log += child.before + child.after
         return child
+
+    def finish(self, child, timeout=60):
+        """Waits for an interactive session (spawn()) to end by QEMU's own exit with status 0
+        (Keel powered off or rebooted), not a timeout; closes the child."""
+        try:
+            idx = child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=timeout)
+            if idx == 0:
+                child.close()
+        finally:
+            child.close(force=True)
+        assert idx == 0, f"QEMU did not exit within {timeout} s (a hang?)"
+        assert child.exitstatus == 0, f"QEMU exited with status {child.exitstatus} (signal {child.signalstatus})"
 
     def cpus_online(self):
         m = ONLINE_RE.search(self.log)

@@ -72,3 +72,15 @@ def test_relock():
     assert re.search(r"\[<ffffffff8[0-9a-f]{7}>\] selftest_relock\+0x[0-9a-f]+", log), log[-3000:]
     assert "nested fault" not in log
     assert "keel: rebooting" in log
+
+
+def test_harness_tells_a_halt_from_a_poweroff():
+    """The harness itself (issue 13 item 8): Keel halting after its work is a hang to a test that
+    expects QEMU to exit, whatever the log says; a poweroff is QEMU's own exit with status 0."""
+    boot = Boot("kernel", cpus=1, cmdline="on_finish=halt", timeout=10)
+    with pytest.raises(AssertionError, match="neither exited"):
+        boot.run()
+    assert "keel: halted" in boot.log and boot.ended is None
+    boot = Boot("kernel", cpus=1, cmdline="on_finish=poweroff", timeout=30)
+    boot.run()
+    assert boot.ended == "exit" and boot.exitstatus == 0

@@ -57,7 +57,7 @@ GUESTS = [
     Guest("io_flood", ("status", PASS), None, ("status", PASS),
           "one million exits under Keel (about 20 s on TCG); count=N on the guest command line"),
     Guest("intwin_storm", ("status", PASS), None, ("status", PASS),
-          "without a virtual PIC under Keel no interrupt is pending during the storm"),
+          "needs a pending timer interrupt during the storm (a virtual PIC and PIT under Keel); fails without one"),
     Guest("hypercall_hostile", ("status", FAIL), r"raised #UD", ("status", PASS), "no hypervisor on bare QEMU"),
     Guest("hypercall_cpl3", ("status", FAIL), r"raised #UD", ("status", PASS),
           "no hypervisor on bare QEMU; under Keel every hypercall from ring 3 returns -EPERM"),

@@ -55,10 +55,9 @@ class Keel:
     def finish(self, timeout=120):
         """Waits for Keel to power off after the last VM; returns the whole log."""
         try:
-            i = self.child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=timeout)
-        finally:
-            self.child.close(force=True)
-        assert i == 0, f"Keel did not power off:\n{self.log()[-4000:]}"
+            self.boot.finish(self.child, timeout=timeout)
+        except AssertionError as e:
+            raise AssertionError(f"Keel did not power off: {e}\n{self.log()[-4000:]}") from None
         return self.log()
 
     def log(self):

