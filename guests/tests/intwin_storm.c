@@ -27,10 +27,7 @@ void test_main(void)
 	}
 	pit_start(TIMER_HZ);
 	pic_unmask(0);
-	unsigned long spins = 0;
-	while (!pic_irq_pending(0) && spins < PENDING_SPIN)
-		spins++;
-	if (spins == PENDING_SPIN) {
+	if (!pic_wait_pending(0, PENDING_SPIN)) {
 		fail("IRQ 0 never became pending: the storm would run without a pending interrupt");
 		return;
 	}

@@ -95,6 +95,8 @@ void pic_init(void);
 bool pic_present(void);
 void pic_unmask(unsigned irq);
 bool pic_irq_pending(unsigned irq);
+/* Polls the PIC until `irq` is pending (in the IRR), at most `spins` reads; false if it never was. */
+bool pic_wait_pending(unsigned irq, unsigned long spins);
 void pit_start(unsigned hz);
 
 /* Hypercall: VMMCALL on AMD (and Hygon), VMCALL on Intel; registers in keel_hypercall.h. */

@@ -59,6 +59,14 @@ bool pic_irq_pending(unsigned irq)
 	return inb(port) & (1u << (irq & 7));
 }
 
+bool pic_wait_pending(unsigned irq, unsigned long spins)
+{
+	for (unsigned long n = 0; n < spins; n++)
+		if (pic_irq_pending(irq))
+			return true;
+	return false;
+}
+
 void pic_eoi(unsigned irq)
 {
 	if (irq >= 8)
