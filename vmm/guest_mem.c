@@ -171,6 +171,25 @@ static const u64 legacy_prefix[4] = {
 	[3] = (1ull << (0xf0 - 192)) | (1ull << (0xf2 - 192)) | (1ull << (0xf3 - 192)),
 };
 
+static inline bool is_prefix(u8 c, bool long_mode)
+{
+	return ((legacy_prefix[c >> 6] >> (c & 63)) & 1) || (long_mode && (c & 0xf0) == 0x40); /* or REX */
+}
+
+/* The instruction's next byte, read once, at most 15 (*i counts them); false past 15 or on an
+ * unmapped page. */
+static inline bool next_byte(struct vcpu *v, const struct vcpu_code_state *pg, u64 lin, unsigned *i, const u8 **p,
+			     unsigned *left, u8 *c)
+{
+	if (*i == 15)
+		return false;
+	if (!*left && !(*p = fetch_page(v, pg, lin + *i, left)))
+		return false;
+	*c = *(const volatile u8 *)(*p)++;
+	(*left)--, (*i)++;
+	return true;
+}
+
 /* Reads the prefixes and the opcode only, a byte at a time and each once, translating a page only
  * when the instruction runs into it (at most 15 bytes, SDM vol. 2A §2.1). No opcode Keel decodes
  * starts with a prefix byte, so the first byte that matches the opcode ends the prefixes. */
@@ -189,7 +208,7 @@ static inline __attribute__((always_inline)) int end_of(struct vcpu *v, const st
 	if (left >= 15) {
 		/* The whole instruction is on this page (the common case): no page checks. */
 		while ((c = *(const volatile u8 *)(p + i)) != opcode[0]) {
-			if (!((legacy_prefix[c >> 6] >> (c & 63)) & 1) && !(long_mode && (c & 0xf0) == 0x40))
+			if (!is_prefix(c, long_mode))
 				return -EINVAL;
 			if (++i == 15)
 				return -EINVAL;
@@ -200,28 +219,18 @@ static inline __attribute__((always_inline)) int end_of(struct vcpu *v, const st
 		*next_rip = pg->rip + i + 1;
 		return (int)i + 1;
 	}
+	/* Near the page's end: a byte at a time, translating the next page when the bytes reach it. */
 	for (;;) {
-		if (i == 15)
+		if (!next_byte(v, pg, lin, &i, &p, &left, &c))
 			return -EINVAL;
-		if (!left && !(p = fetch_page(v, pg, lin + i, &left)))
-			return -EINVAL;
-		c = *(const volatile u8 *)p++;
-		left--, i++;
 		if (c == opcode[0])
 			break;
-		if (!((legacy_prefix[c >> 6] >> (c & 63)) & 1) && !(long_mode && (c & 0xf0) == 0x40))
+		if (!is_prefix(c, long_mode))
 			return -EINVAL;
 	}
-	while (++matched < oplen) {
-		if (i == 15)
+	while (++matched < oplen)
+		if (!next_byte(v, pg, lin, &i, &p, &left, &c) || c != opcode[matched])
 			return -EINVAL;
-		if (!left && !(p = fetch_page(v, pg, lin + i, &left)))
-			return -EINVAL;
-		c = *(const volatile u8 *)p++;
-		left--, i++;
-		if (c != opcode[matched])
-			return -EINVAL;
-	}
 	*next_rip = pg->rip + i;
 	return (int)i;
 }
