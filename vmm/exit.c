@@ -208,8 +208,10 @@ void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 
 	if (!skip_insn(v, e, op, sizeof(op)))
 		return;
-	/* Only an INIT from another vCPU could wake it (Keel sends no NMIs): alone, it is stuck. */
-	if (!(vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_IF) && v->vm->nr_vcpus == 1) {
+	/* Only an INIT or an NMI from another vCPU could wake it (or an I/O APIC pin a guest set to
+	 * NMI mode, which no device of Keel's drives that way): alone, it is stuck. */
+	if (!(vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_IF) && v->vm->nr_vcpus == 1 &&
+	    !__atomic_load_n(&v->nmi_pending, __ATOMIC_RELAXED)) {
 		vm_crash(v->vm, "HLT with interrupts disabled: the vCPU can never wake");
 		return;
 	}

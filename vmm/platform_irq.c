@@ -70,10 +70,11 @@ static void route_msg(struct vm *vm, const struct vioapic_msg *m, const struct v
 	case VIOAPIC_MODE_FIXED:
 	case VIOAPIC_MODE_LOWEST:
 	case VIOAPIC_MODE_INIT:
+	case VIOAPIC_MODE_NMI:
 		ipi.mode = (enum vlapic_ipi_mode)m->mode;
 		break;
 	default:
-		/* NMI, SMI and ExtINT through the I/O APIC: Linux only tries ExtINT on pin 0 when the
+		/* SMI and ExtINT through the I/O APIC: Linux only tries ExtINT on pin 0 when the
 		 * timer does not work through pin 2, which it does here. */
 		return;
 	}
@@ -101,7 +102,7 @@ bool platform_isa_edge_locked(struct vm *vm, u8 irq, struct vioapic_msg *msg)
 	return vioapic_pulse(&vm->ioapic, irq == PIT_IRQ ? PIT_GSI : irq, msg);
 }
 
-/* INIT, SIPI and fixed interrupts to one vCPU (SDM vol. 3A §10.6.1, §8.4.4). */
+/* INIT, SIPI, NMI and fixed interrupts to one vCPU (SDM vol. 3A §10.6.1, §8.4.4). */
 static void deliver(struct vcpu *t, const struct vlapic_ipi *ipi, const struct vcpu *self)
 {
 	unsigned long flags = spin_lock_irqsave(&t->lock);
@@ -128,15 +129,20 @@ static void deliver(struct vcpu *t, const struct vlapic_ipi *ipi, const struct v
 			wake = false;
 		}
 		break;
+	case VLAPIC_IPI_NMI:
+		/* The vector is ignored; a vCPU waiting for SIPI takes no NMI (§8.4.1: NMIs are
+		 * held off until the AP starts), it keeps the latch until then. */
+		t->nmi_pending = true;
+		break;
 	default:
-		/* NMI and SMI IPIs need event types no guest of Keel uses yet. */
+		/* SMI: there is no SMM in a VM of Keel. */
 		wake = false;
 		break;
 	}
 	spin_unlock_irqrestore(&t->lock, flags);
 	t->slow = true; /* if it is this CPU's, before its next entry (another CPU's gets the kick) */
-	/* A vCPU halted with IF = 0 takes no fixed interrupt: only INIT wakes it. */
-	if (wake && t != self && (ipi->mode == VLAPIC_IPI_INIT || ipi->mode == VLAPIC_IPI_SIPI || receptive(t)))
+	/* A vCPU halted with IF = 0 takes no fixed interrupt: only INIT and NMI wake it. */
+	if (wake && t != self && ((ipi->mode != VLAPIC_IPI_FIXED && ipi->mode != VLAPIC_IPI_LOWEST) || receptive(t)))
 		vcpu_kick(t);
 }
 
@@ -344,7 +350,32 @@ static bool irq_pending(struct vcpu *v)
 
 bool platform_can_wake(struct vcpu *v)
 {
-	return irq_pending(v) && (vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_IF);
+	/* An NMI ends HLT whatever IF says (SDM vol. 2A HLT). */
+	return __atomic_load_n(&v->nmi_pending, __ATOMIC_RELAXED) ||
+	       (irq_pending(v) && (vcpu_ops->get(v, VREG_RFLAGS) & RFLAGS_IF));
+}
+
+/* A pending NMI goes before any external interrupt (SDM vol. 3A §6.9, priority 5 before 6); at
+ * most one event is injected per entry. Returns whether one was injected. An NMI that must wait
+ * (the guest's handler of the last one has not returned) does not hold back external interrupts. */
+static bool nmi_before_entry(struct vcpu *v)
+{
+	unsigned long flags;
+	bool take;
+
+	if (!__atomic_load_n(&v->nmi_pending, __ATOMIC_RELAXED) || v->mp_state != VCPU_MP_RUNNING)
+		return false;
+	if (!vcpu_ops->nmi_window_open(v)) {
+		vcpu_ops->request_nmi_window(v);
+		return false;
+	}
+	flags = spin_lock_irqsave(&v->lock);
+	take = v->nmi_pending;
+	v->nmi_pending = false;
+	spin_unlock_irqrestore(&v->lock, flags);
+	if (take)
+		vcpu_ops->inject_nmi(v);
+	return take;
 }
 
 void platform_before_entry(struct vcpu *v)
@@ -353,7 +384,7 @@ void platform_before_entry(struct vcpu *v)
 	unsigned long flags;
 	int vector = -1;
 
-	if (!irq_pending(v))
+	if (nmi_before_entry(v) || !irq_pending(v))
 		return;
 	if (!vcpu_ops->irq_window_open(v)) {
 		vcpu_ops->request_irq_window(v);

@@ -20,6 +20,7 @@ bool platform_mp_events(struct vcpu *v)
 		v->init_pending = false;
 		v->mp_state = VCPU_MP_WAIT_SIPI;
 		v->halted = false;
+		v->nmi_pending = false; /* the reset drops a latched NMI too */
 		vlapic_reset(&v->lapic, v->id);
 	}
 	if (v->sipi_pending) {

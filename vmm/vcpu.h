@@ -156,6 +156,10 @@ struct vcpu {
 	struct vlapic lapic;
 	enum vcpu_mp_state mp_state;
 	bool init_pending, sipi_pending; /* applied by the vCPU's own CPU before its next entry */
+	/* An NMI waits (an NMI IPI, an I/O APIC pin in NMI mode): one latch, as the CPU's (SDM vol.
+	 * 3A §6.7.1: NMIs that arrive while one is pending are not counted). Injected when the
+	 * backend says the guest can take it: not while it handles one (until its IRET). */
+	bool nmi_pending;
 	u8 sipi_vector;
 	volatile bool halted;  /* in HLT: blocked until an interrupt is deliverable */
 	volatile bool halt_if; /* RFLAGS.IF at that HLT: without it only INIT wakes the vCPU */
@@ -202,6 +206,9 @@ struct vcpu_ops {
 	u64 (*get)(struct vcpu *v, enum vcpu_reg r);
 	/* Optional (NULL: read with get): the registers of struct vcpu_code_state in one call. */
 	void (*code_state)(struct vcpu *v, struct vcpu_code_state *s);
+	/* VREG_RIP means the instruction at RIP completed (an exit handler emulated or skipped it):
+	 * the STI/MOV SS shadow ends, and with RFLAGS.TF set the single-step trap follows, a #DB
+	 * with DR6.BS, as after any instruction (SDM vol. 3B §17.3.1.4). */
 	void (*set)(struct vcpu *v, enum vcpu_reg r, u64 val);
 	/* Queues an exception for the next entry. */
 	void (*inject)(struct vcpu *v, u8 vector, bool has_error, u32 error);
@@ -211,6 +218,13 @@ struct vcpu_ops {
 	bool (*irq_window_open)(struct vcpu *v);
 	void (*inject_irq)(struct vcpu *v, u8 vector);
 	void (*request_irq_window)(struct vcpu *v);
+	/* NMIs, the same way: whether the guest can take one now (no event queued, not blocked by
+	 * an NMI whose handler has not yet returned with IRET, no STI/MOV SS shadow); inject one
+	 * (blocking NMIs until the guest's IRET); or ask for an exit (EXIT_INTR_WINDOW) as soon as
+	 * it can take one. */
+	bool (*nmi_window_open)(struct vcpu *v);
+	void (*inject_nmi)(struct vcpu *v);
+	void (*request_nmi_window)(struct vcpu *v);
 };
 
 /* The backend chosen at boot from CPUID (NULL when the CPU has no usable virtualization). */

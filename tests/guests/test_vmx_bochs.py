@@ -200,10 +200,15 @@ def migrations(out, vm):
 def test_smp_guests_on_bochs_vmx():
     # APs started by INIT/SIPI through the virtual local APIC, IPIs between vCPUs, and vCPUs
     # moving between the two CPUs (VMCLEAR on one, VMPTRLD on the other): 5 vCPUs on 2 CPUs.
-    out = bochs("vm=smp,module=0,mem=16M,vcpus=2 vm=s64,module=1,mem=16M,vcpus=3 on_finish=poweroff",
-                [guest("smp_hello") + " cpus=2", guest("smp_hello64") + " cpus=3 x2apic=1"], cpus=2)
+    # And NMIs (issue 13 item 5): NMI IPIs, virtual-NMI blocking until the handler's IRET, and
+    # NMI-window exiting, which delivers the held NMI right after that IRET.
+    out = bochs("vm=smp,module=0,mem=16M,vcpus=2 vm=s64,module=1,mem=16M,vcpus=3 vm=nmi,module=2,mem=16M,vcpus=2 "
+                "on_finish=poweroff",
+                [guest("smp_hello") + " cpus=2", guest("smp_hello64") + " cpus=3 x2apic=1", guest("nmi") + " cpus=2"],
+                cpus=2)
     assert "[s64] smp: x2APIC mode" in out, out[-3000:]  # MSR exits for every local APIC access
-    assert VMX_LINE + ", preemption timer" in out, out[-3000:]
+    assert VMX_LINE + ", preemption timer, virtual NMIs" in out, out[-3000:]
+    assert "[nmi] PASS: nmi" in out and "keel: vm nmi exited with status 0" in out, out[-3000:]
     assert "[smp] PASS: smp_hello" in out and "keel: vm smp exited with status 0" in out, out[-3000:]
     assert "[s64] PASS: smp_hello64" in out and "keel: vm s64 exited with status 0" in out, out[-3000:]
     for cpu in (1, 2):

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* AMD SVM backend (AMD APM vol. 2 ch. 15) behind struct vcpu_ops. */
 #include "arch/x86/cpu.h"
+#include "arch/x86/debugreg.h"
 #include "arch/x86/memlayout.h"
 #include "arch/x86/spec.h"
 #include "arch/x86/svm/svm.h"
@@ -137,7 +138,8 @@ static void svm_set_boot_state(struct vcpu *v, const struct vcpu_boot_state *boo
 	vmcb->eventinj = 0;
 	vmcb->interrupt_shadow = 0;
 	vmcb->vintr &= ~VINTR_V_IRQ;
-	vmcb->intercept_misc1 &= ~INTERCEPT1_VINTR;
+	vmcb->intercept_misc1 &= ~(INTERCEPT1_VINTR | INTERCEPT1_IRET);
+	v->arch.svm.nmi_masked = v->arch.svm.nmi_iret = v->arch.svm.nmi_step = false;
 	vmcb->star = vmcb->lstar = vmcb->cstar = vmcb->sfmask = vmcb->kernel_gs_base = 0;
 	vmcb->sysenter_cs = vmcb->sysenter_esp = vmcb->sysenter_eip = 0;
 	v->pending_exc = false;
@@ -226,6 +228,49 @@ static bool vmcb_consistent(struct vcpu *v, const struct vmcb *c)
 	return !why;
 }
 
+/*
+ * NMI blocking without vNMI (APM vol. 2 §15.20: VMRUN does not record that an injected NMI's
+ * handler runs). From the injection to the handler's IRET the guest takes no other NMI: IRET is
+ * intercepted while an NMI is masked, and the exit comes before the IRET runs, so the mask is
+ * dropped at the first exit after it (svm_run compares RIP). An NMI waiting then, or one waiting
+ * behind an STI/MOV SS shadow, needs an exit one instruction later: Keel single-steps that
+ * instruction with RFLAGS.TF and takes the #DB (always intercepted) itself, as KVM does.
+ */
+static void nmi_iret_exit(struct vcpu *v)
+{
+	struct svm_vcpu *s = &v->arch.svm;
+
+	s->vmcb->intercept_misc1 &= ~INTERCEPT1_IRET;
+	s->nmi_iret = true;
+	s->iret_rip = s->vmcb->rip;
+}
+
+/* The single-step Keel began is over (by its #DB, or because Keel completed the instruction):
+ * the guest's TF back, except after an IRET, which loaded RFLAGS from the guest's stack. The
+ * full path runs next, to inject the NMI. */
+static void nmi_step_end(struct vcpu *v)
+{
+	struct svm_vcpu *s = &v->arch.svm;
+
+	s->nmi_step = false;
+	v->slow = true;
+	if (!s->step_iret && !s->step_tf)
+		s->vmcb->rflags &= ~(u64)RFLAGS_TF;
+}
+
+/* A #DB while Keel single-steps: true if it was only Keel's (swallowed), false if the guest must
+ * see it (its own TF was set, or one of its breakpoints hit). */
+static bool nmi_step_db(struct vcpu *v)
+{
+	struct svm_vcpu *s = &v->arch.svm;
+	bool guests = s->step_tf || ((s->vmcb->dr6 ^ s->step_dr6) & (DR6_B0_B3 | DR6_BD));
+
+	nmi_step_end(v);
+	if (!guests)
+		s->vmcb->dr6 = s->step_dr6;
+	return !guests;
+}
+
 static void svm_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmcb *c = v->arch.svm.vmcb;
@@ -273,6 +318,9 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	/* With NRIPS the CPU reports where the intercepted instruction ends (APM §15.7.1). */
 	exit->next_rip = have_nrips ? c->next_rip : 0;
 	info1 = c->exitinfo1;
+	/* The NMI handler's IRET has run once the guest is past it, whatever the exit. */
+	if (__builtin_expect(v->arch.svm.nmi_iret, 0) && c->rip != v->arch.svm.iret_rip)
+		v->arch.svm.nmi_iret = v->arch.svm.nmi_masked = false;
 
 	switch (c->exitcode) {
 	case SVM_EXIT_CPUID:
@@ -341,7 +389,16 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	case SVM_EXIT_INVLPGA:
 		exit->reason = EXIT_VIRT_INSN;
 		break;
+	case SVM_EXIT_IRET:
+		nmi_iret_exit(v);
+		exit->reason = EXIT_INTR_WINDOW;
+		break;
 	case SVM_EXIT_EXCP_BASE + 1:
+		if (v->arch.svm.nmi_step && nmi_step_db(v)) {
+			exit->reason = EXIT_INTR_WINDOW;
+			break;
+		}
+		__attribute__((fallthrough));
 	case SVM_EXIT_EXCP_BASE + 17:
 		exit->reason = EXIT_EXCEPTION;
 		exit->exc.vector = (u8)(c->exitcode - SVM_EXIT_EXCP_BASE);
@@ -432,6 +489,8 @@ static void svm_code_state(struct vcpu *v, struct vcpu_code_state *s)
 				       .cpl = c->cpl & 3 };
 }
 
+static void svm_inject(struct vcpu *v, u8 vector, bool has_error, u32 error);
+
 static void svm_set(struct vcpu *v, enum vcpu_reg r, u64 val)
 {
 	struct vmcb *c = v->arch.svm.vmcb;
@@ -440,6 +499,14 @@ static void svm_set(struct vcpu *v, enum vcpu_reg r, u64 val)
 	case VREG_RIP:
 		c->rip = val;
 		c->interrupt_shadow = 0; /* the instruction completed: no STI/MOV SS shadow */
+		if (v->arch.svm.nmi_step)
+			nmi_step_end(v); /* the stepped instruction exited and is done */
+		if (c->rflags & RFLAGS_TF) {
+			/* The single-step trap a CPU raises after the instruction (SDM vol. 3B
+			 * §17.3.1.4): VMRUN does not raise it for an instruction Keel completed. */
+			c->dr6 = dr6_after_db(c->dr6, DR6_BS);
+			svm_inject(v, 1, false, 0);
+		}
 		break;
 	case VREG_RSP:
 		c->rsp = val;
@@ -471,8 +538,9 @@ static bool svm_irq_window_open(struct vcpu *v)
 {
 	const struct vmcb *c = v->arch.svm.vmcb;
 
+	/* Not while Keel single-steps: the interrupt's frame would carry Keel's TF. */
 	return !(c->eventinj & EVENTINJ_VALID) && !v->pending_exc && (c->rflags & RFLAGS_IF) &&
-	       !(c->interrupt_shadow & 1);
+	       !(c->interrupt_shadow & 1) && !v->arch.svm.nmi_step;
 }
 
 static void svm_inject_irq(struct vcpu *v, u8 vector)
@@ -488,6 +556,40 @@ static void svm_request_irq_window(struct vcpu *v)
 
 	c->vintr |= VINTR_V_IRQ | VINTR_V_IGN_TPR | VINTR_PRIO_MAX;
 	c->intercept_misc1 |= INTERCEPT1_VINTR;
+}
+
+static bool svm_nmi_window_open(struct vcpu *v)
+{
+	const struct svm_vcpu *s = &v->arch.svm;
+
+	return !(s->vmcb->eventinj & EVENTINJ_VALID) && !v->pending_exc && !s->nmi_masked &&
+	       !(s->vmcb->interrupt_shadow & 1) && !s->nmi_step;
+}
+
+static void svm_inject_nmi(struct vcpu *v)
+{
+	struct svm_vcpu *s = &v->arch.svm;
+
+	s->vmcb->eventinj = EVENTINJ_VALID | EVENTINJ_TYPE_NMI | 2;
+	s->vmcb->intercept_misc1 |= INTERCEPT1_IRET;
+	s->nmi_masked = true;
+}
+
+/* An exit as soon as the guest can take an NMI: its handler's IRET exits by itself (the
+ * intercept); past that IRET or a shadow, one instruction single-stepped. With another event
+ * queued, the next full-path exit injects it (at the latest the scheduler's timer). */
+static void svm_request_nmi_window(struct vcpu *v)
+{
+	struct svm_vcpu *s = &v->arch.svm;
+	struct vmcb *c = s->vmcb;
+
+	if (s->nmi_step || (s->nmi_masked && !s->nmi_iret) || (c->eventinj & EVENTINJ_VALID) || v->pending_exc)
+		return;
+	s->nmi_step = true;
+	s->step_iret = s->nmi_iret;
+	s->step_tf = c->rflags & RFLAGS_TF;
+	s->step_dr6 = c->dr6;
+	c->rflags |= RFLAGS_TF;
 }
 
 static void svm_reset(struct vcpu *v, const struct vcpu_boot_state *boot)
@@ -522,6 +624,9 @@ static const struct vcpu_ops svm_ops = {
 	.irq_window_open = svm_irq_window_open,
 	.inject_irq = svm_inject_irq,
 	.request_irq_window = svm_request_irq_window,
+	.nmi_window_open = svm_nmi_window_open,
+	.inject_nmi = svm_inject_nmi,
+	.request_nmi_window = svm_request_nmi_window,
 };
 
 const struct vcpu_ops *svm_probe(void);

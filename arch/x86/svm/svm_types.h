@@ -21,6 +21,14 @@ struct svm_vcpu {
 	u32 asid_cpu;
 	u64 asid_generation;
 	bool check_vmcb; /* Keel changed what vmcb_consistent() checks: check before the next VMRUN */
+	/* NMI blocking, which VMRUN does not keep for an injected NMI without vNMI (svm.c): */
+	bool nmi_masked; /* an NMI was injected and its handler has not returned yet */
+	bool nmi_iret;	 /* that handler's IRET exited (intercept) and runs next, at iret_rip */
+	bool nmi_step;	 /* Keel set RFLAGS.TF to get an exit one instruction later */
+	bool step_iret;	 /* ... and that instruction is the IRET (which loads RFLAGS itself) */
+	bool step_tf;	 /* the guest's own TF when the step began */
+	u64 iret_rip;
+	u64 step_dr6; /* the guest's DR6 when the step began */
 };
 
 #endif

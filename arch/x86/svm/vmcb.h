@@ -127,6 +127,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one page");
 #define INTERCEPT1_VINTR       (1u << 4)
 #define INTERCEPT1_RDPMC       (1u << 15)
 #define INTERCEPT1_CPUID       (1u << 18)
+#define INTERCEPT1_IRET	       (1u << 20)
 #define INTERCEPT1_INVD	       (1u << 22)
 #define INTERCEPT1_HLT	       (1u << 24)
 #define INTERCEPT1_INVLPGA     (1u << 26)
@@ -157,6 +158,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one page");
 #define SVM_EXIT_VINTR	     0x064
 #define SVM_EXIT_RDPMC	     0x06f
 #define SVM_EXIT_CPUID	     0x072
+#define SVM_EXIT_IRET	     0x074
 #define SVM_EXIT_INVD	     0x076
 #define SVM_EXIT_HLT	     0x078
 #define SVM_EXIT_INVLPGA     0x07a

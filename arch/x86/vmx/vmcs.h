@@ -164,6 +164,7 @@ enum vmcs_field {
 /* Pin-based controls (SDM vol. 3C §24.6.1). */
 #define PIN_EXTINT_EXITING   (1u << 0)
 #define PIN_NMI_EXITING	     (1u << 3)
+#define PIN_VIRTUAL_NMIS     (1u << 5)
 #define PIN_PREEMPTION_TIMER (1u << 6)
 
 /* Primary processor-based controls (§24.6.2, table 24-6). */
@@ -178,6 +179,7 @@ enum vmcs_field {
 #define CPU_CR8_STORE_EXITING	(1u << 20)
 #define CPU_USE_IO_BITMAPS	(1u << 25)
 #define CPU_USE_MSR_BITMAPS	(1u << 28)
+#define CPU_NMI_WINDOW_EXITING	(1u << 22)
 #define CPU_MONITOR_EXITING	(1u << 29)
 #define CPU_SECONDARY_CONTROLS	(1u << 31)
 
@@ -223,6 +225,13 @@ enum vmcs_field {
 /* Guest interruptibility state (§24.4.2, table 24-3). */
 #define INTERRUPTIBILITY_STI   (1u << 0)
 #define INTERRUPTIBILITY_MOVSS (1u << 1)
+#define INTERRUPTIBILITY_NMI   (1u << 3) /* blocking by NMI (virtual-NMI blocking with virtual NMIs) */
+
+/* Pending debug exceptions (§24.4.2, table 24-4): BS, a pending single-step trap. */
+#define PENDING_DBG_BS (1u << 14)
+
+/* EPT-violation exit qualification (§27.2.1, table 27-7): NMI unblocking due to IRET. */
+#define EPT_QUAL_NMI_UNBLOCK (1u << 12)
 
 /* Segment access rights in the VMCS (§24.4.1, table 24-2). */
 #define AR_CODE32   0xc09b /* G, D/B, P, S, type 0xb (execute/read, accessed) */

@@ -441,10 +441,7 @@ static void vmx_set(struct vcpu *v, enum vcpu_reg r, u64 val)
 	vmx_load(v);
 	switch (r) {
 	case VREG_RIP:
-		vmcs_writenat(GUEST_RIP, val);
-		/* the instruction completed: no STI/MOV SS shadow */
-		vmcs_write32(GUEST_INTERRUPTIBILITY,
-			     vmcs_read32(GUEST_INTERRUPTIBILITY) & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
+		vmx_insn_done(v, val);
 		break;
 	case VREG_RSP:
 		vmcs_writenat(GUEST_RSP, val);
@@ -493,6 +490,32 @@ static void vmx_request_irq_window(struct vcpu *v)
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) | CPU_INTR_WINDOW_EXITING);
 }
 
+/* Blocking by NMI is the guest's virtual-NMI blocking, kept by the CPU from the injection to the
+ * handler's IRET (SDM vol. 3C §25.3, §26.6.1.2). */
+static bool vmx_nmi_window_open(struct vcpu *v)
+{
+	vmx_load(v);
+	return !(vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) && !v->pending_exc &&
+	       !(vmcs_read32(GUEST_INTERRUPTIBILITY) &
+		 (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS | INTERRUPTIBILITY_NMI));
+}
+
+static void vmx_inject_nmi(struct vcpu *v)
+{
+	vmx_load(v);
+	vmx_inject_event(INTR_TYPE_NMI | 2, false, 0);
+}
+
+/* NMI-window exiting: an exit as soon as nothing blocks an NMI (SDM vol. 3C §25.2). Without
+ * virtual NMIs there is none, and the next full-path exit injects it. */
+static void vmx_request_nmi_window(struct vcpu *v)
+{
+	vmx_load(v);
+	if (vmx_caps.vnmi)
+		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
+			     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) | CPU_NMI_WINDOW_EXITING);
+}
+
 static void vmx_reset(struct vcpu *v, const struct vcpu_boot_state *boot)
 {
 	struct vmx_msr_entry *guest_msrs = phys_to_virt(v->arch.vmx.msr_area);
@@ -539,6 +562,9 @@ static const struct vcpu_ops vmx_ops = {
 	.irq_window_open = vmx_irq_window_open,
 	.inject_irq = vmx_inject_irq,
 	.request_irq_window = vmx_request_irq_window,
+	.nmi_window_open = vmx_nmi_window_open,
+	.inject_nmi = vmx_inject_nmi,
+	.request_nmi_window = vmx_request_nmi_window,
 };
 
 /*
@@ -626,8 +652,14 @@ const struct vcpu_ops *vmx_probe(void)
 	}
 	vmx_caps.revision = VMX_BASIC_REVISION(basic);
 	cap2 = rdmsr(MSR_VMX_PROCBASED_CTLS2);
-	ok &= compute_ctls("pin-based", rdmsr(MSR_VMX_TRUE_PINBASED_CTLS), pin_req, ARRAY_SIZE(pin_req), 0,
-			   &vmx_caps.pin);
+	ok &= compute_ctls("pin-based", rdmsr(MSR_VMX_TRUE_PINBASED_CTLS), pin_req, ARRAY_SIZE(pin_req),
+			   PIN_VIRTUAL_NMIS, &vmx_caps.pin);
+	/* Virtual NMIs track the guest's NMI blocking; NMI-window exiting, which needs them, says
+	 * when it ends (SDM vol. 3C §24.6.1, §25.2). */
+	vmx_caps.vnmi =
+	    (vmx_caps.pin & PIN_VIRTUAL_NMIS) && ((rdmsr(MSR_VMX_TRUE_PROCBASED_CTLS) >> 32) & CPU_NMI_WINDOW_EXITING);
+	if (!vmx_caps.vnmi)
+		vmx_caps.pin &= ~PIN_VIRTUAL_NMIS;
 	/* The VMX-preemption timer (SDM vol. 3C §25.5.1) counts down in the guest at the TSC rate
 	 * divided by 2^IA32_VMX_MISC[4:0]; the scheduler uses it for slice ends when present. It is
 	 * switched on per entry (vmx_run), so it stays out of the default controls. */
@@ -643,7 +675,9 @@ const struct vcpu_ops *vmx_probe(void)
 			   &vmx_caps.entry);
 	cpu_must = (u32)rdmsr(MSR_VMX_TRUE_PROCBASED_CTLS);
 	/* Keel chooses when to exit on CR3 (never; CR8 always: emulate_cr8) and on an interrupt window. */
-	vmx_caps.cpu &= ~(CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING | CPU_INTR_WINDOW_EXITING) | cpu_must;
+	vmx_caps.cpu &=
+	    ~(CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING | CPU_INTR_WINDOW_EXITING | CPU_NMI_WINDOW_EXITING) |
+	    cpu_must;
 	vmx_caps.entry &= ~ENTRY_IA32E_GUEST;
 	/* With "enable RDTSCP" clear, RDTSCP and RDPID raise #UD in the guest (SDM vol. 3C §25.3):
 	 * no exit. With it set they read the CPU's IA32_TSC_AUX, which is the vCPU's own
@@ -674,8 +708,9 @@ const struct vcpu_ops *vmx_probe(void)
 		pr_warn("vmx: VT-x lacks a feature Keel requires; VT-x is not used\n");
 		return NULL;
 	}
-	pr_info("vmx: Intel VT-x with EPT%s%s, unrestricted guest%s%s\n", vmx_caps.ept & EPT_CAP_2M ? " (2M" : "",
+	pr_info("vmx: Intel VT-x with EPT%s%s, unrestricted guest%s%s%s\n", vmx_caps.ept & EPT_CAP_2M ? " (2M" : "",
 		vmx_caps.ept & EPT_CAP_2M ? (vmx_caps.ept & EPT_CAP_1G ? ", 1G pages)" : " pages)") : "",
-		vmx_caps.vpid ? ", VPID" : "", vmx_caps.preempt_timer ? ", preemption timer" : "");
+		vmx_caps.vpid ? ", VPID" : "", vmx_caps.preempt_timer ? ", preemption timer" : "",
+		vmx_caps.vnmi ? ", virtual NMIs" : "");
 	return &vmx_ops;
 }

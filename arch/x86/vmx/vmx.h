@@ -21,9 +21,14 @@ struct vmx_caps {
 	u64 ept; /* IA32_VMX_EPT_VPID_CAP */
 	bool vpid;
 	bool preempt_timer;	/* VMX-preemption timer usable */
+	bool vnmi;		/* virtual NMIs and NMI-window exiting: guest NMI blocking tracked */
 	u8 preempt_timer_shift; /* it ticks once every 2^shift TSC cycles */
 };
 extern struct vmx_caps vmx_caps;
+
+/* The exiting instruction completed: RIP moves on, the STI/MOV SS shadow ends, and RFLAGS.TF
+ * raises the single-step trap (vmx_exit.c). */
+void vmx_insn_done(struct vcpu *v, u64 next_rip);
 
 /* The vCPU whose VMCS is current on each CPU: VMCS accessor failures are charged to it. */
 extern struct vcpu *vmx_current_vcpu[MAX_CPUS];

@@ -29,11 +29,24 @@ static bool guest_protected(void)
 	return vmx_guest_cr0() & CR0_PE;
 }
 
-static void skip_exiting_insn(void)
+void vmx_insn_done(struct vcpu *v, u64 next_rip)
 {
-	vmcs_writenat(GUEST_RIP, vmcs_readnat(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+	vmcs_writenat(GUEST_RIP, next_rip);
 	vmcs_write32(GUEST_INTERRUPTIBILITY,
 		     vmcs_read32(GUEST_INTERRUPTIBILITY) & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
+	/* The single-step trap a CPU raises after the instruction (SDM vol. 3B §17.3.1.4), which
+	 * VM entry does not raise for an instruction Keel completed: a #DB with DR6.BS. It goes in
+	 * as an injected exception, which discards any debug exception the CPU had pending for the
+	 * same boundary (a MOV SS's, SDM vol. 3C §26.7.3), so the guest sees one #DB. */
+	if (vmcs_readnat(GUEST_RFLAGS) & RFLAGS_TF) {
+		dregs_guest_db(DR6_BS);
+		vcpu_ops->inject(v, VEC_DB, false, 0);
+	}
+}
+
+static void skip_exiting_insn(struct vcpu *v)
+{
+	vmx_insn_done(v, vmcs_readnat(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
 }
 
 void vmx_set_efer(u64 efer)
@@ -77,7 +90,7 @@ static enum cr_result emulate_cr8(struct vcpu *v, u64 qual)
 		v->lapic.tpr = (u32)val << 4;
 		spin_unlock_irqrestore(&v->lock, flags);
 	}
-	skip_exiting_insn();
+	skip_exiting_insn(v);
 	return CR_DONE;
 }
 
@@ -119,7 +132,7 @@ static enum cr_result emulate_cr_write(struct vcpu *v, u64 qual)
 		vmcs_writenat(CR4_READ_SHADOW, val);
 		vmcs_writenat(GUEST_CR4, vmx_cr4_real(val));
 	}
-	skip_exiting_insn();
+	skip_exiting_insn(v);
 	return CR_DONE;
 }
 
@@ -150,6 +163,19 @@ static void requeue_vectoring_event(void)
 	if (type == INTR_TYPE_NR_SOFT_INTR || type == INTR_TYPE_NR_PRIV_SOFT_EXC || type == INTR_TYPE_NR_SOFT_EXC)
 		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
 	vmcs_write32(VM_ENTRY_INTR_INFO, idt & ~INTR_INFO_NMI_UNBLOCK);
+}
+
+/*
+ * The exit came from a fault (or EPT violation) in an IRET that was unblocking NMIs: the IRET
+ * did not complete, so the guest's NMI handler still runs and blocking by NMI must be back
+ * before it resumes (SDM vol. 3C §27.2.2, §31.7.1.2). Not when the exit interrupted an event's
+ * delivery (IDT-vectoring information valid), where the bit means nothing.
+ */
+static void nmi_reblock(void)
+{
+	if (!vmx_caps.vnmi || (vmcs_read32(IDT_VECTORING_INFO) & INTR_INFO_VALID))
+		return;
+	vmcs_write32(GUEST_INTERRUPTIBILITY, vmcs_read32(GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
 }
 
 static const char *entry_failure(u32 basic)
@@ -229,6 +255,8 @@ static bool translate_exit(struct vcpu *v, struct vm_exit *exit, u32 reason)
 		exit->reason = EXIT_NPF;
 		exit->npf.gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 		exit->npf.error = vmcs_readnat(EXIT_QUALIFICATION);
+		if (exit->npf.error & EPT_QUAL_NMI_UNBLOCK)
+			nmi_reblock();
 		return true;
 	case VMX_EXIT_PREEMPTION_TIMER:
 		exit->reason = EXIT_PREEMPT;
@@ -241,11 +269,20 @@ static bool translate_exit(struct vcpu *v, struct vm_exit *exit, u32 reason)
 			     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_INTR_WINDOW_EXITING);
 		exit->reason = EXIT_INTR_WINDOW;
 		return true;
+	case VMX_EXIT_NMI_WINDOW:
+		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
+			     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_NMI_WINDOW_EXITING);
+		exit->reason = EXIT_INTR_WINDOW;
+		return true;
 	case VMX_EXIT_TRIPLE_FAULT:
 		exit->reason = EXIT_SHUTDOWN;
 		return true;
 	case VMX_EXIT_EXCEPTION_NMI:
 		info = vmcs_read32(VM_EXIT_INTR_INFO);
+		/* Defined for exceptions other than #DF (SDM vol. 3C §27.2.2). */
+		if ((info & INTR_INFO_NMI_UNBLOCK) && INTR_INFO_TYPE(info) == INTR_TYPE_NR_HW_EXC &&
+		    INTR_INFO_VECTOR(info) != 8)
+			nmi_reblock();
 		if (INTR_INFO_TYPE(info) == INTR_TYPE_NR_NMI) {
 			/* NMI exiting: the host's NMI, which the host handles itself. */
 			__asm__ volatile("int $2");
@@ -295,6 +332,21 @@ static bool translate_exit(struct vcpu *v, struct vm_exit *exit, u32 reason)
 	return true;
 }
 
+/*
+ * A #DB injected in an STI or MOV SS shadow with RFLAGS.TF set (single-stepping over STI or MOV
+ * SS: the #DB exited, and is reflected): VM entry insists that a single-step trap is then
+ * pending, PENDING_DBG_EXCEPTIONS.BS, or it fails (SDM vol. 3C §26.3.1.5). The CPU sets BS
+ * itself on other exits but not on a #DB it handed to Keel. The injected #DB discards the
+ * pending one (§26.7.3), so the guest still sees one #DB.
+ */
+static void db_in_shadow(void)
+{
+	if ((vmcs_read32(GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)) &&
+	    (vmcs_readnat(GUEST_RFLAGS) & RFLAGS_TF))
+		vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS,
+			      vmcs_readnat(GUEST_PENDING_DBG_EXCEPTIONS) | PENDING_DBG_BS);
+}
+
 /* The scheduler's deadline as a VMX-preemption timer count, taken as late as possible. */
 static void program_preemption_timer(struct vmx_vcpu *x)
 {
@@ -332,6 +384,8 @@ void vmx_run(struct vcpu *v, struct vm_exit *exit)
 		/* An event whose delivery an exit interrupted goes first (re-queued after the exit);
 		 * an exception from an exit handler is queued as soon as the slot is free. */
 		if (v->pending_exc && !(vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID)) {
+			if (v->pending_vector == VEC_DB)
+				db_in_shadow();
 			vmx_inject_event(INTR_TYPE_HW_EXCEPTION | v->pending_vector, v->pending_has_error,
 					 v->pending_error);
 			v->pending_exc = false;

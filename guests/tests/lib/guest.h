@@ -83,6 +83,27 @@ int exception_taken(void);
 bool exception_check(const char *what, int vector, long err);
 const char *vector_name(int vector);
 
+/*
+ * A vector (below 48) of the runtime's IDT handled by the guest's own entry point instead of the
+ * runtime's stubs (an interrupt gate with the same code segment). smp_init() copies the IDT, so
+ * call it before. GUEST_RAW_HANDLER(stub, fn) defines such an entry point in a 64-bit guest: it
+ * saves the caller-saved registers, calls fn(frame) with frame pointing at what the CPU pushed
+ * (ip, cs, flags, sp, ss) and returns with IRETQ.
+ */
+void idt_set_stub(unsigned vector, void (*stub)(void));
+struct iret_frame {
+	unsigned long ip, cs, flags, sp, ss;
+};
+#define GUEST_RAW_HANDLER(stub, fn)                                       \
+	void stub(void);                                                  \
+	void fn(struct iret_frame *f);                                    \
+	__asm__(".text\n.globl " #stub "\n" #stub ":\n"                   \
+		"push %rax\npush %rcx\npush %rdx\npush %rsi\npush %rdi\n" \
+		"push %r8\npush %r9\npush %r10\npush %r11\n"              \
+		"lea 72(%rsp), %rdi\ncld\ncall " #fn "\n"                 \
+		"pop %r11\npop %r10\npop %r9\npop %r8\n"                  \
+		"pop %rdi\npop %rsi\npop %rdx\npop %rcx\npop %rax\niretq\n")
+
 /* MSR access that catches #GP: returns -1 on success, else the vector taken. */
 int rdmsr_safe(uint32_t msr, uint64_t *val);
 int wrmsr_safe(uint32_t msr, uint64_t val);

@@ -78,6 +78,7 @@
 
 /* ICR low word (SDM vol 3A, 11.6.1). */
 #define ICR_FIXED	     (0u << 8)
+#define ICR_NMI		     (4u << 8)
 #define ICR_INIT	     (5u << 8)
 #define ICR_STARTUP	     (6u << 8)
 #define ICR_DELIVERY_PENDING (1u << 12)

@@ -54,6 +54,19 @@ void trap_init(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
+void idt_set_stub(unsigned vector, void (*stub)(void))
+{
+	uintptr_t a = (uintptr_t)stub;
+
+	if (vector >= IDT_VECTORS)
+		fail_now(GUEST_FAIL, "idt_set_stub: vector %u outside the runtime's IDT", vector);
+	idt[vector].off0 = (uint16_t)a;
+	idt[vector].off1 = (uint16_t)(a >> 16);
+#ifdef __x86_64__
+	idt[vector].off2 = (uint32_t)(a >> 32);
+#endif
+}
+
 const char *vector_name(int vector)
 {
 	static const char *const names[32] = {
