@@ -271,6 +271,19 @@ static bool nmi_step_db(struct vcpu *v)
 	return !guests;
 }
 
+/* After any exit while an NMI's IRET or Keel's single-step is outstanding. */
+static __attribute__((noinline, cold)) void nmi_after_exit(struct vcpu *v)
+{
+	struct svm_vcpu *s = &v->arch.svm;
+
+	/* The NMI handler's IRET has run once the guest is past it, whatever the exit. */
+	if (s->nmi_iret && s->vmcb->rip != s->iret_rip)
+		s->nmi_iret = s->nmi_masked = false;
+	/* The stepped instruction cleared TF itself (POPF): no #DB will end the step. */
+	if (s->nmi_step && !(s->vmcb->rflags & RFLAGS_TF))
+		nmi_step_end(v);
+}
+
 static void svm_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmcb *c = v->arch.svm.vmcb;
@@ -318,9 +331,8 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	/* With NRIPS the CPU reports where the intercepted instruction ends (APM §15.7.1). */
 	exit->next_rip = have_nrips ? c->next_rip : 0;
 	info1 = c->exitinfo1;
-	/* The NMI handler's IRET has run once the guest is past it, whatever the exit. */
-	if (__builtin_expect(v->arch.svm.nmi_iret, 0) && c->rip != v->arch.svm.iret_rip)
-		v->arch.svm.nmi_iret = v->arch.svm.nmi_masked = false;
+	if (__builtin_expect(v->arch.svm.nmi_iret | v->arch.svm.nmi_step, 0))
+		nmi_after_exit(v);
 
 	switch (c->exitcode) {
 	case SVM_EXIT_CPUID:
@@ -491,6 +503,21 @@ static void svm_code_state(struct vcpu *v, struct vcpu_code_state *s)
 
 static void svm_inject(struct vcpu *v, u8 vector, bool has_error, u32 error);
 
+/* An instruction Keel completed with RFLAGS.TF set: Keel's own single-step is over (the stepped
+ * instruction exited), or the guest's raises its trap after the instruction (SDM vol. 3B
+ * §17.3.1.4), which VMRUN does not raise for an instruction Keel completed. */
+static __attribute__((noinline, cold)) void insn_done_tf(struct vcpu *v)
+{
+	struct vmcb *c = v->arch.svm.vmcb;
+
+	if (v->arch.svm.nmi_step)
+		nmi_step_end(v);
+	if (c->rflags & RFLAGS_TF) {
+		c->dr6 = dr6_after_db(c->dr6, DR6_BS);
+		svm_inject(v, 1, false, 0);
+	}
+}
+
 static void svm_set(struct vcpu *v, enum vcpu_reg r, u64 val)
 {
 	struct vmcb *c = v->arch.svm.vmcb;
@@ -499,14 +526,8 @@ static void svm_set(struct vcpu *v, enum vcpu_reg r, u64 val)
 	case VREG_RIP:
 		c->rip = val;
 		c->interrupt_shadow = 0; /* the instruction completed: no STI/MOV SS shadow */
-		if (v->arch.svm.nmi_step)
-			nmi_step_end(v); /* the stepped instruction exited and is done */
-		if (c->rflags & RFLAGS_TF) {
-			/* The single-step trap a CPU raises after the instruction (SDM vol. 3B
-			 * §17.3.1.4): VMRUN does not raise it for an instruction Keel completed. */
-			c->dr6 = dr6_after_db(c->dr6, DR6_BS);
-			svm_inject(v, 1, false, 0);
-		}
+		if (__builtin_expect((c->rflags & RFLAGS_TF) != 0, 0))
+			insn_done_tf(v);
 		break;
 	case VREG_RSP:
 		c->rsp = val;
