@@ -279,8 +279,10 @@ static __attribute__((noinline, cold)) void nmi_after_exit(struct vcpu *v)
 	/* The NMI handler's IRET has run once the guest is past it, whatever the exit. */
 	if (s->nmi_iret && s->vmcb->rip != s->iret_rip)
 		s->nmi_iret = s->nmi_masked = false;
-	/* The stepped instruction cleared TF itself (POPF): no #DB will end the step. */
-	if (s->nmi_step && !(s->vmcb->rflags & RFLAGS_TF))
+	/* The stepped instruction cleared TF itself (POPF): no #DB will end the step. (An IRET
+	 * loads the guest's TF but still traps, on the TF it started with.) */
+	if (s->nmi_step && !s->step_iret && !(s->vmcb->rflags & RFLAGS_TF) &&
+	    s->vmcb->exitcode != SVM_EXIT_EXCP_BASE + 1)
 		nmi_step_end(v);
 }
 
