@@ -10,6 +10,7 @@
 #include "kernel/log.h"
 #include "kernel/mm/page.h"
 #include "kernel/percpu.h"
+#include "vmm/guest_mem.h"
 #include "vmm/vm.h"
 
 void svm_enter(hpa_t vmcb_pa, struct vcpu_gprs *gprs, hpa_t host_save_pa);
@@ -139,7 +140,7 @@ static void svm_set_boot_state(struct vcpu *v, const struct vcpu_boot_state *boo
 	vmcb->interrupt_shadow = 0;
 	vmcb->vintr &= ~VINTR_V_IRQ;
 	vmcb->intercept_misc1 &= ~(INTERCEPT1_VINTR | INTERCEPT1_IRET);
-	v->arch.svm.nmi_masked = v->arch.svm.nmi_iret = v->arch.svm.nmi_step = false;
+	v->arch.svm.nmi_masked = v->arch.svm.nmi_iret = v->arch.svm.nmi_step = v->arch.svm.soft.valid = false;
 	vmcb->star = vmcb->lstar = vmcb->cstar = vmcb->sfmask = vmcb->kernel_gs_base = 0;
 	vmcb->sysenter_cs = vmcb->sysenter_esp = vmcb->sysenter_eip = 0;
 	v->pending_exc = false;
@@ -271,6 +272,34 @@ static bool nmi_step_db(struct vcpu *v)
 	return !guests;
 }
 
+static int soft_end(void *ctx, u64 *next)
+{
+	struct vcpu *v = ctx;
+	u8 op[2];
+	unsigned n = svm_soft_opcode(v->arch.svm.vmcb->eventinj, op);
+
+	return insn_end(v, op, n, next);
+}
+
+/* An event cut short by the exit goes in again: a software one past its instruction (INTn,
+ * INT3, INTO: svm_event.c). Any other exit ends Keel's record of the last software one. */
+static __attribute__((noinline, cold)) void requeue_event(struct vcpu *v)
+{
+	struct vmcb *c = v->arch.svm.vmcb;
+
+	if (!svm_event_is_soft(c->eventinj)) {
+		v->arch.svm.soft.valid = false;
+		return;
+	}
+	if (svm_requeue_soft(c, &v->arch.svm.soft, have_nrips, soft_end, v) < 0) {
+		vm_crash(v->vm,
+			 "a software interrupt (vector %u) at RIP %#llx was cut short and its instruction cannot be "
+			 "read to deliver it again",
+			 (unsigned)(u8)c->eventinj, (unsigned long long)c->rip);
+		c->eventinj = 0;
+	}
+}
+
 /* After any exit while an NMI's IRET or Keel's single-step is outstanding. */
 static __attribute__((noinline, cold)) void nmi_after_exit(struct vcpu *v)
 {
@@ -332,6 +361,8 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	c->eventinj = (c->exitintinfo & EVENTINJ_VALID) ? c->exitintinfo : 0;
 	/* With NRIPS the CPU reports where the intercepted instruction ends (APM §15.7.1). */
 	exit->next_rip = have_nrips ? c->next_rip : 0;
+	if (__builtin_expect((c->eventinj & EVENTINJ_VALID) | v->arch.svm.soft.valid, 0))
+		requeue_event(v);
 	info1 = c->exitinfo1;
 	if (__builtin_expect(v->arch.svm.nmi_iret | v->arch.svm.nmi_step, 0))
 		nmi_after_exit(v);

@@ -7,6 +7,14 @@
 
 struct vmcb;
 
+/* A software event (INTn, INT3, INTO) Keel delivers again after an exit cut it short: the VMCB's
+ * CS base and where the instruction starts and ends (arch/x86/svm/svm_event.c). */
+struct svm_soft_int {
+	bool valid;
+	u8 vector;
+	u64 cs_base, old_rip, next_rip;
+};
+
 struct svm_vm {
 	hpa_t npt_root; /* nested PML4 */
 	hpa_t iopm;	/* 12 KiB I/O permission map */
@@ -28,7 +36,8 @@ struct svm_vcpu {
 	bool step_iret;	 /* ... and that instruction is the IRET (which loads RFLAGS itself) */
 	bool step_tf;	 /* the guest's own TF when the step began */
 	u64 iret_rip;
-	u64 step_dr6; /* the guest's DR6 when the step began */
+	u64 step_dr6;		  /* the guest's DR6 when the step began */
+	struct svm_soft_int soft; /* the last software event delivered again (svm_event.c) */
 };
 
 #endif

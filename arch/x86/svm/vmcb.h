@@ -3,6 +3,7 @@
 #ifndef KEEL_SVM_VMCB_H
 #define KEEL_SVM_VMCB_H
 
+#include "arch/x86/svm/svm_types.h"
 #include "kernel/types.h"
 
 struct vmcb_seg {
@@ -208,6 +209,14 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one page");
 
 /* Whether a #VMEXIT code is VMEXIT_INVALID (a failed VMRUN): -1, or QEMU's 32-bit -1. */
 bool svm_exit_invalid(u64 exitcode);
+
+/* Whether EXITINTINFO (or EVENTINJ) `info` is a valid software event. */
+bool svm_event_is_soft(u64 info);
+/* The bytes of the instruction that raised it, after any prefixes (1 or 2 bytes: returned). */
+unsigned svm_soft_opcode(u64 info, u8 op[2]);
+/* c->eventinj holds such an event for the next VMRUN: sets RIP (and NextRIP with NRIPS) so that it
+ * returns past its instruction, whose end `end` finds (it reads RIP in c); -1 if it cannot. */
+int svm_requeue_soft(struct vmcb *c, struct svm_soft_int *s, bool nrips, int (*end)(void *ctx, u64 *next), void *ctx);
 /* The first VMRUN consistency check (APM vol. 2 §15.5.1) the VMCB fails, named; NULL if none
  * that Keel knows does (arch/x86/svm/vmcb_check.c). */
 const char *vmcb_check(const struct vmcb *c);
