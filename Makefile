@@ -106,6 +106,7 @@ $(B)/keel.elf: $(B)/keel64.elf
 
 include boot/efi/efi.mk
 include guests/linux/linux.mk
+include guests/mgmt/mgmt.mk
 include iso/iso.mk
 include guests/tests/guests.mk
 
@@ -135,13 +136,16 @@ FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 #   check-vmx          the guest suite under the VT-x backend on Bochs (QEMU TCG has no VT-x)
 #   check-linux        Debian's kernel under Keel on SVM: the guest users run
 #   check-linux-vmx    the same kernel under VT-x on Bochs (slow)
+#   check-mgmt         the management VM: keel.ko built against the stock kernel's headers, loaded
+#                      under Keel (SVM), keelctl listing VMs; the management hypercalls refused to
+#                      other VMs
 # and prints each target's wall time at the end (tests/timed.sh), also when one fails.
 # Then CI runs `make DEBUG=1 check-svm`: the SVM suite on the debug build (build-debug/), with
 # ASSERT() and the spinlocks' owner checks live, and the boot test that the owner check catches
 # a CPU taking a lock twice (fault=relock). Not in CI: check-vmx-full (a 1.5 GiB VM on
 # Bochs, about 50 s more) and bench (measurements).
 TEST_TARGETS := check-format check-unit check-fuzz check-bench check-boot check-guests-bare check-svm check-sched check-vmx \
-	check-linux check-linux-vmx
+	check-linux check-linux-vmx check-mgmt
 test:
 	+$(Q)MAKE="$(MAKE)" tests/timed.sh $(B)/test-times.txt \
 		$(if $(findstring k,$(firstword -$(MAKEFLAGS))),1,0) $(TEST_TARGETS)
@@ -182,7 +186,7 @@ run-guest: deps $(B)/keel.elf
 		$(QEMU_SERIAL) -display none -net none -no-reboot
 
 # Debian packages the build, run and tests need.
-DEB_PACKAGES := gcc clang lld make binutils nasm gnu-efi qemu-system-x86 ovmf grub-pc-bin \
+DEB_PACKAGES := gcc libc6-dev libelf1 clang lld make binutils nasm gnu-efi qemu-system-x86 ovmf grub-pc-bin \
 	grub-efi-amd64-bin grub-common xorriso mtools dosfstools libcmocka-dev python3-pytest \
 	python3-pexpect kbd console-setup-linux clang-format bochs bochsbios vgabios \
 	libclang-rt-14-dev

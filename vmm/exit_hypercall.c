@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Hypercalls (vmm/public/keel_hypercall.h). Guest buffers are copied once, then used. */
 #include "arch/x86/regs.h"
+#include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/sched.h"
 #include "vmm/guest_mem.h"
 #include "vmm/exit.h"
 #include "vmm/dev/vuart.h"
 #include "vmm/public/keel_hypercall.h"
+#include "vmm/vm_config.h"
+#include "vmm/vmm.h"
 
 /* The ABI's error numbers are the ones Keel returns (the guests compile the public header). */
 _Static_assert(KEEL_EPERM == EPERM && KEEL_EFAULT == EFAULT && KEEL_EINVAL == EINVAL && KEEL_ENOSYS == ENOSYS,
@@ -23,10 +27,75 @@ static s64 hc_console_write(struct vcpu *v, u64 gpa, u64 len)
 	return guest_console_write(v->vm, buf, (u32)len);
 }
 
+struct vm_list {
+	struct keel_vm_info *out;
+	u32 max, n;
+};
+
+static u32 keel_state(enum vm_state s)
+{
+	switch (s) {
+	case VM_CREATED:
+		return KEEL_VM_CREATED;
+	case VM_RUNNING:
+		return KEEL_VM_RUNNING;
+	case VM_PAUSED:
+		return KEEL_VM_PAUSED;
+	case VM_DEAD:
+		break;
+	}
+	return KEEL_VM_DEAD;
+}
+
+/* Under the VM list lock (vmm_for_each_vm): one entry, if there is room; every VM is counted. */
+static void list_one(struct vm *vm, void *arg)
+{
+	struct vm_list *l = arg;
+	struct keel_vm_info *e;
+
+	if (l->n++ >= l->max)
+		return;
+	e = &l->out[l->n - 1];
+	*e = (struct keel_vm_info){ .id = vm->id,
+				    .state = keel_state(vm->state),
+				    .vcpus = vm->nr_vcpus,
+				    .flags = vm->mgmt ? KEEL_VM_F_MGMT : 0,
+				    .mem_bytes = vm->ram_size };
+	kstrlcpy(e->name, vm->name, sizeof(e->name));
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		struct sched_stats st;
+
+		if (!v)
+			continue;
+		for (u32 r = 0; r < EXIT_REASON_MAX; r++)
+			e->exits += v->exit_counts[r];
+		sched_entity_stats(&v->se, &st);
+		e->run_ns += st.run_ns;
+	}
+}
+
+/* HC_VM_LIST: the list is built in Keel's memory under the list lock, then copied out at once
+ * (the guest's buffer is written once, after every bound is checked). */
+static s64 hc_vm_list(struct vcpu *v, u64 gpa, u64 max)
+{
+	struct keel_vm_info out[MAX_VMS]; /* Keel never has more */
+	struct vm_list l = { .out = out, .max = (u32)MIN(max, (u64)MAX_VMS) };
+
+	if (max > KEEL_VM_LIST_MAX)
+		return -EINVAL;
+	vmm_for_each_vm(list_one, &l);
+	if (gpa_write(v->vm, gpa, out, (u64)MIN(l.n, l.max) * sizeof(out[0])))
+		return -EFAULT;
+	return l.n;
+}
+
 bool hypercall_is_short(struct vcpu *v)
 {
-	/* Console writes copy and print up to HC_CONSOLE_MAX bytes: not with interrupts off. */
-	return (u32)v->gprs.rax != HC_CONSOLE_WRITE;
+	/* Console writes copy and print up to HC_CONSOLE_MAX bytes, the VM list takes the VM list
+	 * lock and copies up to 2.3 KiB: not with interrupts off. */
+	return (u32)v->gprs.rax < HC_CONSOLE_WRITE ||
+	       ((u32)v->gprs.rax > HC_CONSOLE_WRITE && v->gprs.rax < HC_MGMT_FIRST);
 }
 
 void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
@@ -58,6 +127,11 @@ void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 		v->gprs.rax = wide ? (u64)-EPERM : (u32)-EPERM;
 		return;
 	}
+	/* The management range is the management VM's alone, every number of it. */
+	if (nr >= HC_MGMT_FIRST && nr <= HC_MGMT_LAST && !v->vm->mgmt) {
+		v->gprs.rax = wide ? (u64)-EPERM : (u32)-EPERM;
+		return;
+	}
 	switch (nr) {
 	case HC_VERSION:
 		ret = KEEL_ABI_VERSION;
@@ -68,6 +142,9 @@ void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 	case HC_EXIT:
 		vm_exit_status(v->vm, (u32)a0);
 		return;
+	case HC_VM_LIST:
+		ret = hc_vm_list(v, a0, a1);
+		break;
 	default:
 		ret = -ENOSYS;
 		break;

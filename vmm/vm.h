@@ -80,6 +80,7 @@ struct vm {
 	struct vm_mmio_handler mmio[VM_MAX_MMIO_HANDLERS]; /* never backed by RAM: every access exits */
 	u32 nr_mmio;
 	u32 live_vcpus;	      /* vCPUs still under the scheduler */
+	bool mgmt;	      /* the management VM: allowed the management hypercalls */
 	struct sched_cap cap; /* shared by its vCPUs (cap=) */
 	/* How it ended: a status from the guest, or a crash reason from Keel. */
 	bool ending; /* set once, by whoever ends it first */

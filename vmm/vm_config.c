@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real|linux][,initrd=INDEX][,mods=I+J+...][,vcpus=N][,weight=W][,cap=PCT]
- * [,cpus=LIST[/LIST...]][,on_reset=restart|end]: the VMs Keel builds at boot.
+ * [,cpus=LIST[/LIST...]][,on_reset=restart|end][,mgmt]: the VMs Keel builds at boot; mgmt makes
+ * one of them the management VM (docs/mgmt.md).
  */
 #include "vmm/vm_config.h"
 
@@ -156,6 +157,8 @@ int vmm_config_add(const char *value)
 			}
 		} else if (!strcmp(field, "on_reset=restart") || !strcmp(field, "on_reset=end")) {
 			c.end_on_reset = field[9] == 'e';
+		} else if (!strcmp(field, "mgmt")) {
+			c.mgmt = true;
 		} else if (!strcmp(field, "boot=real")) {
 			c.boot = VM_BOOT_REAL;
 		} else if (!strcmp(field, "boot=linux")) {
@@ -166,7 +169,7 @@ int vmm_config_add(const char *value)
 			pr_warn(
 			    "vm %s: bad field '%s' (module=INDEX, mem=SIZE from 2M to 64G, boot=multiboot|real|linux, "
 			    "initrd=INDEX, mods=I+J, vcpus=1-%u, weight=1-65535, cap=0-100, cpus=SET[/SET...], "
-			    "on_reset=restart|end)\n",
+			    "on_reset=restart|end, mgmt)\n",
 			    c.name, field, VM_CONFIG_MAX_VCPUS);
 			return -EINVAL;
 		}
@@ -181,6 +184,13 @@ int vmm_config_add(const char *value)
 	if (c.initrd != ~0u && c.boot != VM_BOOT_LINUX) {
 		pr_warn("vm %s: initrd= is for boot=linux guests\n", c.name);
 		return -EINVAL;
+	}
+	for (u32 i = 0; c.mgmt && i < nr_vm_configs; i++) {
+		if (vm_configs[i].mgmt) {
+			pr_warn("vm %s: refused: there is one management VM, and %s is it\n", c.name,
+				vm_configs[i].name);
+			return -EEXIST;
+		}
 	}
 	vm_configs[nr_vm_configs++] = c;
 	return 0;

@@ -231,6 +231,7 @@ static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi
 		goto fail;
 	}
 	vm->cap.pct = c->cap;
+	vm->mgmt = c->mgmt;
 	for (u32 i = 0; i < c->vcpus; i++) {
 		/* APs wait for INIT and SIPI; their state until then does not matter. */
 		static const struct vcpu_boot_state ap = { .protected_mode = false };

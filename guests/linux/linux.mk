@@ -5,7 +5,7 @@
 #   make check-linux-bare   boot them on bare QEMU (no hypervisor), 2 CPUs, and check the markers
 LINUX_DIR := $(B)/linux
 LINUX_GUEST := $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initramfs.cpio.gz
-LINUX_INPUTS := guests/linux/mkguest.sh guests/linux/mkcpio.py guests/linux/init
+LINUX_INPUTS := guests/linux/mkguest.sh guests/linux/debs.sh guests/linux/mkcpio.py guests/linux/init
 # Every marker a default (keeltest unset) boot must print.
 LINUX_MARKERS := 'keel-init: [0-9]* cpus' 'keel-init: timer ticking on all' \
 	'keel-init: file write/read ok' 'keel-init: done, powering off'

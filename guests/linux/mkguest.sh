@@ -14,7 +14,7 @@ if [ $# -ne 1 ]; then
 fi
 OUT=$1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-INPUTS=("$HERE/mkguest.sh" "$HERE/mkcpio.py" "$HERE/init")
+INPUTS=("$HERE/mkguest.sh" "$HERE/debs.sh" "$HERE/mkcpio.py" "$HERE/init")
 KERNEL_META=linux-image-amd64
 PYTHON=${PYTHON:-python3}
 export LC_ALL=C
@@ -40,34 +40,8 @@ fi
 mkdir -p "$OUT/debs"
 OUT=$(cd "$OUT" && pwd)
 
-# Candidate version of a package, from apt's lists.
-candidate() {
-	apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n1
-}
-
-# Path of the .deb for package $1 at version $2 in OUTDIR/debs, downloading it if absent.
-fetch_deb() {
-	local pkg=$1 ver=$2 f
-	for f in "$OUT/debs/${pkg}_"*.deb; do
-		[ -f "$f" ] || continue
-		if [ "$(dpkg-deb -f "$f" Package)" = "$pkg" ] && [ "$(dpkg-deb -f "$f" Version)" = "$ver" ]; then
-			echo "$f"
-			return
-		fi
-	done
-	log "downloading $pkg $ver"
-	# apt-get download writes into the current directory. As root, apt drops to the _apt user
-	# for the download, which cannot write into a root-owned directory: it falls back to
-	# downloading unsandboxed and warns; silence only that warning.
-	(cd "$OUT/debs" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2)
-	for f in "$OUT/debs/${pkg}_"*.deb; do
-		if [ -f "$f" ] && [ "$(dpkg-deb -f "$f" Version)" = "$ver" ]; then
-			echo "$f"
-			return
-		fi
-	done
-	die "apt-get download $pkg=$ver left no .deb in $OUT/debs"
-}
+# candidate, fetch_deb
+. "$HERE/debs.sh"
 
 # A machine whose packages were all installed already may have empty apt lists: as root, fetch
 # them once (the same step `make deps` runs before installing).
@@ -87,8 +61,8 @@ kver=$(candidate "$kpkg")
 bver=$(candidate busybox-static)
 [ -n "$bver" ] || die "apt knows no busybox-static (run apt-get update?)"
 
-kdeb=$(fetch_deb "$kpkg" "$kver")
-bdeb=$(fetch_deb busybox-static "$bver")
+kdeb=$(fetch_deb "$OUT/debs" "$kpkg" "$kver")
+bdeb=$(fetch_deb "$OUT/debs" busybox-static "$bver")
 
 WORK=$(mktemp -d "$OUT/work.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -109,27 +83,7 @@ busybox="$WORK/busybox/bin/busybox"
 [ -x "$busybox" ] || die "$bdeb has no bin/busybox"
 
 list="$WORK/initramfs.list"
-{
-	echo "dir /bin 0755 0 0"
-	echo "dir /sbin 0755 0 0"
-	echo "dir /usr 0755 0 0"
-	echo "dir /usr/bin 0755 0 0"
-	echo "dir /usr/sbin 0755 0 0"
-	echo "dir /dev 0755 0 0"
-	echo "dir /proc 0555 0 0"
-	echo "dir /sys 0555 0 0"
-	echo "dir /tmp 1777 0 0"
-	echo "dir /root 0700 0 0"
-	echo "dir /etc 0755 0 0"
-	# The kernel opens /dev/console for init before anything is mounted on /dev.
-	echo "nod /dev/console 0600 0 0 c 5 1"
-	echo "file /init $HERE/init 0755 0 0"
-	echo "file /bin/busybox $busybox 0755 0 0"
-	# --list-full prints each applet's install path (bin/sh, sbin/poweroff, usr/bin/...).
-	"$busybox" --list-full | sort | while read -r applet; do
-		[ "$applet" = bin/busybox ] || echo "slink /$applet /bin/busybox 0777 0 0"
-	done
-} >"$list"
+busybox_initramfs_list "$busybox" "$HERE/init" >"$list"
 grep -q '^slink /bin/sh ' "$list" || die "busybox has no sh applet"
 
 "$PYTHON" "$HERE/mkcpio.py" "$list" "$WORK/initramfs.cpio"

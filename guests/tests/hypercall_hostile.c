@@ -3,7 +3,8 @@
  * Hostile hypercalls from a 64-bit guest (RAX = number, RDI, RSI, RDX = arguments): buffers at
  * hypervisor-like addresses (full and truncated to 32 bits), non-canonical and wrapping pointers,
  * MMIO, huge lengths, and numbers that only look valid after truncation to 32 bits. Each must fail
- * cleanly (-EFAULT/-EINVAL, -ENOSYS) and the VM must go on.
+ * cleanly (-EFAULT/-EINVAL, -ENOSYS; -EPERM for the management hypercalls, which are the
+ * management VM's alone) and the VM must go on.
  * Bare QEMU: FAILS as expected (VMMCALL raises #UD without a hypervisor).
  */
 #include "guest.h"
@@ -45,6 +46,21 @@ void test_main(void)
 	CHECK(r == -KEEL_ENOSYS, "hypercall 0x100000000 returned %ld, expected %d", r, -KEEL_ENOSYS);
 	r = hypercall(~0ul, 0, 0, 0);
 	CHECK(r == -KEEL_ENOSYS, "hypercall ~0 returned %ld, expected %d", r, -KEEL_ENOSYS);
+	/* The management range is the management VM's alone (issue 14): every number in it, known
+	 * or not, is -EPERM here, and the buffer HC_VM_LIST would fill stays untouched. */
+	static struct keel_vm_info list[2];
+	static const unsigned long mgmt_calls[] = { HC_VM_LIST, HC_MGMT_FIRST + 1, HC_MGMT_LAST };
+	memset(list, 0x5a, sizeof(list));
+	for (unsigned i = 0; i < sizeof(mgmt_calls) / sizeof(mgmt_calls[0]); i++) {
+		r = hypercall(mgmt_calls[i], (unsigned long)list, 2, 0);
+		CHECK(r == -KEEL_EPERM, "management hypercall 0x%lx returned %ld, expected %d", mgmt_calls[i], r,
+		      -KEEL_EPERM);
+	}
+	for (unsigned i = 0; i < sizeof(list); i++)
+		CHECK(((unsigned char *)list)[i] == 0x5a,
+		      "HC_VM_LIST wrote byte %u of the buffer of a non-management VM", i);
+	r = hypercall(HC_MGMT_LAST + 1, 0, 0, 0);
+	CHECK(r == -KEEL_ENOSYS, "hypercall 0x%x returned %ld, expected %d", HC_MGMT_LAST + 1, r, -KEEL_ENOSYS);
 	r = hypercall(HC_VERSION, 0, 0, 0);
 	CHECK(r == version, "HC_VERSION after the bad calls returned %ld (before: %ld)", r, version);
 }

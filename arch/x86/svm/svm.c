@@ -287,7 +287,8 @@ static __attribute__((noinline, cold)) void requeue_event(struct vcpu *v)
 {
 	struct vmcb *c = v->arch.svm.vmcb;
 
-	if (!svm_event_is_soft(c->eventinj)) {
+	/* After a shutdown (a triple fault) the VM ends: nothing is delivered again. */
+	if (!svm_event_is_soft(c->eventinj) || c->exitcode == SVM_EXIT_SHUTDOWN) {
 		v->arch.svm.soft.valid = false;
 		return;
 	}

@@ -1,0 +1,99 @@
+#!/bin/bash
+# Build the management VM: keel.ko against Debian's headers of exactly the kernel the Linux
+# guest uses, keelctl and libkeel, and an initramfs carrying them.
+#   guests/mgmt/mkmgmt.sh OUTDIR LINUXDIR
+# LINUXDIR is guests/linux/mkguest.sh's output (vmlinuz, kernel-version, packages, debs/). The
+# headers are fetched with apt-get download at the version of the linux-image package used and
+# unpacked with dpkg -x under OUTDIR/headers: nothing is installed, no root is needed. keel.ko is
+# built by that kernel's kbuild with Debian's gcc (the compiler the kernel was built with), also
+# when Keel itself is built with clang. Outputs: OUTDIR/keel.ko, OUTDIR/keelctl (static),
+# OUTDIR/initramfs.cpio.gz. See docs/mgmt.md.
+set -euo pipefail
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 OUTDIR LINUXDIR" >&2
+	exit 2
+fi
+OUT=$1
+LINUX=$(cd "$2" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+PYTHON=${PYTHON:-python3}
+export LC_ALL=C
+# Not the caller's make: its variables (CC=clang, B=...) must not reach the kernel's kbuild.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+
+log() { echo "mkmgmt: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+mkdir -p "$OUT/debs"
+OUT=$(cd "$OUT" && pwd)
+
+release=$(cat "$LINUX/kernel-version") || die "$LINUX/kernel-version missing (make linux-guest)"
+read -r kpkg kver < <(grep '^linux-image-' "$LINUX/packages") || die "no linux-image in $LINUX/packages"
+[ "$kpkg" = "linux-image-$release" ] || die "$LINUX/packages names $kpkg, the kernel is $release"
+
+# The headers of exactly this kernel: linux-headers-<release> at the image's package version, and
+# what it depends on at the versions it names (the -common headers, linux-kbuild-<series>).
+# fetch_deb, busybox_initramfs_list
+. "$ROOT/guests/linux/debs.sh"
+# The version, if apt knows package $1 at exactly version $2.
+candidate_at() {
+	apt-cache show "$1" 2>/dev/null | sed -n 's/^Version: //p' | grep -Fx "$2" | head -n1
+}
+fetch_exact() { # package version
+	[ -n "$(candidate_at "$1" "$2")" ] ||
+		die "apt has no $1 $2: the headers must match the kernel exactly (apt-get update? a newer kernel?)"
+	fetch_deb "$OUT/debs" "$1" "$2"
+}
+hpkg=linux-headers-$release
+hdeb=$(fetch_exact "$hpkg" "$kver")
+debs=("$hdeb")
+deps=$(dpkg-deb -f "$hdeb" Depends | tr ',' '\n' | sed 's/^ *//')
+for dep in $(echo "$deps" | sed -n 's/^\(linux-headers-[^ ]*-common\) .*/\1/p; s/^\(linux-kbuild-[^ ]*\) .*/\1/p'); do
+	debs+=("$(fetch_exact "$dep" "$kver")")
+done
+[ ${#debs[@]} -eq 3 ] || die "$hpkg $kver: expected a -common headers and a linux-kbuild dependency, got: $deps"
+
+stamp="$OUT/headers/.debs"
+if [ "$(cat "$stamp" 2>/dev/null)" != "${debs[*]}" ]; then
+	rm -rf "$OUT/headers"
+	mkdir -p "$OUT/headers"
+	for d in "${debs[@]}"; do dpkg -x "$d" "$OUT/headers"; done
+	# The per-flavour Makefile includes the -common one by its absolute /usr/src path.
+	sed -i "s#/usr/src/#$OUT/headers/usr/src/#" "$OUT/headers/usr/src/$hpkg/Makefile"
+	echo "${debs[*]}" >"$stamp"
+fi
+KDIR="$OUT/headers/usr/src/$hpkg"
+kcc=$(sed -n 's/^CC = .*\(gcc-[0-9]*\)$/\1/p' "$KDIR/.kernelvariables" | head -n1)
+kcc=${kcc:-gcc}
+command -v "$kcc" >/dev/null || die "the kernel was built with $kcc, which is not installed (make deps)"
+
+# keel.ko, built in a copy (kbuild writes next to the sources).
+rm -rf "$OUT/keel-build"
+cp -r "$HERE/keel" "$OUT/keel-build"
+make -s -C "$KDIR" M="$OUT/keel-build" KEEL_PUBLIC="$ROOT/vmm/public" CC="$kcc" modules >&2
+magic=$(grep -a -o 'vermagic=[^ ]*' "$OUT/keel-build/keel.ko" | head -n1)
+[ "$magic" = "vermagic=$release" ] || die "keel.ko has $magic, the kernel is $release"
+cp "$OUT/keel-build/keel.ko" "$OUT/keel.ko"
+
+# keelctl: static, so the initramfs needs no libc.
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -I"$HERE/tools" -I"$HERE/keel" -I"$ROOT/vmm/public" \
+	-o "$OUT/keelctl" "$HERE/tools/keelctl.c" "$HERE/tools/libkeel.c"
+
+# The initramfs: busybox (the Linux guest's, already fetched), /init, keel.ko, keelctl.
+bdeb=$(ls "$LINUX"/debs/busybox-static_*.deb 2>/dev/null | head -n1)
+[ -n "$bdeb" ] || die "no busybox-static .deb in $LINUX/debs (make linux-guest)"
+WORK=$(mktemp -d "$OUT/work.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+dpkg -x "$bdeb" "$WORK/busybox"
+busybox="$WORK/busybox/bin/busybox"
+{
+	busybox_initramfs_list "$busybox" "$HERE/init"
+	echo "file /lib/modules/keel.ko $OUT/keel.ko 0644 0 0"
+	echo "file /usr/sbin/keelctl $OUT/keelctl 0755 0 0"
+} >"$WORK/list"
+"$PYTHON" "$ROOT/guests/linux/mkcpio.py" "$WORK/list" "$WORK/initramfs.cpio"
+gzip -9 -n -c "$WORK/initramfs.cpio" >"$OUT/initramfs.cpio.gz.tmp"
+mv -f "$OUT/initramfs.cpio.gz.tmp" "$OUT/initramfs.cpio.gz"
+log "keel.ko for $release (built with $kcc), keelctl, initramfs -> $OUT"
