@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real|linux][,initrd=INDEX][,mods=I+J+...][,vcpus=N][,weight=W][,cap=PCT]
- * [,cpus=LIST[/LIST...]][,on_reset=restart|end]: the VMs Keel builds at boot.
+ * [,cpus=LIST[/LIST...]][,on_reset=restart|end][,ctl=on|off]: the VMs Keel builds at boot.
  */
 #include "vmm/vm_config.h"
 
@@ -156,6 +156,8 @@ int vmm_config_add(const char *value)
 			}
 		} else if (!strcmp(field, "on_reset=restart") || !strcmp(field, "on_reset=end")) {
 			c.end_on_reset = field[9] == 'e';
+		} else if (!strcmp(field, "ctl=on") || !strcmp(field, "ctl=off")) {
+			c.ctl = field[5] == 'n';
 		} else if (!strcmp(field, "boot=real")) {
 			c.boot = VM_BOOT_REAL;
 		} else if (!strcmp(field, "boot=linux")) {
@@ -166,7 +168,7 @@ int vmm_config_add(const char *value)
 			pr_warn(
 			    "vm %s: bad field '%s' (module=INDEX, mem=SIZE from 2M to 64G, boot=multiboot|real|linux, "
 			    "initrd=INDEX, mods=I+J, vcpus=1-%u, weight=1-65535, cap=0-100, cpus=SET[/SET...], "
-			    "on_reset=restart|end)\n",
+			    "on_reset=restart|end, ctl=on|off)\n",
 			    c.name, field, VM_CONFIG_MAX_VCPUS);
 			return -EINVAL;
 		}
