@@ -111,42 +111,45 @@ static unsigned bar_window(const struct vpci_bar *b, const struct vpci_windows *
 	return b->type == VPCI_BAR_MEM64 && b->prefetch && w->mem64_last ? 2 : 1;
 }
 
+/* Places one BAR at the next size-aligned address of its window; false if it does not fit. */
+static bool place_bar(struct vpci_dev *d, struct vpci_bar *b, const struct vpci_windows *w, u64 next[3])
+{
+	const u64 last[3] = { w->io_last, w->mem32_last, w->mem64_last };
+	unsigned win = bar_window(b, w);
+	u64 at = ALIGN_UP(next[win], b->size);
+
+	if (at < next[win] || at > last[win] || b->size - 1 > last[win] - at)
+		return false;
+	b->addr = at;
+	next[win] = at + b->size;
+	d->cfg[PCI_COMMAND] |= win ? PCI_CMD_MEMORY : PCI_CMD_IO;
+	return true;
+}
+
 int vpci_assign_bars(struct vpci_bus *bus, const struct vpci_windows *w)
 {
 	u64 next[3] = { w->io_first, w->mem32_first, w->mem64_first };
-	const u64 last[3] = { w->io_last, w->mem32_last, w->mem64_last };
-	bool done[VPCI_DEVS][VPCI_FNS][VPCI_NR_BARS] = { { { false } } };
 
-	/* Largest first: each BAR then starts where the previous one ended, aligned, with no gaps
-	 * between BARs of decreasing power-of-two sizes. */
-	for (;;) {
-		struct vpci_dev *best = NULL;
-		unsigned bd = 0, bf = 0, bn = 0, win;
-		u64 at;
+	/* Largest first (sizes are powers of two): each BAR then starts where the previous one in
+	 * its window ended, with no gaps. */
+	for (int shift = 63; shift >= 2; shift--) {
+		for (unsigned dv = 0; dv < VPCI_DEVS; dv++) {
+			for (unsigned fn = 0; fn < VPCI_FNS; fn++) {
+				struct vpci_dev *d = bus->slot[dv][fn].dev;
 
-		for (unsigned dv = 0; dv < VPCI_DEVS; dv++)
-			for (unsigned fn = 0; fn < VPCI_FNS; fn++)
-				for (unsigned n = 0; n < VPCI_NR_BARS; n++) {
-					struct vpci_dev *d = bus->slot[dv][fn].dev;
-					const struct vpci_bar *b = d ? &d->bar[n] : NULL;
+				for (unsigned n = 0; d && n < VPCI_NR_BARS; n++) {
+					struct vpci_bar *b = &d->bar[n];
 
-					if (!b || done[dv][fn][n] || b->type == VPCI_BAR_NONE ||
-					    b->type == VPCI_BAR_MEM64_HI)
+					if (b->type == VPCI_BAR_NONE || b->type == VPCI_BAR_MEM64_HI ||
+					    b->size != 1ull << shift)
 						continue;
-					if (!best || b->size > best->bar[bn].size)
-						best = d, bd = dv, bf = fn, bn = n;
+					if (!place_bar(d, b, w, next))
+						return -ENOSPC;
 				}
-		if (!best)
-			return 0;
-		done[bd][bf][bn] = true;
-		win = bar_window(&best->bar[bn], w);
-		at = ALIGN_UP(next[win], best->bar[bn].size);
-		if (at < next[win] || at > last[win] || best->bar[bn].size - 1 > last[win] - at)
-			return -ENOSPC;
-		best->bar[bn].addr = at;
-		next[win] = at + best->bar[bn].size;
-		best->cfg[PCI_COMMAND] |= win ? PCI_CMD_MEMORY : PCI_CMD_IO;
+			}
+		}
 	}
+	return 0;
 }
 
 struct vpci_dev *vpci_bar_access(struct vpci_bus *bus, bool io, u64 addr, unsigned size, bool write, u64 *val)
