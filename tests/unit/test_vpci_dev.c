@@ -3,7 +3,8 @@
  * Emulated PCI functions (vmm/dev/vpci_dev.c) on the bus (vmm/dev/vpci.c): BAR sizing and
  * programming, decode through COMMAND, routing of I/O and memory accesses to the BAR at its
  * current address, firmware-style BAR assignment, the MSI-X capability, table, PBA and masks,
- * the Keel control function (vmm/dev/keelctl.c) and MSI address/data decoding (vmm/dev/msi.c).
+ * the MSI capability, the Keel control function (vmm/dev/keelctl.c) and MSI address/data
+ * decoding (vmm/dev/msi.c).
  */
 #include "shim.h"
 
@@ -391,6 +392,7 @@ static void test_config_fuzz(void **state)
 	u32 x = 12345;
 
 	make_msix(&b, &d, 2);
+	assert_int_equal(vpci_dev_add_msi(&d, 0x60, 5), 0);
 	for (unsigned i = 0; i < 200000; i++) {
 		unsigned size = 1u << (x % 3);
 		u8 reg = (u8)((x >> 8) & ~(size - 1));
@@ -399,11 +401,96 @@ static void test_config_fuzz(void **state)
 		cfg_wr(&b, SLOT, reg, size, x);
 		cfg_rd(&b, SLOT, reg, size);
 		vpci_dev_msix_notify(&d, x % 4);
+		vpci_dev_msi_notify(&d, x % 40);
 		d.out.n = 0;
 	}
 	/* IDs never change. */
 	assert_int_equal(cfg_rd(&b, SLOT, 0, 4), 0x56781234);
 	assert_int_equal(cfg_rd(&b, SLOT, CAP, 1), 0x11);
+}
+
+#define MSI_CAP 0x60
+
+/* Plain MSI (PCI 3.0 §6.8.1): 64-bit layout, per-vector masks, multiple messages. */
+static void test_msi_capability(void **state)
+{
+	struct vpci_bus b;
+	struct vpci_dev d, e;
+
+	make_msix(&b, &d, 2);
+	assert_int_equal(vpci_dev_add_msi(&d, MSI_CAP, 2), 0);
+	/* The list: MSI at the head, then MSI-X. */
+	assert_int_equal(cfg_rd(&b, SLOT, 0x34, 1), MSI_CAP);
+	assert_int_equal(cfg_rd(&b, SLOT, MSI_CAP, 2), CAP << 8 | 0x05);
+	assert_int_equal(cfg_rd(&b, SLOT, CAP, 1), 0x11);
+	/* Control: 4 vectors capable (MMC 2), 64-bit, per-vector masking, everything else 0. */
+	assert_int_equal(cfg_rd(&b, SLOT, MSI_CAP + 2, 2), 0x0184);
+	cfg_wr(&b, SLOT, MSI_CAP + 2, 2, 0xffff);
+	assert_int_equal(cfg_rd(&b, SLOT, MSI_CAP + 2, 2), 0x01f5); /* enable and MME take; the rest stays */
+	cfg_wr(&b, SLOT, MSI_CAP + 2, 2, 0);
+	cfg_wr(&b, SLOT, MSI_CAP + 4, 4, 0xfee01003);
+	cfg_wr(&b, SLOT, MSI_CAP + 8, 4, 0x12345678);
+	cfg_wr(&b, SLOT, MSI_CAP + 12, 4, 0xffffffff);
+	cfg_wr(&b, SLOT, MSI_CAP + 16, 4, 0xffffffff);
+	cfg_wr(&b, SLOT, MSI_CAP + 20, 4, 0xffffffff);
+	assert_int_equal(cfg_rd(&b, SLOT, MSI_CAP + 4, 4), 0xfee01000);
+	assert_int_equal(cfg_rd(&b, SLOT, MSI_CAP + 8, 4), 0x12345678);
+	assert_int_equal(cfg_rd(&b, SLOT, MSI_CAP + 12, 4), 0xffff); /* 16-bit data */
+	assert_int_equal(cfg_rd(&b, SLOT, MSI_CAP + 16, 4), 0xf);    /* one mask bit per capable vector */
+	assert_int_equal(cfg_rd(&b, SLOT, MSI_CAP + 20, 4), 0);	     /* pending bits are read-only */
+	/* Refused: a second MSI, overlaps, bad counts or offsets. */
+	assert_int_equal(vpci_dev_add_msi(&d, 0x80, 0), -EINVAL);
+	vpci_dev_init(&e, 1, 2, 0, 0, 0, 0);
+	assert_int_equal(vpci_dev_add_msi(&e, 0x40, 6), -EINVAL);
+	assert_int_equal(vpci_dev_add_msi(&e, 0x3c, 0), -EINVAL);
+	assert_int_equal(vpci_dev_add_msi(&e, 0xec, 0), -EINVAL);
+	assert_int_equal(vpci_dev_add_msi(&e, 0x42, 0), -EINVAL);
+	assert_int_equal(vpci_dev_add_bar(&e, 0, VPCI_BAR_MEM32, false, 0x1000), 0);
+	assert_int_equal(vpci_dev_add_msix(&e, 0x40, 0, 1, 0, 0x800), 0);
+	assert_int_equal(vpci_dev_add_msi(&e, 0x48, 0), -EINVAL); /* inside MSI-X's 12 bytes */
+	assert_int_equal(vpci_dev_add_msi(&e, 0x4c, 5), 0);
+}
+
+static void test_msi_delivery(void **state)
+{
+	struct vpci_bus b;
+	struct vpci_dev d;
+
+	make_dev(&b, &d);
+	assert_int_equal(vpci_dev_add_msi(&d, MSI_CAP, 2), 0);
+	cfg_wr(&b, SLOT, MSI_CAP + 4, 4, 0xfee02000);
+	cfg_wr(&b, SLOT, MSI_CAP + 12, 2, 0x4043);
+	/* Disabled: nothing. */
+	assert_false(vpci_dev_msi_notify(&d, 0));
+	/* One vector enabled (MME 0): only vector 0, with the data as written. */
+	cfg_wr(&b, SLOT, MSI_CAP + 2, 2, PCI_MSI_CTRL_ENABLE);
+	assert_false(vpci_dev_msi_notify(&d, 1));
+	assert_true(vpci_dev_msi_notify(&d, 0));
+	assert_int_equal(d.out.n, 1);
+	assert_int_equal(d.out.msg[0].addr, 0xfee02000);
+	assert_int_equal(d.out.msg[0].data, 0x4043);
+	d.out.n = 0;
+	/* Four enabled (MME 2): vector v replaces the data's low 2 bits; 8 asked, 4 capable: 4. */
+	cfg_wr(&b, SLOT, MSI_CAP + 2, 2, PCI_MSI_CTRL_ENABLE | 3u << 4);
+	assert_false(vpci_dev_msi_notify(&d, 4));
+	assert_true(vpci_dev_msi_notify(&d, 2));
+	assert_int_equal(d.out.msg[0].data, 0x4042);
+	d.out.n = 0;
+	cfg_wr(&b, SLOT, MSI_CAP + 2, 2, PCI_MSI_CTRL_ENABLE | 2u << 4);
+	assert_true(vpci_dev_msi_notify(&d, 1));
+	assert_int_equal(d.out.msg[0].data, 0x4041);
+	d.out.n = 0;
+	/* Masked: pending, visible in the Pending Bits; unmasking sends it once. */
+	cfg_wr(&b, SLOT, MSI_CAP + 16, 4, 0x8);
+	assert_true(vpci_dev_msi_notify(&d, 3));
+	assert_int_equal(d.out.n, 0);
+	assert_int_equal(cfg_rd(&b, SLOT, MSI_CAP + 20, 4), 0x8);
+	cfg_wr(&b, SLOT, MSI_CAP + 16, 1, 0);
+	assert_int_equal(d.out.n, 1);
+	assert_int_equal(d.out.msg[0].data, 0x4043);
+	assert_int_equal(cfg_rd(&b, SLOT, MSI_CAP + 20, 4), 0);
+	cfg_wr(&b, SLOT, MSI_CAP + 16, 1, 0);
+	assert_int_equal(d.out.n, 1);
 }
 
 static void test_keelctl(void **state)
@@ -505,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_msix_capability),	  cmocka_unit_test(test_msix_delivery),
 		cmocka_unit_test(test_msix_rejects),	  cmocka_unit_test(test_config_fuzz),
 		cmocka_unit_test(test_keelctl),		  cmocka_unit_test(test_msi_decode),
+		cmocka_unit_test(test_msi_capability),	  cmocka_unit_test(test_msi_delivery),
 	};
 
 	return cmocka_run_group_tests_name("emulated PCI functions: BARs, MSI-X, MSI", tests, NULL, NULL);

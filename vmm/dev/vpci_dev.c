@@ -78,6 +78,43 @@ int vpci_dev_add_bar(struct vpci_dev *d, unsigned n, enum vpci_bar_type type, bo
 	return 0;
 }
 
+/* The capability list: a new capability goes at its head. */
+static void link_cap(struct vpci_dev *d, u8 cap, u8 id)
+{
+	d->cfg[cap] = id;
+	d->cfg[cap + 1] = d->cfg[PCI_CAP_PTR];
+	d->cfg[PCI_CAP_PTR] = cap;
+	put16(d->cfg + PCI_STATUS, get16(d->cfg + PCI_STATUS) | PCI_STATUS_CAP_LIST);
+}
+
+/* Whether [cap, cap + len) is free for a capability (after the header, unused so far). */
+static bool cap_free(const struct vpci_dev *d, u8 cap, unsigned len)
+{
+	if (cap < CFG_HEADER_END || cap & 3 || cap + len > VPCI_CFG_SIZE)
+		return false;
+	if (d->msix.cap && cap < d->msix.cap + PCI_MSIX_CAP_LEN && d->msix.cap < cap + len)
+		return false;
+	return !(d->msi.cap && cap < d->msi.cap + PCI_MSI_CAP_LEN && d->msi.cap < cap + len);
+}
+
+int vpci_dev_add_msi(struct vpci_dev *d, u8 cap, unsigned log2_nr)
+{
+	u32 mask;
+
+	if (d->msi.cap || log2_nr > 5 || !cap_free(d, cap, PCI_MSI_CAP_LEN))
+		return -EINVAL;
+	mask = (u32)((1ull << (1u << log2_nr)) - 1);
+	d->msi = (struct vpci_msi){ .cap = cap, .log2_nr = (u8)log2_nr };
+	link_cap(d, cap, PCI_CAP_ID_MSI);
+	put16(d->cfg + cap + PCI_MSI_CTRL, (u16)(PCI_MSI_CTRL_MMC(log2_nr) | PCI_MSI_CTRL_64BIT | PCI_MSI_CTRL_PVM));
+	d->wmask[cap + PCI_MSI_CTRL] = (u8)(PCI_MSI_CTRL_ENABLE | 7u << PCI_MSI_CTRL_MME_SHIFT);
+	put32(d->wmask + cap + PCI_MSI_ADDR, ~3u); /* dword aligned */
+	put32(d->wmask + cap + PCI_MSI_UADDR, ~0u);
+	put16(d->wmask + cap + PCI_MSI_DATA, 0xffff);
+	put32(d->wmask + cap + PCI_MSI_MASK, mask);
+	return 0;
+}
+
 int vpci_dev_add_msix(struct vpci_dev *d, u8 cap, unsigned bar, u16 nr, u32 table, u32 pba)
 {
 	const struct vpci_bar *b = bar < VPCI_NR_BARS ? &d->bar[bar] : NULL;
@@ -85,7 +122,7 @@ int vpci_dev_add_msix(struct vpci_dev *d, u8 cap, unsigned bar, u16 nr, u32 tabl
 
 	if (!b || (b->type != VPCI_BAR_MEM32 && b->type != VPCI_BAR_MEM64) || d->msix.cap)
 		return -EINVAL;
-	if (cap < CFG_HEADER_END || cap & 3 || cap + PCI_MSIX_CAP_LEN > VPCI_CFG_SIZE || !nr || nr > VPCI_MSIX_MAX)
+	if (!cap_free(d, cap, PCI_MSIX_CAP_LEN) || !nr || nr > VPCI_MSIX_MAX)
 		return -EINVAL;
 	if (!IS_ALIGNED(table | pba, 8u) || table + tlen > b->size || pba + plen > b->size ||
 	    (table < pba + plen && pba < table + tlen))
@@ -93,11 +130,7 @@ int vpci_dev_add_msix(struct vpci_dev *d, u8 cap, unsigned bar, u16 nr, u32 tabl
 	d->msix = (struct vpci_msix){ .cap = cap, .bar = (u8)bar, .nr = nr, .table = table, .pba = pba };
 	for (unsigned i = 0; i < nr; i++)
 		d->msix.entry[i][PCI_MSIX_ENTRY_CTRL / 4] = PCI_MSIX_ENTRY_MASKED;
-	/* Linked in at the head of the capability list. */
-	d->cfg[cap] = PCI_CAP_ID_MSIX;
-	d->cfg[cap + 1] = d->cfg[PCI_CAP_PTR];
-	d->cfg[PCI_CAP_PTR] = cap;
-	put16(d->cfg + PCI_STATUS, get16(d->cfg + PCI_STATUS) | PCI_STATUS_CAP_LIST);
+	link_cap(d, cap, PCI_CAP_ID_MSIX);
 	put16(d->cfg + cap + PCI_MSIX_CTRL, (u16)(nr - 1));
 	put32(d->cfg + cap + PCI_MSIX_TABLE, table | bar);
 	put32(d->cfg + cap + PCI_MSIX_PBA, pba | bar);
@@ -149,6 +182,8 @@ static u32 cfg_dword(const struct vpci_dev *d, u32 reg)
 {
 	if (reg >= PCI_BAR0 && reg < PCI_BAR0 + 4 * VPCI_NR_BARS)
 		return bar_reg(d, (reg - PCI_BAR0) / 4);
+	if (d->msi.cap && reg == d->msi.cap + PCI_MSI_PENDING + 0u)
+		return d->msi.pending;
 	return get32(d->cfg + reg);
 }
 
@@ -161,15 +196,20 @@ u32 vpci_dev_cfg_read(void *opaque, u32 offset, unsigned size)
 	return cfg_dword(d, offset & ~3u) >> (8 * (offset & 3));
 }
 
+static void queue_msg(struct vpci_dev *d, u64 addr, u32 data)
+{
+	if (d->out.n >= VPCI_MSIX_MAX)
+		return; /* the caller did not drain: never happens with one access per drain */
+	d->out.msg[d->out.n].addr = addr;
+	d->out.msg[d->out.n].data = data;
+	d->out.n++;
+}
+
 static void msix_send(struct vpci_dev *d, unsigned vec)
 {
 	const u32 *e = d->msix.entry[vec];
 
-	if (d->out.n >= VPCI_MSIX_MAX)
-		return; /* the caller did not drain: never happens with one access per drain */
-	d->out.msg[d->out.n].addr = (u64)e[PCI_MSIX_ENTRY_UADDR / 4] << 32 | e[PCI_MSIX_ENTRY_ADDR / 4];
-	d->out.msg[d->out.n].data = e[PCI_MSIX_ENTRY_DATA / 4];
-	d->out.n++;
+	queue_msg(d, (u64)e[PCI_MSIX_ENTRY_UADDR / 4] << 32 | e[PCI_MSIX_ENTRY_ADDR / 4], e[PCI_MSIX_ENTRY_DATA / 4]);
 }
 
 static u16 msix_ctrl(const struct vpci_dev *d)
@@ -193,6 +233,54 @@ static void msix_flush(struct vpci_dev *d)
 		if ((d->msix.pending & (1u << v)) && msix_open(d, v)) {
 			d->msix.pending &= ~(1u << v);
 			msix_send(d, v);
+		}
+	}
+}
+
+/* MSI state from the capability: enabled, and the vectors the guest enabled (2^MME, at most
+ * what the function is capable of). */
+static unsigned msi_enabled_vectors(const struct vpci_dev *d)
+{
+	u16 c = get16(d->cfg + d->msi.cap + PCI_MSI_CTRL);
+	unsigned mme = (c >> PCI_MSI_CTRL_MME_SHIFT) & 7;
+
+	if (!d->msi.cap || !(c & PCI_MSI_CTRL_ENABLE))
+		return 0;
+	return 1u << (mme < d->msi.log2_nr ? mme : d->msi.log2_nr);
+}
+
+static void msi_send(struct vpci_dev *d, unsigned vec, unsigned nvec)
+{
+	const u8 *c = d->cfg + d->msi.cap;
+	u32 data = get16(c + PCI_MSI_DATA);
+
+	data = (data & ~(nvec - 1)) | vec;
+	queue_msg(d, (u64)get32(c + PCI_MSI_UADDR) << 32 | get32(c + PCI_MSI_ADDR), data);
+}
+
+bool vpci_dev_msi_notify(struct vpci_dev *d, unsigned vec)
+{
+	unsigned nvec = msi_enabled_vectors(d);
+
+	if (vec >= nvec)
+		return false;
+	if (get32(d->cfg + d->msi.cap + PCI_MSI_MASK) & (1u << vec))
+		d->msi.pending |= 1u << vec;
+	else
+		msi_send(d, vec, nvec);
+	return true;
+}
+
+/* After a write to the MSI capability: pending vectors now unmasked (and enabled) go. */
+static void msi_flush(struct vpci_dev *d)
+{
+	unsigned nvec = msi_enabled_vectors(d);
+	u32 mask = get32(d->cfg + d->msi.cap + PCI_MSI_MASK);
+
+	for (unsigned v = 0; v < nvec; v++) {
+		if ((d->msi.pending & (1u << v)) && !(mask & (1u << v))) {
+			d->msi.pending &= ~(1u << v);
+			msi_send(d, v, nvec);
 		}
 	}
 }
@@ -233,6 +321,9 @@ void vpci_dev_cfg_write(void *opaque, u32 offset, unsigned size, u32 val)
 	if (d->msix.cap && offset <= d->msix.cap + PCI_MSIX_CTRL + 1u &&
 	    offset + size > d->msix.cap + PCI_MSIX_CTRL + 0u)
 		msix_flush(d);
+	/* Enabling MSI or clearing a mask bit may too. */
+	if (d->msi.cap && offset < d->msi.cap + PCI_MSI_CAP_LEN + 0u && offset + size > d->msi.cap)
+		msi_flush(d);
 }
 
 bool vpci_dev_bar_live(const struct vpci_dev *d, unsigned n, u64 *base)

@@ -27,40 +27,53 @@
 #define VPCI_BAR_MAX_IO	 256
 
 /* Type 0 header and capability registers (PCI 3.0 §6.1, §6.7, §6.8.2). */
-#define PCI_VENDOR_ID	      0x00
-#define PCI_DEVICE_ID	      0x02
-#define PCI_COMMAND	      0x04
-#define PCI_STATUS	      0x06
-#define PCI_REVISION	      0x08
-#define PCI_CLASS_PROG	      0x09
-#define PCI_HEADER_TYPE	      0x0e
-#define PCI_BAR0	      0x10
-#define PCI_SUBSYS_VENDOR     0x2c
-#define PCI_SUBSYS_ID	      0x2e
-#define PCI_ROM		      0x30
-#define PCI_CAP_PTR	      0x34
-#define PCI_INT_LINE	      0x3c
-#define PCI_INT_PIN	      0x3d
-#define PCI_CMD_IO	      (1u << 0)
-#define PCI_CMD_MEMORY	      (1u << 1)
-#define PCI_CMD_MASTER	      (1u << 2)
-#define PCI_CMD_INTX_DISABLE  (1u << 10)
-#define PCI_STATUS_CAP_LIST   (1u << 4)
-#define PCI_BAR_IO	      (1u << 0)
-#define PCI_BAR_MEM64	      (2u << 1)
-#define PCI_BAR_PREFETCH      (1u << 3)
-#define PCI_CAP_ID_MSIX	      0x11
-#define PCI_MSIX_CTRL	      2 /* from the capability: message control */
-#define PCI_MSIX_TABLE	      4 /* offset | BIR */
-#define PCI_MSIX_PBA	      8
-#define PCI_MSIX_CAP_LEN      12
-#define PCI_MSIX_CTRL_ENABLE  (1u << 15)
-#define PCI_MSIX_CTRL_MASKALL (1u << 14)
-#define PCI_MSIX_ENTRY_ADDR   0
-#define PCI_MSIX_ENTRY_UADDR  4
-#define PCI_MSIX_ENTRY_DATA   8
-#define PCI_MSIX_ENTRY_CTRL   12
-#define PCI_MSIX_ENTRY_MASKED (1u << 0)
+#define PCI_VENDOR_ID	       0x00
+#define PCI_DEVICE_ID	       0x02
+#define PCI_COMMAND	       0x04
+#define PCI_STATUS	       0x06
+#define PCI_REVISION	       0x08
+#define PCI_CLASS_PROG	       0x09
+#define PCI_HEADER_TYPE	       0x0e
+#define PCI_BAR0	       0x10
+#define PCI_SUBSYS_VENDOR      0x2c
+#define PCI_SUBSYS_ID	       0x2e
+#define PCI_ROM		       0x30
+#define PCI_CAP_PTR	       0x34
+#define PCI_INT_LINE	       0x3c
+#define PCI_INT_PIN	       0x3d
+#define PCI_CMD_IO	       (1u << 0)
+#define PCI_CMD_MEMORY	       (1u << 1)
+#define PCI_CMD_MASTER	       (1u << 2)
+#define PCI_CMD_INTX_DISABLE   (1u << 10)
+#define PCI_STATUS_CAP_LIST    (1u << 4)
+#define PCI_BAR_IO	       (1u << 0)
+#define PCI_BAR_MEM64	       (2u << 1)
+#define PCI_BAR_PREFETCH       (1u << 3)
+#define PCI_CAP_ID_MSI	       0x05
+#define PCI_MSI_CTRL	       2 /* from the capability (PCI 3.0 §6.8.1, 64-bit layout) */
+#define PCI_MSI_ADDR	       4
+#define PCI_MSI_UADDR	       8
+#define PCI_MSI_DATA	       12
+#define PCI_MSI_MASK	       16 /* with per-vector masking */
+#define PCI_MSI_PENDING	       20
+#define PCI_MSI_CAP_LEN	       24
+#define PCI_MSI_CTRL_ENABLE    (1u << 0)
+#define PCI_MSI_CTRL_MMC(n)    ((u32)(n) << 1) /* Multiple Message Capable: 2^n vectors */
+#define PCI_MSI_CTRL_MME_SHIFT 4	       /* Multiple Message Enable, 3 bits */
+#define PCI_MSI_CTRL_64BIT     (1u << 7)
+#define PCI_MSI_CTRL_PVM       (1u << 8)
+#define PCI_CAP_ID_MSIX	       0x11
+#define PCI_MSIX_CTRL	       2 /* from the capability: message control */
+#define PCI_MSIX_TABLE	       4 /* offset | BIR */
+#define PCI_MSIX_PBA	       8
+#define PCI_MSIX_CAP_LEN       12
+#define PCI_MSIX_CTRL_ENABLE   (1u << 15)
+#define PCI_MSIX_CTRL_MASKALL  (1u << 14)
+#define PCI_MSIX_ENTRY_ADDR    0
+#define PCI_MSIX_ENTRY_UADDR   4
+#define PCI_MSIX_ENTRY_DATA    8
+#define PCI_MSIX_ENTRY_CTRL    12
+#define PCI_MSIX_ENTRY_MASKED  (1u << 0)
 
 /* VPCI_BAR_MEM64_HI: the upper half of the MEM64 BAR in the slot before (set by vpci_dev_add_bar). */
 enum vpci_bar_type { VPCI_BAR_NONE, VPCI_BAR_IO, VPCI_BAR_MEM32, VPCI_BAR_MEM64, VPCI_BAR_MEM64_HI };
@@ -98,11 +111,18 @@ struct vpci_msix {
 	u32 pending; /* PBA bits */
 };
 
+struct vpci_msi {
+	u8 cap;	     /* capability offset, 0: none */
+	u8 log2_nr;  /* Multiple Message Capable: 2^log2_nr vectors, 0..5 */
+	u32 pending; /* Pending Bits (per-vector masking) */
+};
+
 struct vpci_dev {
 	u8 cfg[VPCI_CFG_SIZE];
 	u8 wmask[VPCI_CFG_SIZE]; /* bits the guest may change outside BARs (COMMAND included) */
 	struct vpci_bar bar[VPCI_NR_BARS];
 	struct vpci_msix msix;
+	struct vpci_msi msi;
 	struct vpci_msi_out out;
 	const struct vpci_dev_ops *ops;
 	void *opaque;
@@ -120,6 +140,10 @@ int vpci_dev_add_bar(struct vpci_dev *d, unsigned n, enum vpci_bar_type type, bo
  * overlap, be 8-byte aligned). Entries start masked, MSI-X disabled. */
 int vpci_dev_add_msix(struct vpci_dev *d, u8 cap, unsigned bar, u16 nr, u32 table, u32 pba);
 
+/* An MSI capability (PCI 3.0 §6.8.1) at configuration offset cap (after 0x40, dword aligned):
+ * 64-bit address, per-vector masking, 2^log2_nr vectors (0..5). Disabled at reset. */
+int vpci_dev_add_msi(struct vpci_dev *d, u8 cap, unsigned log2_nr);
+
 /* Configuration space (the vpci_device_ops of a registered function). */
 u32 vpci_dev_cfg_read(void *opaque, u32 offset, unsigned size);
 void vpci_dev_cfg_write(void *opaque, u32 offset, unsigned size, u32 val);
@@ -133,5 +157,8 @@ void vpci_dev_bar_write(struct vpci_dev *d, unsigned n, u64 off, unsigned size, 
 /* The function raises MSI-X vector `vec`: queued in d->out, or made pending while masked;
  * dropped while MSI-X is disabled or vec is out of range (returns false). */
 bool vpci_dev_msix_notify(struct vpci_dev *d, unsigned vec);
+/* The same for MSI: vec below the 2^MME vectors the guest enabled; the message carries the data
+ * with its low MME bits replaced by vec (PCI 3.0 §6.8.3.4). */
+bool vpci_dev_msi_notify(struct vpci_dev *d, unsigned vec);
 
 #endif
