@@ -166,15 +166,17 @@ def test_killed_linux_leaves_others_running():
     assert "vmm: every VM page returned to the allocator" in log, log[-4000:]
 
 
-def test_linux_sees_pci_and_msix():
+@pytest.mark.parametrize("vcpus", [1, 2])
+def test_linux_sees_pci_and_msix(vcpus):
     """The DSDT's root bridge, the BARs Keel assigned and an MSI-X message: with ctl=on Linux lists
     the host bridge and the Keel control function (vmm/dev/keelctl.h) with its BARs where Keel put
     them (BAR0 at the start of the 32-bit window, the 16 MiB prefetchable BAR2 in the 64-bit window
     above RAM), and the guest's /init, with no driver, enables MSI-X and rings the doorbell: masked,
-    the vector is pending in the PBA; unmasked, it reaches CPU 0's local APIC on vector 0xdf."""
-    k = Keel([("pci", 1, "pci", "ctl=on")])
+    the vector is pending in the PBA; unmasked, it reaches the last CPU's local APIC (the MSI's
+    destination ID) on vector 0xdf."""
+    k = Keel([("pci", vcpus, "pci", "ctl=on")])
     try:
-        k.expect_all(markers("pci", 1))
+        k.expect_all(markers("pci", vcpus))
     finally:
         log = k.finish()
     check_clean(log)
@@ -202,5 +204,7 @@ def test_linux_sees_pci_and_msix():
     assert "keel-init: pci pba masked 0x00000002" in guest, guest[-4000:]
     assert "keel-init: pci pba unmasked 0x00000000" in guest, guest[-4000:]
     assert "keel-init: pci rings 0x00000002" in guest, guest[-4000:]
-    assert len(re.findall(r"\[pci\] .*common_interrupt: 0\.223 No irq handler for vector", log)) == 2, guest[-4000:]
+    assert f"keel-init: pci msix to cpu {vcpus - 1}" in guest, guest[-4000:]
+    arrivals = re.findall(r"\[pci\] .*common_interrupt: (\d+)\.223 No irq handler for vector", log)
+    assert arrivals == [str(vcpus - 1)] * 2, (arrivals, guest[-4000:])
     assert "unknown keeltest" not in guest, guest[-4000:]
