@@ -12,6 +12,7 @@
 
 #include "drivers/acpi/acpi_hw.h"
 #include "kernel/lib/string.h"
+#include "vmm/aml.h"
 
 /* Header strings (ACPI 6.4 table 5.4): OEM ID 6 bytes, OEM table ID 8, creator ID 4. */
 #define OEM_ID		 "KEEL  "
@@ -109,42 +110,86 @@ _Static_assert(offsetof(struct acpi_gen_rsdt, entry) == 36, "rsdt");
 _Static_assert(sizeof(struct acpi_gen_rsdt) == 36 + 4 * NR_ROOT_ENTRIES, "rsdt");
 
 /*
- * The DSDT's AML body (ACPI 6.4 chapter 20), one object:
+ * The DSDT's AML body (ACPI 6.4 chapter 20), written by vmm/aml.c:
  *   Name (_S5, Package () { 5, 5, 0, 0 })
- * DefName := NameOp NameString DataRefObject (§20.2.5.1); NameString here is one NameSeg, four
- * characters (§20.2.2); DefPackage := PackageOp PkgLength NumElements PackageElementList
- * (§20.2.5.4); PkgLength (§20.2.4) counts itself and what follows, one byte when under 64;
- * each element is a ByteConst := BytePrefix ByteData (§20.2.3). The \_S5_ values are SLP_TYPa,
- * SLP_TYPb and two reserved values (§7.4.2).
+ *   Scope (\_SB) { Device (PCI0) { _HID, _CID, _SEG, _BBN, _UID, _CRS, _PRT } }   (with PCI)
+ * The \_S5_ values are SLP_TYPa, SLP_TYPb and two reserved values (§7.4.2). PCI0 is the root
+ * bridge of segment 0, bus 0 (PCI Firmware Specification 3.2 §4.1; x86 Linux scans PCI only
+ * below a PNP0A03/PNP0A08 device): its _CRS gives the buses, the configuration ports it
+ * consumes and the windows it forwards to BARs; its _PRT routes each slot's INTA-D to an I/O
+ * APIC GSI (§6.2.13: Address = slot << 16 | 0xffff, Pin 0-3, Source 0, Source Index = GSI, which
+ * the OS then programs level-triggered, active low).
  */
-#define AML_NAME_OP	     0x08
-#define AML_PACKAGE_OP	     0x12
-#define AML_BYTE_PREFIX	     0x0a
-#define S5_ELEMENTS	     4
-#define S5_ELEM_LEN	     2					 /* BytePrefix ByteData */
-#define S5_PKGLEN	     (1 + 1 + S5_ELEMENTS * S5_ELEM_LEN) /* PkgLength, NumElements, elements */
-#define AML_PKGLEN_1BYTE_MAX 0x3f
-_Static_assert(S5_PKGLEN <= AML_PKGLEN_1BYTE_MAX, "one-byte PkgLength");
+#define S5_ELEMENTS	 4
+#define PCI_SLOTS	 32
+#define PCI_PINS	 4
+#define PRT_ANY_FUNCTION 0xffff
+#define PCI_CFG_PORTS	 8 /* 0xcf8-0xcff */
+#define PCI_CFG_PORT	 0xcf8
+#define PCI_MAX_GSIS	 32
 
-static const u8 dsdt_aml[] = {
-	AML_NAME_OP,
-	'_',
-	'S',
-	'5',
-	'_',
-	AML_PACKAGE_OP,
-	S5_PKGLEN,
-	S5_ELEMENTS,
-	AML_BYTE_PREFIX,
-	ACPI_GEN_S5_SLP_TYP, /* SLP_TYPa */
-	AML_BYTE_PREFIX,
-	ACPI_GEN_S5_SLP_TYP, /* SLP_TYPb */
-	AML_BYTE_PREFIX,
-	0, /* reserved */
-	AML_BYTE_PREFIX,
-	0, /* reserved */
-};
-_Static_assert(sizeof(dsdt_aml) == 1 + 4 + 1 + S5_PKGLEN, "dsdt aml");
+static void dsdt_pci(struct aml *a, const struct acpi_gen_config *cfg)
+{
+	u32 crs;
+
+	aml_scope(a, "\\_SB");
+	aml_device(a, "PCI0");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0A08"); /* PCI Express root bridge: the i440FX's is PCI, but PNP0A03 follows */
+	aml_name(a, "_CID");
+	aml_eisaid(a, "PNP0A03");
+	aml_name_int(a, "_SEG", 0);
+	aml_name_int(a, "_BBN", 0);
+	aml_name_int(a, "_UID", 0);
+
+	aml_name(a, "_CRS");
+	aml_buffer(a);
+	crs = a->len;
+	aml_res_word_bus(a, 0, 0);
+	aml_res_io(a, PCI_CFG_PORT, PCI_CFG_PORTS);
+	aml_res_word_io(a, cfg->pci_io_first, cfg->pci_io_last);
+	aml_res_dword_mem(a, cfg->pci_mem32_first, cfg->pci_mem32_last, AML_MEM_UNCACHED);
+	if (cfg->pci_mem64_last)
+		aml_res_qword_mem(a, cfg->pci_mem64_first, cfg->pci_mem64_last, AML_MEM_CACHEABLE);
+	aml_res_end(a, crs);
+	aml_close(a);
+
+	/* The usual rotation: pin p of slot s on GSI base + (s + p) mod n, so the slots' INTA
+	 * lines spread over every GSI. */
+	aml_name(a, "_PRT");
+	aml_package(a, PCI_SLOTS * PCI_PINS);
+	for (u32 slot = 0; slot < PCI_SLOTS; slot++) {
+		for (u32 pin = 0; pin < PCI_PINS; pin++) {
+			aml_package(a, 4);
+			aml_integer(a, (u64)slot << 16 | PRT_ANY_FUNCTION);
+			aml_integer(a, pin);
+			aml_integer(a, 0);
+			aml_integer(a, cfg->pci_gsi_base + (slot + pin) % cfg->pci_nr_gsis);
+			aml_close(a);
+		}
+	}
+	aml_close(a);
+	aml_close(a); /* PCI0 */
+	aml_close(a); /* \_SB */
+}
+
+/* Writes the AML body to buf (NULL: measures it); returns its length or a negative error. */
+static int dsdt_body(u8 *buf, u32 cap, const struct acpi_gen_config *cfg)
+{
+	struct aml a;
+
+	aml_init(&a, buf, cap);
+	aml_name(&a, "_S5");
+	aml_package(&a, S5_ELEMENTS);
+	aml_integer(&a, ACPI_GEN_S5_SLP_TYP); /* SLP_TYPa */
+	aml_integer(&a, ACPI_GEN_S5_SLP_TYP); /* SLP_TYPb */
+	aml_integer(&a, 0);		      /* reserved */
+	aml_integer(&a, 0);
+	aml_close(&a);
+	if (cfg->has_pci)
+		dsdt_pci(&a, cfg);
+	return aml_finish(&a);
+}
 
 /* Where each table goes, as offsets into buf. */
 struct layout {
@@ -158,9 +203,13 @@ static u64 place(u64 buf_gpa, u64 off, u64 align)
 	return ALIGN_UP(buf_gpa + off, align) - buf_gpa;
 }
 
-static void compute_layout(struct layout *l, const struct acpi_gen_config *cfg, u64 buf_gpa)
+static int compute_layout(struct layout *l, const struct acpi_gen_config *cfg, u64 buf_gpa)
 {
-	l->dsdt_len = sizeof(struct acpi_sdt_header) + sizeof(dsdt_aml);
+	int body = dsdt_body(NULL, 0, cfg);
+
+	if (body < 0)
+		return body;
+	l->dsdt_len = sizeof(struct acpi_sdt_header) + (u32)body;
 	l->madt_len = sizeof(struct acpi_madt) + cfg->nr_cpus * sizeof(struct acpi_madt_lapic) +
 		      sizeof(struct acpi_madt_ioapic) + NR_OVERRIDES * sizeof(struct acpi_madt_irq_override) +
 		      sizeof(struct acpi_madt_lapic_nmi);
@@ -173,6 +222,16 @@ static void compute_layout(struct layout *l, const struct acpi_gen_config *cfg, 
 	l->xsdt = place(buf_gpa, l->madt + l->madt_len, TABLE_ALIGN);
 	l->rsdt = place(buf_gpa, l->xsdt + sizeof(struct acpi_gen_xsdt), TABLE_ALIGN);
 	l->end = l->rsdt + sizeof(struct acpi_gen_rsdt);
+	return 0;
+}
+
+static bool pci_valid(const struct acpi_gen_config *cfg)
+{
+	if (!cfg->has_pci)
+		return true;
+	return cfg->pci_io_first <= cfg->pci_io_last && cfg->pci_mem32_first <= cfg->pci_mem32_last &&
+	       (!cfg->pci_mem64_last || cfg->pci_mem64_first <= cfg->pci_mem64_last) && cfg->pci_nr_gsis >= 1 &&
+	       cfg->pci_nr_gsis <= PCI_MAX_GSIS;
 }
 
 static bool config_valid(const struct acpi_gen_config *cfg)
@@ -180,7 +239,7 @@ static bool config_valid(const struct acpi_gen_config *cfg)
 	return cfg->nr_cpus >= 1 && cfg->nr_cpus <= ACPI_GEN_MAX_CPUS && cfg->ioapic_id <= XAPIC_ID_MAX &&
 	       cfg->ioapic_addr && cfg->ioapic_addr < GPA_32BIT_LIMIT && cfg->lapic_addr &&
 	       cfg->lapic_addr < GPA_32BIT_LIMIT && cfg->pm1a_evt_port && cfg->pm1a_cnt_port && cfg->sci_irq &&
-	       cfg->sci_irq <= ISA_IRQ_MAX && cfg->sci_irq != GSI_PIT;
+	       cfg->sci_irq <= ISA_IRQ_MAX && cfg->sci_irq != GSI_PIT && pci_valid(cfg);
 }
 
 static void put_header(u8 *table, const char *sig, u32 len, u8 revision)
@@ -231,10 +290,15 @@ static void build_facs(u8 *p)
 	memcpy(p, &f, sizeof(f));
 }
 
-static void build_dsdt(u8 *p, u32 len)
+/*
+ * The same calls as when the body was measured, so exactly len - header bytes; room is what the
+ * tables after it will use, as the emitter needs a few more bytes while a PkgLength is open (the
+ * FADT and MADT that follow are written afterwards).
+ */
+static void build_dsdt(u8 *p, u32 len, u32 room, const struct acpi_gen_config *cfg)
 {
 	put_header(p, "DSDT", len, DSDT_REVISION);
-	memcpy(p + sizeof(struct acpi_sdt_header), dsdt_aml, sizeof(dsdt_aml));
+	dsdt_body(p + sizeof(struct acpi_sdt_header), room - (u32)sizeof(struct acpi_sdt_header), cfg);
 	finish_checksum(p, len);
 }
 
@@ -420,7 +484,8 @@ int acpi_gen_build(const struct acpi_gen_config *cfg, u8 *buf, u64 buf_size, u64
 
 	if (!cfg || !buf || !rsdp_gpa || !config_valid(cfg))
 		return -EINVAL;
-	compute_layout(&l, cfg, buf_gpa);
+	if (compute_layout(&l, cfg, buf_gpa))
+		return -EINVAL;
 	if (buf_gpa >= GPA_32BIT_LIMIT || l.end > GPA_32BIT_LIMIT - buf_gpa)
 		return -EINVAL;
 	if (l.end > buf_size)
@@ -428,7 +493,7 @@ int acpi_gen_build(const struct acpi_gen_config *cfg, u8 *buf, u64 buf_size, u64
 
 	memset(buf, 0, l.end);
 	build_facs(buf + l.facs);
-	build_dsdt(buf + l.dsdt, l.dsdt_len);
+	build_dsdt(buf + l.dsdt, l.dsdt_len, (u32)(l.end - l.dsdt), cfg);
 	build_fadt(buf + l.fadt, cfg, buf_gpa + l.facs, buf_gpa + l.dsdt);
 	build_madt(buf + l.madt, l.madt_len, cfg);
 	build_roots(buf, &l, buf_gpa);

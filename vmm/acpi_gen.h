@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ACPI tables for a VM (ACPI 6.4 chapter 5): RSDP, XSDT and RSDT, MADT, FADT, FACS and a DSDT
- * whose AML defines \_S5_. A pure builder: it knows nothing of struct vm, writes every table into
- * a caller buffer that the caller then places at guest-physical buf_gpa, and puts guest-physical
- * addresses in every pointer. With buf_gpa in 0xE0000-0xFFFFF (16-byte aligned) a guest finds
- * the RSDP by the legacy BIOS-area scan (ACPI 6.4 §5.2.5.1).
+ * whose AML defines \_S5_ and, with has_pci, the PCI root bridge \_SB.PCI0. A pure builder: it
+ * knows nothing of struct vm, writes every table into a caller buffer that the caller then places
+ * at guest-physical buf_gpa, and puts guest-physical addresses in every pointer. With buf_gpa in
+ * 0xE0000-0xFFFFF (16-byte aligned) a guest finds the RSDP by the legacy BIOS-area scan (ACPI 6.4
+ * §5.2.5.1).
  */
 #ifndef KEEL_VMM_ACPI_GEN_H
 #define KEEL_VMM_ACPI_GEN_H
@@ -23,7 +24,7 @@
 
 /* Where a guest scans for the RSDP, and room for the tables with many CPUs (see acpi_gen_build). */
 #define ACPI_GEN_BIOS_AREA_GPA 0xe0000
-#define ACPI_GEN_MIN_BUF_SIZE  0x1000 /* always enough up to ACPI_GEN_MAX_CPUS */
+#define ACPI_GEN_MIN_BUF_SIZE  0x2000 /* always enough up to ACPI_GEN_MAX_CPUS, with PCI */
 
 struct acpi_gen_config {
 	u32 nr_cpus;	     /* 1..ACPI_GEN_MAX_CPUS; vCPU i gets APIC ID i and processor UID i */
@@ -49,6 +50,17 @@ struct acpi_gen_config {
 	u8 rtc_century;	     /* CMOS index of the century byte, 0: none (only with has_cmos_rtc) */
 	bool has_msi;	     /* MSI may be enabled on PCI devices */
 	bool legacy_devices; /* user-visible ISA/LPC devices that need a driver, e.g. a 16550 UART */
+	/*
+	 * The PCI root bridge \_SB.PCI0 (segment 0, bus 0, configuration ports 0xcf8-0xcff) and the
+	 * windows it forwards to BARs, inclusive ranges: I/O, 32-bit memory (uncached), 64-bit
+	 * memory (cacheable, for prefetchable BARs; pci_mem64_last 0: none). INTA-D of slot s, pin p
+	 * go to GSI pci_gsi_base + (s + p) % pci_nr_gsis (1..32). Without has_pci: no PCI0.
+	 */
+	bool has_pci;
+	u16 pci_io_first, pci_io_last;
+	u32 pci_mem32_first, pci_mem32_last;
+	u64 pci_mem64_first, pci_mem64_last;
+	u32 pci_gsi_base, pci_nr_gsis;
 };
 
 /*

@@ -16,6 +16,17 @@
 #define PLATFORM_SCI_IRQ     9
 #define PLATFORM_RESET_VALUE 0x06
 
+/* The root bridge's windows (ACPI _CRS) where Keel places BARs: I/O 0xc000-0xffff, 32-bit memory
+ * from 3 GiB up to the I/O APIC, 64-bit memory (32 GiB) from the first GiB boundary above RAM. */
+#define PLATFORM_PCI_IO_FIRST	 0xc000
+#define PLATFORM_PCI_IO_LAST	 0xffff
+#define PLATFORM_PCI_MEM32_FIRST VM_RAM_HOLE
+#define PLATFORM_PCI_MEM64_ALIGN GiB(1)
+#define PLATFORM_PCI_MEM64_SIZE	 GiB(32)
+/* PCI INTA-D lines go to I/O APIC GSIs 16-23 (the DSDT's _PRT); 0-15 are the ISA IRQs'. */
+#define PLATFORM_PCI_GSI_BASE 16
+#define PLATFORM_PCI_NR_GSIS  8
+
 /* The devices every VM gets (PIC pair, PIT, I/O APIC, RTC, ACPI PM blocks, reset sources, PCI
  * configuration space with a host bridge) and each vCPU's local APIC (after vcpus exist). */
 int platform_init(struct vm *vm);
@@ -41,6 +52,11 @@ u64 platform_wake_time(const struct vcpu *v);
 bool platform_mp_events(struct vcpu *v);
 /* An IPI from src's local APIC to the vCPUs it selects. */
 void platform_send_ipi(struct vcpu *src, const struct vlapic_ipi *ipi);
+/* An MSI (address, data; Intel SDM vol. 3A §11.11) from a device of vm, to the local APICs it
+ * names; anything that is not an interrupt message is dropped. Called without vm->lock. */
+void platform_msi(struct vm *vm, u64 addr, u32 data, const struct vcpu *self);
+/* The PCI windows of vm (they depend on its RAM). */
+void platform_pci_windows(const struct vm *vm, struct vpci_windows *w);
 /* A device of the VM asserts ISA IRQ `irq` (edge): through the virtual PIC to vCPU 0. */
 void platform_set_irq(struct vm *vm, u8 irq);
 

@@ -16,6 +16,11 @@
 bool platform_isa_edge_locked(struct vm *vm, u8 irq, struct vioapic_msg *msg);
 void platform_route_msgs(struct vm *vm, const struct vioapic_msg *m, unsigned n, const struct vcpu *self);
 bool platform_pic_wired(const struct vcpu *v);
+/* PCI (vmm/platform_msi.c): functions, BARs, windows. The MSIs an access made function d send:
+ * taken with vm->lock held, sent after it is dropped. */
+int platform_pci_init(struct vm *vm);
+void platform_pci_take(struct vm *vm, struct vpci_dev *d, struct vpci_msi_out *out);
+void platform_pci_send(struct vcpu *v, const struct vpci_msi_out *out);
 /* Timers (vmm/platform_timers.c). */
 void platform_poll_timers(struct vcpu *v, u64 now);
 

@@ -60,6 +60,7 @@ static void pci_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 {
 	struct vm *vm = v->vm;
 	enum vacpi_event ev = VACPI_NONE;
+	struct vpci_msi_out msgs = { .n = 0 };
 	unsigned long flags = spin_lock_irqsave(&vm->lock);
 
 	if (port == VACPI_CF9_PORT && size == 1) {
@@ -71,9 +72,12 @@ static void pci_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 		*val = vpci_io_read(&vm->pci, port, size);
 	} else {
 		vpci_io_write(&vm->pci, port, size, *val);
+		/* Enabling MSI-X or clearing a mask may release pending vectors. */
+		platform_pci_take(vm, vpci_selected_dev(&vm->pci), &msgs);
 	}
 	spin_unlock_irqrestore(&vm->lock, flags);
 	power_event(vm, ev);
+	platform_pci_send(v, &msgs);
 }
 
 /* 0x60/0x64: the keyboard controller, for its reset line only (no keyboard is attached). */
@@ -126,6 +130,7 @@ int platform_init(struct vm *vm)
 	ret = ret ?: vm_io_register(vm, VRTC_PORT_INDEX, 2, platform_timer_io);
 	ret = ret ?: vm_io_register(vm, PLATFORM_PM_BASE, 12, pm_io);
 	ret = ret ?: vm_io_register(vm, VPCI_PORT_FIRST, VPCI_PORT_LAST - VPCI_PORT_FIRST + 1, pci_io);
+	ret = ret ?: platform_pci_init(vm);
 	ret = ret ?: vm_mmio_register(vm, VIOAPIC_BASE, VIOAPIC_SIZE, platform_ioapic_mmio);
 	return ret ?: vm_mmio_register(vm, VLAPIC_BASE, VLAPIC_SIZE, platform_lapic_mmio);
 }

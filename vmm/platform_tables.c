@@ -13,7 +13,8 @@ int platform_write_tables(struct vm *vm, u32 nr_vcpus, u64 *rsdp)
 	/* Built in place, in this VM's own memory: resets build VMs again on any CPU at once, so a
 	 * shared buffer could hand one VM another's MADT. */
 	u8 *buf = gpa_map(vm, ACPI_GEN_BIOS_AREA_GPA, ACPI_GEN_MIN_BUF_SIZE);
-	const struct acpi_gen_config cfg = {
+	struct vpci_windows w;
+	struct acpi_gen_config cfg = {
 		.nr_cpus = nr_vcpus,
 		.ioapic_id = nr_vcpus, /* after the local APICs' IDs 0..n-1 */
 		.ioapic_addr = VIOAPIC_BASE,
@@ -30,8 +31,20 @@ int platform_write_tables(struct vm *vm, u32 nr_vcpus, u64 *rsdp)
 		.has_cmos_rtc = true,
 		.rtc_century = VRTC_CENTURY_INDEX,
 		.legacy_devices = true, /* COM1 */
+		.has_msi = true,	/* vmm/platform_msi.c delivers them */
+		.has_pci = true,
+		.pci_gsi_base = PLATFORM_PCI_GSI_BASE,
+		.pci_nr_gsis = PLATFORM_PCI_NR_GSIS,
 	};
 	int n;
+
+	platform_pci_windows(vm, &w);
+	cfg.pci_io_first = (u16)w.io_first;
+	cfg.pci_io_last = (u16)w.io_last;
+	cfg.pci_mem32_first = (u32)w.mem32_first;
+	cfg.pci_mem32_last = (u32)w.mem32_last;
+	cfg.pci_mem64_first = w.mem64_first;
+	cfg.pci_mem64_last = w.mem64_last;
 
 	if (!buf)
 		return -EFAULT;

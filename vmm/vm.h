@@ -6,6 +6,7 @@
 #include "arch/x86/memlayout.h"
 #include "kernel/spinlock.h"
 #include "kernel/types.h"
+#include "vmm/dev/keelctl.h"
 #include "vmm/dev/vacpi.h"
 #include "vmm/dev/vioapic.h"
 #include "vmm/dev/vpci.h"
@@ -104,6 +105,8 @@ struct vm {
 	struct vrtc rtc;
 	struct vacpi acpi; /* PM timer, PM1 blocks, 0xcf9 and the 8042's reset line */
 	struct vpci_bus pci;
+	bool has_ctl; /* the Keel control function at 00:02.0 (vm=...,ctl=on) */
+	struct keelctl ctl;
 	union {
 		struct svm_vm svm;
 		struct vmx_vm vmx;

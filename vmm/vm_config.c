@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real|linux][,initrd=INDEX][,mods=I+J+...][,vcpus=N][,weight=W][,cap=PCT]
- * [,cpus=LIST[/LIST...]][,on_reset=restart|end][,mgmt]: the VMs Keel builds at boot; mgmt makes
- * one of them the management VM (docs/mgmt.md).
+ * [,cpus=LIST[/LIST...]][,on_reset=restart|end][,mgmt][,ctl=on|off]: the VMs Keel builds at boot;
+ * mgmt makes one of them the management VM (docs/mgmt.md), which has the control function unless
+ * ctl=off.
  */
 #include "vmm/vm_config.h"
 
@@ -104,6 +105,7 @@ int vmm_config_add(const char *value)
 		.module = ~0u, .initrd = ~0u, .mem = DEFAULT_MEM, .vcpus = 1, .weight = SCHED_WEIGHT_UNIT
 	};
 	char buf[128], *field, *next;
+	bool ctl_set = false;
 	u32 n = 0;
 
 	if (nr_vm_configs >= MAX_VMS) {
@@ -159,6 +161,9 @@ int vmm_config_add(const char *value)
 			c.end_on_reset = field[9] == 'e';
 		} else if (!strcmp(field, "mgmt")) {
 			c.mgmt = true;
+		} else if (!strcmp(field, "ctl=on") || !strcmp(field, "ctl=off")) {
+			c.ctl = field[5] == 'n';
+			ctl_set = true;
 		} else if (!strcmp(field, "boot=real")) {
 			c.boot = VM_BOOT_REAL;
 		} else if (!strcmp(field, "boot=linux")) {
@@ -169,7 +174,7 @@ int vmm_config_add(const char *value)
 			pr_warn(
 			    "vm %s: bad field '%s' (module=INDEX, mem=SIZE from 2M to 64G, boot=multiboot|real|linux, "
 			    "initrd=INDEX, mods=I+J, vcpus=1-%u, weight=1-65535, cap=0-100, cpus=SET[/SET...], "
-			    "on_reset=restart|end, mgmt)\n",
+			    "on_reset=restart|end, mgmt, ctl=on|off)\n",
 			    c.name, field, VM_CONFIG_MAX_VCPUS);
 			return -EINVAL;
 		}
@@ -185,6 +190,9 @@ int vmm_config_add(const char *value)
 		pr_warn("vm %s: initrd= is for boot=linux guests\n", c.name);
 		return -EINVAL;
 	}
+	/* The control function is how the management VM's keel.ko finds Keel (docs/mgmt.md). */
+	if (c.mgmt && !ctl_set)
+		c.ctl = true;
 	for (u32 i = 0; c.mgmt && i < nr_vm_configs; i++) {
 		if (vm_configs[i].mgmt) {
 			pr_warn("vm %s: refused: there is one management VM, and %s is it\n", c.name,

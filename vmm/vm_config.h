@@ -35,6 +35,9 @@ struct vm_config {
 	bool end_on_reset;
 	/* The management VM (mgmt): at most one; the only VM allowed the management hypercalls. */
 	bool mgmt;
+	/* ctl=on: the Keel control function at PCI 00:02.0 (vmm/dev/keelctl.h); for now a test
+	 * function, later the management VM's. */
+	bool ctl;
 	u32 restarts; /* how many times it was built again */
 	/* Between a reset and the new VM's start (vm is NULL then): a destroy from the console
 	 * meanwhile sets destroy_requested, and the new VM is dropped instead of started. */
@@ -46,7 +49,7 @@ extern struct vm_config vm_configs[MAX_VMS];
 extern u32 nr_vm_configs;
 
 /* cmdline: vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real|linux][,initrd=INDEX][,mods=I+J+...]
- * [,vcpus=N][,weight=W][,cap=PCT][,cpus=SETS][,on_reset=restart|end][,mgmt] (repeatable). Returns < 0 (and
+ * [,vcpus=N][,weight=W][,cap=PCT][,cpus=SETS][,on_reset=restart|end][,mgmt][,ctl=on|off] (repeatable). Returns < 0 (and
  * warns) if malformed. */
 int vmm_config_add(const char *value);
 /* The VMM's boot options (vm=), parsed with the kernel's (kernel/options.h). */

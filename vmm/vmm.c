@@ -257,6 +257,7 @@ static struct vm *build_vm(const struct vm_config *c, const struct boot_info *bi
 		if (vcpu_ops->vcpu_init(v, i ? &ap : &boot))
 			goto fail;
 	}
+	vm->has_ctl = c->ctl;
 	if (guest_devices_init(vm) || platform_init(vm))
 		goto fail;
 	pr_info("vm %s: %llu MiB (%u GiB in 1 GiB pages), %u vCPU%s, module %u (%s), %u guest module%s, entry %#llx\n",

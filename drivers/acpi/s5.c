@@ -7,20 +7,9 @@
  * length and by the package's own length: the DSDT is firmware bytes and may be wrong.
  */
 #include "drivers/acpi/acpi_hw.h"
+#include "drivers/acpi/aml_opcodes.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
-
-/* AML opcodes (ACPI 6.4 §20.3). */
-#define AML_ZERO_OP	 0x00
-#define AML_ONE_OP	 0x01
-#define AML_NAME_OP	 0x08
-#define AML_BYTE_PREFIX	 0x0a
-#define AML_WORD_PREFIX	 0x0b
-#define AML_DWORD_PREFIX 0x0c
-#define AML_QWORD_PREFIX 0x0e
-#define AML_PACKAGE_OP	 0x12
-#define AML_ROOT_CHAR	 0x5c
-#define AML_ONES_OP	 0xff
 
 #define S5_NAME	    "_S5_"
 #define SLP_TYP_MAX 7 /* a 3-bit field of PM1x_CNT (ACPI 6.4 table 4.13) */

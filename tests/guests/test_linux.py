@@ -164,3 +164,47 @@ def test_killed_linux_leaves_others_running():
     finally:
         log = k.finish()
     assert "vmm: every VM page returned to the allocator" in log, log[-4000:]
+
+
+@pytest.mark.parametrize("vcpus", [1, 2])
+def test_linux_sees_pci_and_msix(vcpus):
+    """The DSDT's root bridge, the BARs Keel assigned and an MSI-X message: with ctl=on Linux lists
+    the host bridge and the Keel control function (vmm/dev/keelctl.h) with its BARs where Keel put
+    them (BAR0 at the start of the 32-bit window, the 16 MiB prefetchable BAR2 in the 64-bit window
+    above RAM), and the guest's /init, with no driver, enables MSI-X and rings the doorbell: masked,
+    the vector is pending in the PBA; unmasked, it reaches the last CPU's local APIC (the MSI's
+    destination ID) on vector 0xdf."""
+    k = Keel([("pci", vcpus, "pci", "ctl=on")])
+    try:
+        k.expect_all(markers("pci", vcpus))
+    finally:
+        log = k.finish()
+    check_clean(log)
+    lines = [ln for ln in log.splitlines() if "[pci]" in ln]
+    guest = "\n".join(lines)
+    # The root bridge Linux found in the DSDT, with its _CRS windows and _PRT.
+    assert re.search(r"ACPI: PCI Root Bridge \[PCI0\] \(domain 0000 \[bus 00\]\)", guest), guest[-4000:]
+    for window in (r"io  0xc000-0xffff window", r"mem 0xc0000000-0xfebfffff window",
+                   r"mem 0x100000000-0x8ffffffff window"):
+        assert re.search(r"pci_bus 0000:00: root bus resource \[" + window + r"\]", guest), window
+    assert "PCI: Using ACPI for IRQ routing" in guest, guest[-4000:]
+    assert "doesn't support MSI" not in guest, guest[-4000:]  # the FADT's MSI Not Supported flag
+    for bad in ("not found", "can't claim", "conflict", "no compatible bridge window", "BAR 0: failed",
+                "BAR 2: failed"):
+        assert not re.search(r"\[pci\] .*pci.*" + re.escape(bad), log), (bad, guest[-4000:])
+    # sysfs: the host bridge and the function, with the BARs Keel assigned.
+    assert "keel-init: pci 0000:00:00.0 0x8086:0x1237 class 0x060000" in guest, guest[-4000:]
+    assert "keel-init: pci 0000:00:02.0 0x4b45:0x0001 class 0xff8000" in guest, guest[-4000:]
+    assert "keel-init: pci 0000:00:02.0 bar 0 0x00000000c0000000 0x00000000c0003fff 0x0000000000040200" in guest
+    assert "keel-init: pci 0000:00:02.0 bar 2 0x0000000100000000 0x0000000100ffffff 0x000000000014220c" in guest
+    # MSI-X from user space: capability, registers, PBA while masked, delivery once unmasked.
+    assert "keel-init: pci msix cap at 64 id 11" in guest, guest[-4000:]
+    assert "keel-init: pci magic 0x4C45454B" in guest, guest[-4000:]
+    assert "keel-init: pci msix control 8001" in guest, guest[-4000:]
+    assert "keel-init: pci pba masked 0x00000002" in guest, guest[-4000:]
+    assert "keel-init: pci pba unmasked 0x00000000" in guest, guest[-4000:]
+    assert "keel-init: pci rings 0x00000002" in guest, guest[-4000:]
+    assert f"keel-init: pci msix to cpu {vcpus - 1}" in guest, guest[-4000:]
+    arrivals = re.findall(r"\[pci\] .*common_interrupt: (\d+)\.223 No irq handler for vector", log)
+    assert arrivals == [str(vcpus - 1)] * 2, (arrivals, guest[-4000:])
+    assert "unknown keeltest" not in guest, guest[-4000:]

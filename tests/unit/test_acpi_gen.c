@@ -5,10 +5,13 @@
  * RSDP is found by the BIOS-area scan a guest would do, and acpi_init() must accept every table
  * without a warning and report exactly what the configuration asked for.
  */
+#define _GNU_SOURCE /* memmem */
 #include "shim.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "acpi_fake.h"
 #include "kernel/log.h"
@@ -313,8 +316,8 @@ static void test_checksums(void **state)
 /* The DSDT's AML is exactly Name(_S5_, Package(){5, 5, 0, 0}) and the AML scanner decodes it. */
 static void test_s5_aml(void **state)
 {
-	static const u8 expect[] = { 0x08, '_',	 'S',  '5',  '_',  0x12, 0x0a, 0x04,
-				     0x0a, 0x05, 0x0a, 0x05, 0x0a, 0x00, 0x0a, 0x00 };
+	/* ByteConst 5 twice, then ZeroOps (the shortest encodings, as iasl writes them). */
+	static const u8 expect[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
 	struct acpi_gen_config cfg = default_config(1);
 	const struct acpi_sdt_header *h;
 	u64 rsdp_gpa;
@@ -490,6 +493,313 @@ static void test_corruption_detected(void **state)
 	check_parsed(2);
 }
 
+/*
+ * The PCI root bridge in the DSDT, read back by a decoder written here from ACPI 6.4 chapter 20
+ * and §6.4 (not the emitter's code): the objects of \_SB.PCI0, every _CRS descriptor with its
+ * checksum, and every _PRT entry.
+ */
+struct rd {
+	const u8 *p;
+	size_t pos, end;
+};
+
+static u8 rd8(struct rd *r)
+{
+	assert_true(r->pos < r->end);
+	return r->p[r->pos++];
+}
+
+static u64 rdle(struct rd *r, unsigned n)
+{
+	u64 v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v |= (u64)rd8(r) << (8 * i);
+	return v;
+}
+
+/* PkgLength at pos (§20.2.4): returns the offset where the object ends. */
+static size_t rd_pkglen(struct rd *r)
+{
+	size_t start = r->pos;
+	u8 lead = rd8(r);
+	unsigned follow = lead >> 6;
+	size_t len = follow ? lead & 0xf : lead & 0x3f;
+
+	if (follow)
+		assert_int_equal(lead & 0x30, 0);
+	for (unsigned i = 0; i < follow; i++)
+		len |= (size_t)rd8(r) << (4 + 8 * i);
+	assert_true(start + len <= r->end);
+	return start + len;
+}
+
+static void rd_seg(struct rd *r, const char *seg)
+{
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(rd8(r), (u8)seg[i]);
+}
+
+static u64 rd_int(struct rd *r)
+{
+	u8 op = rd8(r);
+
+	switch (op) {
+	case 0x00:
+		return 0;
+	case 0x01:
+		return 1;
+	case 0x0a:
+		return rdle(r, 1);
+	case 0x0b:
+		return rdle(r, 2);
+	case 0x0c:
+		return rdle(r, 4);
+	case 0x0e:
+		return rdle(r, 8);
+	}
+	fail_msg("not an integer: opcode %#x at %zu", op, r->pos - 1);
+	return 0;
+}
+
+static u64 rd_name_int(struct rd *r, const char *seg)
+{
+	assert_int_equal(rd8(r), 0x08);
+	rd_seg(r, seg);
+	return rd_int(r);
+}
+
+static struct acpi_gen_config pci_config(void)
+{
+	struct acpi_gen_config cfg = default_config(2);
+
+	cfg.has_msi = true;
+	cfg.has_pci = true;
+	cfg.pci_io_first = 0xc000;
+	cfg.pci_io_last = 0xffff;
+	cfg.pci_mem32_first = 0xc0000000;
+	cfg.pci_mem32_last = 0xfebfffff;
+	cfg.pci_mem64_first = 0x100000000ull;
+	cfg.pci_mem64_last = 0x8ffffffffull;
+	cfg.pci_gsi_base = 16;
+	cfg.pci_nr_gsis = 8;
+	return cfg;
+}
+
+/* One address space descriptor (§6.4.3.5.1-3), checked whole: a producer window first..last. */
+static void rd_addr_desc(struct rd *r, u8 tag, unsigned w, u8 type, u8 tflags, u64 first, u64 last)
+{
+	assert_int_equal(rd8(r), tag);
+	assert_int_equal(rdle(r, 2), 3 + 5 * w);
+	assert_int_equal(rd8(r), type);
+	assert_int_equal(rd8(r), 0x0c); /* producer, positive decode, minimum and maximum fixed */
+	assert_int_equal(rd8(r), tflags);
+	assert_int_equal(rdle(r, w), 0); /* granularity */
+	assert_int_equal(rdle(r, w), first);
+	assert_int_equal(rdle(r, w), last);
+	assert_int_equal(rdle(r, w), 0); /* translation */
+	assert_int_equal(rdle(r, w), last - first + 1);
+}
+
+static void check_crs(struct rd *r, const struct acpi_gen_config *cfg)
+{
+	size_t end, data;
+	u8 sum = 0;
+
+	assert_int_equal(rd8(r), 0x11); /* BufferOp */
+	end = rd_pkglen(r);
+	{
+		u64 size = rd_int(r);
+
+		assert_int_equal(size, end - r->pos); /* BufferSize: the bytes that follow */
+	}
+	data = r->pos;
+	for (size_t i = data; i < end; i++)
+		sum = (u8)(sum + r->p[i]);
+	assert_int_equal(sum, 0);	      /* End Tag checksum: the template sums to 0 */
+	rd_addr_desc(r, 0x88, 2, 2, 0, 0, 0); /* WordBusNumber 0-0 */
+	assert_int_equal(rd8(r), 0x47);	      /* IO, Decode16, 0xcf8, 8 ports */
+	assert_int_equal(rd8(r), 1);
+	assert_int_equal(rdle(r, 2), 0xcf8);
+	assert_int_equal(rdle(r, 2), 0xcf8);
+	assert_int_equal(rd8(r), 1);
+	assert_int_equal(rd8(r), 8);
+	rd_addr_desc(r, 0x88, 2, 1, 3, cfg->pci_io_first, cfg->pci_io_last);	   /* WordIO */
+	rd_addr_desc(r, 0x87, 4, 0, 1, cfg->pci_mem32_first, cfg->pci_mem32_last); /* DWordMemory */
+	rd_addr_desc(r, 0x8a, 8, 0, 3, cfg->pci_mem64_first, cfg->pci_mem64_last); /* QWordMemory */
+	assert_int_equal(rd8(r), 0x79);
+	rd8(r);
+	assert_int_equal(r->pos, end);
+}
+
+static void check_prt(struct rd *r, const struct acpi_gen_config *cfg)
+{
+	bool seen[32][4];
+	size_t end;
+	u32 n;
+
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(rd8(r), 0x12);
+	end = rd_pkglen(r);
+	n = rd8(r);
+	assert_int_equal(n, 32 * 4);
+	for (u32 i = 0; i < n; i++) {
+		size_t e_end;
+		u64 addr, pin, gsi;
+
+		assert_int_equal(rd8(r), 0x12);
+		e_end = rd_pkglen(r);
+		assert_int_equal(rd8(r), 4);
+		addr = rd_int(r);
+		pin = rd_int(r);
+		assert_int_equal(rd_int(r), 0); /* Source: none, a GSI follows */
+		gsi = rd_int(r);
+		assert_int_equal(r->pos, e_end);
+		assert_int_equal(addr & 0xffff, 0xffff); /* any function of the slot */
+		assert_true((addr >> 16) < 32);
+		assert_true(pin < 4);
+		assert_false(seen[addr >> 16][pin]);
+		seen[addr >> 16][pin] = true;
+		assert_int_equal(gsi, cfg->pci_gsi_base + ((addr >> 16) + pin) % cfg->pci_nr_gsis);
+		assert_true(gsi >= 16 && gsi < 24); /* the I/O APIC's pins above the ISA IRQs */
+	}
+	assert_int_equal(r->pos, end);
+}
+
+static void test_dsdt_pci(void **state)
+{
+	struct acpi_gen_config cfg = pci_config();
+	const struct acpi_sdt_header *h;
+	struct rd r;
+	size_t scope_end, dev_end;
+	u64 rsdp_gpa;
+
+	build_and_map(&cfg, BIOS_AREA, &rsdp_gpa);
+	scan_and_parse(rsdp_gpa);
+	assert_int_equal(shim_log_count[LOG_WARN] + shim_log_count[LOG_ERR], 0);
+	assert_true(acpi.fadt.s5_valid); /* the host's AML scanner still finds \_S5_ */
+	assert_int_equal(acpi.fadt.iapc_boot_arch & ACPI_BOOT_ARCH_MSI_NOT_SUPPORTED, 0);
+	h = acpi_get_table("DSDT", NULL);
+	assert_non_null(h);
+	r = (struct rd){ .p = (const u8 *)h, .pos = sizeof(*h), .end = h->length };
+	/* \_S5_ first, then Scope (\_SB) { Device (PCI0) { ... } } and nothing after. */
+	assert_int_equal(rd8(&r), 0x08);
+	rd_seg(&r, "_S5_");
+	assert_int_equal(rd8(&r), 0x12);
+	r.pos = rd_pkglen(&r);
+	assert_int_equal(rd8(&r), 0x10);
+	scope_end = rd_pkglen(&r);
+	assert_int_equal(scope_end, h->length);
+	assert_int_equal(rd8(&r), '\\');
+	rd_seg(&r, "_SB_");
+	assert_int_equal(rd8(&r), 0x5b);
+	assert_int_equal(rd8(&r), 0x82);
+	dev_end = rd_pkglen(&r);
+	assert_int_equal(dev_end, scope_end);
+	rd_seg(&r, "PCI0");
+	assert_int_equal(rd_name_int(&r, "_HID"), 0x080ad041); /* EISAID("PNP0A08") */
+	assert_int_equal(rd_name_int(&r, "_CID"), 0x030ad041); /* EISAID("PNP0A03") */
+	assert_int_equal(rd_name_int(&r, "_SEG"), 0);
+	assert_int_equal(rd_name_int(&r, "_BBN"), 0);
+	assert_int_equal(rd_name_int(&r, "_UID"), 0);
+	assert_int_equal(rd8(&r), 0x08);
+	rd_seg(&r, "_CRS");
+	check_crs(&r, &cfg);
+	assert_int_equal(rd8(&r), 0x08);
+	rd_seg(&r, "_PRT");
+	check_prt(&r, &cfg);
+	assert_int_equal(r.pos, dev_end);
+
+	/* Without a 64-bit window, no QWordMemory; other GSI counts rotate over that many. */
+	cfg.pci_mem64_first = cfg.pci_mem64_last = 0;
+	cfg.pci_nr_gsis = 4;
+	build_and_map(&cfg, BIOS_AREA, &rsdp_gpa);
+	scan_and_parse(rsdp_gpa);
+	h = acpi_get_table("DSDT", NULL);
+	assert_non_null(h);
+	assert_non_null(memmem(h, h->length, (const u8[]){ 0x87, 0x17, 0x00 }, 3));
+	assert_null(memmem(h, h->length, (const u8[]){ 0x8a, 0x2b, 0x00 }, 3));
+}
+
+static void test_dsdt_pci_invalid(void **state)
+{
+	static u8 b[BUF_SIZE];
+	u64 rsdp_gpa;
+	struct acpi_gen_config cfg;
+
+#define BAD(field, v)       \
+	cfg = pci_config(); \
+	cfg.field = v;      \
+	assert_int_equal(acpi_gen_build(&cfg, b, sizeof(b), BIOS_AREA, &rsdp_gpa), -EINVAL)
+	BAD(pci_io_last, 0xbfff);
+	BAD(pci_mem32_last, 0xbfffffff);
+	BAD(pci_mem64_last, 0xffffffff);
+	BAD(pci_nr_gsis, 0);
+	BAD(pci_nr_gsis, 33);
+#undef BAD
+}
+
+/* iasl (acpica-tools, `make deps`) disassembles the DSDT without complaint and finds the same. */
+static void test_dsdt_iasl(void **state)
+{
+	struct acpi_gen_config cfg = pci_config();
+	const struct acpi_sdt_header *h;
+	char dir[] = "/tmp/keel-dsdt-XXXXXX", cmd[256], path[128], *dsl;
+	static const char *const want[] = {
+		"Device (PCI0)",
+		"Name (_HID, EisaId (\"PNP0A08\")",
+		"Name (_CID, EisaId (\"PNP0A03\")",
+		"WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,",
+		"IO (Decode16,\n                    0x0CF8,",
+		"WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,",
+		"0xC000,             // Range Minimum",
+		"DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,",
+		"0xFEBFFFFF,         // Range Maximum",
+		"QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite,",
+		"0x00000008FFFFFFFF, // Range Maximum",
+		"Name (_PRT, Package (0x80)",
+		/* slot 31, INTD: GSI 16 + (31 + 3) % 8 */
+		"0x001FFFFF, \n                    0x03, \n                    Zero, \n                    0x12\n",
+	};
+	FILE *f;
+	long n;
+	u64 rsdp_gpa;
+
+	build_and_map(&cfg, BIOS_AREA, &rsdp_gpa);
+	scan_and_parse(rsdp_gpa);
+	h = acpi_get_table("DSDT", NULL);
+	assert_non_null(h);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/dsdt.dat", dir);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(h, 1, h->length, f), h->length);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "cd %s && iasl -d dsdt.dat >iasl.log 2>&1 && ! grep -qi 'error\\|warning' iasl.log",
+		 dir);
+	if (system(cmd) != 0)
+		fail_msg("iasl -d failed or complained (is acpica-tools installed? `make deps`); see %s/iasl.log", dir);
+	snprintf(path, sizeof(path), "%s/dsdt.dsl", dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	dsl = calloc(1, (size_t)n + 1);
+	assert_non_null(dsl);
+	assert_int_equal(fread(dsl, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		if (!strstr(dsl, want[i])) {
+			free(dsl);
+			fail_msg("iasl's disassembly (%s/dsdt.dsl) lacks: %s", dir, want[i]);
+		}
+	}
+	free(dsl);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +814,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_unaligned_gpa, fake_teardown),
 		cmocka_unit_test_teardown(test_options, fake_teardown),
 		cmocka_unit_test_teardown(test_corruption_detected, fake_teardown),
+		cmocka_unit_test_teardown(test_dsdt_pci, fake_teardown),
+		cmocka_unit_test_teardown(test_dsdt_pci_invalid, fake_teardown),
+		cmocka_unit_test_teardown(test_dsdt_iasl, fake_teardown),
 	};
 
 	return cmocka_run_group_tests_name("acpi_gen: VM tables read back by the host parser", tests, NULL, NULL);

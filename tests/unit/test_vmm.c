@@ -285,6 +285,15 @@ static void test_vm_config(void **state)
 	assert_false(vm_configs[7].end_on_reset);
 	assert_true(vmm_config_add("x,module=0,on_reset=reboot") < 0);
 	assert_true(vmm_config_add("x,module=0,on_reset=") < 0);
+	/* The Keel control function: off by default. */
+	assert_false(vm_configs[0].ctl);
+	assert_false(vm_configs[7].ctl);
+	assert_int_equal(vmm_config_add("c1,module=0,ctl=on"), 0);
+	assert_true(vm_configs[8].ctl);
+	assert_int_equal(vmm_config_add("c2,module=0,ctl=on,ctl=off"), 0);
+	assert_false(vm_configs[9].ctl);
+	assert_true(vmm_config_add("x,module=0,ctl=yes") < 0);
+	assert_true(vmm_config_add("x,module=0,ctl") < 0);
 	assert_true(vmm_config_add("x,module=0,vcpus=0") < 0);
 	assert_true(vmm_config_add("x,module=0,vcpus=9") < 0);
 	assert_true(vmm_config_add("x,module=0,weight=0") < 0);
@@ -306,7 +315,7 @@ static void test_vm_config(void **state)
 	assert_true(vmm_config_add(",module=1") < 0);
 	assert_true(vmm_config_add("x,module=1,colour=red") < 0);
 	assert_true(vmm_config_add("a-name-much-longer-than-thirty-one-chars,module=0") < 0);
-	assert_int_equal(nr_vm_configs, 8);
+	assert_int_equal(nr_vm_configs, 10);
 	while (nr_vm_configs < MAX_VMS)
 		assert_int_equal(vmm_config_add("more,module=0"), 0);
 	assert_int_equal(vmm_config_add("one-too-many,module=0"), -ENOSPC);

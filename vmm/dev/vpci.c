@@ -16,15 +16,8 @@
 #define ADDR_FN(a)   (((a) >> 8) & 0x7)
 #define ADDR_REG(a)  ((a)&0xfc)
 
-/* Type 0 header offsets (§6.1). */
-#define PCI_VENDOR_ID	     0x00
-#define PCI_COMMAND	     0x04
+/* Type 0 header offsets (§6.1) beyond vpci_dev.h's. */
 #define PCI_REVISION_CLASS   0x08
-#define PCI_HEADER_DWORD     0x0c /* cache line size, latency timer, header type, BIST */
-#define PCI_SUBSYSTEM	     0x2c
-#define PCI_CMD_IO	     (1u << 0)
-#define PCI_CMD_MEMORY	     (1u << 1)
-#define PCI_CMD_MASTER	     (1u << 2)
 #define PCI_STATUS_FAST_B2B  (1u << 7)
 #define PCI_STATUS_DEVSEL_MD (1u << 9)
 
@@ -82,7 +75,7 @@ static const struct vpci_device_ops hostbridge_ops = {
 void vpci_init(struct vpci_bus *bus)
 {
 	*bus = (struct vpci_bus){ .hb = { .command = HB_COMMAND_INIT } };
-	bus->slot[0][0] = (struct vpci_function){ &hostbridge_ops, &bus->hb };
+	bus->slot[0][0] = (struct vpci_function){ .ops = &hostbridge_ops, .opaque = &bus->hb };
 }
 
 int vpci_register(struct vpci_bus *bus, u8 dev, u8 fn, const struct vpci_device_ops *ops, void *opaque)
@@ -93,8 +86,104 @@ int vpci_register(struct vpci_bus *bus, u8 dev, u8 fn, const struct vpci_device_
 		return -EBUSY;
 	if (fn && !bus->slot[dev][0].ops)
 		return -ENOENT;
-	bus->slot[dev][fn] = (struct vpci_function){ ops, opaque };
+	bus->slot[dev][fn] = (struct vpci_function){ .ops = ops, .opaque = opaque };
 	return 0;
+}
+
+int vpci_register_dev(struct vpci_bus *bus, u8 dev, u8 fn, struct vpci_dev *d)
+{
+	static const struct vpci_device_ops dev_ops = {
+		.cfg_read = vpci_dev_cfg_read,
+		.cfg_write = vpci_dev_cfg_write,
+	};
+	int ret = d ? vpci_register(bus, dev, fn, &dev_ops, d) : -EINVAL;
+
+	if (!ret)
+		bus->slot[dev][fn].dev = d;
+	return ret;
+}
+
+/* Which window a BAR goes in: 0 I/O, 1 32-bit memory, 2 64-bit memory. */
+static unsigned bar_window(const struct vpci_bar *b, const struct vpci_windows *w)
+{
+	if (b->type == VPCI_BAR_IO)
+		return 0;
+	return b->type == VPCI_BAR_MEM64 && b->prefetch && w->mem64_last ? 2 : 1;
+}
+
+/* Places one BAR at the next size-aligned address of its window; false if it does not fit. */
+static bool place_bar(struct vpci_dev *d, struct vpci_bar *b, const struct vpci_windows *w, u64 next[3])
+{
+	const u64 last[3] = { w->io_last, w->mem32_last, w->mem64_last };
+	unsigned win = bar_window(b, w);
+	u64 at = ALIGN_UP(next[win], b->size);
+
+	if (at < next[win] || at > last[win] || b->size - 1 > last[win] - at)
+		return false;
+	b->addr = at;
+	next[win] = at + b->size;
+	d->cfg[PCI_COMMAND] |= win ? PCI_CMD_MEMORY : PCI_CMD_IO;
+	return true;
+}
+
+int vpci_assign_bars(struct vpci_bus *bus, const struct vpci_windows *w)
+{
+	u64 next[3] = { w->io_first, w->mem32_first, w->mem64_first };
+
+	/* Largest first (sizes are powers of two): each BAR then starts where the previous one in
+	 * its window ended, with no gaps. */
+	for (int shift = 63; shift >= 2; shift--) {
+		for (unsigned dv = 0; dv < VPCI_DEVS; dv++) {
+			for (unsigned fn = 0; fn < VPCI_FNS; fn++) {
+				struct vpci_dev *d = bus->slot[dv][fn].dev;
+
+				for (unsigned n = 0; d && n < VPCI_NR_BARS; n++) {
+					struct vpci_bar *b = &d->bar[n];
+
+					if (b->type == VPCI_BAR_NONE || b->type == VPCI_BAR_MEM64_HI ||
+					    b->size != 1ull << shift)
+						continue;
+					if (!place_bar(d, b, w, next))
+						return -ENOSPC;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+struct vpci_dev *vpci_bar_access(struct vpci_bus *bus, bool io, u64 addr, unsigned size, bool write, u64 *val)
+{
+	for (unsigned dv = 0; dv < VPCI_DEVS; dv++) {
+		for (unsigned fn = 0; fn < VPCI_FNS; fn++) {
+			struct vpci_dev *d = bus->slot[dv][fn].dev;
+
+			for (unsigned n = 0; d && n < VPCI_NR_BARS; n++) {
+				u64 base;
+
+				if ((d->bar[n].type == VPCI_BAR_IO) != io || !vpci_dev_bar_live(d, n, &base))
+					continue;
+				if (addr < base || addr - base >= d->bar[n].size ||
+				    size > d->bar[n].size - (addr - base))
+					continue;
+				if (write)
+					vpci_dev_bar_write(d, n, addr - base, size, *val);
+				else
+					*val = vpci_dev_bar_read(d, n, addr - base, size);
+				return d;
+			}
+		}
+	}
+	return NULL;
+}
+
+struct vpci_dev *vpci_selected_dev(const struct vpci_bus *bus)
+{
+	u32 a = bus->addr;
+
+	if (!(a & ADDR_ENABLE) || ADDR_BUS(a) != 0)
+		return NULL;
+	return bus->slot[ADDR_DEV(a)][ADDR_FN(a)].dev;
 }
 
 bool vpci_owns(u16 port, unsigned size)

@@ -12,6 +12,7 @@
 #define KEEL_VMM_DEV_VPCI_H
 
 #include "kernel/types.h"
+#include "vmm/dev/vpci_dev.h"
 
 #define VPCI_CONFIG_ADDRESS 0xcf8
 #define VPCI_CONFIG_DATA    0xcfc
@@ -32,6 +33,7 @@ struct vpci_device_ops {
 struct vpci_function {
 	const struct vpci_device_ops *ops; /* NULL: empty */
 	void *opaque;
+	struct vpci_dev *dev; /* an emulated function with BARs (vpci_register_dev), or NULL */
 };
 
 /* The host bridge's only mutable state. */
@@ -55,6 +57,35 @@ void vpci_init(struct vpci_bus *bus);
  * register, so the guest scans functions 1-7, is that device's job.
  */
 int vpci_register(struct vpci_bus *bus, u8 dev, u8 fn, const struct vpci_device_ops *ops, void *opaque);
+
+/* Puts an emulated function (vpci_dev.h) at 00:dev.fn: its configuration space and its BARs. */
+int vpci_register_dev(struct vpci_bus *bus, u8 dev, u8 fn, struct vpci_dev *d);
+
+/* The windows a root bridge forwards (inclusive), from which vpci_assign_bars() places BARs. */
+struct vpci_windows {
+	u64 io_first, io_last;
+	u64 mem32_first, mem32_last;
+	u64 mem64_first, mem64_last; /* mem64_last 0: none (64-bit BARs then go below 4 GiB) */
+};
+
+/*
+ * What firmware does before the OS boots: every BAR of every emulated function gets a
+ * size-aligned address in its window (prefetchable 64-bit BARs in the 64-bit window, everything
+ * else in the 32-bit one, I/O in the I/O window), largest first, and COMMAND enables the spaces
+ * the function uses. -ENOSPC if they do not all fit.
+ */
+int vpci_assign_bars(struct vpci_bus *bus, const struct vpci_windows *w);
+
+/*
+ * An access by the guest at I/O port or guest-physical address addr, size bytes: the function
+ * whose BAR decodes it now (space enabled in COMMAND, the BAR's current address, the whole
+ * access inside the BAR) handles it and is returned (its `out` may hold MSIs to deliver);
+ * NULL if none does (the caller reads all-ones and drops writes, as a master abort does).
+ */
+struct vpci_dev *vpci_bar_access(struct vpci_bus *bus, bool io, u64 addr, unsigned size, bool write, u64 *val);
+
+/* The emulated function CONFIG_ADDRESS selects now (enabled, bus 0), or NULL. */
+struct vpci_dev *vpci_selected_dev(const struct vpci_bus *bus);
 
 /* Whether the access (port, size) is the PCI model's: anything within 0xcf8-0xcff except a 1-byte
  * access to 0xcf9 (Reset Control). */
