@@ -41,7 +41,7 @@ def vm_output(log, vm):
     """What VM `vm` printed, its lines joined again where Keel's console wrapped them (a line
     longer than Keel's line buffer goes out in pieces, each with the VM's prefix)."""
     out = []
-    for m in re.finditer(rf"^\[ *[\d.]+\] \[{vm}\] (.*?)\r?$", log, re.M):
+    for m in re.finditer(rf"^\[ *[\d.]+\] \[{vm}\] (.*?)\r*$", log, re.M):
         text = m.group(1)
         if out and not re.match(r"(keel-mgmt:|\[ *[\d.]+\] )", text):
             out[-1] += text
@@ -59,8 +59,16 @@ def test_module_loads_and_lists_vms():
     log = mgmt_boot([("idle", guest("idle"))], end=r"keel: vm mgmt powered off")
     release = open(os.path.join(LINUX, "kernel-version")).read().strip()
     assert f"keel-mgmt: starting, kernel {release}, 2 cpus" in log, log[-4000:]
-    assert re.search(r"keel-mgmt: keel.ko loaded: keel: Keel hypercall ABI 1 \(VMMCALL\), /dev/keel ready", log), \
-        log[-4000:]
+    assert "keel-mgmt: keel.ko loaded: keel: Keel hypercall ABI 1 (VMMCALL)" in log, log[-4000:]
+    # keel.ko bound to Keel's control function (00:02.0, 4b45:0001) and rang each MSI-X upcall
+    # vector through its doorbell: both interrupts reached its handler before /dev/keel appeared.
+    assert re.search(r"keel-mgmt: control function: keel 0000:00:02.0: Keel control function v1: 2 MSI-X upcall "
+                     r"vectors work, /dev/keel ready", log), log[-4000:]
+    irqs = [line.strip() for line in vm_output(log, "mgmt") if line.startswith("keel-mgmt: irq:")]
+    assert len(irqs) == 2 and all(re.search(r"PCI-MSI \d+-edge +keel$", line) for line in irqs), irqs
+    for line in irqs:  # "keel-mgmt: irq:  24:   1   0   PCI-MSI 32768-edge   keel": one count a CPU
+        per_cpu = line.split(":", 3)[3].split("PCI-MSI")[0].split()
+        assert sum(int(n) for n in per_cpu) >= 1, line
     assert "keel-mgmt: version: keel hypercall ABI 1, keel.ko ioctl 1, libkeel 1" in log, log[-4000:]
     assert "FAIL" not in log.replace("FAIL: ", ""), log[-4000:]
     js = [line[len("keel-mgmt: json: "):] for line in vm_output(log, "mgmt") if line.startswith("keel-mgmt: json: ")]
@@ -79,9 +87,10 @@ def test_module_loads_and_lists_vms():
 
 
 def test_without_the_flag_the_module_gets_eperm():
-    """The same VM without `mgmt`: the module loads (HC_VERSION is everyone's), but listing VMs is
-    refused by Keel with -EPERM, which keelctl reports."""
-    log = mgmt_boot([], mgmt_fields="")
+    """The same VM without `mgmt` (but with the control function, which the management VM has by
+    default): the module loads and binds (HC_VERSION is everyone's), but listing VMs is refused by
+    Keel with -EPERM, which keelctl reports."""
+    log = mgmt_boot([], mgmt_fields="ctl=on")
     assert "keel-mgmt: version: keel hypercall ABI 1" in log, log[-4000:]
     assert "keel-mgmt: FAIL keelctl list --json: keelctl: list: Operation not permitted" in log, log[-4000:]
 

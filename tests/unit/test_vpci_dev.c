@@ -557,10 +557,16 @@ static void test_msi_decode(void **state)
 	assert_true(m.logical);
 	assert_int_equal(m.mode, VIOAPIC_MODE_LOWEST);
 	assert_int_equal(m.vector, 0xee);
-	/* DM without RH is ignored: physical (SDM vol. 3A §11.11.1). */
+	/* DM without RH is still logical: Linux's flat logical mode sends exactly this (logical
+	 * destination 1 is CPU 0), and the management VM's keel.ko found the MSI on the wrong CPU
+	 * when it was taken as physical. */
 	assert_int_equal(msi_decode(0xfee01004, 0x0030, &m), 0);
-	assert_false(m.logical);
+	assert_true(m.logical);
 	assert_int_equal(m.dest, 1);
+	/* RH alone: physical. */
+	assert_int_equal(msi_decode(0xfee02008, 0x0030, &m), 0);
+	assert_false(m.logical);
+	assert_int_equal(m.dest, 2);
 	/* Level-triggered assert is delivered (edge); a deassert is not. */
 	assert_int_equal(msi_decode(0xfee00000, 0xc030, &m), 0);
 	assert_false(m.level);

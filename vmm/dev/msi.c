@@ -18,7 +18,7 @@ int msi_decode(u64 addr, u32 data, struct vioapic_msg *m)
 	*m = (struct vioapic_msg){
 		.vector = (u8)MSI_DATA_VECTOR(data),
 		.mode = (u8)mode,
-		.logical = (addr & MSI_ADDR_RH) && (addr & MSI_ADDR_DM),
+		.logical = addr & MSI_ADDR_DM,
 		.level = false,
 		.dest = (u8)MSI_ADDR_DEST(addr),
 	};

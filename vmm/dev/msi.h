@@ -14,7 +14,7 @@
 #define MSI_ADDR_BASE_MASK 0xfff00000u		/* bits 31:20 are 0FEEh */
 #define MSI_ADDR_DEST(a)   (((a) >> 12) & 0xff) /* Destination ID, bits 19:12 */
 #define MSI_ADDR_RH	   (1u << 3)		/* Redirection Hint */
-#define MSI_ADDR_DM	   (1u << 2)		/* Destination Mode: 1 logical (only with RH) */
+#define MSI_ADDR_DM	   (1u << 2)		/* Destination Mode: 1 logical */
 #define MSI_DATA_VECTOR(d) ((d)&0xff)
 #define MSI_DATA_MODE(d)   (((d) >> 8) & 7) /* Delivery Mode, bits 10:8 */
 #define MSI_DATA_LEVEL	   (1u << 14)
@@ -25,7 +25,10 @@
  * 0xFEExxxxx: a DMA write to memory, not an interrupt), or it is a level-triggered message with
  * Level 0 (a deassert, which a local APIC ignores), or a reserved delivery mode (011b, 110b).
  *
- * RH = 0 means physical destination whatever DM says; RH = 1 takes DM (SDM §11.11.1). The
+ * DM chooses logical or physical destination, with RH = 0 as with RH = 1: the SDM's "if RH is 0,
+ * the DM bit is ignored" (§11.11.1) is about the lowest-priority redirection, not the destination
+ * format, and Linux in flat logical mode sends DM = 1, RH = 0 with a logical destination (what
+ * KVM and QEMU deliver as logical too). RH itself changes nothing here. The
  * trigger mode is not kept: a local APIC that took a level MSI would send its EOI to the I/O
  * APIC, where no pin raised it, so every MSI is delivered edge-triggered (as KVM does for
  * devices that are not assigned).
