@@ -201,8 +201,11 @@ struct vcpu_ops {
 	 * the guest's run with EXIT_PREEMPT at TSC value `tsc_deadline` (the VMX preemption timer),
 	 * so the scheduler need not arm the local APIC timer while the guest runs. 0 disarms. */
 	bool (*set_timer)(struct vcpu *v, u64 tsc_deadline);
-	/* Runs the guest until the next exit that Keel must handle. */
-	void (*run)(struct vcpu *v, struct vm_exit *exit);
+	/* Runs the guest, with interrupts off, until an exit the fast path (exit_fast, which the
+	 * backend calls after each exit) does not finish: *exit describes it, and the return value
+	 * says whether its handler ran already (the full path must still run before the next
+	 * entry) or exit_dispatch() must handle it. */
+	bool (*run)(struct vcpu *v, struct vm_exit *exit);
 	u64 (*get)(struct vcpu *v, enum vcpu_reg r);
 	/* Optional (NULL: read with get): the registers of struct vcpu_code_state in one call. */
 	void (*code_state)(struct vcpu *v, struct vcpu_code_state *s);

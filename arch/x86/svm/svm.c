@@ -10,6 +10,7 @@
 #include "kernel/log.h"
 #include "kernel/mm/page.h"
 #include "kernel/percpu.h"
+#include "vmm/exit.h"
 #include "vmm/guest_mem.h"
 #include "vmm/vm.h"
 
@@ -315,7 +316,8 @@ static __attribute__((noinline, cold)) void nmi_after_exit(struct vcpu *v)
 		nmi_step_end(v);
 }
 
-static void svm_run(struct vcpu *v, struct vm_exit *exit)
+/* One entry and exit: *exit says what the exit was. */
+static __attribute__((always_inline)) inline void svm_run_once(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmcb *c = v->arch.svm.vmcb;
 	u64 info1, t0, tpr;
@@ -463,6 +465,21 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 				 why ?: "no VMRUN check Keel knows of fails (APM vol. 2 15.5.1)");
 		}
 		break;
+	}
+}
+
+/* vcpu_ops->run: the fast path's loop is here, so that an exit it handles goes back in without a
+ * return and an indirect call per round trip (each a thunk where the mitigations ask). */
+static bool svm_run(struct vcpu *v, struct vm_exit *exit)
+{
+	bool handled;
+
+	for (;;) {
+		u64 irqs = this_cpu()->nr_irqs;
+
+		svm_run_once(v, exit);
+		if (!exit_fast(v, exit, irqs, &handled))
+			return handled;
 	}
 }
 
