@@ -133,6 +133,8 @@ enum vcpu_mp_state { VCPU_MP_RUNNING, VCPU_MP_WAIT_SIPI };
 
 struct vm;
 
+enum { INSN_NOW, INSN_DEFER, INSN_DEFERRED }; /* struct vcpu's insn_defer */
+
 struct vcpu {
 	struct vm *vm;
 	u32 id;
@@ -140,10 +142,15 @@ struct vcpu {
 	/* Set by whatever changes the vCPU's interrupts, timers or run state during an exit (a device
 	 * write, an interrupt delivered to it): the next entry takes the full path (vcpu_run.c). */
 	bool slow;
+	/* The move of RIP past an instruction an exit handler completed: on the fast path
+	 * (exit_fast sets INSN_DEFER) skip_insn only records it (INSN_DEFERRED, insn_next) and the
+	 * backend does it as soon as exit_fast returns, with no indirect call (vcpu_insn_done). */
+	u8 insn_defer;
 	bool pending_exc;
 	u8 pending_vector;
 	bool pending_has_error;
 	u32 pending_error;
+	u64 insn_next;		  /* INSN_DEFERRED: where the instruction ends */
 	u64 guest_pat;		  /* IA32_PAT as the guest set it (0: power-on default) */
 	void *fpu_area;		  /* FPU/SSE/AVX state while off the CPU (arch/x86/fpu.h) */
 	u64 xcr0;		  /* the guest's XCR0 (0: x87 only) */

@@ -5,7 +5,7 @@
 #include "arch/x86/spec.h"
 #include "arch/x86/vmx/vmx.h"
 #include "kernel/lib/string.h"
-#include "vmm/exit.h"
+#include "vmm/exit_fast.h"
 
 /* The guest's view of CR0/CR4: host-owned bits from the read shadow, the rest as they are. */
 static u64 guest_cr(enum vmcs_field cr, enum vmcs_field mask_field, enum vmcs_field shadow)
@@ -375,7 +375,7 @@ static void program_preemption_timer(struct vmx_vcpu *x)
 bool vmx_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmx_vcpu *x = &v->arch.vmx;
-	bool handled;
+	bool handled, again;
 	int ret;
 	u32 reason;
 	u64 t0, irqs;
@@ -425,7 +425,16 @@ bool vmx_run(struct vcpu *v, struct vm_exit *exit)
 		exit->hw_reason = reason;
 		exit->next_rip = 0;
 		requeue_vectoring_event();
-		if (translate_exit(v, exit, reason) && !exit_fast(v, exit, irqs, &handled))
+		if (!translate_exit(v, exit, reason))
+			continue;
+		again = exit_fast(v, exit, irqs, &handled);
+		if (v->insn_defer) {
+			/* The handler completed the instruction (vcpu_insn_done). */
+			if (v->insn_defer == INSN_DEFERRED)
+				vmx_insn_done(v, v->insn_next);
+			v->insn_defer = INSN_NOW;
+		}
+		if (!again)
 			return handled;
 	}
 }
