@@ -75,58 +75,16 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
 	(h ? h : handle_fatal)(v, e);
 }
 
-/* Exits whose handlers are short and never wait, handled with interrupts off: CPUID, MSRs (the
- * local APIC's included: they only flag v->slow), ports no device claims (a device's handler may
- * print or raise interrupts: with interrupts on), and every hypercall but the console write.
- * Direct calls, not the handler table: on the hot path an indirect call costs a retpoline. */
-bool exit_fast(struct vcpu *v, const struct vm_exit *e, u64 irqs_before, bool *handled)
+bool skip_insn_decode(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len)
 {
-	struct percpu *cpu = this_cpu();
+	u64 next;
 
-	*handled = false;
-	if (cpu->nr_irqs != irqs_before)
-		return false;
-	switch (e->reason) {
-	case EXIT_CPUID:
-		v->slow = false;
-		handle_cpuid(v, e);
-		break;
-	case EXIT_MSR_READ:
-	case EXIT_MSR_WRITE:
-		v->slow = false;
-		handle_msr(v, e);
-		break;
-	case EXIT_IO:
-		if (e->io.string || v->vm->io_map[e->io.port])
-			return false;
-		v->slow = false;
-		io_unclaimed(v, e);
-		break;
-	case EXIT_HYPERCALL:
-		if (!hypercall_is_short(v))
-			return false;
-		v->slow = false;
-		handle_hypercall(v, e);
-		break;
-	default:
-		return false;
-	}
-	v->exit_counts[e->reason]++;
-	*handled = true;
-	return !v->slow && !v->halted && __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING &&
-	       !sched_resched_asked() && cpu->nr_irqs == irqs_before;
-}
-
-bool skip_insn(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len)
-{
-	u64 next = e->next_rip;
-
-	if (!next && insn_end(v, opcode, len, &next) < 0) {
+	if (insn_end(v, opcode, len, &next) < 0) {
 		vm_crash(v->vm, "cannot decode the exiting instruction at %#llx",
 			 (unsigned long long)vcpu_ops->get(v, VREG_RIP));
 		return false;
 	}
-	vcpu_ops->set(v, VREG_RIP, next);
+	vcpu_insn_done(v, next);
 	return true;
 }
 

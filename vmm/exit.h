@@ -36,28 +36,41 @@ static inline void io_set_in(struct vcpu *v, u8 size, u32 val)
 	v->gprs.rax = size == 4 ? val : (v->gprs.rax & ~(u64)mask) | (val & mask);
 }
 
+/* The exiting instruction completed and ends at `next`: vcpu_ops->set(VREG_RIP), or on the fast
+ * path the backend's own, right after exit_fast (struct vcpu's insn_defer). */
+static inline void vcpu_insn_done(struct vcpu *v, u64 next)
+{
+	if (v->insn_defer) {
+		v->insn_next = next;
+		v->insn_defer = INSN_DEFERRED;
+		return;
+	}
+	vcpu_ops->set(v, VREG_RIP, next);
+}
+
 /* A port no device claims: reads all-ones, writes vanish (as on a PC with nothing there). */
 static inline void io_unclaimed(struct vcpu *v, const struct vm_exit *e)
 {
 	if (e->io.in)
 		io_set_in(v, e->io.size, 0xffffffffu);
-	vcpu_ops->set(v, VREG_RIP, e->next_rip);
+	vcpu_insn_done(v, e->next_rip);
 }
 
 /* Runs one exit through the dispatch table. */
 void exit_dispatch(struct vcpu *v, const struct vm_exit *e);
-/* With interrupts off, right after an exit: handles it if it is of a kind that needs nothing but
- * its handler (CPUID, MSRs, port I/O, hypercalls) and returns true if the guest may be entered
- * again at once: the handler changed no interrupt, timer or run state (v->slow stays clear) and
- * no interrupt reached this CPU since the entry (irqs_before: this_cpu()->nr_irqs then). False:
- * the exit is left to exit_dispatch() with interrupts on, or was handled and the full path
- * must run before the next entry. */
-bool exit_fast(struct vcpu *v, const struct vm_exit *e, u64 irqs_before, bool *handled);
+/* exit_fast() is in vmm/exit_fast.h, inlined into the backends' run loops. */
 /* Whether the hypercall v is making is short enough for the fast path (exit_fast). */
 bool hypercall_is_short(struct vcpu *v);
 /* Moves RIP past the exiting instruction: to the CPU-reported next RIP, or else past the bytes at
  * RIP, which after prefixes must be `opcode` (crashes the VM if they are not; returns false). */
-bool skip_insn(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len);
+bool skip_insn_decode(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len);
+static inline bool skip_insn(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len)
+{
+	if (__builtin_expect(!e->next_rip, 0))
+		return skip_insn_decode(v, e, opcode, len);
+	vcpu_insn_done(v, e->next_rip);
+	return true;
+}
 const char *exit_reason_name(enum exit_reason r);
 
 #define EXC_UD 6

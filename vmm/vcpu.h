@@ -133,6 +133,8 @@ enum vcpu_mp_state { VCPU_MP_RUNNING, VCPU_MP_WAIT_SIPI };
 
 struct vm;
 
+enum { INSN_NOW, INSN_DEFER, INSN_DEFERRED }; /* struct vcpu's insn_defer */
+
 struct vcpu {
 	struct vm *vm;
 	u32 id;
@@ -140,10 +142,15 @@ struct vcpu {
 	/* Set by whatever changes the vCPU's interrupts, timers or run state during an exit (a device
 	 * write, an interrupt delivered to it): the next entry takes the full path (vcpu_run.c). */
 	bool slow;
+	/* The move of RIP past an instruction an exit handler completed: on the fast path
+	 * (exit_fast sets INSN_DEFER) skip_insn only records it (INSN_DEFERRED, insn_next) and the
+	 * backend does it as soon as exit_fast returns, with no indirect call (vcpu_insn_done). */
+	u8 insn_defer;
 	bool pending_exc;
 	u8 pending_vector;
 	bool pending_has_error;
 	u32 pending_error;
+	u64 insn_next;		  /* INSN_DEFERRED: where the instruction ends */
 	u64 guest_pat;		  /* IA32_PAT as the guest set it (0: power-on default) */
 	void *fpu_area;		  /* FPU/SSE/AVX state while off the CPU (arch/x86/fpu.h) */
 	u64 xcr0;		  /* the guest's XCR0 (0: x87 only) */
@@ -201,8 +208,11 @@ struct vcpu_ops {
 	 * the guest's run with EXIT_PREEMPT at TSC value `tsc_deadline` (the VMX preemption timer),
 	 * so the scheduler need not arm the local APIC timer while the guest runs. 0 disarms. */
 	bool (*set_timer)(struct vcpu *v, u64 tsc_deadline);
-	/* Runs the guest until the next exit that Keel must handle. */
-	void (*run)(struct vcpu *v, struct vm_exit *exit);
+	/* Runs the guest, with interrupts off, until an exit the fast path (exit_fast, which the
+	 * backend calls after each exit) does not finish: *exit describes it, and the return value
+	 * says whether its handler ran already (the full path must still run before the next
+	 * entry) or exit_dispatch() must handle it. */
+	bool (*run)(struct vcpu *v, struct vm_exit *exit);
 	u64 (*get)(struct vcpu *v, enum vcpu_reg r);
 	/* Optional (NULL: read with get): the registers of struct vcpu_code_state in one call. */
 	void (*code_state)(struct vcpu *v, struct vcpu_code_state *s);

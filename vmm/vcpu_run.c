@@ -80,7 +80,6 @@ static enum sched_stop vcpu_run(struct sched_entity *se, u64 deadline)
 	struct vm *vm = v->vm;
 	struct vm_exit e;
 	bool handled;
-	u64 irqs;
 
 	for (;;) {
 		/* The VM's console output, a budget's worth per entry: printed here, on the VM's own
@@ -113,13 +112,11 @@ static enum sched_stop vcpu_run(struct sched_entity *se, u64 deadline)
 		/* The full path ran (scheduler, device models, interrupts): the next entry flushes
 		 * L1D where the CPU needs it; re-entries from the fast path below do not. */
 		spec_mark_l1d_dirty();
-		do {
-			irqs = this_cpu()->nr_irqs;
-			vcpu_ops->run(v, &e);
-			/* The fast path: an exit that needs only its handler, and changed nothing that
-			 * the full path looks at, goes straight back in. The timer armed above still
-			 * ends the run, and a kick or any other interrupt leaves this loop. */
-		} while (exit_fast(v, &e, irqs, &handled));
+		/* The fast path, inside the backend: an exit that needs only its handler, and
+		 * changed nothing that the full path looks at, goes straight back in (exit_fast).
+		 * The timer armed above still ends the run, and a kick or any other interrupt
+		 * leaves the backend's loop. */
+		handled = vcpu_ops->run(v, &e);
 		irq_enable(); /* the host interrupt that ended the run, if any, is taken here */
 		if (!handled && __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_DEAD)
 			exit_dispatch(v, &e);

@@ -38,7 +38,7 @@ static u64 fake_get(struct vcpu *v, enum vcpu_reg r)
 static const struct vcpu_ops fake_ops = { .name = "fake", .get = fake_get };
 const struct vcpu_ops *vcpu_ops = &fake_ops;
 
-bool skip_insn(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len)
+bool skip_insn_decode(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len)
 {
 	skips++;
 	return len == 2 && opcode[0] == 0x0f && opcode[1] == 0xa2;

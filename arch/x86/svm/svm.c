@@ -10,6 +10,7 @@
 #include "kernel/log.h"
 #include "kernel/mm/page.h"
 #include "kernel/percpu.h"
+#include "vmm/exit_fast.h"
 #include "vmm/guest_mem.h"
 #include "vmm/vm.h"
 
@@ -316,7 +317,22 @@ static __attribute__((noinline, cold)) void nmi_after_exit(struct vcpu *v)
 		nmi_step_end(v);
 }
 
-static void svm_run(struct vcpu *v, struct vm_exit *exit)
+static void insn_done_tf(struct vcpu *v);
+
+/* The exiting instruction completed (vcpu_ops->set(VREG_RIP)): RIP moves on, and no STI/MOV SS
+ * shadow is left. */
+static inline void svm_insn_done(struct vcpu *v, u64 next)
+{
+	struct vmcb *c = v->arch.svm.vmcb;
+
+	c->rip = next;
+	c->interrupt_shadow = 0;
+	if (__builtin_expect((c->rflags & RFLAGS_TF) != 0, 0))
+		insn_done_tf(v);
+}
+
+/* One entry and exit: *exit says what the exit was. */
+static __attribute__((always_inline)) inline void svm_run_once(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmcb *c = v->arch.svm.vmcb;
 	u64 info1, t0, tpr;
@@ -467,6 +483,32 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	}
 }
 
+/* vcpu_ops->run: the fast path's loop is here, so that an exit it handles goes back in without a
+ * return and an indirect call per round trip (each a thunk where the mitigations ask). */
+static bool svm_run(struct vcpu *v, struct vm_exit *exit)
+{
+	bool handled, again;
+
+	for (;;) {
+		u64 irqs = this_cpu()->nr_irqs;
+
+		svm_run_once(v, exit);
+		again = exit_fast(v, exit, irqs, &handled);
+		if (v->insn_defer) {
+			/* The handler completed the instruction (vcpu_insn_done): RIP moves on here,
+			 * which may end Keel's single-step (v->slow). */
+			if (v->insn_defer == INSN_DEFERRED) {
+				v->insn_defer = INSN_NOW;
+				svm_insn_done(v, v->insn_next);
+				again = again && !v->slow;
+			}
+			v->insn_defer = INSN_NOW;
+		}
+		if (!again)
+			return handled;
+	}
+}
+
 static u64 svm_get(struct vcpu *v, enum vcpu_reg r)
 {
 	const struct vmcb *c = v->arch.svm.vmcb;
@@ -558,10 +600,7 @@ static void svm_set(struct vcpu *v, enum vcpu_reg r, u64 val)
 
 	switch (r) {
 	case VREG_RIP:
-		c->rip = val;
-		c->interrupt_shadow = 0; /* the instruction completed: no STI/MOV SS shadow */
-		if (__builtin_expect((c->rflags & RFLAGS_TF) != 0, 0))
-			insn_done_tf(v);
+		svm_insn_done(v, val);
 		break;
 	case VREG_RSP:
 		c->rsp = val;

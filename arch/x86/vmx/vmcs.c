@@ -33,11 +33,16 @@ const char *vmx_insn_error_name(u32 e)
 }
 
 /* VMfailValid leaves the reason in the current VMCS; VMfailInvalid means there is none. */
-void vmcs_failed(const char *op, u32 field, bool valid)
+void vmcs_failed(const char *op, u32 field)
 {
 	u32 cpu = this_cpu()->cpu;
-	u64 err = 0;
+	u64 err = 0, current = ~0ull;
+	/* VMfailInvalid: no current VMCS, which VMPTRST reports as all ones (SDM vol. 3C §30.3
+	 * VMPTRST); otherwise VMfailValid, with the error in the VMCS. */
+	bool valid;
 
+	__asm__ volatile("vmptrst %0" : "=m"(current) : : "cc");
+	valid = current != ~0ull;
 	if (valid)
 		__asm__ volatile("vmread %1, %0" : "=r"(err) : "r"((u64)VM_INSTRUCTION_ERROR) : "cc");
 	if (valid)

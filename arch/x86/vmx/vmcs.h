@@ -316,35 +316,29 @@ enum vmx_exit_reason {
 
 /* Accessors: each checks CF/ZF and, on failure, logs the VM-instruction error and marks the vCPU
  * whose VMCS is current (vmcs.c), so that it never enters with a half-written VMCS. Inline: a VM
- * exit does a dozen of them. */
-void vmcs_failed(const char *op, u32 field, bool valid);
+ * exit does a dozen of them. The check is one branch on CF|ZF ("below or equal") straight after
+ * the instruction (asm goto); vmcs_failed tells VMfailInvalid from VMfailValid itself. */
+void vmcs_failed(const char *op, u32 field);
 
 static inline u64 vmcs_read(enum vmcs_field f, unsigned width)
 {
-	u64 v = 0;
-	u8 cf, zf;
+	u64 v;
 
 	ASSERT(VMCS_WIDTH(f) == width);
-	__asm__ volatile("vmread %[f], %[v]; setc %[cf]; setz %[zf]"
-			 : [v] "=r"(v), [cf] "=qm"(cf), [zf] "=qm"(zf)
-			 : [f] "r"((u64)f)
-			 : "cc");
-	if (cf | zf)
-		vmcs_failed("VMREAD", f, zf);
+	__asm__ goto("vmread %[f], %[v]; jbe %l[fail]" : [v] "=r"(v) : [f] "r"((u64)f) : "cc" : fail);
 	return v;
+fail:
+	vmcs_failed("VMREAD", f);
+	return 0;
 }
 
 static inline void vmcs_write(enum vmcs_field f, u64 v, unsigned width)
 {
-	u8 cf, zf;
-
 	ASSERT(VMCS_WIDTH(f) == width);
-	__asm__ volatile("vmwrite %[v], %[f]; setc %[cf]; setz %[zf]"
-			 : [cf] "=qm"(cf), [zf] "=qm"(zf)
-			 : [f] "r"((u64)f), [v] "rm"(v)
-			 : "cc", "memory");
-	if (cf | zf)
-		vmcs_failed("VMWRITE", f, zf);
+	__asm__ goto("vmwrite %[v], %[f]; jbe %l[fail]" : : [f] "r"((u64)f), [v] "rm"(v) : "cc", "memory" : fail);
+	return;
+fail:
+	vmcs_failed("VMWRITE", f);
 }
 
 static inline u16 vmcs_read16(enum vmcs_field f)

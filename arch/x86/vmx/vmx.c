@@ -21,7 +21,7 @@ struct vmx_caps vmx_caps;
 
 /* Per physical CPU: the VMXON region and which VMCS is current (VMPTRLD'ed) there. */
 static hpa_t vmxon_region[MAX_CPUS];
-static hpa_t current_vmcs[MAX_CPUS];
+hpa_t vmx_current_vmcs[MAX_CPUS];
 
 /*
  * Turns VMX on for this CPU (SDM vol. 3C §23.7 "Enabling and entering VMX operation"):
@@ -156,8 +156,8 @@ static void vmclear_here(void *arg)
 	u32 cpu = this_cpu()->cpu;
 
 	vmclear(v->arch.vmx.vmcs_pa);
-	if (current_vmcs[cpu] == v->arch.vmx.vmcs_pa) {
-		current_vmcs[cpu] = 0;
+	if (vmx_current_vmcs[cpu] == v->arch.vmx.vmcs_pa) {
+		vmx_current_vmcs[cpu] = 0;
 		vmx_current_vcpu[cpu] = NULL;
 	}
 	v->arch.vmx.cpu = NO_CPU;
@@ -169,20 +169,18 @@ static void vmclear_here(void *arg)
  * (VMCLEAR writes its cached state back; SDM vol. 3C §24.11.1); today each vCPU stays on one CPU,
  * so that happens only between vcpu_init (on the BSP) and the first run.
  */
-void vmx_load(struct vcpu *v)
+void vmx_load_slow(struct vcpu *v)
 {
 	struct vmx_vcpu *x = &v->arch.vmx;
 	u32 cpu = this_cpu()->cpu;
 
-	if (current_vmcs[cpu] == x->vmcs_pa)
-		return;
 	if (x->cpu != NO_CPU && (u32)x->cpu != cpu)
 		smp_call((u32)x->cpu, vmclear_here, v);
 	if (!vmptrld(x->vmcs_pa)) {
 		x->vmcs_error = true;
 		return;
 	}
-	current_vmcs[cpu] = x->vmcs_pa;
+	vmx_current_vmcs[cpu] = x->vmcs_pa;
 	vmx_current_vcpu[cpu] = v;
 	if (x->cpu != (s32)cpu) {
 		x->cpu = (s32)cpu;

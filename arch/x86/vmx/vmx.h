@@ -58,10 +58,17 @@ u64 vmx_guest_cr4(void);
 void vmx_set_efer(u64 efer);
 void vmx_inject_event(u32 info, bool has_error, u32 error);
 /* vcpu_ops->run: enters the guest until an exit that vmm/ must handle. */
-void vmx_run(struct vcpu *v, struct vm_exit *exit);
+bool vmx_run(struct vcpu *v, struct vm_exit *exit);
 
-/* vmx.c: makes v's VMCS current on this CPU (VMCLEARing it where it was active before). */
-void vmx_load(struct vcpu *v);
+/* vmx.c: makes v's VMCS current on this CPU (VMCLEARing it where it was active before). The
+ * check that it already is, the common case (every accessor of vcpu_ops), is inline. */
+extern hpa_t vmx_current_vmcs[MAX_CPUS];
+void vmx_load_slow(struct vcpu *v);
+static inline void vmx_load(struct vcpu *v)
+{
+	if (__builtin_expect(vmx_current_vmcs[this_cpu()->cpu] != v->arch.vmx.vmcs_pa, 0))
+		vmx_load_slow(v);
+}
 
 /* CR0/CR4 as loaded into the CPU for a guest value: with the VMX fixed bits (SDM vol. 3C §23.8),
  * except CR0.PE and CR0.PG, which unrestricted guest leaves to the guest (§26.3.1.1). */

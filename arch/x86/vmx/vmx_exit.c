@@ -5,6 +5,7 @@
 #include "arch/x86/spec.h"
 #include "arch/x86/vmx/vmx.h"
 #include "kernel/lib/string.h"
+#include "vmm/exit_fast.h"
 
 /* The guest's view of CR0/CR4: host-owned bits from the read shadow, the rest as they are. */
 static u64 guest_cr(enum vmcs_field cr, enum vmcs_field mask_field, enum vmcs_field shadow)
@@ -31,9 +32,11 @@ static bool guest_protected(void)
 
 void vmx_insn_done(struct vcpu *v, u64 next_rip)
 {
+	u32 shadow = vmcs_read32(GUEST_INTERRUPTIBILITY);
+
 	vmcs_writenat(GUEST_RIP, next_rip);
-	vmcs_write32(GUEST_INTERRUPTIBILITY,
-		     vmcs_read32(GUEST_INTERRUPTIBILITY) & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
+	if (__builtin_expect(shadow & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS), 0))
+		vmcs_write32(GUEST_INTERRUPTIBILITY, shadow & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
 	/* The single-step trap a CPU raises after the instruction (SDM vol. 3B §17.3.1.4), which
 	 * VM entry does not raise for an instruction Keel completed: a #DB with DR6.BS. It goes in
 	 * as an injected exception, which discards any debug exception the CPU had pending for the
@@ -366,21 +369,27 @@ static void program_preemption_timer(struct vmx_vcpu *x)
 	}
 }
 
-void vmx_run(struct vcpu *v, struct vm_exit *exit)
+/* vcpu_ops->run. The fast path's loop is here too (exit_fast), so that an exit it handles goes
+ * back in without a return and an indirect call per round trip (each a thunk where the
+ * mitigations ask). */
+bool vmx_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmx_vcpu *x = &v->arch.vmx;
+	bool handled, again;
 	int ret;
 	u32 reason;
-	u64 t0;
+	u64 t0, irqs;
 
 	exit->next_rip = exit->hw_reason = 0;
 	exit->npf.gpa = exit->npf.error = 0; /* the whole union */
-	vmx_load(v);
-	if (__atomic_load_n(&v->vm->arch.vmx.ept_generation, __ATOMIC_ACQUIRE) != x->ept_generation) {
-		x->ept_generation = v->vm->arch.vmx.ept_generation;
-		vmx_ept_flush(v->vm);
-	}
 	for (;;) {
+		/* A fast-path handler may have made another vCPU's VMCS current. */
+		vmx_load(v);
+		if (__atomic_load_n(&v->vm->arch.vmx.ept_generation, __ATOMIC_ACQUIRE) != x->ept_generation) {
+			x->ept_generation = v->vm->arch.vmx.ept_generation;
+			vmx_ept_flush(v->vm);
+		}
+		irqs = this_cpu()->nr_irqs;
 		/* An event whose delivery an exit interrupted goes first (re-queued after the exit);
 		 * an exception from an exit handler is queued as soon as the slot is free. */
 		if (v->pending_exc && !(vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID)) {
@@ -393,7 +402,7 @@ void vmx_run(struct vcpu *v, struct vm_exit *exit)
 		if (x->vmcs_error) {
 			vm_crash(v->vm, "the VMCS could not be written (see the VMX errors above)");
 			exit->reason = EXIT_ENTRY_FAIL;
-			return;
+			return false;
 		}
 		program_preemption_timer(x);
 		spec_before_entry(v->spec_ctrl);
@@ -409,13 +418,23 @@ void vmx_run(struct vcpu *v, struct vm_exit *exit)
 				 ret == 2 ? vmx_insn_error_name(err) : "VMfailInvalid", err);
 			exit->reason = EXIT_ENTRY_FAIL;
 			exit->hw_reason = err;
-			return;
+			return false;
 		}
 		x->launched = true;
 		reason = vmcs_read32(VM_EXIT_REASON);
 		exit->hw_reason = reason;
+		exit->next_rip = 0;
 		requeue_vectoring_event();
-		if (translate_exit(v, exit, reason))
-			return;
+		if (!translate_exit(v, exit, reason))
+			continue;
+		again = exit_fast(v, exit, irqs, &handled);
+		if (v->insn_defer) {
+			/* The handler completed the instruction (vcpu_insn_done). */
+			if (v->insn_defer == INSN_DEFERRED)
+				vmx_insn_done(v, v->insn_next);
+			v->insn_defer = INSN_NOW;
+		}
+		if (!again)
+			return handled;
 	}
 }
