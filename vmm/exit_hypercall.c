@@ -94,8 +94,9 @@ bool hypercall_is_short(struct vcpu *v)
 {
 	/* Console writes copy and print up to HC_CONSOLE_MAX bytes, the VM list takes the VM list
 	 * lock and copies up to 2.3 KiB: not with interrupts off. */
-	return (u32)v->gprs.rax < HC_CONSOLE_WRITE ||
-	       ((u32)v->gprs.rax > HC_CONSOLE_WRITE && v->gprs.rax < HC_MGMT_FIRST);
+	u32 nr = (u32)v->gprs.rax; /* the low half: enough to tell, and a 32-bit guest's RAX */
+
+	return nr != HC_CONSOLE_WRITE && (nr < HC_MGMT_FIRST || nr > HC_MGMT_LAST);
 }
 
 void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
