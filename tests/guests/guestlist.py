@@ -189,8 +189,8 @@ def state_isolation_checked(log, layout, min_checks):
     ends = re.finditer(r"\[(\w+)\] state_isolation: \d+ rounds, (\d+) checks, (\d+) wake-ups", log)
     checks = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in ends}
     assert all(checks.get(vm, (0, 0))[0] >= min_checks for vm in names), checks
-    # "migrating": the vCPUs did halt and wake (a halt a round; Keel may deliver a periodic timer's
-    # missed periods too); "one_cpu" never halts.
+    # "migrating": the vCPUs did halt and wake (a halt a round; Keel delivers a periodic timer's
+    # periods missed while the vCPU waited for a CPU too, which costs checks); "one_cpu" never halts.
     assert all(checks[vm][1] >= 10 if layout == "migrating" else checks[vm][1] == 0 for vm in names), checks
     runs = {m.group(1): (int(m.group(2)), int(m.group(3)), m.group(4), int(m.group(5)))
             for m in VCPU_ACCOUNT_RE.finditer(log)}

@@ -137,7 +137,7 @@ def test_fpu_and_msrs_stay_with_their_vm(layout):
     boot = Boot("kernel", cpus=2, mem_mib=512, cpu=AMD, modules=mods, timeout=120, cmdline=cmdline)
     log = boot.run()
     assert not boot.problems(), boot.problems()
-    print(layout, *state_isolation_checked(log, layout, min_checks=200))
+    print(layout, *state_isolation_checked(log, layout, min_checks=200 if layout == "one_cpu" else 50))
 
 
 def exits(log, name):
