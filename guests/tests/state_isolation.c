@@ -13,8 +13,9 @@
  *   difference fails, naming the register, the value and whose it is. With `hlt_us=N` it also
  *   halts after each round until its local APIC timer (N us at 1 GHz) wakes it, so that its vCPU
  *   blocks and wakes, possibly on another CPU. The timer is periodic, stopped after each wake-up:
- *   on QEMU 7.2's TCG an interrupt can arrive between STI and HLT (a VINTR exit without the STI
- *   shadow), and a one-shot timer would then leave the guest halted for good.
+ *   under Keel on QEMU 7.2's TCG the interrupt is sometimes injected between STI and HLT (after a
+ *   VINTR exit whose VMCB shows no STI shadow), so it returns to the HLT, and with a one-shot timer
+ *   the guest would stay halted for good (a hang, not this test's point).
  * It prints "state_isolation: R rounds, C checks" at the end.
  * Bare QEMU: passes alone.
  */
