@@ -90,7 +90,8 @@ void selftest_fault(void)
 			panic("fault=ap_panic: no CPU 1 to panic on");
 		break;
 	case FAULT_GUEST_PANIC:
-		pr_info("fault=panic_in_guest: a timer interrupt panics 200 ms after every CPU ran a guest\n");
+		pr_info("fault=panic_in_guest: a timer interrupt or a VM exit panics 200 ms after every CPU ran a "
+			"guest\n");
 		selftest_panic_at = ~0ull;
 		break;
 	case FAULT_RELOCK:

@@ -20,6 +20,7 @@
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
+#include "kernel/selftest.h"
 #include "vmm/exit.h"
 #include "vmm/dev/vuart.h"
 #include "vmm/platform.h"
@@ -118,6 +119,10 @@ static enum sched_stop vcpu_run(struct sched_entity *se, u64 deadline)
 		 * leaves the backend's loop. */
 		handled = vcpu_ops->run(v, &e);
 		irq_enable(); /* the host interrupt that ended the run, if any, is taken here */
+		/* fault=panic_in_guest: the local APIC timer does not run while guests do under
+		 * VT-x (the VMX-preemption timer ends their runs), so every full-path exit checks too. */
+		if (__builtin_expect(selftest_panic_at != 0, 0))
+			selftest_timer_panic();
 		if (!handled && __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_DEAD)
 			exit_dispatch(v, &e);
 	}

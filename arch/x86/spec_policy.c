@@ -130,3 +130,25 @@ int spec_describe(const struct spec_plan *p, char *buf, unsigned size)
 		at = line(buf, size, at, "missing", p->missing[i], NULL);
 	return (int)at;
 }
+
+/* What a guest sees of the speculation controls (vmm/exit_msr.c): pure functions of what the CPU
+ * enumerates, so tests/unit/test_msr_policy.c checks them with the MSR policy. */
+u64 spec_guest_ctrl_mask(void)
+{
+	const struct spec_cpu *c = &spec_cpu_info;
+
+	return (c->ibrs ? SPEC_CTRL_IBRS : 0) | (c->stibp ? SPEC_CTRL_STIBP : 0) | (c->ssbd ? SPEC_CTRL_SSBD : 0);
+}
+
+u64 spec_guest_arch_cap(void)
+{
+	/* The host's answers about the CPU, minus bits that name MSRs or controls Keel does not
+	 * offer (TSX_CTRL, MCU_CONTROL, FB_CLEAR_CTRL...); plus SKIP_L1DFL_VMENTRY, since flushing
+	 * L1D for a guest's own guests is Keel's job (KVM says the same). */
+	const u64 known = ARCH_CAP_RDCL_NO | ARCH_CAP_IBRS_ALL | ARCH_CAP_RSBA | ARCH_CAP_SSB_NO | ARCH_CAP_MDS_NO |
+			  ARCH_CAP_PSCHANGE_MC_NO | ARCH_CAP_TAA_NO | ARCH_CAP_SBDR_SSDP_NO | ARCH_CAP_FBSDP_NO |
+			  ARCH_CAP_PSDP_NO | ARCH_CAP_FB_CLEAR | ARCH_CAP_RRSBA | ARCH_CAP_BHI_NO | ARCH_CAP_PBRSB_NO |
+			  ARCH_CAP_GDS_NO | ARCH_CAP_RFDS_NO | ARCH_CAP_RFDS_CLEAR;
+
+	return (spec_cpu_info.arch_cap & known) | ARCH_CAP_SKIP_L1DFL_VMENTRY;
+}

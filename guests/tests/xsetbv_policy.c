@@ -5,26 +5,15 @@
  * checks it; under AMD-V the CPU checks it. Bare QEMU: PASSES (the CPU's own checks).
  */
 #include "guest.h"
+#include "xstate.h"
 
 GUEST_TEST("xsetbv_policy");
-
-#define CPUID1_ECX_XSAVE   (1u << 26)
-#define CPUID1_ECX_OSXSAVE (1u << 27)
-#define CR4_OSXSAVE	   (1ul << 18)
 
 static int xsetbv_safe(uint32_t index, uint64_t v)
 {
 	expect_exception(VEC_GP, 3);
 	__asm__ volatile("xsetbv" : : "c"(index), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 	return exception_taken();
-}
-
-static uint64_t xgetbv0(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return ((uint64_t)hi << 32) | lo;
 }
 
 void test_main(void)
@@ -37,12 +26,12 @@ void test_main(void)
 	}
 	/* CPUID.1:ECX.OSXSAVE reports this CPU's (the guest's) CR4.OSXSAVE, not the host's. */
 	CHECK(!(cpuid(1, 0).ecx & CPUID1_ECX_OSXSAVE), "CPUID reports OSXSAVE with CR4.OSXSAVE clear");
-	__asm__ volatile("mov %0, %%cr4" : : "r"(read_cr4() | CR4_OSXSAVE) : "memory");
+	write_cr4(read_cr4() | CR4_OSXSAVE);
 	CHECK(cpuid(1, 0).ecx & CPUID1_ECX_OSXSAVE, "CPUID does not report OSXSAVE with CR4.OSXSAVE set");
-	CHECK(xgetbv0() == 1, "XCR0 starts as 0x%llx, expected 1 (x87 only)", (unsigned long long)xgetbv0());
+	CHECK(xgetbv(0) == 1, "XCR0 starts as 0x%llx, expected 1 (x87 only)", (unsigned long long)xgetbv(0));
 	int vec = xsetbv_safe(0, 3);
 	CHECK(vec == -1, "xsetbv(0, x87|SSE): %s", vector_name(vec));
-	CHECK(xgetbv0() == 3, "XCR0 reads 0x%llx after writing 3", (unsigned long long)xgetbv0());
+	CHECK(xgetbv(0) == 3, "XCR0 reads 0x%llx after writing 3", (unsigned long long)xgetbv(0));
 	vec = xsetbv_safe(0, 0);
 	CHECK(vec == VEC_GP, "xsetbv(0, 0): %s, expected #GP", vector_name(vec));
 	vec = xsetbv_safe(0, 1ull << 62);
@@ -51,5 +40,5 @@ void test_main(void)
 	CHECK(vec == VEC_GP, "xsetbv(0, AVX without SSE): %s, expected #GP", vector_name(vec));
 	vec = xsetbv_safe(1, 1);
 	CHECK(vec == VEC_GP, "xsetbv(1, 1): %s, expected #GP", vector_name(vec));
-	CHECK(xgetbv0() == 3, "XCR0 changed by a refused write: 0x%llx", (unsigned long long)xgetbv0());
+	CHECK(xgetbv(0) == 3, "XCR0 changed by a refused write: 0x%llx", (unsigned long long)xgetbv(0));
 }

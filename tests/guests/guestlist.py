@@ -79,6 +79,10 @@ GUESTS = [
           "role=reader checks that CR2, DR0-DR3 and DR6 keep what it wrote while a role=writer copy on the same "
           "CPU writes markers into them (under Keel: both pinned to one CPU); alone, each role passes",
           append="role=reader ms=200"),
+    Guest("state_isolation", ("status", PASS), None, ("status", PASS),
+          "x87/SSE/AVX registers, MXCSR, XCR0 and the MSRs guests reach without an exit (FS/GS bases, "
+          "KERNEL_GS_BASE, the SYSCALL and SYSENTER MSRs) keep what pat=P loaded while copies with other patterns "
+          "share the CPU or vCPUs move between CPUs (under Keel); alone, it passes", append="pat=1 ms=200"),
     Guest("exc_regs", ("status", PASS), None, ("status", PASS),
           "CR2 of a #PF raised by MMIO emulation (REP MOVSD from the local APIC to an unmapped page) and DR6 of "
           "an intercepted #DB (data breakpoint); bare QEMU raises both itself"),
@@ -111,7 +115,8 @@ GUESTS = [
 # How each guest is built (guests/tests/guests.mk asks: `guestlist.py 32` or `guestlist.py 64`):
 # 32-bit protected mode, or long mode through lib/entry64.S.
 LONG_MODE = {"longmode_hello", "exceptions64", "hypercall_hostile", "bench_exits", "smp_hello64", "spin",
-             "regs_isolation", "exc_regs", "insn_intercepts", "spec_msrs", "string_io", "single_step", "nmi"}
+             "regs_isolation", "state_isolation", "exc_regs", "insn_intercepts", "spec_msrs", "string_io",
+             "single_step", "nmi"}
 
 # The policy guests each lane runs: alone, one VM each, under Keel on QEMU SVM (test_svm.py), and
 # all at once in one boot on Bochs ryzen (test_bochs.py) and on Bochs VT-x (test_vmx_bochs.py).
@@ -147,6 +152,56 @@ def crashed_as_expected(log, vm, reason, same_address=False):
         addr = re.search(r"0x[0-9a-f]+", expect.group(1))
         assert addr and int(addr.group(0), 16) in [int(a, 16) for a in re.findall(r"0x[0-9a-f]+", crash.group(1))], \
             f"vm {vm}: announced {expect.group(1)!r}, crashed with {crash.group(1)!r}"
+
+
+VCPU_ACCOUNT_RE = re.compile(r"vm (\w+): vCPU 0 ran (\d+) us \(\d+ us in the guest\), waited (\d+) us, blocked \d+ us, "
+                             r"on CPUs (\S+), (\d+) migrations")
+
+
+def state_isolation_vms(layout, guest, ms, mem, slice_us, hlt_us=200):
+    """The Keel command line and modules of a state_isolation run (issue 13 item 13): copies of the
+    guest with their own patterns, for `ms` ms each, in slices of slice_us (the balancer looks
+    every 4 slices). "one_cpu": two VMs take turns on CPU 1. "migrating": three VMs free to move
+    on two CPUs beside a spinner pinned to CPU 0 for ms/2, each halting for hlt_us after every
+    round of checks: their vCPUs block and wake, and the scheduler moves them between the CPUs
+    while they check. guest(name) gives a module's path."""
+    if layout == "one_cpu":
+        vms, others = [("a", 0x11, ",cpus=1"), ("b", 0x22, ",cpus=1")], []
+    else:
+        vms = [("a", 0x11, ""), ("b", 0x22, ""), ("c", 0x33, "")]
+        others = [("o", guest("spin") + f" cpus=1 ms={ms // 2}", ",cpus=0")]
+    hlt = f" hlt_us={hlt_us}" if layout == "migrating" else ""
+    mods = [guest("state_isolation") + f" pat={p} ms={ms}{hlt}" for _, p, _ in vms] + [m for _, m, _ in others]
+    decl = " ".join(f"vm={n},module={i},mem={mem}{pin}" for i, (n, _, pin) in enumerate(vms + others))
+    return f"{decl} sched_slice={slice_us} on_finish=poweroff", mods
+
+
+def state_isolation_checked(log, layout, min_checks):
+    """Asserts that every copy saw x87/SSE/AVX and the 10 MSRs, checked them at least min_checks
+    times and passed; that under "one_cpu" both stayed on CPU 1 and took turns, and under
+    "migrating" the vCPUs halted and woke, and some did move between CPUs (Keel's accounting).
+    Returns {vm: (checks, wake-ups)}, {vm: migrations}."""
+    names = ["a", "b"] if layout == "one_cpu" else ["a", "b", "c"]
+    for vm, pat in zip(names, (0x11, 0x22, 0x33)):
+        assert f"[{vm}] state_isolation: pat {pat}, XSAVE, XCR0 0x7 (x87 SSE AVX), 10 MSRs" in log, log[-3000:]
+        assert f"[{vm}] PASS: state_isolation" in log, log[-3000:]
+        assert f"keel: vm {vm} exited with status 0" in log, log[-3000:]
+    ends = re.finditer(r"\[(\w+)\] state_isolation: \d+ rounds, (\d+) checks, (\d+) wake-ups", log)
+    checks = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in ends}
+    assert all(checks.get(vm, (0, 0))[0] >= min_checks for vm in names), checks
+    # "migrating": the vCPUs did halt and wake (a halt a round; Keel delivers a periodic timer's
+    # periods missed while the vCPU waited for a CPU too, which costs checks); "one_cpu" never halts.
+    assert all(checks[vm][1] >= 10 if layout == "migrating" else checks[vm][1] == 0 for vm in names), checks
+    runs = {m.group(1): (int(m.group(2)), int(m.group(3)), m.group(4), int(m.group(5)))
+            for m in VCPU_ACCOUNT_RE.finditer(log)}
+    assert all(vm in runs for vm in names), log[-3000:]
+    if layout == "one_cpu":
+        # Both on CPU 1, taking turns: each waited for the other a good part of its life.
+        assert all(runs[vm][2] == "1" for vm in names), runs
+        assert all(runs[vm][1] >= 0.1 * (runs[vm][0] + runs[vm][1]) for vm in names), runs
+    else:
+        assert sum(runs[vm][3] for vm in names) > 0, runs
+    return checks, {vm: runs[vm][3] for vm in names}
 
 
 if __name__ == "__main__":

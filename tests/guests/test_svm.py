@@ -9,7 +9,8 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "boot"))
 from keelboot import BUILD, Boot, spec_plan  # noqa: E402
-from guestlist import SVM_ALONE, crashed_as_expected  # noqa: E402
+from guestlist import (SVM_ALONE, crashed_as_expected, state_isolation_checked,  # noqa: E402
+                       state_isolation_vms)
 
 GUESTS = os.path.join(BUILD, "guests")
 AMD = "EPYC,+svm,+npt"
@@ -123,6 +124,20 @@ def test_cr2_and_debug_registers_stay_with_their_vm(spec):
     assert runs["reader"][2] == "1" and runs["writer"][2] == "1", runs
     ran, waited, _ = runs["reader"]
     assert waited >= 0.3 * (ran + waited), runs
+
+
+@pytest.mark.parametrize("layout", ["one_cpu", "migrating"])
+def test_fpu_and_msrs_stay_with_their_vm(layout):
+    """Issue 13 item 13: copies of state_isolation, each with its own pattern, load x87/SSE/AVX
+    state, MXCSR, XCR0 and the MSRs a guest reaches without an exit (FS/GS bases, KERNEL_GS_BASE,
+    STAR/LSTAR/CSTAR/SFMASK, SYSENTER_*), and must always read back their own: two VMs taking
+    turns on CPU 1 (0.2 ms slices), or three moving between the CPUs (guestlist.py). On AMD-V
+    VMLOAD/VMSAVE switch the MSRs, Keel the XSAVE state and XCR0 (vcpu_load/vcpu_unload)."""
+    cmdline, mods = state_isolation_vms(layout, guest, ms=1000, mem="16M", slice_us=200)
+    boot = Boot("kernel", cpus=2, mem_mib=512, cpu=AMD, modules=mods, timeout=120, cmdline=cmdline)
+    log = boot.run()
+    assert not boot.problems(), boot.problems()
+    print(layout, *state_isolation_checked(log, layout, min_checks=200 if layout == "one_cpu" else 50))
 
 
 def exits(log, name):

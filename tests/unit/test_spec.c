@@ -13,6 +13,10 @@
 #include "arch/x86/spec.h"
 #include "kernel/options.h"
 
+/* The live CPU description that spec_guest_ctrl_mask() and spec_guest_arch_cap() read (in
+ * spec_policy.c with the decision table; tests/unit/test_msr_policy.c checks them). */
+struct spec_cpu spec_cpu_info;
+
 static const struct spec_opts gcc_auto = { .mode = SPEC_AUTO, .smt = OPT_AUTO, .return_thunks = true };
 static const struct spec_opts clang_auto = { .mode = SPEC_AUTO, .smt = OPT_AUTO, .return_thunks = false };
 
