@@ -273,7 +273,7 @@ void sched_cpu_loop(void)
 		return;
 	pc = &pcs[cpu];
 	lapic_timer_oneshot(0); /* from here on the timer is armed only for a deadline */
-	for (;;) {
+	for (u64 woke = 0;;) {
 		unsigned long flags;
 		struct sched_entity *e, *prev = pc->loaded;
 		u64 now, deadline, timers;
@@ -281,6 +281,9 @@ void sched_cpu_loop(void)
 
 		irq_disable();
 		flags = spin_lock_irqsave(&lock);
+		if (woke)
+			sched_cpu_woke(&sched, cpu, woke); /* the wake-up is the next entity's time */
+		woke = 0;
 		now = time_ns();
 		sched_period(&sched, now);
 		timers = wake_timers(cpu, now);
@@ -312,6 +315,7 @@ void sched_cpu_loop(void)
 			if (!this_cpu()->sched_resched)
 				irq_enable_and_halt(); /* sti; hlt: a kick cannot slip in between */
 			irq_enable();
+			woke = time_ns();
 			continue;
 		}
 		irq_enable();

@@ -209,12 +209,26 @@ struct sched_entity *sched_pick(struct sched *s, u32 cpu, u64 now)
 			next = e;
 	}
 	if (next) {
-		next->wait_ns += now - next->last_ns;
+		/* Charged from when the CPU stopped working for another entity, or from when `next`
+		 * became runnable if that was later. */
+		u64 start =
+		    c->uncharged_since && c->uncharged_since < now ? MAX(c->uncharged_since, next->last_ns) : now;
+
+		next->wait_ns += start - next->last_ns;
 		next->state = SE_RUNNING;
 		c->curr = next;
-		c->curr_start_ns = now;
+		c->curr_start_ns = start;
 	}
+	c->uncharged_since = 0; /* charged to `next`, or idle time */
 	return next;
+}
+
+void sched_cpu_woke(struct sched *s, u32 cpu, u64 now)
+{
+	struct sched_cpu *c = &s->cpu[cpu];
+
+	if (!c->curr)
+		c->uncharged_since = now;
 }
 
 u64 sched_deadline(const struct sched *s, u32 cpu)
@@ -242,6 +256,7 @@ void sched_block(struct sched *s, u32 cpu, u64 now)
 	cap_of(c->curr)->active--;
 	c->curr->last_ns = now;
 	c->curr = NULL;
+	c->uncharged_since = now;
 }
 
 int sched_wake(struct sched *s, struct sched_entity *e, u64 now)

@@ -67,6 +67,10 @@ struct sched_cpu {
 	struct sched_entity *curr;
 	u64 curr_start_ns;
 	u64 min_vruntime; /* the queue's virtual clock: never goes back (sched_policy.c) */
+	/* Since when the CPU works for no entity (0: it does not): after a block, or since it woke
+	 * from idle. The next entity picked is charged from then: switching to it and waking for it
+	 * are its time, which its cap bounds. Idle time is nobody's. */
+	u64 uncharged_since;
 };
 
 struct sched {
@@ -82,8 +86,13 @@ void sched_init(struct sched *s, u32 nr_cpus, u64 slice_ns, u64 period_ns, u64 n
  * if that CPU's queue is full. */
 int sched_add(struct sched *s, struct sched_entity *e, u64 now);
 void sched_remove(struct sched *s, struct sched_entity *e, u64 now);
-/* Charges the running entity of `cpu` up to now and picks what runs next (NULL: idle). */
+/* Charges the running entity of `cpu` up to now and picks what runs next (NULL: idle). The one
+ * picked is charged from the time the CPU stopped working for another entity, if it did since
+ * (sched_block, sched_cpu_woke): the switch is its time. */
 struct sched_entity *sched_pick(struct sched *s, u32 cpu, u64 now);
+/* `cpu` left idle at `now` (an interrupt ended its halt): what it does until the next pick is
+ * charged to the entity it picks then. */
+void sched_cpu_woke(struct sched *s, u32 cpu, u64 now);
 /* When the current entity of `cpu` must give the CPU up at the latest (slice or budget end). */
 u64 sched_deadline(const struct sched *s, u32 cpu);
 /* The running entity blocks (HLT); the caller then picks again. */

@@ -9,6 +9,7 @@
 #include "kernel/sched_policy.h"
 
 #define MS     1000000ull
+#define US     1000ull
 #define SLICE  (10 * MS)
 #define PERIOD (100 * MS)
 
@@ -167,6 +168,48 @@ static void test_charged_before_start(void **state)
 }
 
 /* An overrun (a late timer) is debt: the next period's budget is smaller by as much. */
+/* Issue 12: the time a CPU spends switching to an entity, and waking from idle for it, is that
+ * entity's (its cap bounds it); idle time is nobody's. */
+static void test_switch_and_wake_charged_to_incoming(void **state)
+{
+	struct sched_entity a, b;
+
+	sched_init(&s, 1, SLICE, PERIOD, 0);
+	entity(&a, 1, SCHED_WEIGHT_UNIT, 0, 1);
+	entity(&b, 2, SCHED_WEIGHT_UNIT, 0, 1);
+	assert_int_equal(sched_add(&s, &a, 0), 0);
+	assert_int_equal(sched_add(&s, &b, 0), 0);
+	assert_ptr_equal(sched_pick(&s, 0, 0), &a);
+	/* a blocks at 1 ms; the CPU picks b at 1.3 ms: b's run starts at 1 ms. */
+	sched_block(&s, 0, 1 * MS);
+	assert_ptr_equal(sched_pick(&s, 0, 1 * MS + 300 * US), &b);
+	assert_int_equal(sched_deadline(&s, 0), 1 * MS + SLICE);
+	sched_block(&s, 0, 3 * MS);
+	assert_int_equal(a.run_ns, 1 * MS);
+	assert_int_equal(b.run_ns, 2 * MS);
+	assert_int_equal(b.wait_ns, 1 * MS);
+	/* Nothing runnable: idle from 3.2 ms; woken at 10 ms for a, picked at 10.4 ms: a pays from 10 ms,
+	 * none of the idle time. */
+	assert_null(sched_pick(&s, 0, 3 * MS + 200 * US));
+	assert_int_equal(sched_wake(&s, &a, 9 * MS), 0);
+	sched_cpu_woke(&s, 0, 10 * MS);
+	assert_ptr_equal(sched_pick(&s, 0, 10 * MS + 400 * US), &a);
+	sched_block(&s, 0, 11 * MS);
+	assert_int_equal(a.run_ns, 2 * MS);
+	/* Woken during the switch: charged from when it became runnable, not before. */
+	assert_int_equal(sched_wake(&s, &b, 11 * MS + 100 * US), 0);
+	assert_ptr_equal(sched_pick(&s, 0, 11 * MS + 300 * US), &b);
+	sched_block(&s, 0, 12 * MS);
+	assert_int_equal(b.run_ns, 2 * MS + 900 * US);
+	/* A CPU that wakes and finds nothing charges nobody, later. */
+	sched_cpu_woke(&s, 0, 20 * MS);
+	assert_null(sched_pick(&s, 0, 20 * MS + 100 * US));
+	assert_int_equal(sched_wake(&s, &a, 30 * MS), 0);
+	assert_ptr_equal(sched_pick(&s, 0, 30 * MS), &a);
+	sched_block(&s, 0, 31 * MS);
+	assert_int_equal(a.run_ns, 3 * MS);
+}
+
 static void test_cap_overrun_is_debt(void **state)
 {
 	struct sched_entity e;
@@ -342,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_group_cap),
 		cmocka_unit_test(test_cap_overrun_is_debt),
 		cmocka_unit_test(test_charged_before_start),
+		cmocka_unit_test(test_switch_and_wake_charged_to_incoming),
 		cmocka_unit_test(test_join_while_others_sleep),
 		cmocka_unit_test(test_move_places_relative),
 		cmocka_unit_test(test_affinity),
