@@ -68,7 +68,7 @@ static void fake_inject(struct vcpu *v, u8 vector, bool has_error, u32 error)
 static const struct vcpu_ops fake_ops = { .name = "fake", .get = fake_get, .set = fake_set, .inject = fake_inject };
 const struct vcpu_ops *vcpu_ops = &fake_ops;
 
-bool skip_insn(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len)
+bool skip_insn_decode(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, unsigned len)
 {
 	assert_int_equal(len, 2);
 	assert_int_equal(opcode[0], 0x0f);
