@@ -34,6 +34,10 @@ void test_main(void)
 
 	CHECK(lo == 0x8000, "image at %p, linked for 0x8000", (void *)__image_start);
 	CHECK(boot.magic == MB1_BOOT_MAGIC || boot.magic == MB2_BOOT_MAGIC, "EAX at entry was 0x%x", boot.magic);
+	/* The information block itself (QEMU's -kernel puts it right after the file's bytes, in the
+	 * BSS, which the runtime clears before reading it). */
+	CHECK(boot.info < lo || boot.info >= hi, "multiboot information at 0x%x, inside the image %p-%p", boot.info,
+	      (void *)__image_start, (void *)__image_end);
 	CHECK(cl + strlen(boot.cmdline) < lo || cl >= hi, "command line at %p, inside the image %p-%p", boot.cmdline,
 	      (void *)__image_start, (void *)__image_end);
 	CHECK(contains(boot.cmdline, "low_kernel"), "command line \"%s\" does not name the guest", boot.cmdline);

@@ -34,7 +34,8 @@ GUESTS = [
     Guest("ports", ("status", PASS), None, ("status", PASS), "QEMU's unassigned ports read all-ones too"),
     Guest("low_kernel", ("status", FAIL), r"inside the image", ("status", PASS),
           "linked at 32 KiB: the loader's multiboot information must go where the image is not; QEMU 7.2's "
-          "-kernel puts the command line inside the image's BSS (0x9bef), Keel moves its block"),
+          "-kernel puts its information (and command line) right after the file, inside the image's BSS; Keel "
+          "moves its block"),
     Guest("spec_msrs", ("status", FAIL), r"expected #GP", ("status", PASS),
           "bare QEMU's TCG reads the speculation MSRs its EPYC does not offer as 0"),
     Guest("hlt_wake", ("status", PASS), None, ("status", PASS),

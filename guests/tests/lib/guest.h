@@ -57,6 +57,7 @@ struct boot_info {
 	bool multiboot2;
 	const char *cmdline; /* "" when none */
 	uint64_t ram_top;    /* end of the RAM block at 1 MiB, 0 when the loader did not say */
+	uint32_t info;	     /* where the loader put its multiboot information (EBX at entry) */
 };
 extern struct boot_info boot;
 #define MB1_BOOT_MAGIC 0x2badb002u

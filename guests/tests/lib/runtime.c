@@ -46,6 +46,7 @@ static void parse_multiboot2(const uint8_t *mbi)
 
 void runtime_main(uint32_t magic, uint32_t info)
 {
+	boot.info = info;
 	console_init();
 	trap_init();
 	boot.magic = magic;
