@@ -125,25 +125,36 @@ FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 #   check-format       the tree keeps .clang-format's style
 #   check-unit         real sources on the host under ASan+UBSan: allocators, parsers, scheduler
 #                      policy, device models, loaders; the cheapest place to catch a logic bug
-#   check-fuzz         libFuzzer on the MMIO decoder and emulator, which parse guest-controlled bytes
-#   check-bench        the exit microbenchmark under -icount against tests/bench/budgets.txt:
-#                      deterministic instruction counts, so an exit-path regression fails CI
+#   check-fuzz         libFuzzer on the MMIO decoder and emulator, which parse guest-controlled bytes,
+#                      and on the management interface's argument checks (keel.ko's and Keel's)
+#   check-bench        the exit microbenchmark under -icount against tests/bench/budgets.txt, and
+#                      the I/O-request round trips to a sleeping device model against
+#                      tests/bench/ioreq_budgets.txt: deterministic instruction counts, so an
+#                      exit-path or device-model wake-up regression fails CI
 #   check-boot         every boot path x 1/2/4 CPUs x memory sizes x AMD/Intel CPU models; panics,
 #                      bad command lines and modules
 #   check-guests-bare  the test guests on bare QEMU, so a broken guest is not taken for a Keel bug
 #   check-svm          the guest suite under the SVM backend (QEMU TCG, Bochs ryzen)
 #   check-sched        the scheduler under load: weights, caps, pinning, idle, SMP guests, console
-#   check-vmx          the guest suite under the VT-x backend on Bochs (QEMU TCG has no VT-x)
+#   check-vmx          the guest suite under the VT-x backend on Bochs (QEMU TCG has no VT-x), two
+#                      Bochs at once (pytest-xdist: Bochs is one thread, CI has two cores)
 #   check-linux        Debian's kernel under Keel on SVM: the guest users run
-#   check-linux-vmx    the same kernel under VT-x on Bochs (slow)
-#   check-mgmt         the management VM: keel.ko built against the stock kernel's headers, loaded
-#                      under Keel (SVM), keelctl listing VMs; the management hypercalls refused to
-#                      other VMs
+#   check-linux-vmx    the same kernel under VT-x on Bochs (slow), and beside it the management VM's
+#                      basic I/O-request round trip on VT-x: keel.ko loads with VMCALL, keel-iotest
+#                      claims and serves a guest created at run time (both directions, doorbells,
+#                      MSIs, INTx), with a quiet boot and a small initramfs (test_mgmt_io_bochs.py)
+#   check-mgmt         the management VM (SVM): keel.ko built against the stock kernel's headers;
+#                      VMs created, run and destroyed at run time (200 cycles, memory back); I/O
+#                      requests served by a device model on 2 vCPUs, doorbells, MSI and INTx, the
+#                      device model killed and the management VM ending; the memory window and its
+#                      revocation; the management hypercalls refused to other VMs
 # and prints each target's wall time at the end (tests/timed.sh), also when one fails.
 # Then CI runs `make DEBUG=1 check-svm`: the SVM suite on the debug build (build-debug/), with
 # ASSERT() and the spinlocks' owner checks live, and the boot test that the owner check catches
 # a CPU taking a lock twice (fault=relock). Not in CI: check-vmx-full (a 1.5 GiB VM on
-# Bochs, about 50 s more) and bench (measurements).
+# Bochs, about 50 s more), check-mgmt-bochs (the management VM's window on Bochs VT-x with two
+# CPUs, and the I/O round trip with the kernel's boot messages and the full initramfs: 5-15 min
+# each) and bench (measurements).
 TEST_TARGETS := check-format check-unit check-fuzz check-bench check-boot check-guests-bare check-svm check-sched check-vmx \
 	check-linux check-linux-vmx check-mgmt
 test:
@@ -188,7 +199,7 @@ run-guest: deps $(B)/keel.elf
 # Debian packages the build, run and tests need.
 DEB_PACKAGES := gcc libc6-dev libelf1 clang lld make binutils nasm gnu-efi qemu-system-x86 ovmf grub-pc-bin \
 	grub-efi-amd64-bin grub-common xorriso mtools dosfstools libcmocka-dev python3-pytest \
-	python3-pexpect kbd console-setup-linux clang-format bochs bochsbios vgabios \
+	python3-pexpect python3-pytest-xdist kbd console-setup-linux clang-format bochs bochsbios vgabios \
 	libclang-rt-14-dev acpica-tools
 .PHONY: deps
 deps:

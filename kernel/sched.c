@@ -136,6 +136,20 @@ void sched_kick(struct sched_entity *e)
 	send_kick(cpu);
 }
 
+void sched_kick_boost(struct sched_entity *e)
+{
+	unsigned long flags;
+	int cpu;
+
+	__atomic_store_n(&e->wake_req, 1, __ATOMIC_SEQ_CST);
+	flags = spin_lock_irqsave(&lock);
+	cpu = e->state == SE_RUNNING ? e->cpu : sched_boost(&sched, e, time_ns());
+	if (cpu >= 0 && e->state != SE_RUNNING)
+		cpus[cpu]->sched_resched = true;
+	spin_unlock_irqrestore(&lock, flags);
+	send_kick(cpu);
+}
+
 /* Under the lock: wakes the blocked vCPUs of `cpu` whose wake time (handed over when they
  * blocked) has come; returns the earliest wake time still pending among them (0: none). */
 static u64 wake_timers(u32 cpu, u64 now)

@@ -53,6 +53,9 @@ void sched_cpu_loop(void);
 /* e has something to do: wakes it if it was blocked and makes the CPU that has it look again
  * soon (an IPI if that is another CPU). Any CPU, any context but the scheduler's lock. */
 void sched_kick(struct sched_entity *e);
+/* sched_kick, and e goes first on its CPU (sched_boost in kernel/sched_policy.h): for entities
+ * that others wait on (the management VM's vCPUs, when a request comes for its device model). */
+void sched_kick_boost(struct sched_entity *e);
 void sched_entity_stats(const struct sched_entity *e, struct sched_stats *out);
 /* The slice (ns) and cap accounting period in use. */
 u64 sched_slice_ns(void);

@@ -281,6 +281,25 @@ int sched_wake(struct sched *s, struct sched_entity *e, u64 now)
 	return -1;
 }
 
+int sched_boost(struct sched *s, struct sched_entity *e, u64 now)
+{
+	struct sched_cpu *c;
+	u64 head;
+
+	if (e->cpu < 0 || e->state == SE_RUNNING)
+		return -1;
+	if (e->state == SE_BLOCKED)
+		sched_wake(s, e, now);
+	if (sched_throttled(e))
+		return -1;
+	c = &s->cpu[e->cpu];
+	head = c->min_vruntime > s->slice_ns ? c->min_vruntime - s->slice_ns : 0;
+	e->vruntime = MIN(e->vruntime, head);
+	if (!c->curr || c->curr->vruntime > e->vruntime)
+		return e->cpu;
+	return -1;
+}
+
 void sched_period(struct sched *s, u64 now)
 {
 	if (!s->period_ns || now - s->period_start_ns < s->period_ns)

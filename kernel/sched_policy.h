@@ -100,6 +100,15 @@ void sched_block(struct sched *s, u32 cpu, u64 now);
 /* A blocked entity becomes runnable; returns its CPU if that CPU should reschedule now (idle, or
  * running something with more virtual time), else -1. */
 int sched_wake(struct sched *s, struct sched_entity *e, u64 now);
+/*
+ * A wake-up boost (Xen credit's BOOST): e, blocked or runnable, goes to the head of its queue,
+ * with the most credit a sleeper may have (one slice behind the queue's clock), and preempts the
+ * running entity unless that one has as little virtual time. For the management VM's vCPUs when
+ * a request comes for the device model, so that a round trip does not wait for a slice. Bounded
+ * as any wake-up: the credit never exceeds a slice. Returns e's CPU if it should reschedule now,
+ * else -1 (a running, throttled or unqueued entity changes nothing).
+ */
+int sched_boost(struct sched *s, struct sched_entity *e, u64 now);
 /* Starts a new accounting period when due: refills cap budgets. */
 void sched_period(struct sched *s, u64 now);
 /* Moves at most one runnable, unpinned entity towards the least loaded CPU; returns how many moved. */

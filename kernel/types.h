@@ -54,6 +54,7 @@ typedef u64 hpa_t;
 #define EFAULT	  14
 #define EBUSY	  16
 #define EEXIST	  17
+#define ENODEV	  19
 #define EINVAL	  22
 #define ENOSPC	  28
 #define ERANGE	  34

@@ -13,6 +13,7 @@
 #include "arch/x86/regs.h"
 #include "kernel/panic.h"
 #include "vmm/guest_mem.h"
+#include "vmm/ioreq.h"
 
 /* #PF error code bits (SDM vol. 3A §4.7) and the U/S bit of a paging-structure entry. */
 #define PFEC_P	BIT(0)
@@ -83,27 +84,44 @@ static void inject_pf(struct vcpu *v, u64 lin, u32 err)
 	vcpu_ops->inject(v, EXC_PF, true, err);
 }
 
-/* Sets the accessed (and, for a written leaf, dirty) bits of an entry if they are not set yet. */
+/* Sets A/D bits in the guest paging entry at ea, which the walk read as e: with a locked
+ * compare-exchange, as the CPU's own walker does (SDM vol. 3A §4.8, APM vol. 2 §5.4.2), so an
+ * update by another vCPU in between (Linux clears and replaces entries with no lock Keel knows
+ * of) is never written over with the stale value. 0: done; 1: the entry changed (walk again);
+ * -EFAULT outside RAM. Entries are naturally aligned inside one RAM chunk. */
 static int pte_mark(struct vcpu *v, gpa_t ea, bool wide, u64 e, u64 bits)
 {
-	u32 e32 = (u32)(e | bits);
+	void *p;
 
 	if ((e & bits) == bits)
 		return 0;
-	e |= bits;
-	return wide ? gpa_write(v->vm, ea, &e, 8) : gpa_write(v->vm, ea, &e32, 4);
+	p = vm_ram_ptr(v->vm, ea);
+	if (!p)
+		return -EFAULT;
+	if (wide) {
+		u64 old = e;
+
+		return __atomic_compare_exchange_n((u64 *)p, &old, e | bits, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
+			   ? 0
+			   : 1;
+	} else {
+		u32 old = (u32)e;
+
+		return __atomic_compare_exchange_n((u32 *)p, &old, (u32)(e | bits), false, __ATOMIC_SEQ_CST,
+						   __ATOMIC_SEQ_CST)
+			   ? 0
+			   : 1;
+	}
 }
 
-/* Linear to guest-physical for a data access. Returns 0; 1 with *pfec set when the access faults
- * (#PF); -EFAULT if a paging structure lies outside RAM. */
-static int walk(struct vcpu *v, u64 lin, bool write, gpa_t *gpa, u32 *pfec)
+/* One walk: as walk(), or 2 if an entry changed before its A/D bits were set. */
+static int walk_once(struct vcpu *v, const struct vcpu_code_state *pgs, u64 lin, bool write, gpa_t *gpa, u32 *pfec)
 {
-	struct vcpu_code_state pg;
+	const struct vcpu_code_state pg = *pgs;
 	struct walk_trace t;
 	bool user = true;
 	int r;
 
-	vcpu_code_state(v, &pg);
 	r = guest_walk(v, &pg, lin, gpa, &t);
 	if (r < 0)
 		return -EFAULT;
@@ -133,10 +151,25 @@ static int walk(struct vcpu *v, u64 lin, bool write, gpa_t *gpa, u32 *pfec)
 
 		if (d == t.n - 1 && write)
 			bits |= GPTE_D;
-		if (bits && pte_mark(v, t.ea[d], (pg.efer & EFER_LMA) || t.pae, t.e[d], bits))
-			return -EFAULT;
+		if (bits && (r = pte_mark(v, t.ea[d], (pg.efer & EFER_LMA) || t.pae, t.e[d], bits)))
+			return r < 0 ? -EFAULT : 2;
 	}
 	return 0;
+}
+
+/* Linear to guest-physical for a data access. Returns 0; 1 with *pfec set when the access faults
+ * (#PF); -EFAULT if a paging structure lies outside RAM; -EBUSY if another vCPU rewrote an entry
+ * between the read and the A/D update 64 times running (Keel does not spin on a guest's writes:
+ * the instruction is restarted instead, as after an interrupt). */
+static int walk(struct vcpu *v, u64 lin, bool write, gpa_t *gpa, u32 *pfec)
+{
+	struct vcpu_code_state pg;
+	int r = 2;
+
+	vcpu_code_state(v, &pg);
+	for (int tries = 0; r == 2 && tries < 64; tries++)
+		r = walk_once(v, &pg, lin, write, gpa, pfec);
+	return r == 2 ? -EBUSY : r;
 }
 
 int emul_translate(struct vcpu *v, u64 lin, unsigned size, bool write, bool wrap32, struct emul_span *s)
@@ -159,6 +192,8 @@ int emul_translate(struct vcpu *v, u64 lin, unsigned size, bool write, bool wrap
 			inject_pf(v, a, pfec);
 			return 1;
 		}
+		if (r == -EBUSY)
+			return 2; /* nothing done: the guest runs the instruction again */
 		if (r < 0) {
 			vm_crash(v->vm, "string op: guest page tables for %#llx are outside its RAM",
 				 (unsigned long long)a);
@@ -224,7 +259,7 @@ int emul_access(struct vcpu *v, const struct vm_mmio_handler *h, const struct em
 				*val = 0;
 			r->fn(v, s->gpa[0], size, write, val);
 			*val &= emul_mask(size);
-			return 0;
+			return ioreq_waiting(v) ? 1 : 0; /* waits for the device model: stop here */
 		}
 		err = write ? gpa_write(v->vm, s->gpa[k], (u8 *)val + off, s->len[k])
 			    : gpa_read(v->vm, s->gpa[k], (u8 *)val + off, s->len[k]);

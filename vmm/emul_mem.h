@@ -54,8 +54,10 @@ struct emul_seg {
 void emul_seg_load(struct vcpu *v, enum insn_mode mode, enum insn_seg seg, struct emul_seg *s);
 int emul_seg_check(const struct emul_seg *s, enum insn_mode mode, u64 off, unsigned size, u64 *lin);
 
-/* Translates [lin, lin+size) for a read or a write; 0, 1 if a #PF was injected (CR2 set), -1 if
- * the VM was ended (its page tables lie outside its RAM). wrap32: linear addresses wrap at 4 GiB. */
+/* Translates [lin, lin+size) for a read or a write; 0, 1 if a #PF was injected (CR2 set), 2 if
+ * the guest kept rewriting a paging entry under the walk (nothing injected: the caller does nothing
+ * more and the guest runs the instruction again), -1 if the VM was ended (its page tables lie
+ * outside its RAM). wrap32: linear addresses wrap at 4 GiB. */
 int emul_translate(struct vcpu *v, u64 lin, unsigned size, bool write, bool wrap32, struct emul_span *s);
 
 /* The last translation of one emulated instruction, kept for its next elements as the CPU's TLB
@@ -70,8 +72,9 @@ int emul_translate_tlb(struct vcpu *v, struct emul_tlb *tlb, u64 lin, unsigned s
 		       struct emul_span *s);
 
 /* Reads or writes a translated element: RAM directly, MMIO through its handler (h: the region
- * that exited, checked first, or NULL). 0, or -1 after ending the VM (neither RAM nor MMIO, or an
- * element split between a page of RAM and MMIO). */
+ * that exited, checked first, or NULL). 0, -1 after ending the VM (neither RAM nor MMIO, or an
+ * element split between a page of RAM and MMIO), or 1 when the access waits for the device model
+ * (vmm/ioreq.c: the instruction stops and commits nothing). */
 int emul_access(struct vcpu *v, const struct vm_mmio_handler *h, const struct emul_span *s, unsigned size, bool write,
 		u64 *val);
 

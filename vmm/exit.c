@@ -4,6 +4,7 @@
 
 #include "arch/x86/fpu.h"
 #include "arch/x86/regs.h"
+#include "kernel/log.h"
 #include "kernel/percpu.h"
 #include "kernel/sched.h"
 #include "vmm/guest_mem.h"
@@ -88,8 +89,50 @@ bool skip_insn_decode(struct vcpu *v, const struct vm_exit *e, const u8 *opcode,
 	return true;
 }
 
+/* The vCPU's state when its VM dies of an exit Keel cannot handle: enough to find the guest's
+ * faulting code (a symbol map gives RIP's function) and why it fell (CR2, the stack, paging). */
+static void log_vcpu_state(struct vcpu *v)
+{
+	const struct vcpu_gprs *g = &v->gprs;
+	u64 r[VREG_EFER + 1];
+
+	for (unsigned i = 0; i <= VREG_EFER; i++)
+		r[i] = vcpu_ops->get(v, (enum vcpu_reg)i);
+	pr_warn("vm %s: vCPU %u: RIP %#llx RSP %#llx RFLAGS %#llx CPL %llu\n", v->vm->name, v->id,
+		(unsigned long long)r[VREG_RIP], (unsigned long long)r[VREG_RSP], (unsigned long long)r[VREG_RFLAGS],
+		(unsigned long long)vcpu_ops->get(v, VREG_CPL));
+	pr_warn("vm %s: vCPU %u: CR0 %#llx CR2 %#llx CR3 %#llx CR4 %#llx EFER %#llx\n", v->vm->name, v->id,
+		(unsigned long long)r[VREG_CR0], (unsigned long long)r[VREG_CR2], (unsigned long long)r[VREG_CR3],
+		(unsigned long long)r[VREG_CR4], (unsigned long long)r[VREG_EFER]);
+	pr_warn("vm %s: vCPU %u: RAX %#llx RBX %#llx RCX %#llx RDX %#llx RSI %#llx RDI %#llx RBP %#llx\n", v->vm->name,
+		v->id, (unsigned long long)g->rax, (unsigned long long)g->rbx, (unsigned long long)g->rcx,
+		(unsigned long long)g->rdx, (unsigned long long)g->rsi, (unsigned long long)g->rdi,
+		(unsigned long long)g->rbp);
+	/* A fault while delivering a fault: how the guest's own page tables map CR2 now, entry by
+	 * entry (a walk that ends early ends at the entry that is not present). */
+	if (r[VREG_CR2] && (r[VREG_CR0] & CR0_PG)) {
+		struct vcpu_code_state cs;
+		struct walk_trace t = { 0 };
+		gpa_t gpa = 0;
+		int ret;
+
+		vcpu_code_state(v, &cs);
+		ret = guest_walk(v, &cs, r[VREG_CR2], &gpa, &t);
+		for (unsigned i = 0; i < t.n && i < 4; i++)
+			pr_warn("vm %s: vCPU %u: walk of CR2, step %u (top first): entry at GPA %#llx = %#llx\n",
+				v->vm->name, v->id, i + 1, (unsigned long long)t.ea[i], (unsigned long long)t.e[i]);
+		pr_warn("vm %s: vCPU %u: walk of CR2: %s (GPA %#llx)\n", v->vm->name, v->id,
+			ret == 0   ? "mapped now"
+			: ret == 1 ? "not present"
+				   : "outside RAM",
+			(unsigned long long)gpa);
+	}
+}
+
 void handle_fatal(struct vcpu *v, const struct vm_exit *e)
 {
+	if (v->vm->state != VM_DEAD)
+		log_vcpu_state(v);
 	switch (e->reason) {
 	case EXIT_SHUTDOWN:
 		vm_crash(v->vm, "triple fault (shutdown) at RIP %#llx", (unsigned long long)vcpu_ops->get(v, VREG_RIP));

@@ -5,6 +5,8 @@
 #include "kernel/log.h"
 #include "kernel/sched.h"
 #include "vmm/guest_mem.h"
+#include "vmm/mgmt.h"
+#include "vmm/mgmt_vm.h"
 #include "vmm/exit.h"
 #include "vmm/dev/vuart.h"
 #include "vmm/public/keel_hypercall.h"
@@ -32,47 +34,13 @@ struct vm_list {
 	u32 max, n;
 };
 
-static u32 keel_state(enum vm_state s)
-{
-	switch (s) {
-	case VM_CREATED:
-		return KEEL_VM_CREATED;
-	case VM_RUNNING:
-		return KEEL_VM_RUNNING;
-	case VM_PAUSED:
-		return KEEL_VM_PAUSED;
-	case VM_DEAD:
-		break;
-	}
-	return KEEL_VM_DEAD;
-}
-
 /* Under the VM list lock (vmm_for_each_vm): one entry, if there is room; every VM is counted. */
 static void list_one(struct vm *vm, void *arg)
 {
 	struct vm_list *l = arg;
-	struct keel_vm_info *e;
 
-	if (l->n++ >= l->max)
-		return;
-	e = &l->out[l->n - 1];
-	*e = (struct keel_vm_info){ .id = vm->id,
-				    .state = keel_state(vm->state),
-				    .vcpus = vm->nr_vcpus,
-				    .flags = vm->mgmt ? KEEL_VM_F_MGMT : 0,
-				    .mem_bytes = vm->ram_size };
-	kstrlcpy(e->name, vm->name, sizeof(e->name));
-	for (u32 i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *v = vm->vcpus[i];
-		struct sched_stats st;
-
-		if (!v)
-			continue;
-		for (u32 r = 0; r < EXIT_REASON_MAX; r++)
-			e->exits += v->exit_counts[r];
-		sched_entity_stats(&v->se, &st);
-		e->run_ns += st.run_ns;
-	}
+	if (l->n++ < l->max)
+		mgmt_vm_info(vm, &l->out[l->n - 1]);
 }
 
 /* HC_VM_LIST: the list is built in Keel's memory under the list lock, then copied out at once
@@ -107,6 +75,7 @@ void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 	u64 nr = wide ? v->gprs.rax : (u32)v->gprs.rax;
 	u64 a0 = wide ? v->gprs.rdi : (u32)v->gprs.rbx;
 	u64 a1 = wide ? v->gprs.rsi : (u32)v->gprs.rcx;
+	u64 a2 = wide ? v->gprs.rdx : (u32)v->gprs.rdx;
 	s64 ret;
 
 	/* A guest may use either vendor's instruction: both raise this exit where they are valid. */
@@ -147,7 +116,15 @@ void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 		ret = hc_vm_list(v, a0, a1);
 		break;
 	default:
-		ret = -ENOSYS;
+		/* The management VM's (checked above), by family (vmm/mgmt.h). */
+		if (nr > HC_VM_LIST && nr < HC_IOREQ_ATTACH)
+			ret = mgmt_vm_hypercall(v, nr, a0, a1, a2);
+		else if (nr >= HC_IOREQ_ATTACH && nr < HC_WINDOW_MAP)
+			ret = ioreq_hypercall(v, nr, a0, a1, a2);
+		else if (nr >= HC_WINDOW_MAP && nr <= HC_MGMT_LAST)
+			ret = window_hypercall(v, nr, a0, a1, a2);
+		else
+			ret = -ENOSYS;
 		break;
 	}
 	v->gprs.rax = wide ? (u64)ret : (u32)ret;

@@ -27,6 +27,7 @@
 #include "vmm/emul_mem.h"
 #include "vmm/guest_mem.h"
 #include "vmm/insn.h"
+#include "vmm/ioreq.h"
 
 /* Memory moved by one exit of a REP INS/OUTS; the rest when the guest re-executes it. */
 #define IO_STRING_BYTES PAGE_SIZE
@@ -67,11 +68,13 @@ static void io_string(struct vcpu *v, const struct vm_exit *e)
 			return; /* RIP stays: the guest restarts at this element */
 		}
 		if (emul_translate_tlb(v, &tlb, lin, size, e->io.in, mode != MODE_64, &s))
-			return; /* a #PF was injected (or the VM ended) */
+			return; /* a #PF was injected, the VM ended, or the walk lost its race: RIP stays */
 		if (e->io.in) {
 			port_val = io_mask((u8)size);
 			if (claimed)
 				vm->io[claimed - 1].fn(v, e->io.port, size, true, &port_val);
+			if (ioreq_waiting(v))
+				return; /* the device model answers; this element runs again then */
 			val = port_val & io_mask((u8)size);
 			if (emul_access(v, NULL, &s, size, true, &val))
 				return;
@@ -81,6 +84,8 @@ static void io_string(struct vcpu *v, const struct vm_exit *e)
 			port_val = (u32)val;
 			if (claimed)
 				vm->io[claimed - 1].fn(v, e->io.port, size, false, &port_val);
+			if (ioreq_waiting(v))
+				return;
 		}
 		*idx = emul_addr_update(*idx, *idx + (u64)step, in.addr_size);
 		if (e->io.rep)
@@ -88,6 +93,11 @@ static void io_string(struct vcpu *v, const struct vm_exit *e)
 		/* A device may have ended the VM (the debug-exit port): stop at once. */
 		if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING)
 			return;
+		/* One device-model element per exit (vmm/ioreq.c): the guest re-executes the rest. */
+		if (ioreq_served(v)) {
+			count--;
+			break;
+		}
 	}
 	if (!count)
 		vcpu_ops->set(v, VREG_RIP, e->next_rip ? e->next_rip : vcpu_ops->get(v, VREG_RIP) + in.len);
@@ -109,6 +119,8 @@ void handle_io(struct vcpu *v, const struct vm_exit *e)
 		return;
 	}
 	vm->io[claimed - 1].fn(v, e->io.port, e->io.size, e->io.in, &val);
+	if (ioreq_waiting(v))
+		return; /* handled again once the device model answers (vmm/ioreq.c) */
 	if (e->io.in)
 		io_set_in(v, e->io.size, val);
 	vcpu_ops->set(v, VREG_RIP, e->next_rip);

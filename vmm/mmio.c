@@ -23,6 +23,7 @@
 #include "arch/x86/regs.h"
 #include "vmm/emul_mem.h"
 #include "vmm/guest_mem.h"
+#include "vmm/ioreq.h"
 
 /* RFLAGS arithmetic bits (SDM vol. 1 §3.4.3.1). */
 #define FL_CF	 BIT(0)
@@ -39,6 +40,11 @@
 
 const struct vm_mmio_handler *mmio_find(const struct vm *vm, u64 gpa)
 {
+	/* The device model's claims first: they may lie in the PCI windows (BARs). */
+	const struct vm_mmio_handler *c = ioreq_mmio_find(vm, gpa);
+
+	if (c)
+		return c;
 	for (u32 i = 0; i < vm->nr_mmio; i++)
 		if (gpa >= vm->mmio[i].base && gpa - vm->mmio[i].base < vm->mmio[i].size)
 			return &vm->mmio[i];
@@ -183,17 +189,31 @@ static bool emulate_string(struct vcpu *v, const struct vm_mmio_handler *h, cons
 			val = 0;
 			if (emul_access(v, h, &src, size, false, &val))
 				return false;
-			g->rsi = emul_addr_update(g->rsi, g->rsi + (u64)step, asz);
 		} else {
 			val = g->rax & mask(size);
 		}
+		/* A device-model access that waits stops the element before any register moves. */
 		if (emul_access(v, h, &dst, size, true, &val))
 			return false;
+		if (in->kind == INSN_MOVS)
+			g->rsi = emul_addr_update(g->rsi, g->rsi + (u64)step, asz);
 		g->rdi = emul_addr_update(g->rdi, g->rdi + (u64)step, asz);
 		if (in->rep)
 			g->rcx = emul_addr_update(g->rcx, g->rcx - 1, asz);
+		/* One device-model element per pass (vmm/ioreq.c): the guest re-executes the rest. */
+		if (ioreq_served(v)) {
+			*more = it + 1 < count;
+			return true;
+		}
 	}
 	return true;
+}
+
+/* One handler call; false when the instruction must stop (it waits for the device model). */
+static bool call(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa, unsigned size, bool write, u64 *val)
+{
+	h->fn(v, gpa, size, write, val);
+	return !ioreq_waiting(v);
 }
 
 static void set_flags(struct vcpu *v, u64 rflags)
@@ -231,16 +251,20 @@ void mmio_emulate(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa)
 			 in.mem_size);
 		return;
 	}
+	/* Each handler call may make the access wait for the device model (vmm/ioreq.c): the
+	 * instruction then stops before it commits anything and runs again once answered. */
 	switch (in.kind) {
 	case INSN_STORE:
 		val = (in.reg < 0 ? in.imm : reg_get(v, &in)) & mask(in.mem_size);
-		h->fn(v, gpa, in.mem_size, true, &val);
+		if (!call(v, h, gpa, in.mem_size, true, &val))
+			return;
 		break;
 	case INSN_LOAD:
 	case INSN_LOAD_ZX:
 	case INSN_LOAD_SX:
 		val = 0;
-		h->fn(v, gpa, in.mem_size, false, &val);
+		if (!call(v, h, gpa, in.mem_size, false, &val))
+			return;
 		val &= mask(in.mem_size);
 		if (in.kind == INSN_LOAD_SX && (val >> (in.mem_size * 8 - 1)) & 1)
 			val |= ~mask(in.mem_size);
@@ -249,7 +273,8 @@ void mmio_emulate(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa)
 	case INSN_ALU:
 	case INSN_TEST:
 		val = 0;
-		h->fn(v, gpa, in.mem_size, false, &val);
+		if (!call(v, h, gpa, in.mem_size, false, &val))
+			return;
 		val &= mask(in.mem_size);
 		src = (in.reg < 0 ? in.imm : reg_get(v, &in)) & mask(in.mem_size);
 		rflags = vcpu_ops->get(v, VREG_RFLAGS);
@@ -257,8 +282,8 @@ void mmio_emulate(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa)
 			alu(ALU_AND, in.mem_size, val, src, &rflags);
 		} else if (in.mem_dst) {
 			val = alu(in.op, in.mem_size, val, src, &rflags);
-			if (in.op != ALU_CMP)
-				h->fn(v, gpa, in.mem_size, true, &val);
+			if (in.op != ALU_CMP && !call(v, h, gpa, in.mem_size, true, &val))
+				return;
 		} else {
 			val = alu(in.op, in.mem_size, src, val, &rflags);
 			if (in.op != ALU_CMP)
@@ -267,17 +292,19 @@ void mmio_emulate(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa)
 		set_flags(v, rflags);
 		break;
 	case INSN_XCHG:
+		/* Both accesses before the register changes, so a pass that waits commits nothing. */
 		val = 0;
-		h->fn(v, gpa, in.mem_size, false, &val);
 		src = reg_get(v, &in) & mask(in.mem_size);
+		if (!call(v, h, gpa, in.mem_size, false, &val) || !call(v, h, gpa, in.mem_size, true, &src))
+			return;
 		reg_set(v, &in, in.reg_size, val & mask(in.mem_size));
-		h->fn(v, gpa, in.mem_size, true, &src);
 		break;
 	case INSN_BT: {
 		u64 bit = (in.reg < 0 ? in.imm : reg_get(v, &in)) & (in.mem_size * 8u - 1);
 
 		val = 0;
-		h->fn(v, gpa, in.mem_size, false, &val);
+		if (!call(v, h, gpa, in.mem_size, false, &val))
+			return;
 		val &= mask(in.mem_size);
 		rflags = vcpu_ops->get(v, VREG_RFLAGS) & ~FL_CF;
 		if ((val >> bit) & 1)
@@ -289,7 +316,8 @@ void mmio_emulate(struct vcpu *v, const struct vm_mmio_handler *h, u64 gpa)
 				val &= ~(1ull << bit);
 			else
 				val ^= 1ull << bit;
-			h->fn(v, gpa, in.mem_size, true, &val);
+			if (!call(v, h, gpa, in.mem_size, true, &val))
+				return;
 		}
 		set_flags(v, rflags);
 		break;

@@ -55,6 +55,13 @@ void platform_send_ipi(struct vcpu *src, const struct vlapic_ipi *ipi);
 /* An MSI (address, data; Intel SDM vol. 3A §11.11) from a device of vm, to the local APICs it
  * names; anything that is not an interrupt message is dropped. Called without vm->lock. */
 void platform_msi(struct vm *vm, u64 addr, u32 data, const struct vcpu *self);
+/* The device model (vmm/ioreq.c): I/O APIC input `gsi` (0-23) set to level 0/1 (logical:
+ * 1 asserted), or pulsed (level < 0). Called without vm->lock. */
+void platform_set_gsi(struct vm *vm, unsigned gsi, int level);
+/* Raises MSI-X vector `vector` of vm's control function (an upcall; pending while masked); with
+ * `boost`, the vCPUs it goes to run first (sched_kick_boost). Takes vm->lock: callable from any
+ * CPU that holds no vm->lock. */
+void platform_ctl_upcall(struct vm *vm, unsigned vector, bool boost);
 /* The PCI windows of vm (they depend on its RAM). */
 void platform_pci_windows(const struct vm *vm, struct vpci_windows *w);
 /* A device of the VM asserts ISA IRQ `irq` (edge): through the virtual PIC to vCPU 0. */

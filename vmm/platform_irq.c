@@ -102,6 +102,17 @@ bool platform_isa_edge_locked(struct vm *vm, u8 irq, struct vioapic_msg *msg)
 	return vioapic_pulse(&vm->ioapic, irq == PIT_IRQ ? PIT_GSI : irq, msg);
 }
 
+void platform_set_gsi(struct vm *vm, unsigned gsi, int level)
+{
+	struct vioapic_msg msg;
+	unsigned long flags = spin_lock_irqsave(&vm->lock);
+	bool send = level < 0 ? vioapic_pulse(&vm->ioapic, gsi, &msg) : vioapic_set_line(&vm->ioapic, gsi, level, &msg);
+
+	spin_unlock_irqrestore(&vm->lock, flags);
+	if (send)
+		route_msg(vm, &msg, NULL);
+}
+
 /* INIT, SIPI, NMI and fixed interrupts to one vCPU (SDM vol. 3A §10.6.1, §8.4.4). */
 static void deliver(struct vcpu *t, const struct vlapic_ipi *ipi, const struct vcpu *self)
 {

@@ -12,6 +12,7 @@
 #include "vmm/platform.h"
 
 #include "vmm/dev/msi.h"
+#include "kernel/sched.h"
 #include "vmm/platform_internal.h"
 
 void platform_msi(struct vm *vm, u64 addr, u32 data, const struct vcpu *self)
@@ -24,6 +25,37 @@ void platform_msi(struct vm *vm, u64 addr, u32 data, const struct vcpu *self)
 		return;
 	}
 	platform_route_msgs(vm, &m, 1, self);
+}
+
+void platform_ctl_upcall(struct vm *vm, unsigned vector, bool boost)
+{
+	struct vpci_msi_out out;
+	unsigned long flags;
+
+	if (!vm->has_ctl)
+		return;
+	flags = spin_lock_irqsave(&vm->lock);
+	vpci_dev_msix_notify(&vm->ctl.pci, vector);
+	platform_pci_take(vm, &vm->ctl.pci, &out);
+	spin_unlock_irqrestore(&vm->lock, flags);
+	for (u32 i = 0; i < out.n && i < VPCI_MSIX_MAX; i++) {
+		struct vioapic_msg m;
+
+		platform_msi(vm, out.msg[i].addr, out.msg[i].data, NULL);
+		if (!boost || msi_decode(out.msg[i].addr, out.msg[i].data, &m))
+			continue;
+		/* A vCPU waits for the device model: the vCPUs the upcall went to run first (their
+		 * kick above woke them; kernel/sched.h's boost puts them ahead of the queue). */
+		for (u32 n = 0; n < vm->nr_vcpus; n++) {
+			struct vcpu *t = vm->vcpus[n];
+			unsigned long tf = spin_lock_irqsave(&t->lock);
+			bool match = vlapic_match_dest(&t->lapic, m.dest, m.logical);
+
+			spin_unlock_irqrestore(&t->lock, tf);
+			if (match)
+				sched_kick_boost(&t->se);
+		}
+	}
 }
 
 void platform_pci_windows(const struct vm *vm, struct vpci_windows *w)

@@ -10,6 +10,7 @@
 
 #include "arch/x86/cmos.h"
 #include "arch/x86/tsc.h"
+#include "vmm/ioreq.h"
 #include "vmm/platform_internal.h"
 
 static void power_event(struct vm *vm, enum vacpi_event ev)
@@ -56,13 +57,32 @@ static void pm_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
  * all-ones and drops what it does not own (a dword at 0xcfe, a word at 0xcff: they run past
  * 0xcff), so no odd access can reset the VM.
  */
+/* A CONFIG_DATA access that CONFIG_ADDRESS points at a function the device model claimed: its
+ * struct keel_ioreq address (bus 0), else -1. vm->lock held. */
+static s64 claimed_cfg(const struct vm *vm, u16 port, unsigned size)
+{
+	u32 a = vm->pci.addr, byte = port - VPCI_CONFIG_DATA;
+
+	if (!vpci_owns(port, size) || port < VPCI_CONFIG_DATA || byte % size || !(a & (1u << 31)) ||
+	    ((a >> 16) & 0xff) != 0 || !ioreq_pci_claimed(vm, (a >> 11) & 0x1f, (a >> 8) & 7))
+		return -1;
+	return (a & 0xfffcu) + byte;
+}
+
 static void pci_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *val)
 {
 	struct vm *vm = v->vm;
 	enum vacpi_event ev = VACPI_NONE;
 	struct vpci_msi_out msgs = { .n = 0 };
 	unsigned long flags = spin_lock_irqsave(&vm->lock);
+	s64 cfg = claimed_cfg(vm, port, size);
 
+	if (cfg >= 0) {
+		/* The device model's function: one request, made without the VM's lock. */
+		spin_unlock_irqrestore(&vm->lock, flags);
+		ioreq_pci_cfg(v, (u32)cfg, size, in, val);
+		return;
+	}
 	if (port == VACPI_CF9_PORT && size == 1) {
 		if (in)
 			*val = vacpi_cf9_read(&vm->acpi);

@@ -62,6 +62,29 @@ struct vm_exit {
 	};
 };
 
+/*
+ * I/O requests (vmm/ioreq.c): an access the device model serves cannot complete inside the exit
+ * handler, and one instruction may make several (read-modify-write, MOVS). The handler's k-th
+ * such access of the instruction in flight takes log[k] if it holds one, else publishes a
+ * request and stops the handler (waiting); once answered, the saved exit is handled again before
+ * the guest runs. The log is emptied when a pass finishes without waiting.
+ */
+#define VCPU_IOREQ_LOG 4
+struct vcpu_ioreq_entry {
+	u64 addr, data;
+	u32 claim;
+	u8 type, size, dir;
+};
+struct vcpu_ioreq {
+	struct vm_exit exit; /* the exit handled again once the request is answered */
+	u64 seq;	     /* requests published (the slot's seq) */
+	u8 n_log;	     /* completed accesses in log[] */
+	u8 used;	     /* accesses made by the current pass of the handler */
+	bool waiting;	     /* log[n_log] is published: the handler stops, commits nothing */
+	bool replay;	     /* exit must be handled again before the next entry */
+	struct vcpu_ioreq_entry log[VCPU_IOREQ_LOG];
+};
+
 struct vcpu_gprs {
 	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
 };
@@ -133,6 +156,22 @@ enum vcpu_mp_state { VCPU_MP_RUNNING, VCPU_MP_WAIT_SIPI };
 
 struct vm;
 
+/*
+ * Nested page-table pages that vcpu_ops->unmap took out of a VM's tables. A CPU that ran the VM
+ * may still hold cached entries that lead into them, so they are freed (free_tables) only after
+ * every vCPU of the VM flushed (vm_tlb_flush_sync, vmm/tlb_sync.h): 1 GiB-aligned ranges of at
+ * most NESTED_UNMAP_MAX bytes free at most one PD table per GiB and two PDPT tables.
+ */
+#define NESTED_UNMAP_MAX GiB(32)
+#define NESTED_STALE_MAX (NESTED_UNMAP_MAX / GiB(1) + 2)
+struct nested_stale {
+	u32 nr;
+	struct {
+		hpa_t table;
+		u8 level; /* 2: a page directory (and the page tables under it), 3: a PDPT */
+	} t[NESTED_STALE_MAX];
+};
+
 enum { INSN_NOW, INSN_DEFER, INSN_DEFERRED }; /* struct vcpu's insn_defer */
 
 struct vcpu {
@@ -172,10 +211,18 @@ struct vcpu {
 	volatile bool halt_if; /* RFLAGS.IF at that HLT: without it only INIT wakes the vCPU */
 	u64 tsc_deadline;      /* IA32_TSC_DEADLINE as the guest wrote it */
 
+	/* Nested TLB shootdown (vmm/tlb_sync.c): set by v's CPU, with interrupts off, from just
+	 * before it looks at vm->tlb_gen for the entry until the backend's run returns; tlb_gen_seen
+	 * is the generation v flushed for last. */
+	u32 in_guest;
+	u64 tlb_gen_seen;
+
 	/* Scheduling (kernel/sched.c); se.affinity is the hard affinity, se.weight/cap_pct the VM's. */
 	struct sched_entity se;
 	u64 exit_counts[EXIT_REASON_MAX];
 	u64 guest_cycles; /* TSC cycles from VM entry to VM exit: time in the guest */
+	/* I/O requests to the device model (vmm/ioreq.c): the instruction in flight. */
+	struct vcpu_ioreq ioreq;
 	union {
 		struct svm_vcpu svm;
 		struct vmx_vcpu vmx;
@@ -196,6 +243,14 @@ struct vcpu_ops {
 	void (*vm_destroy)(struct vm *vm);
 	/* Maps guest-physical [gpa, gpa+size) to host-physical in the nested page tables. */
 	int (*map)(struct vm *vm, u64 gpa, hpa_t hpa, u64 size);
+	/* Removes [gpa, gpa+size) (1 GiB aligned, 1 GiB to NESTED_UNMAP_MAX) from the nested page
+	 * tables: the entries go at once; table pages left empty are detached into *stale and not
+	 * freed. Nothing is flushed: the caller runs vm_tlb_flush_sync(vm), then free_tables. */
+	int (*unmap)(struct vm *vm, u64 gpa, u64 size, struct nested_stale *stale);
+	void (*free_tables)(struct nested_stale *stale);
+	/* On v's CPU with interrupts off, right before the guest is entered: no nested translation
+	 * of v's VM cached before this call is used again by v (vmm/tlb_sync.c calls it). */
+	void (*flush_tlb)(struct vcpu *v);
 	int (*vcpu_init)(struct vcpu *v, const struct vcpu_boot_state *boot);
 	void (*vcpu_destroy)(struct vcpu *v);
 	/* INIT then start at `boot` (an AP's SIPI): architectural reset state, no pending event.

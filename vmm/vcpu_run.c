@@ -22,8 +22,10 @@
 #include "kernel/percpu.h"
 #include "kernel/selftest.h"
 #include "vmm/exit.h"
+#include "vmm/ioreq.h"
 #include "vmm/dev/vuart.h"
 #include "vmm/platform.h"
+#include "vmm/tlb_sync.h"
 #include "vmm/vmm.h"
 
 #define MAX_TIMER_WAIT 1000000000ull /* ns: the longest a backend timer is armed for at once */
@@ -45,6 +47,9 @@ static bool may_enter(struct vcpu *v)
 	enum vm_state st = __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE);
 
 	if (st == VM_PAUSED || st == VM_DEAD || !platform_mp_events(v))
+		return false;
+	/* Waiting for the device model (vmm/ioreq.c): until its answer is in the slot. */
+	if (!ioreq_ready(v))
 		return false;
 	if (v->halted) {
 		if (!platform_can_wake(v))
@@ -100,6 +105,12 @@ static enum sched_stop vcpu_run(struct sched_entity *se, u64 deadline)
 				return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_DEAD ? SCHED_DONE
 												: SCHED_BLOCK;
 		}
+		/* The device model answered: the exit that waited completes before anything is
+		 * injected (it may wait again, for the instruction's next access). */
+		if (v->ioreq.replay) {
+			ioreq_replay(v);
+			continue;
+		}
 		platform_before_entry(v);
 		irq_disable();
 		if (sched_should_stop(deadline)) {
@@ -117,14 +128,18 @@ static enum sched_stop vcpu_run(struct sched_entity *se, u64 deadline)
 		 * changed nothing that the full path looks at, goes straight back in (exit_fast).
 		 * The timer armed above still ends the run, and a kick or any other interrupt
 		 * leaves the backend's loop. */
+		vcpu_tlb_enter(v); /* a window unmapped: flush first (vmm/tlb_sync.h) */
 		handled = vcpu_ops->run(v, &e);
+		vcpu_tlb_exit(v);
 		irq_enable(); /* the host interrupt that ended the run, if any, is taken here */
 		/* fault=panic_in_guest: the local APIC timer does not run while guests do under
 		 * VT-x (the VMX-preemption timer ends their runs), so every full-path exit checks too. */
 		if (__builtin_expect(selftest_panic_at != 0, 0))
 			selftest_timer_panic();
-		if (!handled && __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_DEAD)
+		if (!handled && __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_DEAD) {
 			exit_dispatch(v, &e);
+			ioreq_exit_done(v, &e);
+		}
 	}
 }
 

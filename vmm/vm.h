@@ -16,6 +16,7 @@
 #include "vmm/dev/vuart.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_config.h"
+#include "vmm/public/keel_hypercall.h"
 
 typedef u64 gpa_t;
 #define INVALID_GPA (~(gpa_t)0)
@@ -26,6 +27,7 @@ typedef u64 gpa_t;
 #define VM_MAX_IO_HANDLERS   24
 #define VM_MAX_MMIO_HANDLERS 16
 #define VM_CRASH_MAX	     128
+#define VM_CONLOG_SIZE	     8192 /* a power of two */
 /* A VM's RAM runs from 0 up to the hole below 4 GiB, which holds the local APIC, the I/O APIC
  * and room for device BARs; the rest continues at 4 GiB, as on a PC. */
 #define VM_RAM_HOLE GiB(3)
@@ -61,6 +63,27 @@ struct vm_mmio_handler {
 	vm_mmio_fn fn;
 };
 
+/*
+ * I/O requests (vmm/ioreq.c): the device model that serves this VM through a page of the
+ * management VM's RAM, and what it claimed. `lock` guards it all (taken before the management
+ * VM's vm->lock, never under a vm->lock); the exit path reads io_map and the counters unlocked.
+ */
+struct vm_ioreq_claim {
+	struct vm_mmio_handler h; /* MMIO: what the emulator calls (h.fn is ioreq's) */
+	struct keel_claim c;
+	u8 io_prev; /* PIO: the io_map value the claimed ports had (the PCI I/O window's, or 0) */
+};
+struct vm_ioreq {
+	spinlock_t lock;
+	struct keel_ioreq_page *page; /* the management VM's page, mapped; NULL: not served */
+	struct vm *dm;		      /* the management VM, while page is set */
+	u64 used;		      /* bit n: claims[n] in use */
+	u32 nr_mmio;		      /* MMIO claims in use: mmio_find skips them all when 0 */
+	u8 io_slot;		      /* 1 + the index in io[] of the claimed ports' handler, 0: none yet */
+	u8 pci_fns[32];		      /* bit f of [d]: function 00:d.f is claimed */
+	struct vm_ioreq_claim claims[KEEL_CLAIMS_MAX];
+};
+
 struct vm {
 	char name[VM_NAME_MAX];
 	u32 id;
@@ -82,6 +105,7 @@ struct vm {
 	u32 nr_mmio;
 	u32 live_vcpus;	      /* vCPUs still under the scheduler */
 	bool mgmt;	      /* the management VM: allowed the management hypercalls */
+	u64 tlb_gen;	      /* bumped by vm_tlb_flush_sync: each vCPU flushes before it enters again */
 	struct sched_cap cap; /* shared by its vCPUs (cap=) */
 	/* How it ended: a status from the guest, or a crash reason from Keel. */
 	bool ending; /* set once, by whoever ends it first */
@@ -96,6 +120,11 @@ struct vm {
 	u32 con_len;
 	u8 con_seq[4]; /* the start of a UTF-8 sequence, held until it is complete and checked */
 	u8 con_seq_len;
+	/* The same lines kept for the management VM (HC_CONSOLE_READ takes them), each ending in
+	 * '\n'; a full ring drops its oldest bytes. Under conlog_lock (taken under con_lock). */
+	spinlock_t conlog_lock;
+	u32 conlog_head, conlog_count;
+	char conlog[VM_CONLOG_SIZE];
 	spinlock_t lock;
 	/* Platform devices every VM has (reset and given their ports by platform_init()), under `lock`. */
 	struct vpic pic;
@@ -106,6 +135,8 @@ struct vm {
 	struct vacpi acpi; /* PM timer, PM1 blocks, 0xcf9 and the 8042's reset line */
 	struct vpci_bus pci;
 	bool has_ctl; /* the Keel control function at 00:02.0 (vm=...,ctl=on) */
+	/* I/O requests to the management VM's device model (vmm/ioreq.c). */
+	struct vm_ioreq ioreq;
 	struct keelctl ctl;
 	union {
 		struct svm_vm svm;

@@ -190,6 +190,12 @@ int vmm_config_add(const char *value)
 		pr_warn("vm %s: initrd= is for boot=linux guests\n", c.name);
 		return -EINVAL;
 	}
+	/* Other VMs wait on the management VM's device models: a cap would make their round trips
+	 * wait for its next period (docs/mgmt.md). */
+	if (c.mgmt && c.cap) {
+		pr_warn("vm %s: refused: the management VM cannot be capped (cap=%u)\n", c.name, c.cap);
+		return -EINVAL;
+	}
 	/* The control function is how the management VM's keel.ko finds Keel (docs/mgmt.md). */
 	if (c.mgmt && !ctl_set)
 		c.ctl = true;
@@ -202,6 +208,31 @@ int vmm_config_add(const char *value)
 	}
 	vm_configs[nr_vm_configs++] = c;
 	return 0;
+}
+
+struct vm_config *vm_config_runtime_slot(void)
+{
+	struct vm_config *c = NULL;
+
+	for (u32 i = 0; i < nr_vm_configs && !c; i++)
+		if (vm_configs[i].runtime && !vm_configs[i].in_use)
+			c = &vm_configs[i];
+	if (!c && nr_vm_configs < MAX_VMS)
+		c = &vm_configs[nr_vm_configs++];
+	if (c)
+		*c = (struct vm_config){ .runtime = true, .in_use = true, .module = ~0u, .initrd = ~0u };
+	return c;
+}
+
+bool vm_config_name_taken(const char *name)
+{
+	for (u32 i = 0; i < nr_vm_configs; i++) {
+		const struct vm_config *c = &vm_configs[i];
+
+		if ((c->vm || c->restarting || (c->runtime && c->in_use)) && !strcmp(c->name, name))
+			return true;
+	}
+	return false;
 }
 
 const struct cmdline_option vmm_options[] = {

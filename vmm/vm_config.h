@@ -6,11 +6,12 @@
 #include "kernel/cmdline.h"
 #include "kernel/types.h"
 
-#define MAX_VMS		    32
-#define VM_CONFIG_NAME_MAX  32
-#define DEFAULT_MEM	    MiB(64)
-#define VM_CONFIG_MAX_MODS  8
-#define VM_CONFIG_MAX_VCPUS 8
+#define MAX_VMS		     32
+#define VM_CONFIG_NAME_MAX   32
+#define DEFAULT_MEM	     MiB(64)
+#define VM_CONFIG_MAX_MODS   8
+#define VM_CONFIG_MAX_VCPUS  8
+#define VM_CONFIG_MAX_IMAGES 4 /* KEEL_IMAGE_MAX */
 
 struct vm;
 
@@ -43,10 +44,32 @@ struct vm_config {
 	 * meanwhile sets destroy_requested, and the new VM is dropped instead of started. */
 	bool restarting, destroy_requested;
 	struct vm *vm;
+	/*
+	 * VMs the management VM creates at run time (HC_VM_CREATE, vmm/mgmt_vm.c) take a slot here
+	 * too, so one list holds every VM. Under the VM list lock (vmm/vmm.c): `in_use` from the
+	 * moment the name is taken until the VM's pages are back; `busy` while one operation works
+	 * on the VM outside the lock (an image copied, a load), which a destroy then waits for;
+	 * `started` once its vCPUs were handed to the scheduler, `finished` once they all left (the
+	 * VM then stays, dead, with its memory, until destroyed). A reset does not rebuild it.
+	 */
+	bool runtime, in_use, busy, loaded, started, finished;
+	u64 rsdp; /* its ACPI tables, written at creation */
+	/* Boot images handed over piecewise (HC_VM_IMAGE), until HC_VM_LOAD or the destroy. */
+	struct vm_stage {
+		u8 *data;
+		u64 total, filled; /* pieces arrive in order: filled is the next offset */
+	} stage[VM_CONFIG_MAX_IMAGES];
 };
 
 extern struct vm_config vm_configs[MAX_VMS];
 extern u32 nr_vm_configs;
+
+/* A slot for a VM created at run time: a free one left by a destroyed VM, else a new one at the
+ * end; NULL when all MAX_VMS are taken. Cleared, with `runtime` and `in_use` set. The caller
+ * holds the VM list lock (vmm/vmm.c). */
+struct vm_config *vm_config_runtime_slot(void);
+/* Whether `name` is taken by a VM of the list (live, restarting, or a run-time slot in use). */
+bool vm_config_name_taken(const char *name);
 
 /* cmdline: vm=NAME,module=INDEX[,mem=SIZE][,boot=multiboot|real|linux][,initrd=INDEX][,mods=I+J+...]
  * [,vcpus=N][,weight=W][,cap=PCT][,cpus=SETS][,on_reset=restart|end][,mgmt][,ctl=on|off] (repeatable). Returns < 0 (and

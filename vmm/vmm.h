@@ -6,6 +6,7 @@
 #include "vmm/vm_config.h"
 
 struct vm;
+struct guest_image;
 
 /* Creates, runs and reports every configured VM; returns when all have ended. */
 void vmm_run_all(const struct boot_info *bi);
@@ -30,5 +31,37 @@ int vmm_input(u32 vm_id, const u8 *buf, size_t len);
 u32 vmm_next_vm(u32 vm_id);
 /* Copies the name of VM `vm_id` into buf; -ENOENT if it is gone. */
 int vmm_vm_name(u32 vm_id, char *buf, size_t len);
+
+/*
+ * For the management VM (vmm/mgmt_vm.c), VMs named by id. Errors: -ENOENT no such VM in the
+ * list, -EINVAL not in a state that allows it (or the management VM itself), -EBUSY another
+ * operation holds it, -EEXIST the name is taken, -ENOSPC MAX_VMS VMs exist, -ENOMEM.
+ */
+struct vmm_create_args {
+	const char *name; /* checked by the caller: 1-31 characters */
+	u64 mem;	  /* bytes, checked by the caller */
+	u32 vcpus, weight, cap;
+	u64 affinity[VM_CONFIG_MAX_VCPUS]; /* 0: any CPU */
+};
+/* Creates a VM (RAM and ACPI tables, no vCPUs yet) in the list, state created; bounded by the
+ * memory Keel has free, which the log line of a refusal states. */
+int vmm_create(const struct vmm_create_args *a, u32 *id);
+/* Takes a run-time VM that is neither loaded nor started for one operation outside the list
+ * lock (its staged images, its load); vmm_release lets go, and does a destroy that came meanwhile. */
+struct vm_config *vmm_hold(u32 id, int *err);
+void vmm_release(struct vm_config *c);
+/* A held VM: Keel's loader on img[0..nr) (multiboot kernel and modules, or a bzImage and an
+ * optional initramfs), then its vCPUs and devices as for a VM of the command line. -EINVAL
+ * (*why says why; nothing changed) or -ENOMEM (the VM cannot run: destroy it). */
+int vmm_load(struct vm_config *c, bool is_linux, const struct guest_image *img, u32 nr, const char **why);
+/* A loaded run-time VM's vCPUs go to the scheduler. */
+int vmm_start(u32 id);
+/* op 0 pause, 1 resume, 2 destroy (a running VM ends, then its pages go once its vCPUs left). */
+int vmm_op_id(u32 id, int op);
+/* Calls fn(vm, arg) under the list lock for VM id (running, paused or dead); -ENOENT. */
+int vmm_with_vm(u32 id, vm_visit_fn fn, void *arg);
+/* Raises MSI-X vector vec of the management VM's control function, if it runs; from any CPU,
+ * with no lock held. */
+void vmm_mgmt_upcall(unsigned vec);
 
 #endif

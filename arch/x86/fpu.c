@@ -100,16 +100,45 @@ static u64 xgetbv0(void)
 
 /* XCR0 is opened to every supported component around XSAVE/XRSTOR, so that state a guest cannot
  * reach with its own XCR0 is still saved or cleared, never carried to another vCPU. */
+/*
+ * Whether the x87 part of a saved image is the initial state (SDM vol. 1 §13.6: FCW 037FH, FSW,
+ * FTW, FOP, FIP, FDP and ST0-ST7 all 0). Then XSTATE_BV[0] may be cleared: XRSTOR initializes x87
+ * instead of loading it, the same state. CPUs with XSAVEOPT track this themselves; QEMU's TCG
+ * does not, and its x87 load from memory (FXRSTOR, XRSTOR, FRSTOR, FLDENV) clears IGNNE in the
+ * *first* CPU's hidden flags from whichever CPU runs it, a read-modify-write that races with
+ * that CPU's own VMRUN and #VMEXIT updating the same word (QEMU 7.2 cpu_set_fpus() ->
+ * cpu_clear_ignne()): a lost update leaves that CPU's nested paging switched on in the host or
+ * off in a guest (docs/testing.md). Keel's own restores then never take that path.
+ */
+static bool x87_initial(const void *area)
+{
+	const u64 *q = area; /* the legacy region in 8-byte words: 64-byte aligned */
+	u64 st = 0;
+
+	/* FCW 037FH with FSW, FTW and FOP 0; FIP; FDP (bytes 24-31 are MXCSR: SSE's). A state in
+	 * use fails here, at the first word. */
+	if (q[0] != 0x037f || q[1] || q[2])
+		return false;
+	for (unsigned i = 4; i < 20; i++) /* ST0-ST7, 16 bytes each, from byte 32 */
+		st |= q[i];
+	return !st;
+}
+
 void fpu_guest_save(void *area, u64 *xcr0)
 {
 	if (have_xsave) {
-		u64 mask = xcr0_supported;
+		u64 mask = xcr0_supported, bv;
 
 		/* The guest's XCR0 as the CPU has it: normally what handle_xsetbv set, but QEMU's TCG
 		 * does not implement the SVM XSETBV intercept and lets the guest write it directly. */
 		*xcr0 = xgetbv0();
 		xsetbv(0, mask);
 		__asm__ volatile("xsave %0" : "+m"(*(struct fpu_image *)area) : "a"((u32)mask), "d"((u32)(mask >> 32)));
+		memcpy(&bv, (u8 *)area + 512, sizeof(bv)); /* XSTATE_BV, the header's first field */
+		if ((bv & XCR0_X87) && x87_initial(area)) {
+			bv &= ~XCR0_X87;
+			memcpy((u8 *)area + 512, &bv, sizeof(bv));
+		}
 	} else if (have_fxsr) {
 		__asm__ volatile("fxsave %0" : "+m"(*(struct fpu_image *)area));
 	}

@@ -7,7 +7,8 @@
 # unpacked with dpkg -x under OUTDIR/headers: nothing is installed, no root is needed. keel.ko is
 # built by that kernel's kbuild with Debian's gcc (the compiler the kernel was built with), also
 # when Keel itself is built with clang. Outputs: OUTDIR/keel.ko, OUTDIR/keelctl (static),
-# OUTDIR/initramfs.cpio.gz. See docs/mgmt.md.
+# OUTDIR/initramfs.cpio.gz (and OUTDIR/initramfs-io.cpio.gz: only the guests in MGMT_IO_GUESTS).
+# See docs/mgmt.md.
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -77,9 +78,20 @@ magic=$(grep -a -o 'vermagic=[^ ]*' "$OUT/keel-build/keel.ko" | head -n1)
 [ "$magic" = "vermagic=$release" ] || die "keel.ko has $magic, the kernel is $release"
 cp "$OUT/keel-build/keel.ko" "$OUT/keel.ko"
 
-# keelctl: static, so the initramfs needs no libc.
-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -I"$HERE/tools" -I"$HERE/keel" -I"$ROOT/vmm/public" \
-	-o "$OUT/keelctl" "$HERE/tools/keelctl.c" "$HERE/tools/libkeel.c"
+# The tools, static so the initramfs needs no libc: keelctl (keelctl*.c) and every keel-*.c (a
+# program of its own, such as the device-model test), each linked with libkeel (libkeel*.c).
+tools_cc() {
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -pthread -I"$HERE/tools" -I"$HERE/keel" \
+		-I"$ROOT/vmm/public" "$@"
+}
+tools_cc -o "$OUT/keelctl" "$HERE"/tools/keelctl*.c "$HERE"/tools/keelcfg.c "$HERE"/tools/libkeel*.c
+progs=()
+for src in "$HERE"/tools/keel-*.c; do
+	[ -e "$src" ] || continue
+	prog=$(basename "$src" .c)
+	tools_cc -o "$OUT/$prog" "$src" "$HERE"/tools/libkeel*.c
+	progs+=("$prog")
+done
 
 # The initramfs: busybox (the Linux guest's, already fetched), /init, keel.ko, keelctl.
 bdeb=$(ls "$LINUX"/debs/busybox-static_*.deb 2>/dev/null | head -n1)
@@ -88,12 +100,35 @@ WORK=$(mktemp -d "$OUT/work.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 dpkg -x "$bdeb" "$WORK/busybox"
 busybox="$WORK/busybox/bin/busybox"
-{
+# The list of the initramfs carrying the test guests $@.
+initramfs_list() {
 	busybox_initramfs_list "$busybox" "$HERE/init"
 	echo "file /lib/modules/keel.ko $OUT/keel.ko 0644 0 0"
 	echo "file /usr/sbin/keelctl $OUT/keelctl 0755 0 0"
-} >"$WORK/list"
-"$PYTHON" "$ROOT/guests/linux/mkcpio.py" "$WORK/list" "$WORK/initramfs.cpio"
-gzip -9 -n -c "$WORK/initramfs.cpio" >"$OUT/initramfs.cpio.gz.tmp"
-mv -f "$OUT/initramfs.cpio.gz.tmp" "$OUT/initramfs.cpio.gz"
-log "keel.ko for $release (built with $kcc), keelctl, initramfs -> $OUT"
+	for prog in "${progs[@]}"; do echo "file /usr/sbin/$prog $OUT/$prog 0755 0 0"; done
+	# Test scripts /init runs for keeltest=NAME (guests/mgmt/tests/NAME.sh), and the test guests
+	# the management VM creates at run time (MGMT_GUESTS: ELF files).
+	echo "dir /usr/share 0755 0 0"
+	echo "dir /usr/share/keel 0755 0 0"
+	echo "dir /usr/share/keel/tests 0755 0 0"
+	echo "dir /usr/share/keel/guests 0755 0 0"
+	for t in "$HERE"/tests/*.sh; do
+		[ -e "$t" ] && echo "file /usr/share/keel/tests/$(basename "$t") $t 0755 0 0"
+	done
+	for g in "$@"; do echo "file /usr/share/keel/guests/$(basename "$g") $g 0644 0 0"; done
+}
+mkinitramfs() { # OUTPUT GUEST...
+	local out=$1
+	shift
+	initramfs_list "$@" >"$WORK/list"
+	"$PYTHON" "$ROOT/guests/linux/mkcpio.py" "$WORK/list" "$WORK/initramfs.cpio"
+	gzip -9 -n -c "$WORK/initramfs.cpio" >"$out.tmp"
+	mv -f "$out.tmp" "$out"
+}
+# shellcheck disable=SC2086 # lists of paths without blanks
+mkinitramfs "$OUT/initramfs.cpio.gz" ${MGMT_GUESTS:-}
+# A small one with only MGMT_IO_GUESTS (no Linux guest) for the basic I/O-request test on Bochs,
+# whose BIOS GRUB loads each MiB of a module in about 2 s (tests/guests/test_mgmt_io_bochs.py).
+# shellcheck disable=SC2086
+mkinitramfs "$OUT/initramfs-io.cpio.gz" ${MGMT_IO_GUESTS:-}
+log "keel.ko for $release (built with $kcc), keelctl, initramfs (and initramfs-io) -> $OUT"

@@ -19,6 +19,21 @@ ONLINE_RE = re.compile(r"keel: (\d+)/(\d+) CPUs online")
 MEMORY_RE = re.compile(r"keel: (\d+) MiB usable memory")
 BAD_RE = re.compile(r"EXCEPTION|panic|PANIC")
 
+# Where Linux VMs run in multi-CPU emulator boots: CPU 0 only. QEMU 7.2's multi-threaded TCG
+# clears IGNNE in the *first* CPU's hidden flags (env->hflags2) from whichever CPU loads x87 state
+# (FXRSTOR, XRSTOR, FRSTOR, FLDENV: cpu_set_fpus() -> cpu_clear_ignne()), with a plain
+# read-modify-write that races with that CPU's own VMRUN and #VMEXIT updates of the same word. A
+# lost update leaves CPU 0's nested paging on in the host (the host's page walks go through a
+# guest's nested tables: a silent triple fault) or off in a guest (the guest walks host memory).
+# Linux loads x87 state at every context switch; on CPU 0 it races with nothing. Keel itself
+# skips loading an initial x87 state (arch/x86/fpu.c). docs/testing.md has the evidence.
+LINUX_VM_CPUS = "cpus=0"
+# Where the guests load x87 state on purpose on every CPU (state_isolation): QEMU's single-threaded
+# TCG, one host thread for all vCPUs, in which that race cannot happen (measured: 4 of 60 runs of
+# test_svm's "migrating" layout lost it with one thread per vCPU, none of 60 with one thread).
+# Linux VMs cannot use it: under it their GS base goes wrong on kernel entry (docs/testing.md).
+TCG_ONE_THREAD = "tcg,thread=single"
+
 
 def make_image(kind, cmdline, modules=(), workdir=None):
     """An ISO or EFI FAT image with this command line and these modules (paths)."""
@@ -54,10 +69,10 @@ class Boot:
     """One QEMU run; .log is everything the serial port printed."""
 
     def __init__(self, path, cpus=1, mem_mib=256, cpu="amd", cmdline="", modules=(), image=None,
-                 timeout=120, extra=()):
+                 timeout=120, extra=(), accel="tcg"):
         self.workdir = tempfile.mkdtemp(prefix="keel-boot-")
         self.path = path
-        args = ["-accel", "tcg", "-cpu", CPU_MODELS.get(cpu, cpu), "-smp", str(cpus),
+        args = ["-accel", accel, "-cpu", CPU_MODELS.get(cpu, cpu), "-smp", str(cpus),
                 "-m", f"{mem_mib}M", "-display", "none", "-net", "none", "-no-reboot",
                 "-serial", "stdio", "-monitor", "none", *extra]
         if path == "kernel":

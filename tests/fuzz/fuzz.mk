@@ -2,15 +2,48 @@
 # runs each for FUZZ_TIME seconds from a small seed corpus generated in the build directory.
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 60
+FUZZ_MGMT_TIME ?= 30
+FUZZ_DM_TIME ?= 20
+FUZZ_CFG_TIME ?= 10
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -DKEEL_HOST_TEST -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow \
 	-Wno-unused-parameter
 
-FUZZ_MMIO_SRCS := tests/fuzz/fuzz_mmio.c vmm/insn.c vmm/mmio.c vmm/emul_mem.c vmm/exit_io.c vmm/guest_mem.c
+# (tests/unit/ioreq_stub.c: the fuzzed VM has no device model, so nothing is claimed.)
+FUZZ_MMIO_SRCS := tests/fuzz/fuzz_mmio.c vmm/insn.c vmm/mmio.c vmm/emul_mem.c vmm/exit_io.c vmm/guest_mem.c \
+	tests/unit/ioreq_stub.c
 
 $(B)/fuzz/fuzz_mmio: $(FUZZ_MMIO_SRCS) $(wildcard */*.h */*/*.h */*/*/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_MMIO_SRCS)
+
+# The management interface's argument checks: keel.ko's (its own source files) and Keel's.
+FUZZ_MGMT_SRCS := tests/fuzz/fuzz_mgmt_abi.c vmm/mgmt_abi.c vmm/ioreq_check.c \
+	$(filter-out %/keel_main.c %/keel_vm.c %/keel_ioreq.c %/keel_window.c,$(wildcard guests/mgmt/keel/keel_abi*.c))
+
+$(B)/fuzz/fuzz_mgmt_abi: $(FUZZ_MGMT_SRCS) $(wildcard */*.h */*/*.h */*/*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iguests/mgmt/keel -Ivmm/public -o $@ $(FUZZ_MGMT_SRCS)
+
+# keel-dm's virtqueues and devices over rings the fuzzer writes (tests/fuzz/fuzz_virtq.c),
+# set up by the unit tests' fake driver; vmm/dev/vpci_dev.c is the PCI function model keel-dm uses.
+FUZZ_DM_SRCS := tests/fuzz/fuzz_virtq.c tests/unit/dm_driver.c vmm/dev/vpci_dev.c \
+	$(wildcard guests/mgmt/dm/*.c)
+
+$(B)/fuzz/seeds-dm/.stamp: tests/fuzz/virtq_seeds.py
+	$(Q)$(PYTHON) tests/fuzz/virtq_seeds.py $(dir $@)
+	@touch $@
+
+$(B)/fuzz/fuzz_virtq: $(FUZZ_DM_SRCS) $(wildcard */*.h */*/*.h */*/*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/unit -o $@ $(FUZZ_DM_SRCS)
+
+# keelctl create FILE's config parser (guests/mgmt/tools/keelcfg.c); seeds in tests/fuzz/cfg_seeds/.
+FUZZ_CFG_SRCS := tests/fuzz/fuzz_keelcfg.c guests/mgmt/tools/keelcfg.c
+
+$(B)/fuzz/fuzz_keelcfg: $(FUZZ_CFG_SRCS) $(wildcard */*.h */*/*.h */*/*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iguests/mgmt/tools -Ivmm/public -o $@ $(FUZZ_CFG_SRCS)
 
 # Seeds: 36 bytes of vCPU state (tests/fuzz/fuzz_mmio.c) + 15 instruction bytes, one per form.
 FUZZ_MMIO_SEEDS := 8b08 8908 010b 2b0b 803b80 48830bfe 81173412 f7030000008 850b 48870b 0fab0b \
@@ -27,9 +60,25 @@ $(B)/fuzz/seeds/.stamp: tests/fuzz/fuzz.mk
 	@touch $@
 
 .PHONY: check-fuzz
-check-fuzz: $(B)/fuzz/fuzz_mmio $(B)/fuzz/seeds/.stamp
+check-fuzz: $(B)/fuzz/fuzz_mmio $(B)/fuzz/seeds/.stamp $(B)/fuzz/fuzz_mgmt_abi $(B)/fuzz/fuzz_virtq \
+	$(B)/fuzz/seeds-dm/.stamp $(B)/fuzz/fuzz_keelcfg
 	@mkdir -p $(B)/fuzz/corpus
 	@echo "== fuzz: fuzz_mmio for $(FUZZ_TIME)s"
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(B)/fuzz/fuzz_mmio -max_total_time=$(FUZZ_TIME) -max_len=512 -print_final_stats=1 \
 		-artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus $(B)/fuzz/seeds
+	@mkdir -p $(B)/fuzz/corpus-mgmt
+	@echo "== fuzz: fuzz_mgmt_abi for $(FUZZ_MGMT_TIME)s"
+	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(B)/fuzz/fuzz_mgmt_abi -max_total_time=$(FUZZ_MGMT_TIME) -max_len=1200 -print_final_stats=1 \
+		-artifact_prefix=$(B)/fuzz/mgmt- $(B)/fuzz/corpus-mgmt
+	@mkdir -p $(B)/fuzz/corpus-dm
+	@echo "== fuzz: fuzz_virtq for $(FUZZ_DM_TIME)s"
+	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(B)/fuzz/fuzz_virtq -max_total_time=$(FUZZ_DM_TIME) -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=$(B)/fuzz/dm- $(B)/fuzz/corpus-dm $(B)/fuzz/seeds-dm
+	@mkdir -p $(B)/fuzz/corpus-cfg
+	@echo "== fuzz: fuzz_keelcfg for $(FUZZ_CFG_TIME)s"
+	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(B)/fuzz/fuzz_keelcfg -max_total_time=$(FUZZ_CFG_TIME) -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=$(B)/fuzz/cfg- $(B)/fuzz/corpus-cfg tests/fuzz/cfg_seeds

@@ -110,14 +110,21 @@ GUESTS = [
           "into one that comes right after it, an NMI waking the BSP from cli; hlt", append="cpus=2", cpus=2),
     Guest("idle", None, None, ("status", PASS), "halts with interrupts on until seconds=S pass (scheduler tests)"),
     Guest("echo", None, None, ("status", PASS), "echoes its COM1 input (console tests); never ends by itself"),
+    Guest("window_guest", None, None, ("status", PASS),
+          "writes a pattern the management VM reads through its memory window, waits for its reply (needs one: "
+          "test_mgmt_window.py)"),
     Guest("bench_exits", None, None, ("status", PASS), "the exit microbenchmark (make bench): needs a hypervisor"),
+    Guest("ioreq", None, None, ("status", PASS),
+          "I/O requests served by keel-iotest in the management VM (test_mgmt_io.py): ports, MMIO, string I/O, "
+          "PCI config cycles, doorbells, MSI and INTx on 2 vCPUs; waits for the device model", append="cpus=2",
+          cpus=2),
 ]
 
 # How each guest is built (guests/tests/guests.mk asks: `guestlist.py 32` or `guestlist.py 64`):
 # 32-bit protected mode, or long mode through lib/entry64.S.
 LONG_MODE = {"longmode_hello", "exceptions64", "hypercall_hostile", "bench_exits", "smp_hello64", "spin",
              "regs_isolation", "state_isolation", "exc_regs", "insn_intercepts", "spec_msrs", "string_io",
-             "single_step", "nmi"}
+             "single_step", "nmi", "ioreq"}
 
 # The policy guests each lane runs: alone, one VM each, under Keel on QEMU SVM (test_svm.py), and
 # all at once in one boot on Bochs ryzen (test_bochs.py) and on Bochs VT-x (test_vmx_bochs.py).

@@ -13,7 +13,7 @@ import pexpect
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "boot"))
-from keelboot import BUILD, Boot  # noqa: E402
+from keelboot import BUILD, LINUX_VM_CPUS, Boot  # noqa: E402
 
 LINUX = os.path.join(BUILD, "linux")
 KERNEL = os.path.join(LINUX, "vmlinuz")
@@ -32,8 +32,8 @@ class Keel:
         modules, decl = [], []
         for name, vcpus, test, *fields in vms:
             args = f"console=ttyS0 panic=-1 {kernel_args}" + (f" keeltest={test}" if test else "")
-            decl.append(f"vm={name},module={len(modules)},initrd={len(modules) + 1},boot=linux,mem={mem},vcpus={vcpus}"
-                        + "".join("," + f for f in fields))
+            decl.append(f"vm={name},module={len(modules)},initrd={len(modules) + 1},boot=linux,mem={mem},vcpus={vcpus},"
+                        + LINUX_VM_CPUS + "".join("," + f for f in fields))
             modules += [f"{KERNEL} {args}", INITRD]
         for name, elf in others:
             decl.append(f"vm={name},module={len(modules)},mem=16M")
@@ -170,8 +170,8 @@ def test_killed_linux_leaves_others_running():
 def test_linux_sees_pci_and_msix(vcpus):
     """The DSDT's root bridge, the BARs Keel assigned and an MSI-X message: with ctl=on Linux lists
     the host bridge and the Keel control function (vmm/dev/keelctl.h) with its BARs where Keel put
-    them (BAR0 at the start of the 32-bit window, the 16 MiB prefetchable BAR2 in the 64-bit window
-    above RAM), and the guest's /init, with no driver, enables MSI-X and rings the doorbell: masked,
+    them (BAR0 at the start of the 32-bit window, the 16 GiB prefetchable BAR2, size-aligned, in the
+    64-bit window above RAM), and the guest's /init, with no driver, enables MSI-X and rings the doorbell: masked,
     the vector is pending in the PBA; unmasked, it reaches the last CPU's local APIC (the MSI's
     destination ID) on vector 0xdf."""
     k = Keel([("pci", vcpus, "pci", "ctl=on")])
@@ -196,7 +196,7 @@ def test_linux_sees_pci_and_msix(vcpus):
     assert "keel-init: pci 0000:00:00.0 0x8086:0x1237 class 0x060000" in guest, guest[-4000:]
     assert "keel-init: pci 0000:00:02.0 0x4b45:0x0001 class 0xff8000" in guest, guest[-4000:]
     assert "keel-init: pci 0000:00:02.0 bar 0 0x00000000c0000000 0x00000000c0003fff 0x0000000000040200" in guest
-    assert "keel-init: pci 0000:00:02.0 bar 2 0x0000000100000000 0x0000000100ffffff 0x000000000014220c" in guest
+    assert "keel-init: pci 0000:00:02.0 bar 2 0x0000000400000000 0x00000007ffffffff 0x000000000014220c" in guest
     # MSI-X from user space: capability, registers, PBA while masked, delivery once unmasked.
     assert "keel-init: pci msix cap at 64 id 11" in guest, guest[-4000:]
     assert "keel-init: pci magic 0x4C45454B" in guest, guest[-4000:]

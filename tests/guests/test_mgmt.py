@@ -11,7 +11,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "boot"))
-from keelboot import BUILD, Boot  # noqa: E402
+from keelboot import BUILD, LINUX_VM_CPUS, Boot  # noqa: E402
 
 LINUX = os.path.join(BUILD, "linux")
 MGMT = os.path.join(BUILD, "mgmt")
@@ -19,13 +19,15 @@ AMD = "EPYC,+svm,+npt"
 BOOT_TIMEOUT = 400
 
 
-def mgmt_boot(others, mgmt_fields="mgmt", vcpus=2, extra="", end=None):
+def mgmt_boot(others, mgmt_fields="mgmt", vcpus=2, extra="", end=None, kernel_args=""):
     """Keel with the management VM (module 0, initramfs module 1) and multiboot guests
     [(name, module path with arguments)]; returns the log after Keel powered off, or after `end`
-    (a regex) when another VM runs for ever."""
-    mods = [f"{os.path.join(LINUX, 'vmlinuz')} console=ttyS0 panic=-1 keelvms={1 + len(others)}",
+    (a regex) when another VM runs for ever. kernel_args go on the management VM's kernel command
+    line (keeltest=NAME runs guests/mgmt/tests/NAME.sh)."""
+    mods = [f"{os.path.join(LINUX, 'vmlinuz')} console=ttyS0 panic=-1 keelvms={1 + len(others)} {kernel_args}".rstrip(),
             os.path.join(MGMT, "initramfs.cpio.gz")]
-    decl = [f"vm=mgmt,module=0,initrd=1,boot=linux,mem=256M,vcpus={vcpus}" + (f",{mgmt_fields}" if mgmt_fields else "")]
+    decl = [f"vm=mgmt,module=0,initrd=1,boot=linux,mem=256M,vcpus={vcpus},{LINUX_VM_CPUS}"
+            + (f",{mgmt_fields}" if mgmt_fields else "")]
     for name, path in others:
         decl.append(f"vm={name},module={len(mods)},mem=16M")
         mods.append(path)

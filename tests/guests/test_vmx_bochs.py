@@ -46,10 +46,15 @@ sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 VMX_LINE = "vmx: Intel VT-x with EPT (2M, 1G pages), unrestricted guest, VPID"
 
 
-def bochs(cmdline, modules, guest_mib=256, host_mib=256, cpus=1, firmware="bios", timeout=300, until=None,
+def bochs(cmdline, modules, guest_mib=256, host_mib=256, cpus=1, firmware="bios", timeout=600, until=None,
           model="corei7_skylake_x", settle=0):
     """Boots Keel with these modules on Bochs's Skylake-X (or another Intel `model`); returns the
     serial console's text.
+
+    timeout: wall-clock seconds before a run counts as a hang. The checks are on Bochs's own time
+    (clock: sync=none: so many instructions a second), which a slower host stretches but does not
+    change; the make targets run two Bochs at once (pytest-xdist), and on a loaded 2-core machine
+    the heaviest cases (the masked timer storm, weights and cap) took over 300 s.
 
     firmware "bios": Bochs's BIOS boots a GRUB ISO; "ovmf": OVMF boots keel.efi from a FAT disk.
     until: a regex; once the console shows it, Bochs is stopped (for runs that end in a halt),

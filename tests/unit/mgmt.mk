@@ -3,3 +3,20 @@
 UNIT_TESTS += test_keel_abi
 test_keel_abi_SRCS := tests/unit/test_keel_abi.c guests/mgmt/keel/keel_abi.c
 test_keel_abi_CFLAGS := -Iguests/mgmt/keel -Ivmm/public
+# VMs created at run time: the management VM's lifecycle hypercalls, the event queue and the VM
+# list's run-time slots (vmm/mgmt_vm.c, vmm/mgmt_events.c, vmm/vmm.c, vmm/vm_config.c).
+UNIT_TESTS += test_mgmt_vm
+test_mgmt_vm_SRCS := tests/unit/test_mgmt_vm.c tests/unit/shim.c vmm/mgmt_vm.c vmm/mgmt_abi.c vmm/mgmt_events.c vmm/vmm.c \
+	vmm/vm_config.c vmm/vm_state.c kernel/lib/format.c kernel/lib/string.c kernel/cmdline.c
+# keel.ko's checks of the VM lifecycle ioctls, from the module's own source.
+UNIT_TESTS += test_keel_abi_vm
+test_keel_abi_vm_SRCS := tests/unit/test_keel_abi_vm.c guests/mgmt/keel/keel_abi_vm.c
+test_keel_abi_vm_CFLAGS := -Iguests/mgmt/keel -Ivmm/public
+# keelctl create FILE's config parser (guests/mgmt/tools/keelcfg.c), pure: no libkeel.
+UNIT_TESTS += test_keelcfg
+test_keelcfg_SRCS := tests/unit/test_keelcfg.c guests/mgmt/tools/keelcfg.c
+test_keelcfg_CFLAGS := -Iguests/mgmt/tools -Ivmm/public
+# keelctl create, both forms, over a fake libkeel that records the calls (keelctl_vm.c's own source).
+UNIT_TESTS += test_keelctl_create
+test_keelctl_create_SRCS := tests/unit/test_keelctl_create.c guests/mgmt/tools/keelctl_vm.c guests/mgmt/tools/keelcfg.c
+test_keelctl_create_CFLAGS := -Iguests/mgmt/tools -Ivmm/public

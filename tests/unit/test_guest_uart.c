@@ -394,6 +394,42 @@ static void check_shown(const char *bytes, const char *shown)
 	}
 }
 
+/* The console log the management VM reads (HC_CONSOLE_READ): the same filtered lines, taken
+ * once, bounded at VM_CONLOG_SIZE with the oldest bytes dropped. */
+static void test_console_log(void **state)
+{
+	char buf[VM_CONLOG_SIZE + 1];
+	u32 n;
+
+	write_str(&vm, "one\r\ntwo\x1b\n");
+	write_str(&vm2, "other\n");
+	drain_all(&vm);
+	drain_all(&vm2);
+	n = guest_console_take(&vm, buf, 4);
+	assert_int_equal(n, 4);
+	assert_memory_equal(buf, "one\n", 4);
+	n = guest_console_take(&vm, buf, sizeof(buf));
+	assert_int_equal(n, 5);
+	assert_memory_equal(buf, "two?\n", 5);
+	assert_int_equal(guest_console_take(&vm, buf, sizeof(buf)), 0);
+	assert_int_equal(guest_console_take(&vm2, buf, sizeof(buf)), 6);
+	/* More than it keeps: the newest VM_CONLOG_SIZE bytes stay. 100 lines of 99 bytes + LF. */
+	for (int i = 0; i < 100; i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "%03d%096d\n", i, 0);
+		while (write_str(&vm, line) == 0)
+			drain_all(&vm);
+		drain_all(&vm);
+	}
+	n = guest_console_take(&vm, buf, sizeof(buf));
+	assert_int_equal(n, VM_CONLOG_SIZE);
+	buf[n] = '\0';
+	assert_memory_equal(buf + n - 100, "099", 3); /* the last line is whole, at the end */
+	assert_null(strstr(buf, "\n000"));	      /* the first lines went */
+	assert_int_equal(guest_console_take(&vm, buf, sizeof(buf)), 0);
+}
+
 static void test_output_filters_controls(void **state)
 {
 	/* C0 controls, ESC included: whole escape sequences lose their introducer. */
@@ -721,6 +757,7 @@ int main(void)
 		cmocka_unit_test_setup(test_full_ring_flow_control, setup),
 		cmocka_unit_test_setup(test_order_within_vm, setup),
 		cmocka_unit_test_setup(test_end_flush, setup),
+		cmocka_unit_test_setup(test_console_log, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
  * device handler, on a fake vCPU. */
 #include "shim.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +121,7 @@ static void test_decode_random(void **state)
 /* --- emulation ------------------------------------------------------------------------------ */
 
 /* Guest RAM: gpa [0, sizeof(ram)); code at gpa 0 (RIP 0, CS base 0). */
-static u8 ram[0x20000];
+static u8 ram[0x20000] __attribute__((aligned(4096)));
 static u64 regs[VREG_NR];
 static u64 dev_reg = 0x1122334455667788ull, last_write, last_gpa;
 static unsigned last_size;
@@ -942,6 +943,178 @@ static void test_string_io(void **state)
 	vm.io_map = NULL;
 }
 
+/* --- accesses that wait for the device model (vmm/ioreq.c) -------------------------------------- */
+
+static int wait_at = -1;
+static bool serve_all;
+static unsigned calls;
+
+/* As dev(), but call number wait_at waits (ioreq_access marks the vCPU so); with serve_all every
+ * access counts as one the device model served. */
+static void waiting_dev(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *val)
+{
+	if ((int)calls++ == wait_at) {
+		v->ioreq.waiting = true;
+		v->ioreq.used++;
+		if (!write)
+			*val = ~0ull;
+		return;
+	}
+	if (serve_all)
+		v->ioreq.used++;
+	dev(v, gpa, size, write, val);
+}
+
+static void test_wait_commits_nothing(void **state)
+{
+	static const struct {
+		const char *bytes;
+		unsigned len, calls;
+	} forms[] = {
+		{ "\x48\x03\x08", 3, 1 }, /* add rcx, [rax]: a read into a register */
+		{ "\x8b\x08", 2, 1 },	  /* mov ecx, [rax] */
+		{ "\x01\x08", 2, 2 },	  /* add [rax], ecx: read, then write */
+		{ "\x87\x08", 2, 2 },	  /* xchg [rax], ecx */
+		{ "\x0f\xab\x08", 3, 2 }, /* bts [rax], ecx */
+	};
+	const struct vm_mmio_handler h = { .base = 0xfee00000, .size = 0x1000, .fn = waiting_dev };
+
+	regs[VREG_CR3] = 0x1000;
+	set_mode(MODE_64);
+	regs[VREG_CR0] = 0;
+	for (unsigned f = 0; f < ARRAY_SIZE(forms); f++) {
+		for (int w = 0; w < (int)forms[f].calls; w++) {
+			struct vcpu_gprs before;
+
+			vcpu.gprs.rcx = 0x0123456789abcdefull;
+			vcpu.gprs.rax = 0xfee00030;
+			regs[VREG_RFLAGS] = FL_1 | 0x8d5; /* every arithmetic flag set */
+			before = vcpu.gprs;
+			memcpy(ram, forms[f].bytes, forms[f].len);
+			regs[VREG_RIP] = 0;
+			crash[0] = '\0';
+			calls = 0;
+			wait_at = w;
+			vcpu.ioreq = (struct vcpu_ioreq){ 0 };
+			mmio_emulate(&vcpu, &h, 0xfee00030);
+			/* The pass that waits changes no register, flag or RIP... */
+			assert_string_equal(crash, "");
+			assert_true(vcpu.ioreq.waiting);
+			assert_memory_equal(&vcpu.gprs, &before, sizeof(before));
+			assert_int_equal(regs[VREG_RFLAGS], FL_1 | 0x8d5);
+			assert_int_equal(regs[VREG_RIP], 0);
+			assert_int_equal(calls, w + 1); /* ...and calls the handler no more */
+			/* The pass with every answer completes the instruction. */
+			calls = 0;
+			wait_at = -1;
+			vcpu.ioreq = (struct vcpu_ioreq){ 0 };
+			mmio_emulate(&vcpu, &h, 0xfee00030);
+			assert_false(vcpu.ioreq.waiting);
+			assert_int_equal(regs[VREG_RIP], forms[f].len);
+			assert_int_equal(calls, forms[f].calls);
+		}
+	}
+	/* rep movsd RAM -> MMIO, the second element waits: the first one's registers moved, the
+	 * second's did not, RIP stays. */
+	struct vcpu_gprs *g = &vcpu.gprs;
+	const struct vm_mmio_handler hs = { .base = 0xfee00000, .size = 0x1000, .fn = waiting_dev };
+
+	paging_setup();
+	g->rsi = 0x400000, g->rdi = 0x401010, g->rcx = 3;
+	memcpy(ram, "\xf3\xa5", 2);
+	regs[VREG_RIP] = 0;
+	calls = 0;
+	wait_at = 1;
+	vcpu.ioreq = (struct vcpu_ioreq){ 0 };
+	mmio_emulate(&vcpu, &hs, 0xfee00010);
+	assert_true(vcpu.ioreq.waiting);
+	assert_int_equal(g->rsi, 0x400004);
+	assert_int_equal(g->rdi, 0x401014);
+	assert_int_equal(g->rcx, 2);
+	assert_int_equal(regs[VREG_RIP], 0);
+	/* Every element served by the device model: one element per pass, RIP stays until the last. */
+	wait_at = -1;
+	serve_all = true;
+	for (unsigned left = 2; left; left--) {
+		calls = 0;
+		vcpu.ioreq = (struct vcpu_ioreq){ 0 };
+		mmio_emulate(&vcpu, &hs, 0xfee00014);
+		assert_int_equal(calls, 1);
+		assert_int_equal(g->rcx, left - 1);
+		assert_int_equal(regs[VREG_RIP], left == 1 ? 2 : 0);
+	}
+	serve_all = false;
+	vcpu.ioreq = (struct vcpu_ioreq){ 0 };
+}
+
+/*
+ * The A/D bits of an emulated access are set with a locked compare-exchange, as the CPU's walker
+ * does: "Linux on another vCPU" (a thread) rewrites the leaf entry of the MMIO page again and
+ * again, with A and D clear and a new value in its software-available bits 52-58 each time; it
+ * checks before each rewrite that the entry holds what it last wrote, with at most A and D
+ * added. A plain read-modify-write in Keel writes an older value back (seen by the thread).
+ */
+static volatile int flip_stop;
+static volatile unsigned long flip_stale, flip_writes;
+
+static void *flipper(void *arg)
+{
+	u64 *leaf = pte(0x4000 + 1 * 8), last = __atomic_load_n(leaf, __ATOMIC_SEQ_CST);
+
+	(void)arg;
+	for (u64 k = 1; !flip_stop; k++) {
+		u64 cur = __atomic_load_n(leaf, __ATOMIC_SEQ_CST), next;
+
+		if ((cur & ~(PTE_A | PTE_D)) != (last & ~(PTE_A | PTE_D)))
+			flip_stale++;
+		next = 0xfee00000 | PTE_P | PTE_RW | ((k & 0x7f) << 52);
+		__atomic_store_n(leaf, next, __ATOMIC_SEQ_CST);
+		last = next;
+		flip_writes++;
+	}
+	return NULL;
+}
+
+static void test_ad_bits_atomic(void **state)
+{
+	pthread_t t;
+	unsigned long done = 0, completed = 0;
+
+	paging_setup();
+	flip_stop = 0;
+	flip_stale = flip_writes = 0;
+	assert_int_equal(pthread_create(&t, NULL, flipper, NULL), 0);
+	/* movsd RAM -> MMIO: Keel walks both operands' pages (a string op's addresses come from
+	 * RSI and RDI, not the exit), setting A on the way and D on the flipped, written leaf. */
+	for (; done < 1000000 && !flip_stale; done++) {
+		vcpu.gprs.rsi = 0x400000;
+		vcpu.gprs.rdi = 0x401030;
+		run_string(B("\xa5"));
+		assert_string_equal(crash, "");
+		assert_int_equal(injected, 0);
+		/* Done (RIP past it, the device written), or not started (the walk lost its race with
+		 * the rewrites too often: the guest runs it again). */
+		if (regs[VREG_RIP] == 1) {
+			assert_int_equal(dev_n, 1);
+			assert_int_equal(dev_log[0].gpa, 0xfee00030);
+			completed++;
+		} else {
+			assert_int_equal(regs[VREG_RIP], 0);
+			assert_int_equal(dev_n, 0);
+			assert_int_equal(vcpu.gprs.rdi, 0x401030);
+		}
+	}
+	flip_stop = 1;
+	pthread_join(t, NULL);
+	assert_true(flip_writes > 0);
+	assert_true(completed > 0);
+	if (getenv("KEEL_TEST_VERBOSE"))
+		printf("%lu emulations (%lu completed), %lu rewrites, %lu stale\n", done, completed, flip_writes,
+		       flip_stale);
+	if (flip_stale)
+		fail_msg("an A/D update wrote a stale entry back (%lu times in %lu emulations)", flip_stale, done);
+}
+
 static void test_find(void **state)
 {
 	memset(&vm, 0, sizeof(vm));
@@ -961,7 +1134,8 @@ int main(void)
 		cmocka_unit_test(test_emulate_faults),	 cmocka_unit_test(test_alu_vs_host),
 		cmocka_unit_test(test_string),		 cmocka_unit_test(test_find),
 		cmocka_unit_test(test_decode_string_io), cmocka_unit_test(test_seg_linear),
-		cmocka_unit_test(test_string_io),
+		cmocka_unit_test(test_string_io),	 cmocka_unit_test(test_wait_commits_nothing),
+		cmocka_unit_test(test_ad_bits_atomic),
 	};
 
 	static hpa_t chunks[1];

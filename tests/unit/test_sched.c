@@ -357,6 +357,52 @@ static void test_wakeup_latency(void **state)
 	assert_int_equal(sched_wake(&s, &spinner, 1100 * MS), -1);
 }
 
+/* dm ran a slice and a half, then blocked; `other` runs now, `spinner` waits. */
+static void boost_history(struct sched_entity *dm, struct sched_entity *other, struct sched_entity *spinner)
+{
+	sched_init(&s, 1, SLICE, PERIOD, 0);
+	entity(dm, 1, SCHED_WEIGHT_UNIT, 0, 1);
+	entity(other, 2, SCHED_WEIGHT_UNIT, 0, 1);
+	entity(spinner, 3, SCHED_WEIGHT_UNIT, 0, 1);
+	sched_add(&s, dm, 0);
+	sched_add(&s, other, 0);
+	sched_add(&s, spinner, 0);
+	assert_ptr_equal(sched_pick(&s, 0, 0), dm);
+	sched_block(&s, 0, 3 * SLICE / 2);
+	assert_ptr_equal(sched_pick(&s, 0, 3 * SLICE / 2), other);
+}
+
+static void test_wakeup_boost(void **state)
+{
+	struct sched_entity dm, other, spinner, lone;
+	const u64 t = 3 * SLICE / 2 + MS;
+
+	/* A plain wake-up queues dm behind both (its virtual time is ahead): it waits. */
+	boost_history(&dm, &other, &spinner);
+	assert_int_equal(sched_wake(&s, &dm, t), -1);
+	assert_ptr_not_equal(sched_pick(&s, 0, t), &dm);
+	/* Boosted: at the head, and the running entity is preempted at once. */
+	boost_history(&dm, &other, &spinner);
+	assert_int_equal(sched_boost(&s, &dm, t), 0);
+	assert_int_equal(dm.state, SE_RUNNABLE);
+	assert_ptr_equal(sched_pick(&s, 0, t), &dm);
+	/* Running: nothing to do. */
+	assert_int_equal(sched_boost(&s, &dm, t + MS), -1);
+	/* The credit is bounded as a sleeper's: both others run again within two slices. */
+	bool other_back = false, spinner_back = false;
+
+	for (u64 now = t + SLICE; now <= t + 3 * SLICE; now += SLICE) {
+		struct sched_entity *e = sched_pick(&s, 0, now);
+
+		other_back |= e == &other;
+		spinner_back |= e == &spinner;
+	}
+	assert_true(other_back && spinner_back);
+	/* Not queued: nothing. */
+	entity(&lone, 9, SCHED_WEIGHT_UNIT, 0, 1);
+	assert_int_equal(sched_boost(&s, &lone, t), -1);
+}
+
 static void test_balancing_converges(void **state)
 {
 	struct sched_entity e[8];
@@ -391,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_affinity),
 		cmocka_unit_test(test_no_starvation),
 		cmocka_unit_test(test_wakeup_latency),
+		cmocka_unit_test(test_wakeup_boost),
 		cmocka_unit_test(test_balancing_converges),
 	};
 

@@ -294,6 +294,8 @@ static void test_vm_config(void **state)
 	assert_false(vm_configs[9].ctl);
 	assert_true(vmm_config_add("x,module=0,ctl=yes") < 0);
 	assert_true(vmm_config_add("x,module=0,ctl") < 0);
+	/* The management VM is never capped: others wait on its device models. */
+	assert_true(vmm_config_add("m,module=0,mgmt,cap=50") < 0);
 	assert_true(vmm_config_add("x,module=0,vcpus=0") < 0);
 	assert_true(vmm_config_add("x,module=0,vcpus=9") < 0);
 	assert_true(vmm_config_add("x,module=0,weight=0") < 0);
@@ -520,6 +522,10 @@ u64 tsc_to_ns(u64 tsc)
 }
 
 void sched_kick(struct sched_entity *e)
+{
+}
+
+void sched_kick_boost(struct sched_entity *e)
 {
 }
 

@@ -509,7 +509,7 @@ static void test_keelctl(void **state)
 	r0 = cfg_rd(&b, KEELCTL_SLOT, 0x10, 4);
 	assert_int_equal(r0, 0xc0000000);
 	assert_int_equal(cfg_rd(&b, KEELCTL_SLOT, 0x18, 4), 0x0c);
-	assert_int_equal(cfg_rd(&b, KEELCTL_SLOT, 0x1c, 4), 1);
+	assert_int_equal(cfg_rd(&b, KEELCTL_SLOT, 0x1c, 4), 4); /* BAR2, 16 GiB: size-aligned at 16 GiB */
 	assert_true(vpci_bar_access(&b, false, r0 + KEELCTL_REG_MAGIC, 4, false, &v) == &k.pci);
 	assert_int_equal(v, KEELCTL_MAGIC);
 	vpci_bar_access(&b, false, r0 + KEELCTL_REG_VECTORS, 4, false, &v);
@@ -517,8 +517,8 @@ static void test_keelctl(void **state)
 	vpci_bar_access(&b, false, r0 + KEELCTL_REG_MAGIC, 2, false, &v); /* dword registers only */
 	assert_int_equal(v, ~0ull);
 	/* The window BAR reads 0 and drops writes. */
-	vpci_bar_access(&b, false, GiB(4) + 0x1000, 8, true, &(u64){ ~0ull });
-	vpci_bar_access(&b, false, GiB(4) + 0x1000, 8, false, &v);
+	vpci_bar_access(&b, false, GiB(16) + 0x1000, 8, true, &(u64){ ~0ull });
+	vpci_bar_access(&b, false, GiB(16) + 0x1000, 8, false, &v);
 	assert_int_equal(v, 0);
 	/* The doorbell fires the vector the table says, once MSI-X is on and the entry unmasked. */
 	v = 1;

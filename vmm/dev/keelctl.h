@@ -7,7 +7,8 @@
  *
  *   ID 4b45:0001 (subsystem 4b45:0001), revision 1, class ff/80/00 ("other, unassigned class")
  *   BAR0  MEM32, 16 KiB: registers at 0x0000, MSI-X table at 0x1000, PBA at 0x2000
- *   BAR2  MEM64 prefetchable, 16 MiB: the future memory window (reads 0, writes dropped)
+ *   BAR2  MEM64 prefetchable, 16 GiB: the memory windows (vmm/mgmt_window.c): VMs' RAM mapped
+ *         at 1 GiB-aligned offsets by HC_WINDOW_MAP; elsewhere reads 0, writes dropped
  *   MSI-X capability at 0x40, KEELCTL_VECTORS vectors; no INTx (interrupt pin 0)
  *
  * Registers (dword, little endian; other offsets read 0 and drop writes):
@@ -34,7 +35,7 @@
 #define KEELCTL_TABLE	   0x1000
 #define KEELCTL_PBA	   0x2000
 #define KEELCTL_WINDOW_BAR 2
-#define KEELCTL_WINDOW	   MiB(16)
+#define KEELCTL_WINDOW	   GiB(16)
 #define KEELCTL_MSIX_CAP   0x40
 
 #define KEELCTL_REG_MAGIC    0x00

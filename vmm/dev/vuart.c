@@ -308,6 +308,36 @@ static void com_write(struct guest_uart *u, unsigned reg, u8 val)
  * and is never split across two output lines. Callers hold vm->con_lock for all of these, and
  * no device lock: flush_locked() prints.
  */
+/* A line into the VM's console log: the oldest bytes go when it is full. */
+static void conlog_put(struct vm *vm, const char *s, u32 n)
+{
+	unsigned long flags = spin_lock_irqsave(&vm->conlog_lock);
+
+	_Static_assert((VM_CONLOG_SIZE & (VM_CONLOG_SIZE - 1)) == 0, "VM_CONLOG_SIZE is a power of two");
+	for (u32 i = 0; i < n; i++) {
+		vm->conlog[(vm->conlog_head + vm->conlog_count) % VM_CONLOG_SIZE] = s[i];
+		if (vm->conlog_count < VM_CONLOG_SIZE)
+			vm->conlog_count++;
+		else
+			vm->conlog_head = (vm->conlog_head + 1) % VM_CONLOG_SIZE;
+	}
+	spin_unlock_irqrestore(&vm->conlog_lock, flags);
+}
+
+u32 guest_console_take(struct vm *vm, void *buf, u32 len)
+{
+	unsigned long flags = spin_lock_irqsave(&vm->conlog_lock);
+	u32 n = MIN(len, vm->conlog_count);
+	char *out = buf;
+
+	for (u32 i = 0; i < n; i++)
+		out[i] = vm->conlog[(vm->conlog_head + i) % VM_CONLOG_SIZE];
+	vm->conlog_head = (vm->conlog_head + n) % VM_CONLOG_SIZE;
+	vm->conlog_count -= n;
+	spin_unlock_irqrestore(&vm->conlog_lock, flags);
+	return n;
+}
+
 static void flush_locked(struct vm *vm)
 {
 	spin_assert_held(&vm->con_lock);
@@ -315,6 +345,8 @@ static void flush_locked(struct vm *vm)
 		return;
 	vm->con_line[vm->con_len] = '\0';
 	pr_info("[%s] %s\n", vm->name, vm->con_line);
+	vm->con_line[vm->con_len] = '\n';
+	conlog_put(vm, vm->con_line, vm->con_len + 1);
 	vm->con_len = 0;
 }
 

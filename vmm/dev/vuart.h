@@ -57,6 +57,9 @@ struct vm;
 u32 guest_console_write(struct vm *vm, const void *buf, u32 len);
 bool guest_console_drain(struct vm *vm, u32 budget);
 void guest_console_flush(struct vm *vm);
+/* Takes up to len bytes of what the VM printed (whole lines as Keel's console showed them, each
+ * ending in '\n'; the oldest are dropped when more than VM_CONLOG_SIZE wait), oldest first. */
+u32 guest_console_take(struct vm *vm, void *buf, u32 len);
 /* Bytes typed at the hypervisor console for this VM: into COM1's receiver FIFO as the guest
  * makes room in it (a byte that finds the backlog behind the FIFO full too is dropped and sets
  * LSR.OE), raising IRQ 4 when the guest enabled that. */

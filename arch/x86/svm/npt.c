@@ -6,6 +6,7 @@
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/memlayout.h"
+#include "arch/x86/nested_pt.h"
 #include "arch/x86/svm/svm.h"
 #include "kernel/mm/page.h"
 
@@ -74,4 +75,16 @@ void svm_npt_free(hpa_t table, int level)
 		if ((t[i] & PTE_P_) && !(t[i] & PTE_PS_))
 			svm_npt_free(t[i] & PTE_ADDR, level - 1);
 	page_free(table, 0);
+}
+
+int svm_npt_unmap(struct vm *vm, u64 gpa, u64 size, struct nested_stale *stale)
+{
+	return nested_pt_unmap(phys_to_virt(vm->arch.svm.npt_root), PTE_P_, gpa, size, stale);
+}
+
+void svm_npt_free_stale(struct nested_stale *stale)
+{
+	for (u32 i = 0; i < stale->nr; i++)
+		svm_npt_free(stale->t[i].table, stale->t[i].level);
+	stale->nr = 0;
 }

@@ -700,12 +700,27 @@ static void svm_unload(struct vcpu *v)
 	 * next CPU's generation when it moves. */
 }
 
+/*
+ * v's nested translations go: the next VMRUN takes a fresh ASID (assign_asid), as KVM does
+ * without flush-by-ASID. Nothing is cached under an ASID that the CPU has not handed out in its
+ * current generation, and a new generation starts with TLB_CONTROL_FLUSH_ALL, so what was
+ * cached under the old one is never used again. SVM's TLB flush covers guest and nested
+ * translations alike (APM vol. 2 §15.16.1, §15.25.11).
+ */
+static void svm_flush_tlb(struct vcpu *v)
+{
+	v->arch.svm.asid_generation = 0;
+}
+
 static const struct vcpu_ops svm_ops = {
 	.name = "AMD SVM",
 	.cpu_enable = svm_cpu_enable,
 	.vm_init = svm_vm_init,
 	.vm_destroy = svm_vm_destroy,
 	.map = svm_npt_map,
+	.unmap = svm_npt_unmap,
+	.free_tables = svm_npt_free_stale,
+	.flush_tlb = svm_flush_tlb,
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_destroy = svm_vcpu_destroy,
 	.reset = svm_reset,

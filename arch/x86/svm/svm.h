@@ -9,5 +9,7 @@
 void svm_npt_init(void);
 int svm_npt_map(struct vm *vm, u64 gpa, hpa_t hpa, u64 size);
 void svm_npt_free(hpa_t table, int level);
+int svm_npt_unmap(struct vm *vm, u64 gpa, u64 size, struct nested_stale *stale);
+void svm_npt_free_stale(struct nested_stale *stale);
 
 #endif

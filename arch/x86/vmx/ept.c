@@ -2,6 +2,7 @@
 /* Extended page tables (SDM vol. 3C §28.2) and flushing what the CPU caches from them and under
  * VPIDs (INVEPT/INVVPID, §28.3.3). */
 #include "arch/x86/memlayout.h"
+#include "arch/x86/nested_pt.h"
 #include "arch/x86/vmx/vmx.h"
 #include "kernel/mm/page.h"
 
@@ -94,4 +95,25 @@ void vmx_ept_free(hpa_t table, int level)
 		if ((t[i] & EPT_RWX) && !(t[i] & EPT_LARGE))
 			vmx_ept_free(t[i] & EPT_ADDR, level - 1);
 	page_free(table, 0);
+}
+
+int vmx_ept_unmap(struct vm *vm, u64 gpa, u64 size, struct nested_stale *stale)
+{
+	_Static_assert(EPT_LARGE == NESTED_PT_LARGE && EPT_ADDR == NESTED_PT_ADDR, "EPT layout");
+	return nested_pt_unmap(phys_to_virt(vm->arch.vmx.ept_root), EPT_RWX, gpa, size, stale);
+}
+
+void vmx_ept_free_stale(struct nested_stale *stale)
+{
+	for (u32 i = 0; i < stale->nr; i++)
+		vmx_ept_free(stale->t[i].table, stale->t[i].level);
+	stale->nr = 0;
+}
+
+/* v's CPU is about to enter it: INVEPT single-context drops every translation this CPU cached
+ * from the VM's EPT (combined mappings of every VPID included; SDM vol. 3C §28.3.3.1). Other
+ * CPUs flush when v or another vCPU of the VM enters there (vmx_load_slow on arrival). */
+void vmx_flush_tlb(struct vcpu *v)
+{
+	vmx_ept_flush(v->vm);
 }

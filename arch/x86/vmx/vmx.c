@@ -425,6 +425,9 @@ static u64 vmx_get(struct vcpu *v, enum vcpu_reg r)
 
 static void vmx_code_state(struct vcpu *v, struct vcpu_code_state *s)
 {
+	/* Like every accessor: an exit handled again after the vCPU waited (vmm/ioreq.c's replay)
+	 * runs before entry, when another vCPU's VMCS may be the current one. */
+	vmx_load(v);
 	*s = (struct vcpu_code_state){ .rip = vmcs_readnat(GUEST_RIP),
 				       .cs_base = vmcs_readnat(GUEST_CS_BASE),
 				       .cr0 = vmx_guest_cr0(),
@@ -547,6 +550,9 @@ static const struct vcpu_ops vmx_ops = {
 	.vm_init = vmx_vm_init,
 	.vm_destroy = vmx_vm_destroy,
 	.map = vmx_map,
+	.unmap = vmx_ept_unmap,
+	.free_tables = vmx_ept_free_stale,
+	.flush_tlb = vmx_flush_tlb,
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_destroy = vmx_vcpu_destroy,
 	.reset = vmx_reset,

@@ -49,6 +49,9 @@ void invvpid(u64 type, u16 vpid);
 u64 vmx_eptp(const struct vm *vm);
 int vmx_map(struct vm *vm, u64 gpa, hpa_t hpa, u64 size);
 void vmx_ept_free(hpa_t table, int level);
+int vmx_ept_unmap(struct vm *vm, u64 gpa, u64 size, struct nested_stale *stale);
+void vmx_ept_free_stale(struct nested_stale *stale);
+void vmx_flush_tlb(struct vcpu *v);
 void vmx_ept_flush(const struct vm *vm);
 void vmx_vpid_flush(u16 vpid);
 

@@ -20,7 +20,7 @@
 #include <asm/io.h>
 #include <asm/processor.h>
 
-#include "keel_abi.h"
+#include "keel_internal.h"
 
 /* The control function (vmm/dev/keelctl.h). */
 #define KEELCTL_VENDOR	     0x4b45
@@ -43,15 +43,25 @@ static struct keel_ctl {
 
 /* Keel's 64-bit convention: RAX = number, RDI, RSI, RDX = arguments; RAX = result; every other
  * register preserved. */
-static long keel_hypercall(unsigned long nr, unsigned long a0, unsigned long a1)
+long keel_hypercall3(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2)
 {
 	long ret;
 
 	if (use_vmmcall)
-		asm volatile("vmmcall" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1) : "memory");
+		asm volatile("vmmcall" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1), "d"(a2) : "memory");
 	else
-		asm volatile("vmcall" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1) : "memory");
+		asm volatile("vmcall" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1), "d"(a2) : "memory");
 	return ret;
+}
+
+static long keel_hypercall(unsigned long nr, unsigned long a0, unsigned long a1)
+{
+	return keel_hypercall3(nr, a0, a1, 0);
+}
+
+struct pci_dev *keel_ctl_pdev(void)
+{
+	return ctl.pdev;
 }
 
 static bool under_keel(void)
@@ -110,14 +120,60 @@ out:
 
 static long keel_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 {
+	struct keel_file *kf = f->private_data;
+	long ret;
+
 	switch (cmd) {
 	case KEEL_IOC_VERSION:
 		return ioc_version((void __user *)arg);
 	case KEEL_IOC_VM_LIST:
 		return ioc_vm_list((void __user *)arg);
-	default:
-		return -ENOTTY;
 	}
+	ret = keel_vm_ioctl(kf, cmd, arg);
+	if (ret == -ENOTTY)
+		ret = keel_io_ioctl(kf, cmd, arg);
+	if (ret == -ENOTTY)
+		ret = keel_win_ioctl(kf, cmd, arg);
+	return ret;
+}
+
+static int keel_open(struct inode *inode, struct file *f)
+{
+	struct keel_file *kf = kzalloc(sizeof(*kf), GFP_KERNEL);
+
+	if (!kf)
+		return -ENOMEM;
+	mutex_init(&kf->lock);
+	f->private_data = kf;
+	return 0;
+}
+
+/* The file's device model servers go first (their VMs' outstanding requests complete), then
+ * its windows. */
+static int keel_release(struct inode *inode, struct file *f)
+{
+	struct keel_file *kf = f->private_data;
+
+	keel_io_release(kf);
+	keel_win_release(kf);
+	kfree(kf);
+	return 0;
+}
+
+static int keel_mmap(struct file *f, struct vm_area_struct *vma)
+{
+	struct keel_file *kf = f->private_data;
+
+	if ((u64)vma->vm_pgoff << PAGE_SHIFT >= KEEL_MMAP_WINDOW)
+		return keel_win_mmap(kf, vma);
+	return keel_io_mmap(kf, vma);
+}
+
+static __poll_t keel_poll(struct file *f, poll_table *wait)
+{
+	struct keel_file *kf = f->private_data;
+
+	return keel_vm_poll(kf, f, wait) | keel_io_poll(kf, f, wait);
 }
 
 static irqreturn_t keel_upcall(int irq, void *data)
@@ -126,11 +182,19 @@ static irqreturn_t keel_upcall(int irq, void *data)
 
 	atomic_inc(&ctl.upcalls[n]);
 	complete(&ctl.upcall);
+	if (n == KEEL_UPCALL_IOREQ)
+		keel_io_upcall();
+	else if (n == KEEL_UPCALL_EVENT)
+		keel_vm_event_upcall();
 	return IRQ_HANDLED;
 }
 
 static const struct file_operations keel_fops = {
 	.owner = THIS_MODULE,
+	.open = keel_open,
+	.release = keel_release,
+	.mmap = keel_mmap,
+	.poll = keel_poll,
 	.unlocked_ioctl = keel_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };

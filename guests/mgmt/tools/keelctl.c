@@ -3,22 +3,40 @@
  * keelctl: Keel's toolstack command, run in the management VM (docs/mgmt.md).
  *   keelctl version        the hypervisor's ABI and keel.ko's ioctl versions
  *   keelctl list [--json]  every VM: id, name, state, vCPUs, memory, exits, CPU time
- * Exit status: 0 success, 1 the operation failed (message on stderr), 2 usage.
+ *   keelctl create NAME --mem SIZE --vcpus N [--weight W] [--cap PCT] [--cpus SET[/SET...]]
+ *           --kernel FILE [--module FILE[:CMDLINE]]... [--linux [--initrd FILE]] [--cmdline S]
+ *                          creates and loads a VM (not started; a failed load destroys it)
+ *   keelctl create FILE    the same from a config file, xl.cfg's syntax (keelcfg.h, docs/mgmt.md)
+ *   keelctl start|pause|resume|destroy VM
+ *   keelctl info VM [--json]   state, how it ended, exits by reason, CPU time per vCPU
+ *   keelctl events [--wait] [--json]   the events Keel queued (VM ends and destroys)
+ *   keelctl console VM     prints what the VM printed since the last read
+ *   keelctl input VM TEXT  sends TEXT and a newline to the VM's COM1
+ *   keelctl mem [--json]   Keel's memory: total, free, given to VMs
+ * VM is a name or an id.
+ * Exit status: 0 success, 1 the operation failed (message on stderr), 2 usage or a config file's
+ * error ("FILE:LINE: key 'K': why" on stderr).
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "keelctl.h"
 #include "libkeel.h"
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: keelctl version | keelctl list [--json]\n");
+	fprintf(stderr,
+		"usage: keelctl version | list [--json] | create FILE | create NAME --mem SIZE --vcpus N [--weight W] "
+		"[--cap PCT]\n"
+		"         [--cpus SET[/SET...]] --kernel FILE [--module FILE[:CMDLINE]]... [--linux [--initrd FILE]]\n"
+		"         [--cmdline S] | start|pause|resume|destroy VM | info VM [--json] | events [--wait] [--json]\n"
+		"         | console VM | input VM TEXT | mem [--json]\n");
 	return 2;
 }
 
-/* A VM name as JSON string content: quotes, backslashes and control characters escaped. */
-static void json_name(const char *s)
+void json_name(const char *s)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -98,6 +116,11 @@ int main(int argc, char **argv)
 		ret = err ? 1 : 0;
 	} else if (!strcmp(argv[1], "list") && (argc == 2 || (argc == 3 && !strcmp(argv[2], "--json")))) {
 		ret = list(k, argc == 3);
+	} else if ((ret = keelctl_vm_command(k, argc, argv)) >= 0) {
+		if (ret == 2)
+			usage();
+		else if (ret == KEELCTL_EXIT_SAID)
+			ret = 2;
 	} else {
 		ret = usage();
 	}

@@ -9,10 +9,7 @@
 #include <unistd.h>
 
 #include "keel_ioctl.h"
-
-struct keel {
-	int fd;
-};
+#include "libkeel_internal.h"
 
 int keel_open(const char *path, struct keel **k)
 {

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+/*
+ * keelctl create, both forms (guests/mgmt/tools/keelctl_vm.c with keelcfg.c), over a libkeel that
+ * records what it is asked: a config file and the same options make the same calls; keys refused
+ * for now, config errors and usage errors make no call and the right exit status; kernel_type's
+ * detection; a failed load destroys the VM.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "keelctl.h"
+
+/* What the fake libkeel was asked. */
+static struct {
+	int creates, destroys, loads;
+	struct keel_vm_params p;
+	char name[KEEL_VM_NAME_MAX];
+	char images[KEEL_IMAGE_MAX][256];
+	uint32_t nr_images;
+	int linux_boot;
+	uint32_t nr;
+	char cmdlines[KEEL_IMAGE_MAX][KEEL_CMDLINE_MAX];
+} rec;
+static int load_err; /* what keel_vm_load returns */
+
+int keel_vm_create(struct keel *k, const struct keel_vm_params *p, uint32_t *id)
+{
+	rec.creates++;
+	rec.p = *p;
+	snprintf(rec.name, sizeof(rec.name), "%s", p->name);
+	rec.p.name = rec.name;
+	*id = 7;
+	return 0;
+}
+
+int keel_vm_image_file(struct keel *k, uint32_t id, uint32_t n, const char *path)
+{
+	assert_int_equal(id, 7);
+	assert_true(n < KEEL_IMAGE_MAX);
+	snprintf(rec.images[n], sizeof(rec.images[n]), "%s", path);
+	rec.nr_images++;
+	return 0;
+}
+
+int keel_vm_load(struct keel *k, uint32_t id, int linux_boot, uint32_t nr, const char *const *cmdlines)
+{
+	rec.loads++;
+	rec.linux_boot = linux_boot;
+	rec.nr = nr;
+	for (uint32_t i = 0; i < nr; i++)
+		snprintf(rec.cmdlines[i], sizeof(rec.cmdlines[i]), "%s", cmdlines[i] ? cmdlines[i] : "(null)");
+	return load_err;
+}
+
+int keel_vm_destroy(struct keel *k, uint32_t id)
+{
+	rec.destroys++;
+	return 0;
+}
+
+/* The other commands are not exercised here. */
+int keel_vm_start(struct keel *k, uint32_t id)
+{
+	return -1;
+}
+int keel_vm_pause(struct keel *k, uint32_t id)
+{
+	return -1;
+}
+int keel_vm_resume(struct keel *k, uint32_t id)
+{
+	return -1;
+}
+int keel_vm_info(struct keel *k, uint32_t id, struct keel_vm_detail *out)
+{
+	return -1;
+}
+int keel_vm_lookup(struct keel *k, const char *name_or_id, uint32_t *id)
+{
+	return -1;
+}
+int keel_events(struct keel *k, struct keel_event *out, uint32_t max)
+{
+	return -1;
+}
+int keel_events_wait(struct keel *k, int timeout_ms)
+{
+	return -1;
+}
+const char *keel_event_name(uint32_t type)
+{
+	return "?";
+}
+int keel_console_read(struct keel *k, uint32_t id, void *buf, uint32_t len)
+{
+	return -1;
+}
+int keel_console_input(struct keel *k, uint32_t id, const void *buf, uint32_t len)
+{
+	return -1;
+}
+int keel_mem_info(struct keel *k, struct keel_mem_info *out)
+{
+	return -1;
+}
+const char *keel_vm_state_name(uint32_t state)
+{
+	return "?";
+}
+void json_name(const char *s)
+{
+}
+
+static char dir[] = "/tmp/keelctl-create-XXXXXX";
+
+static const char *path(const char *name)
+{
+	static char buf[4][256];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
+	return buf[i];
+}
+
+static void write_file(const char *name, const void *data, size_t len)
+{
+	FILE *f = fopen(path(name), "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+/* keelctl create ARGS...: the exit status. */
+static int run(const char *first, ...)
+{
+	char *argv[32] = { "keelctl", "create" };
+	int argc = 2;
+	va_list ap;
+
+	memset(&rec, 0, sizeof(rec));
+	va_start(ap, first);
+	for (const char *a = first; a; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	return keelctl_vm_command(NULL, argc, argv);
+}
+
+static int setup(void **state)
+{
+	static char bz[0x400], mb[0x400];
+
+	assert_non_null(mkdtemp(dir));
+	memcpy(bz + 0x202, "HdrS", 4);
+	write_file("bzImage", bz, sizeof(bz));
+	write_file("mb.elf", mb, sizeof(mb));
+	write_file("initrd", "x", 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	const char *files[] = { "bzImage", "mb.elf", "initrd", "vm.cfg", "same.cfg" };
+
+	for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		unlink(path(files[i]));
+	rmdir(dir);
+	return 0;
+}
+
+static int run_cfg(const char *text)
+{
+	write_file("vm.cfg", text, strlen(text));
+	return run(path("vm.cfg"), NULL);
+}
+
+/* The same VM both ways: the same create, images and load. */
+static void test_same_calls(void **state)
+{
+	char cfg[1024];
+	__typeof__(rec) by_options;
+
+	assert_int_equal(run("lnx", "--mem", "256M", "--vcpus", "2", "--weight", "512", "--cap", "150", "--cpus", "0/1",
+			     "--linux", "--kernel", path("bzImage"), "--initrd", path("initrd"), "--cmdline",
+			     "console=ttyS0", NULL),
+			 0);
+	by_options = rec;
+	assert_int_equal(by_options.creates, 1);
+	assert_int_equal(by_options.loads, 1);
+	snprintf(cfg, sizeof(cfg),
+		 "name = 'lnx'\nmemory = 256\nvcpus = 2\nweight = 512\ncap = 150\ncpus = '0/1'\n"
+		 "kernel = '%s'\nramdisk = '%s'\nextra = 'console=ttyS0'\nkernel_type = 'linux'\n",
+		 path("bzImage"), path("initrd"));
+	write_file("same.cfg", cfg, strlen(cfg));
+	assert_int_equal(run(path("same.cfg"), NULL), 0);
+	assert_memory_equal(&rec.p.mem_bytes, &by_options.p.mem_bytes,
+			    sizeof(rec.p) - offsetof(struct keel_vm_params, mem_bytes));
+	assert_string_equal(rec.name, "lnx");
+	assert_int_equal(rec.p.mem_bytes, 256ull << 20);
+	assert_int_equal(rec.p.affinity[1], 2);
+	assert_int_equal(rec.nr_images, 2);
+	assert_string_equal(rec.images[0], by_options.images[0]);
+	assert_string_equal(rec.images[1], by_options.images[1]);
+	assert_int_equal(rec.linux_boot, 1);
+	assert_int_equal(rec.nr, 2);
+	assert_string_equal(rec.cmdlines[0], "console=ttyS0");
+	assert_memory_equal(rec.cmdlines, by_options.cmdlines, sizeof(rec.cmdlines));
+	assert_int_equal(rec.destroys, 0);
+}
+
+/* kernel_type left out: a bzImage loads as Linux, anything else as multiboot. */
+static void test_detect(void **state)
+{
+	char cfg[512];
+
+	snprintf(cfg, sizeof(cfg), "name = 'a'\nmemory = 8\nkernel = '%s'\n", path("bzImage"));
+	assert_int_equal(run_cfg(cfg), 0);
+	assert_int_equal(rec.linux_boot, 1);
+	snprintf(cfg, sizeof(cfg), "name = 'a'\nmemory = 8\nkernel = '%s'\ncmdline = 'x'\n", path("mb.elf"));
+	assert_int_equal(run_cfg(cfg), 0);
+	assert_int_equal(rec.linux_boot, 0);
+	assert_int_equal(rec.nr, 1);
+	assert_string_equal(rec.cmdlines[0], "x");
+	/* an initramfs for a kernel that is not a bzImage: refused before Keel is asked */
+	snprintf(cfg, sizeof(cfg), "name = 'a'\nmemory = 8\nkernel = '%s'\nramdisk = '%s'\n", path("mb.elf"),
+		 path("initrd"));
+	assert_int_equal(run_cfg(cfg), KEELCTL_EXIT_SAID);
+	assert_int_equal(rec.creates, 0);
+	/* a kernel that is not there: a runtime failure, nothing created */
+	assert_int_equal(run_cfg("name = 'a'\nmemory = 8\nkernel = '/nonexistent/k'\n"), 1);
+	assert_int_equal(rec.creates, 0);
+}
+
+/* Keys parsed but not acted on yet, and config errors: status 2, Keel never asked. */
+static void test_refused(void **state)
+{
+	static const char *const cfgs[] = {
+		"disk = [ '/img,raw,xvda,rw' ]\n",
+		"vif = [ 'bridge=br0' ]\n",
+		"on_poweroff = 'destroy'\n",
+		"on_reboot = 'restart'\n",
+		"on_crash = 'destroy'\n",
+		"memory = 'x'\n",
+		"bogus = 1\n",
+	};
+	char cfg[512];
+
+	for (unsigned i = 0; i < sizeof(cfgs) / sizeof(cfgs[0]); i++) {
+		snprintf(cfg, sizeof(cfg), "name = 'a'\nkernel = '%s'\nkernel_type = 'multiboot'\n%s%s", path("mb.elf"),
+			 cfgs[i], strstr(cfgs[i], "memory") ? "" : "memory = 8\n");
+		assert_int_equal(run_cfg(cfg), KEELCTL_EXIT_SAID);
+		assert_int_equal(rec.creates, 0);
+	}
+	/* what is allowed of them: empty lists, "preserve" */
+	snprintf(cfg, sizeof(cfg),
+		 "name = 'a'\nmemory = 8\nkernel = '%s'\ndisk = []\nvif = []\non_crash = 'preserve'\n", path("mb.elf"));
+	assert_int_equal(run_cfg(cfg), 0);
+	assert_int_equal(rec.creates, 1);
+}
+
+/* The option form as before: usage errors are status 2 (usage text follows), a NAME that is no
+ * file takes the option path, options after a FILE make it a NAME. */
+static void test_options(void **state)
+{
+	assert_int_equal(run("web", NULL), 2);
+	assert_int_equal(run("web", "--mem", "8", "--vcpus", "1", NULL), 2);
+	assert_int_equal(run("web", "--mem", "8", "--vcpus", "1", "--kernel", path("mb.elf"), "--cpus", "x", NULL), 2);
+	assert_int_equal(rec.creates, 0);
+	write_file("vm.cfg", "name = 'a'\n", 11);
+	assert_int_equal(run(path("vm.cfg"), "--mem", "8", "--vcpus", "1", "--kernel", path("mb.elf"), NULL), 0);
+	assert_int_equal(rec.creates, 1);
+	assert_int_equal(strncmp(rec.name, path("vm.cfg"), sizeof(rec.name) - 1), 0); /* the file's path is the NAME */
+	assert_int_equal(run("web", "--mem", "8", "--vcpus", "2", "--kernel", path("mb.elf"), "--module",
+			     path("initrd") /* any file */, NULL),
+			 0);
+	assert_int_equal(rec.nr, 2);
+	assert_int_equal(rec.p.vcpus, 2);
+}
+
+static void test_load_fails(void **state)
+{
+	char cfg[512];
+
+	snprintf(cfg, sizeof(cfg), "name = 'a'\nmemory = 8\nkernel = '%s'\n", path("mb.elf"));
+	load_err = -22;
+	assert_int_equal(run_cfg(cfg), 1);
+	load_err = 0;
+	assert_int_equal(rec.loads, 1);
+	assert_int_equal(rec.destroys, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_same_calls), cmocka_unit_test(test_detect),     cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_options),	   cmocka_unit_test(test_load_fails),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
