@@ -206,8 +206,8 @@ def migrations(out, vm):
 
 @needs_bochs
 def test_smp_guests_on_bochs_vmx():
-    # APs started by INIT/SIPI through the virtual local APIC, IPIs between vCPUs, and vCPUs
-    # moving between the two CPUs (VMCLEAR on one, VMPTRLD on the other): 5 vCPUs on 2 CPUs.
+    # APs started by INIT/SIPI through the virtual local APIC, IPIs between vCPUs: 7 vCPUs of 3
+    # VMs on 2 CPUs.
     # And NMIs (issue 13 item 5): NMI IPIs, virtual-NMI blocking until the handler's IRET, and
     # NMI-window exiting, which delivers the held NMI right after that IRET.
     out = bochs("vm=smp,module=0,mem=16M,vcpus=2 vm=s64,module=1,mem=16M,vcpus=3 vm=nmi,module=2,mem=16M,vcpus=2 "
@@ -221,8 +221,11 @@ def test_smp_guests_on_bochs_vmx():
     assert "[s64] PASS: smp_hello64" in out and "keel: vm s64 exited with status 0" in out, out[-3000:]
     for cpu in (1, 2):
         assert f"[s64] cpu {cpu}: apic id {cpu}, work ok" in out
-    # The point of 5 vCPUs on 2 CPUs: some of them did move (VMCLEAR here, VMPTRLD there).
-    assert migrations(out, "smp") + migrations(out, "s64") > 0, "\n".join(m.group(0) for m in RAN_RE.finditer(out))
+    # Whether any of these vCPUs moves depends on the moment a balance finds one runnable but not
+    # running (they block on HLT most of the time): Bochs runs this case in a few distinct ways
+    # and one of them (CI's run of session 10) has no migration at all. The move itself (VMCLEAR
+    # here, VMPTRLD there) is asserted in test_guest_tsc_monotonic_on_bochs_vmx, whose vCPUs spin.
+    assert len(vcpu_runs(out)) == 7, "\n".join(m.group(0) for m in RAN_RE.finditer(out))
     assert "vmm: every VM page returned to the allocator" in out
 
 
