@@ -18,5 +18,10 @@ test_keelcfg_SRCS := tests/unit/test_keelcfg.c guests/mgmt/tools/keelcfg.c
 test_keelcfg_CFLAGS := -Iguests/mgmt/tools -Ivmm/public
 # keelctl create, both forms, over a fake libkeel that records the calls (keelctl_vm.c's own source).
 UNIT_TESTS += test_keelctl_create
-test_keelctl_create_SRCS := tests/unit/test_keelctl_create.c guests/mgmt/tools/keelctl_vm.c guests/mgmt/tools/keelcfg.c
+test_keelctl_create_SRCS := tests/unit/test_keelctl_create.c guests/mgmt/tools/keelctl_vm.c guests/mgmt/tools/keelcfg.c \
+	guests/mgmt/tools/keelctl_disk.c
+# keelctl's side of keel-dm: disk checks on real files, keel-dm's argv, starting a stand-in keel-dm.
+UNIT_TESTS += test_keelctl_dm
+test_keelctl_dm_SRCS := tests/unit/test_keelctl_dm.c guests/mgmt/tools/keelctl_dm.c guests/mgmt/tools/keelctl_disk.c
+test_keelctl_dm_CFLAGS := -Iguests/mgmt/tools -Ivmm/public
 test_keelctl_create_CFLAGS := -Iguests/mgmt/tools -Ivmm/public

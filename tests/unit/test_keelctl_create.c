@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "keelctl.h"
+#include "keelctl_dm.h"
 
 /* What the fake libkeel was asked. */
 static struct {
@@ -30,6 +31,26 @@ static struct {
 	char cmdlines[KEEL_IMAGE_MAX][KEEL_CMDLINE_MAX];
 } rec;
 static int load_err; /* what keel_vm_load returns */
+static int dm_err;   /* what keelctl_dm_start returns */
+static struct {
+	int starts;
+	uint32_t id, nr_disks;
+	char name[KEEL_VM_NAME_MAX], disk0[KEELCFG_PATH_MAX];
+	int disk0_ro;
+} dm;
+
+/* keel-dm is not started here: test_keelctl_dm.c starts a stand-in. */
+int keelctl_dm_start(const char *name, uint32_t id, const struct keelcfg *cfg, int *pid)
+{
+	dm.starts++;
+	dm.id = id;
+	dm.nr_disks = cfg->nr_disks;
+	snprintf(dm.name, sizeof(dm.name), "%s", name);
+	snprintf(dm.disk0, sizeof(dm.disk0), "%s", cfg->disks[0].path);
+	dm.disk0_ro = cfg->disks[0].readonly;
+	*pid = 1234;
+	return dm_err;
+}
 
 int keel_vm_create(struct keel *k, const struct keel_vm_params *p, uint32_t *id)
 {
@@ -169,7 +190,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	const char *files[] = { "bzImage", "mb.elf", "initrd", "vm.cfg", "same.cfg" };
+	const char *files[] = { "bzImage", "mb.elf", "initrd", "vm.cfg", "same.cfg", "disk.img" };
 
 	for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		unlink(path(files[i]));
@@ -286,6 +307,44 @@ static void test_options(void **state)
 	assert_int_equal(rec.p.vcpus, 2);
 }
 
+/* Disks: checked before anything is made; then keel-dm for the loaded VM, or the VM undone. */
+static void test_disks(void **state)
+{
+	static char img[4096];
+	char cfg[512];
+
+	write_file("disk.img", img, sizeof(img));
+	memset(&dm, 0, sizeof(dm));
+	snprintf(cfg, sizeof(cfg), "name = 'd'\nmemory = 8\nkernel = '%s'\ndisk = [ '%s,raw,xvda,ro' ]\n",
+		 path("mb.elf"), path("disk.img"));
+	assert_int_equal(run_cfg(cfg), 0);
+	assert_int_equal(rec.creates, 1);
+	assert_int_equal(rec.loads, 1);
+	assert_int_equal(dm.starts, 1);
+	assert_int_equal(dm.id, 7);
+	assert_string_equal(dm.name, "d");
+	assert_int_equal(dm.nr_disks, 1);
+	assert_string_equal(dm.disk0, path("disk.img"));
+	assert_int_equal(dm.disk0_ro, 1);
+	/* keel-dm did not come up: nothing is left of the VM. */
+	dm_err = -5;
+	assert_int_equal(run_cfg(cfg), 1);
+	dm_err = 0;
+	assert_int_equal(rec.creates, 1);
+	assert_int_equal(rec.destroys, 1);
+	/* A disk that is not there: status 2, Keel never asked, no keel-dm. */
+	memset(&dm, 0, sizeof(dm));
+	snprintf(cfg, sizeof(cfg), "name = 'd'\nmemory = 8\nkernel = '%s'\ndisk = [ '%s' ]\n", path("mb.elf"),
+		 path("no-such.img"));
+	assert_int_equal(run_cfg(cfg), KEELCTL_EXIT_SAID);
+	assert_int_equal(rec.creates, 0);
+	assert_int_equal(dm.starts, 0);
+	/* No disk: no keel-dm. */
+	snprintf(cfg, sizeof(cfg), "name = 'd'\nmemory = 8\nkernel = '%s'\n", path("mb.elf"));
+	assert_int_equal(run_cfg(cfg), 0);
+	assert_int_equal(dm.starts, 0);
+}
+
 static void test_load_fails(void **state)
 {
 	char cfg[512];
@@ -302,7 +361,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_calls), cmocka_unit_test(test_detect),     cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_options),	   cmocka_unit_test(test_load_fails),
+		cmocka_unit_test(test_options),	   cmocka_unit_test(test_load_fails), cmocka_unit_test(test_disks),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -9,6 +9,7 @@
 
 #include "keelcfg.h"
 #include "keelctl.h"
+#include "keelctl_dm.h"
 
 static int usage_error(const char *what, const char *arg)
 {
@@ -61,6 +62,7 @@ struct create_args {
 	uint32_t nr_mods;
 	int linux_boot;
 	char modbuf[KEEL_IMAGE_MAX][512];
+	const struct keelcfg *cfg; /* create FILE: what keel-dm serves (disks) */
 };
 
 /* create NAME --mem SIZE ...: 0, or 2 (usage). */
@@ -171,8 +173,12 @@ static int args_from_file(const char *file, struct keelcfg *cfg, struct create_a
 		fprintf(stderr, "keelctl: %s:%u: %s\n", file, err.line, err.msg);
 		return KEELCTL_EXIT_SAID;
 	}
-	if (cfg->nr_disks)
-		return refuse(file, cfg, KEELCFG_DISK, "virtio disks need keel-dm, not built yet");
+	for (uint32_t i = 0; i < cfg->nr_disks; i++) {
+		char why[KEELCFG_PATH_MAX + 128];
+
+		if (keelctl_disk_check(&cfg->disks[i], why, sizeof(why)))
+			return refuse(file, cfg, KEELCFG_DISK, why);
+	}
 	if (cfg->nr_vifs)
 		return refuse(file, cfg, KEELCFG_VIF, "virtio network devices need keel-dm, not built yet");
 	for (unsigned i = 0; i < 3; i++)
@@ -189,6 +195,7 @@ static int args_from_file(const char *file, struct keelcfg *cfg, struct create_a
 	a->kernel = cfg->kernel;
 	a->initrd = cfg->ramdisk[0] ? cfg->ramdisk : NULL;
 	a->cmdline = cfg->cmdline;
+	a->cfg = cfg;
 	if (cfg->kernel_type != KEELCFG_KERNEL_DETECT)
 		a->linux_boot = cfg->kernel_type == KEELCFG_KERNEL_LINUX;
 	else if (detect_linux(cfg, &a->linux_boot))
@@ -243,6 +250,15 @@ static int create_vm(struct keel *k, struct create_args *a)
 		fprintf(stderr, "keelctl: create %s: Keel's loader refused it: %s (Keel's console says why)\n", p->name,
 			strerror(-err));
 		goto undo;
+	}
+	/* Its device model serves it before it can run: `keelctl start` comes after this. */
+	if (a->cfg && a->cfg->nr_disks) {
+		int pid;
+
+		if (keelctl_dm_start(p->name, id, a->cfg, &pid))
+			goto undo;
+		printf("created %s: id %u, keel-dm pid %d\n", p->name, id, pid);
+		return 0;
 	}
 	printf("created %s: id %u\n", p->name, id);
 	return 0;

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* keelctl's side of keel-dm (keelctl_dm.c): disk checks and starting a VM's device model. */
+#ifndef KEELCTL_DM_H
+#define KEELCTL_DM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keelcfg.h"
+
+#define KEELCTL_DM_PATH	     "/usr/sbin/keel-dm" /* or $KEEL_DM */
+#define KEELCTL_RUN_DIR	     "/run/keel"	 /* or $KEEL_RUN_DIR: NAME.dm.log, NAME.hvc */
+#define KEELCTL_DM_TIMEOUT_S 20
+/* How long keelctl waits for keel-dm to serve the VM (KEELCTL_DM_TIMEOUT_S; tests shorten it). */
+extern int keelctl_dm_timeout_s;
+
+/* The bytes the first len bytes of a disk image say it needs: its ext2/3/4 file system's size,
+ * or the end of its last MBR partition (the larger); 0 if it holds neither. */
+uint64_t keelctl_disk_needs(const uint8_t *head, size_t len);
+/* 0, or -1 with why filled ("PATH: ..."): missing, unreadable, read-only for a read-write disk,
+ * not a file or block device, not whole sectors, shorter than what it holds. */
+int keelctl_disk_check(const struct keelcfg_disk *d, char *why, size_t len);
+/* keel-dm's argv for VM `id` named `name` (argv[max - 1] at most, NULL-terminated; the strings in
+ * buf; its console to DIR/NAME.hvc; "ready" on ready_fd): its count, or -1 if it does not fit. */
+int keelctl_dm_argv(const char *name, uint32_t id, const struct keelcfg *cfg, const char *dir, int ready_fd,
+		    char **argv, size_t max, char *buf, size_t buflen);
+/* Starts keel-dm for the VM and waits (KEELCTL_DM_TIMEOUT_S at most) until it serves it: 0 (its
+ * pid in *pid), or a negative errno with the reason printed. */
+int keelctl_dm_start(const char *name, uint32_t id, const struct keelcfg *cfg, int *pid);
+
+#endif
