@@ -6,7 +6,7 @@
 #   make linux-guest-virtio $(B)/linux/initramfs-virtio.cpio.gz (the same /init and busybox plus the
 #                           stock kernel's virtio and ext4 modules, for keeltest=virtio) and
 #                           $(B)/linux/disk-ext4.img; not in the default build (it reads the whole
-#                           linux-image package, ~10 s)
+#                           linux-image package, ~15 s)
 LINUX_DIR := $(B)/linux
 LINUX_GUEST := $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initramfs.cpio.gz
 LINUX_INPUTS := guests/linux/mkguest.sh guests/linux/debs.sh guests/linux/mkcpio.py guests/linux/init
