@@ -200,7 +200,7 @@ run-guest: deps $(B)/keel.elf
 DEB_PACKAGES := gcc libc6-dev libelf1 clang lld make binutils nasm gnu-efi qemu-system-x86 ovmf grub-pc-bin \
 	grub-efi-amd64-bin grub-common xorriso mtools dosfstools libcmocka-dev python3-pytest \
 	python3-pexpect python3-pytest-xdist kbd console-setup-linux clang-format bochs bochsbios vgabios \
-	libclang-rt-14-dev acpica-tools
+	libclang-rt-14-dev acpica-tools e2fsprogs
 .PHONY: deps
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

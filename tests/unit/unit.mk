@@ -23,3 +23,5 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 check-unit: $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(B)/keel.elf
 	@set -e; for t in $(UNIT_TESTS); do echo "== unit: $$t"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(B)/unit/$$t; done
+	@echo "== unit: test_kmods.py (the virtio guest's module load order)"
+	@$(PYTHON) -m pytest -q -p no:cacheprovider tests/unit/test_kmods.py
