@@ -42,7 +42,7 @@ $(B)/fuzz/fuzz_virtq: $(FUZZ_DM_SRCS) $(wildcard */*.h */*/*.h */*/*/*.h)
 # keel-dm's request dispatch (tests/fuzz/fuzz_dm_loop.c): the loop core over a fake libkeel. The
 # seed programs the first function's BARs and COMMAND through its configuration claim, then
 # reads and writes through the claims that appear, and rings every doorbell.
-FUZZ_LOOP_SRCS := tests/fuzz/fuzz_dm_loop.c vmm/dev/vpci_dev.c \
+FUZZ_LOOP_SRCS := tests/fuzz/fuzz_dm_loop.c vmm/dev/vpci_dev.c vmm/ioreq_check.c \
 	$(filter-out %/keel_dm_main.c,$(wildcard guests/mgmt/dm/*.c))
 
 $(B)/fuzz/fuzz_dm_loop: $(FUZZ_LOOP_SRCS) $(wildcard */*.h */*/*.h */*/*/*.h)

@@ -17,12 +17,16 @@
 #include "dm_driver.h"
 #include "guests/mgmt/dm/dm_loop.h"
 #include "guests/mgmt/dm/virtio_devs.h"
+#include "vmm/ioreq.h"
 
 #define IO_BASE	 0xc000u
 #define MEM_BASE 0xe0000000u
 
-/* A fake libkeel: claims numbered as Keel numbers them (the lowest free), interrupt calls kept. */
+/* A fake libkeel: claims numbered as Keel numbers them (the lowest free) and checked by Keel's own
+ * ioreq_claim_check against those held (flags, sizes, overlaps: a doorbell only inside a wider
+ * claim), interrupt batches by Keel's ioreq_irq_check; the calls kept. */
 struct fake {
+	struct vm_ioreq_claim held[KEEL_CLAIMS_MAX];
 	struct keel_claim c[KEEL_CLAIMS_MAX];
 	uint64_t used;
 	int fail_type; /* claims of this type + 1 without KEEL_CLAIM_DOORBELL fail with fail_ret (0: none) */
@@ -40,11 +44,13 @@ static int fake_claim(void *opaque, const struct keel_claim *c)
 
 	if (f->fail_type && (int)c->type + 1 == f->fail_type && !(c->flags & KEEL_CLAIM_DOORBELL))
 		return f->fail_ret;
+	assert_int_equal(ioreq_claim_check(c, f->held, f->used), 0);
 	if (!~f->used)
 		return -ENOSPC;
 	n = __builtin_ctzll(~f->used);
 	f->used |= 1ull << n;
 	f->c[n] = *c;
+	f->held[n].c = *c;
 	f->claims++;
 	return n;
 }
@@ -64,6 +70,7 @@ static int fake_irq(void *opaque, const struct keel_irq *irqs, uint32_t n)
 	struct fake *f = opaque;
 
 	assert_true(n >= 1 && n <= KEEL_IRQ_BATCH_MAX);
+	assert_int_equal(ioreq_irq_check(irqs, n), 0);
 	if (f->irq_ret)
 		return f->irq_ret;
 	f->irq_call_len[f->irq_calls++ % 64] = n;
@@ -539,7 +546,8 @@ static void test_budget_and_errors(void **state)
 	};
 	struct fix *f = start(0, false);
 	struct virtio_pci vp[DM_MAX_DEVS], stray;
-	unsigned int i;
+	unsigned int i, n;
+	unsigned long failures;
 
 	(void)state;
 	/* Eleven claims' worst case each: five fit in 64, not a sixth. */
@@ -577,6 +585,19 @@ static void test_budget_and_errors(void **state)
 	assert_int_equal(find_claim(&f->fk, KEEL_IOREQ_MMIO, 0, MEM_BASE, VIRTIO_PCI_MEM_BAR_SIZE, NULL), 1);
 	assert_true(f->l.claim_failures > 0);
 	assert_int_equal(f->l.error, 0); /* the guest's doing: not an error of the loop */
+	/* BARs past what Keel can claim (ports above 0xffff, memory from 2^46): not even tried. */
+	f->fk.fail_type = 0;
+	n = f->fk.claims;
+	failures = f->l.claim_failures;
+	cfg_wr(f, 4, PCI_BAR0, 4, 0x1fff0);
+	cfg_wr(f, 4, PCI_BAR0 + 12, 4, 0x4000);
+	assert_int_equal(f->fk.claims, n);
+	assert_int_equal(f->l.claim_failures, failures);
+	assert_int_equal(f->l.dev[1].io_base, 0);
+	assert_int_equal(f->l.dev[1].mem_base, 0);
+	cfg_wr(f, 4, PCI_BAR0, 4, 0xfff0);
+	assert_int_equal(f->l.dev[1].io_base, 0xfff0);
+	f->fk.fail_type = KEEL_IOREQ_PIO + 1;
 	/* The VM gone: the next libkeel call says -ENOENT and the loop records it. */
 	f->fk.fail_ret = -ENOENT;
 	cfg_wr(f, 4, PCI_BAR0, 4, 0x70);

@@ -6,6 +6,12 @@
 
 #include "dm_loop.h"
 
+/* Where a BAR can be claimed at all (docs/mgmt.md, "Claims"): x86 has 64 Ki ports, though an I/O
+ * BAR holds 32 bits, and Keel takes MMIO claims below 2^46. A BAR placed past them reaches
+ * nothing, and is not worth a hypercall Keel would refuse. */
+#define DM_PORT_LIMIT 0x10000ull
+#define DM_MMIO_LIMIT (1ull << 46)
+
 static uint64_t size_mask(uint32_t size)
 {
 	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
@@ -68,7 +74,7 @@ static void sync_io(struct dm_loop *l, struct dm_dev *d)
 	if (base == d->io_base)
 		return;
 	drop_io(l, d);
-	if (!base)
+	if (!base || base > DM_PORT_LIMIT - VIRTIO_PCI_NOTIFY_BAR_SIZE)
 		return;
 	for (unsigned int q = 0; q < d->vp->ops->nr_queues; q++) {
 		struct keel_claim b = { .type = KEEL_IOREQ_PIO,
@@ -99,7 +105,7 @@ static void sync_mem(struct dm_loop *l, struct dm_dev *d)
 		return;
 	unclaim(l, &d->mem_claim);
 	d->mem_base = 0;
-	if (!base)
+	if (!base || base > DM_MMIO_LIMIT - VIRTIO_PCI_MEM_BAR_SIZE)
 		return;
 	d->mem_claim = claim(l, (unsigned int)(d - l->dev), DM_CLAIM_MEM, 0, &c);
 	if (d->mem_claim >= 0)
