@@ -20,6 +20,7 @@ MGMT_GUESTS += $(LINUX_GUEST)
 MGMT_IO_GUESTS := $(B)/guests/ioreq.elf
 MGMT_INPUTS := $(wildcard guests/mgmt/tests/*.sh) guests/mgmt/mkmgmt.sh guests/mgmt/init $(wildcard guests/mgmt/keel/* guests/mgmt/keel/compat/*) \
 	$(wildcard guests/mgmt/tools/*.[ch]) $(wildcard guests/mgmt/dm/*) vmm/dev/vpci_dev.c vmm/dev/vpci_dev.h \
+	kernel/types.h kernel/lib/string.h \
 	vmm/public/keel_hypercall.h guests/linux/mkcpio.py guests/linux/debs.sh
 
 # The guest tests of check-mgmt (tests/guests/).

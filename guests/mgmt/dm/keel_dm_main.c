@@ -63,6 +63,20 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
+/* keel-dm maps no file: a SIGBUS is an access to the VM's window after Keel revoked it, which it
+ * does when the VM is destroyed (keel_win_unmap's contract), possibly in the middle of a request.
+ * The VM is gone, so keel-dm is done; closing /dev/keel at exit detaches what is left. */
+static void on_sigbus(int sig)
+{
+	static const char msg[] = "keel-dm: the VM's memory was revoked (the VM was destroyed): exiting\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing more to do */
+	}
+	_exit(0);
+}
+
 static int usage_error(const char *what, const char *arg)
 {
 	fprintf(stderr, "keel-dm: %s%s%s\n%s", what, arg ? ": " : "", arg ? arg : "", USAGE);
@@ -284,6 +298,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: poll() returns and the loop looks */
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGBUS, on_sigbus);
 
 	ret = keel_open(NULL, &k);
 	if (ret)
