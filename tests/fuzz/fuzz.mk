@@ -5,6 +5,7 @@ FUZZ_TIME ?= 60
 FUZZ_MGMT_TIME ?= 30
 FUZZ_DM_TIME ?= 20
 FUZZ_CFG_TIME ?= 10
+FUZZ_LOOP_TIME ?= 10
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -DKEEL_HOST_TEST -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow \
 	-Wno-unused-parameter
@@ -28,7 +29,7 @@ $(B)/fuzz/fuzz_mgmt_abi: $(FUZZ_MGMT_SRCS) $(wildcard */*.h */*/*.h */*/*/*.h)
 # keel-dm's virtqueues and devices over rings the fuzzer writes (tests/fuzz/fuzz_virtq.c),
 # set up by the unit tests' fake driver; vmm/dev/vpci_dev.c is the PCI function model keel-dm uses.
 FUZZ_DM_SRCS := tests/fuzz/fuzz_virtq.c tests/unit/dm_driver.c vmm/dev/vpci_dev.c \
-	$(wildcard guests/mgmt/dm/*.c)
+	$(filter-out %/keel_dm_main.c,$(wildcard guests/mgmt/dm/*.c))
 
 $(B)/fuzz/seeds-dm/.stamp: tests/fuzz/virtq_seeds.py
 	$(Q)$(PYTHON) tests/fuzz/virtq_seeds.py $(dir $@)
@@ -37,6 +38,25 @@ $(B)/fuzz/seeds-dm/.stamp: tests/fuzz/virtq_seeds.py
 $(B)/fuzz/fuzz_virtq: $(FUZZ_DM_SRCS) $(wildcard */*.h */*/*.h */*/*/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/unit -o $@ $(FUZZ_DM_SRCS)
+
+# keel-dm's request dispatch (tests/fuzz/fuzz_dm_loop.c): the loop core over a fake libkeel. The
+# seed programs the first function's BARs and COMMAND through its configuration claim, then
+# reads and writes through the claims that appear, and rings every doorbell.
+FUZZ_LOOP_SRCS := tests/fuzz/fuzz_dm_loop.c vmm/dev/vpci_dev.c vmm/ioreq_check.c \
+	$(filter-out %/keel_dm_main.c,$(wildcard guests/mgmt/dm/*.c))
+
+$(B)/fuzz/fuzz_dm_loop: $(FUZZ_LOOP_SRCS) $(wildcard */*.h */*/*.h */*/*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_LOOP_SRCS)
+
+$(B)/fuzz/seeds-loop/.stamp:
+	@mkdir -p $(dir $@)
+	$(Q)$(PYTHON) -c 'import struct, sys; rec = lambda t, d, s, c, a, v: struct.pack("<BBBBIQ", t, d, s, c, a, v); \
+		open(sys.argv[1] + "seed-bars", "wb").write(b"".join([rec(2, 4, 4, 0xff, 0x10, 0xc000), \
+		rec(2, 4, 4, 0xff, 0x18, 0xe0000000), rec(2, 4, 4, 0xff, 0x1c, 0), rec(2, 4, 2, 0xff, 0x04, 7), \
+		rec(1, 5, 1, 0xff, 0x14, 0), rec(1, 4, 1, 0xff, 0x14, 0xf), rec(0, 5, 2, 0xff, 0, 0), \
+		rec(1, 5, 1, 0xff, 0x1000, 0), rec(3, 0, 0, 0, 0, 2**64 - 1)]))' $(dir $@)
+	@touch $@
 
 # keelctl create FILE's config parser (guests/mgmt/tools/keelcfg.c); seeds in tests/fuzz/cfg_seeds/.
 FUZZ_CFG_SRCS := tests/fuzz/fuzz_keelcfg.c guests/mgmt/tools/keelcfg.c
@@ -61,7 +81,7 @@ $(B)/fuzz/seeds/.stamp: tests/fuzz/fuzz.mk
 
 .PHONY: check-fuzz
 check-fuzz: $(B)/fuzz/fuzz_mmio $(B)/fuzz/seeds/.stamp $(B)/fuzz/fuzz_mgmt_abi $(B)/fuzz/fuzz_virtq \
-	$(B)/fuzz/seeds-dm/.stamp $(B)/fuzz/fuzz_keelcfg
+	$(B)/fuzz/seeds-dm/.stamp $(B)/fuzz/fuzz_keelcfg $(B)/fuzz/fuzz_dm_loop $(B)/fuzz/seeds-loop/.stamp
 	@mkdir -p $(B)/fuzz/corpus
 	@echo "== fuzz: fuzz_mmio for $(FUZZ_TIME)s"
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -77,6 +97,11 @@ check-fuzz: $(B)/fuzz/fuzz_mmio $(B)/fuzz/seeds/.stamp $(B)/fuzz/fuzz_mgmt_abi $
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(B)/fuzz/fuzz_virtq -max_total_time=$(FUZZ_DM_TIME) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(B)/fuzz/dm- $(B)/fuzz/corpus-dm $(B)/fuzz/seeds-dm
+	@mkdir -p $(B)/fuzz/corpus-loop
+	@echo "== fuzz: fuzz_dm_loop for $(FUZZ_LOOP_TIME)s"
+	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(B)/fuzz/fuzz_dm_loop -max_total_time=$(FUZZ_LOOP_TIME) -max_len=1024 -print_final_stats=1 \
+		-artifact_prefix=$(B)/fuzz/loop- $(B)/fuzz/corpus-loop $(B)/fuzz/seeds-loop
 	@mkdir -p $(B)/fuzz/corpus-cfg
 	@echo "== fuzz: fuzz_keelcfg for $(FUZZ_CFG_TIME)s"
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -12,3 +12,8 @@ UNIT_TESTS += test_dm_blk
 test_dm_blk_SRCS := tests/unit/test_dm_blk.c $(DM_CORE_SRCS) $(DM_DEV_SRCS)
 UNIT_TESTS += test_dm_rng_console
 test_dm_rng_console_SRCS := tests/unit/test_dm_rng_console.c $(DM_CORE_SRCS) $(DM_DEV_SRCS)
+# The main loop's core (dm_loop.c) over a fake libkeel that applies Keel's own checks of claims
+# and interrupt batches (vmm/ioreq_check.c).
+UNIT_TESTS += test_dm_loop
+test_dm_loop_SRCS := tests/unit/test_dm_loop.c guests/mgmt/dm/dm_loop.c vmm/ioreq_check.c $(DM_CORE_SRCS) \
+	$(DM_DEV_SRCS)
