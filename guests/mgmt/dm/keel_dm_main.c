@@ -32,13 +32,14 @@
  * sleeps in poll() at most this long, then asks whether its VM is still there. */
 #define DM_IDLE_MS 1000
 
-#define USAGE                                                                                       \
-	"usage: keel-dm --vm ID|NAME [--disk PATH[,ro][,serial=S]]... [--rng] [--console]\n"        \
-	"               [--console-log PATH] [--foreground]\n"                                      \
-	"  Serves virtio devices to one VM: raw disk images (virtio-blk, read-write unless ro),\n"  \
-	"  entropy (virtio-rng), a console (virtio-console, output to stdout or --console-log).\n"  \
-	"  Start it before the VM (keelctl create, keel-dm, keelctl start): the guest looks for\n"  \
-	"  PCI functions at boot. Without --foreground it goes to the background once it serves.\n" \
+#define USAGE                                                                                        \
+	"usage: keel-dm --vm ID|NAME [--disk PATH[,ro][,serial=S]]... [--rng] [--console]\n"         \
+	"               [--console-log PATH] [--foreground | --ready-fd N]\n"                        \
+	"  Serves virtio devices to one VM: raw disk images (virtio-blk, read-write unless ro),\n"   \
+	"  entropy (virtio-rng), a console (virtio-console, output to stdout or --console-log).\n"   \
+	"  Start it before the VM (keelctl create, keel-dm, keelctl start): the guest looks for\n"   \
+	"  PCI functions at boot. Without --foreground it goes to the background once it serves;\n"  \
+	"  --ready-fd N: in the foreground, one byte on fd N once it serves (0) or fails (not 0).\n" \
 	"  Stopping keel-dm (SIGTERM) ends the VM: its devices are gone.\n"
 
 struct disk_arg {
@@ -53,6 +54,7 @@ struct opts {
 	struct disk_arg disk[DM_MAX_DEVS];
 	unsigned int nr_disks;
 	bool rng, console, foreground;
+	int ready_fd; /* --ready-fd: one byte there when it serves (0) or fails; else -1 */
 	const char *console_log;
 };
 
@@ -111,6 +113,7 @@ static int parse_disk(struct disk_arg *d, char *spec)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
+	o->ready_fd = -1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool more = i + 1 < argc;
@@ -134,6 +137,14 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->console_log = argv[++i];
 			o->console = true;
 		} else if (!strcmp(a, "--foreground")) {
+			o->foreground = true;
+		} else if (!strcmp(a, "--ready-fd") && more) {
+			char *end;
+			long fd = strtol(argv[++i], &end, 10);
+
+			if (*end || end == argv[i] || fd < 3 || fd > 1023)
+				return usage_error("bad --ready-fd (3..1023)", argv[i]);
+			o->ready_fd = (int)fd;
 			o->foreground = true;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(USAGE, stdout);
@@ -293,6 +304,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	ready_fd = o.ready_fd;
 	if (!o.foreground && (ret = daemonize(&ready_fd)))
 		return fail(&ready_fd, "cannot go to the background", ret);
 	sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: poll() returns and the loop looks */

@@ -11,11 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <linux/fs.h>
 
 #include "keelctl_dm.h"
 
@@ -67,7 +64,7 @@ int keelctl_disk_check(const struct keelcfg_disk *d, char *why, size_t len)
 	int fd = open(d->path, (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 
 	if (fd < 0) {
-		if (errno == EROFS || errno == EACCES || errno == EPERM)
+		if (!d->readonly && (errno == EROFS || errno == EACCES || errno == EPERM))
 			snprintf(why, len,
 				 "%s: cannot be written (%s): give it as read-only (\",ro\") or make it writable",
 				 d->path, strerror(errno));
@@ -89,13 +86,8 @@ int keelctl_disk_check(const struct keelcfg_disk *d, char *why, size_t len)
 			goto bad;
 		}
 		size = (uint64_t)st.st_size;
-	} else if (S_ISBLK(st.st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, &size)) {
-			snprintf(why, len, "%s: %s", d->path, strerror(errno));
-			goto bad;
-		}
 	} else {
-		snprintf(why, len, "%s: not a regular file or a block device", d->path);
+		snprintf(why, len, "%s: not a regular file (keel-dm serves raw image files)", d->path);
 		goto bad;
 	}
 	if (size < SECTOR || size % SECTOR) {

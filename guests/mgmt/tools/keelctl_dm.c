@@ -86,11 +86,12 @@ static void last_line(const char *log, char *out, size_t len)
 
 int keelctl_dm_start(const char *name, uint32_t id, const struct keelcfg *cfg, int *pid_out)
 {
-	char log[KEELCFG_PATH_MAX], buf[4096], why[256], ready[16];
+	char log[KEELCFG_PATH_MAX], buf[4096], why[256];
+	unsigned char ready = 1;
 	char *argv[8 + 2 * KEELCFG_LIST_MAX + 8];
 	struct timespec deadline;
 	int pipefd[2], status;
-	size_t got = 0;
+	int got = 0;
 	pid_t pid;
 
 	const char *dir = getenv("KEEL_RUN_DIR") ? getenv("KEEL_RUN_DIR") : KEELCTL_RUN_DIR;
@@ -133,27 +134,21 @@ int keelctl_dm_start(const char *name, uint32_t id, const struct keelcfg *cfg, i
 	close(pipefd[1]);
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += keelctl_dm_timeout_s;
-	/* "ready\n" once it serves the VM; end of file (it exited) or the deadline: it failed. */
-	while (got < sizeof(ready) - 1) {
+	/* One byte, 0, once it serves the VM; another byte, end of file (it exited) or the deadline:
+	 * it failed. */
+	for (;;) {
 		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
-		ssize_t n;
-		int left = ms_left(&deadline);
+		int left = ms_left(&deadline), n;
 
-		if (!left || poll(&p, 1, left) <= 0) {
-			if (left && errno == EINTR)
-				continue;
-			break;
-		}
-		n = read(pipefd[0], ready + got, sizeof(ready) - 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (memchr(ready, '\n', got))
-			break;
+		n = left ? poll(&p, 1, left) : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0 && read(pipefd[0], &ready, 1) == 1)
+			got = 1;
+		break;
 	}
 	close(pipefd[0]);
-	ready[got] = '\0';
-	if (!strcmp(ready, "ready\n")) {
+	if (got && ready == 0) {
 		if (pid_out)
 			*pid_out = pid;
 		return 0;

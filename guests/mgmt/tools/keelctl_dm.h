@@ -18,10 +18,10 @@ extern int keelctl_dm_timeout_s;
  * or the end of its last MBR partition (the larger); 0 if it holds neither. */
 uint64_t keelctl_disk_needs(const uint8_t *head, size_t len);
 /* 0, or -1 with why filled ("PATH: ..."): missing, unreadable, read-only for a read-write disk,
- * not a file or block device, not whole sectors, shorter than what it holds. */
+ * not a regular file, not whole sectors, shorter than what it holds. */
 int keelctl_disk_check(const struct keelcfg_disk *d, char *why, size_t len);
 /* keel-dm's argv for VM `id` named `name` (argv[max - 1] at most, NULL-terminated; the strings in
- * buf; its console to DIR/NAME.hvc; "ready" on ready_fd): its count, or -1 if it does not fit. */
+ * buf; its console to DIR/NAME.hvc; its readiness byte on ready_fd): its count, or -1 if it does not fit. */
 int keelctl_dm_argv(const char *name, uint32_t id, const struct keelcfg *cfg, const char *dir, int ready_fd,
 		    char **argv, size_t max, char *buf, size_t buflen);
 /* Starts keel-dm for the VM and waits (KEELCTL_DM_TIMEOUT_S at most) until it serves it: 0 (its

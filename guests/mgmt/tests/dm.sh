@@ -1,0 +1,93 @@
+#!/bin/sh
+# keeltest=dm (tests/guests/test_mgmt_dm.py): a Linux guest from a config file with a virtio disk,
+# served by keel-dm. keelctl create refuses bad disks (missing, read-only, truncated) before it
+# makes anything; then the guest "g1" boots the stock kernel with its own virtio modules
+# (initramfs-virtio, keeltest=virtio), mounts its ext4 disk (a writable copy in this VM's tmpfs),
+# writes and reads back a file, reads /dev/hwrng and writes to hvc0; after it powers off and is
+# destroyed, its keel-dm is gone. Each check prints "ok NAME" or "FAIL NAME: why".
+G=/usr/share/keel/guests
+R=/run/keel
+
+ok() { echo "ok $*"; }
+bad() { echo "FAIL $*"; }
+check() {
+	name=$1
+	shift
+	if "$@"; then ok "$name"; else bad "$name"; fi
+}
+# wait_console VM PATTERN SECONDS: the VM's COM1 output, gathered in /tmp/con.VM, shows PATTERN.
+wait_console() {
+	i=0
+	while [ $i -lt $(($3 * 10)) ]; do
+		keelctl console "$1" >>"/tmp/con.$1"
+		grep -q "$2" "/tmp/con.$1" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+dm_pids() { for p in /proc/[0-9]*; do grep -qs '^keel-dm' "$p/comm" && echo "${p#/proc/}"; done; }
+
+cp $G/disk-ext4.img /tmp/d1.img
+cfg() { # FILE DISK-SPEC
+	cat >"$1" <<EOF
+name = "g1"
+memory = 160
+vcpus = 1
+cpus = "0"
+kernel = "$G/vmlinuz"
+ramdisk = "$G/initramfs-virtio.cpio.gz"
+extra = "console=ttyS0 panic=-1 keeltest=virtio"
+disk = [ "$2" ]
+EOF
+}
+
+# Bad disks: exit 2, the key and the reason, and no VM.
+refused() { # NAME SPEC WHY
+	cfg /tmp/bad.cfg "$2"
+	keelctl create /tmp/bad.cfg >/tmp/out 2>&1
+	st=$?
+	echo "refused $1: exit $st: $(cat /tmp/out)"
+	[ $st -eq 2 ] && grep -q "key 'disk': .*$3" /tmp/out && ! keelctl info g1 >/dev/null 2>&1
+}
+check "a missing disk is refused" refused missing "/tmp/nothing.img,raw,xvda,rw" "No such file"
+cp /tmp/d1.img /tmp/ro.img
+chmod 0444 /tmp/ro.img
+check "a read-only disk given read-write is refused" refused ro "/tmp/ro.img,raw,xvda,rw" "is read-only"
+head -c 4194304 /tmp/d1.img >/tmp/short.img
+check "a truncated disk is refused" refused short "/tmp/short.img,raw,xvda,rw" "truncated"
+
+cfg /tmp/g1.cfg "/tmp/d1.img,raw,xvda,rw"
+out=$(keelctl create /tmp/g1.cfg 2>&1)
+echo "create: $out"
+check "create g1 with keel-dm" sh -c "echo '$out' | grep -q 'created g1: id [0-9]*, keel-dm pid [0-9]*'"
+sed 's/^/dm log: /' $R/g1.dm.log
+keelctl start g1 || bad "start g1"
+if wait_console g1 "keel-init: virtio: done\|keel-init: FAIL\|Kernel panic" 240; then
+	ok "g1 ran its virtio checks"
+else
+	bad "g1 ran its virtio checks"
+fi
+sed -n 's/^/g1: /p' /tmp/con.g1 | grep -a 'keel-init\|virtio\|Kernel panic\|BUG' | head -n 60
+check "g1: no FAIL" sh -c "! grep -q 'keel-init: FAIL' /tmp/con.g1"
+check "g1: the virtio modules loaded" grep -q 'keel-init: virtio: loaded 16/16 modules' /tmp/con.g1
+check "g1: its disk is vda" grep -q 'keel-init: virtio: disks vda' /tmp/con.g1
+check "g1: read the image's file" grep -q 'keel-init: vda: hello.txt: keel ext4 disk image: hello' /tmp/con.g1
+check "g1: wrote and read back its disk" grep -q 'keel-init: vda: ext4 mounted, wrote 4 MiB, sha256 ok' /tmp/con.g1
+check "g1: hwrng" grep -q 'keel-init: hwrng: 64 bytes' /tmp/con.g1
+check "g1: hvc0" grep -q 'keel-init: hvc0: wrote hello' /tmp/con.g1
+wait_console g1 "keel-init: done, powering off" 30 >/dev/null
+sleep 1
+check "g1's hvc0 output reached keel-dm" grep -q 'keel-hvc0: hello from' $R/g1.hvc
+sed 's/^/dm log: /' $R/g1.dm.log
+# The guest's writes are in the image, in this VM's tmpfs: the file it wrote is there.
+check "g1's disk changed" sh -c "! cmp -s $G/disk-ext4.img /tmp/d1.img"
+keelctl destroy g1 || bad "destroy g1"
+i=0
+while [ $i -lt 50 ] && [ -n "$(dm_pids)" ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "keel-dm ended with its VM" [ -z "$(dm_pids)" ]
+sed 's/^/dm log: /' $R/g1.dm.log | tail -n 3
+echo "dm done"

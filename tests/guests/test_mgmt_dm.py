@@ -1,0 +1,49 @@
+"""keel-dm end to end (make check-mgmt; issue 15): Keel + the management VM on QEMU TCG with
+AMD-V. In the management VM, guests/mgmt/tests/dm.sh has keelctl refuse bad disks, then create
+"g1" from a config file: the stock Debian kernel with its own virtio modules (initramfs-virtio),
+one virtio-blk disk (an ext4 image copied into the management VM's tmpfs), served by keel-dm,
+which keelctl starts. The guest mounts the disk, writes and reads back a file, reads /dev/hwrng
+and writes to hvc0; once it is destroyed its keel-dm is gone."""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "boot"))
+from keelboot import BUILD, LINUX_VM_CPUS, Boot  # noqa: E402
+from test_mgmt import AMD, LINUX, MGMT  # noqa: E402
+
+CHECKS = [
+    "a missing disk is refused", "a read-only disk given read-write is refused", "a truncated disk is refused",
+    "create g1 with keel-dm", "g1 ran its virtio checks", "g1: no FAIL", "g1: the virtio modules loaded",
+    "g1: its disk is vda", "g1: read the image's file", "g1: wrote and read back its disk", "g1: hwrng",
+    "g1: hvc0", "g1's hvc0 output reached keel-dm", "g1's disk changed", "keel-dm ended with its VM",
+]
+
+
+def test_guest_with_a_virtio_disk_served_by_keel_dm():
+    mods = [f"{os.path.join(LINUX, 'vmlinuz')} console=ttyS0 panic=-1 keeltest=dm",
+            os.path.join(MGMT, "initramfs.cpio.gz")]
+    boot = Boot("kernel", cpus=2, mem_mib=1024, cpu=AMD,
+                cmdline=f"vm=mgmt,module=0,initrd=1,boot=linux,mem=256M,vcpus=2,{LINUX_VM_CPUS},mgmt on_finish=poweroff",
+                modules=mods, timeout=600)
+    try:
+        log = boot.run()
+    finally:
+        with open(os.path.join(BUILD, "test_mgmt_dm.log"), "w") as f:  # the whole log, for a failure
+            f.write(boot.log)
+    assert "keel: PANIC" not in log and "EXCEPTION" not in log, log[-4000:]
+    lines = [m.group(1) for m in re.finditer(r"keel-mgmt: (.*?)\r*$", log, re.M)]
+    assert "dm done" in lines, log[-6000:]
+    failed = [line for line in lines if line.startswith("FAIL")]
+    assert not failed, "\n".join(failed) + "\n" + "\n".join(lines[-80:])
+    passed = {line[3:] for line in lines if line.startswith("ok ")}
+    assert [c for c in CHECKS if c not in passed] == [], lines
+    # The refusals name the disk and why.
+    text = "\n".join(lines)
+    assert re.search(r"refused missing: exit 2: keelctl: /tmp/bad.cfg:\d+: key 'disk': /tmp/nothing.img: No such file",
+                     text), text
+    assert re.search(r"refused short: exit 2: .*truncated: 4194304 bytes, and what it holds needs \d+", text), text
+    # Keel's side: g1 was created at run time, served by a device model, and powered off.
+    assert re.search(r"vm g1: created at run time \(id \d+\)", log), log[-4000:]
+    assert "keel: vm g1 powered off" in log, log[-4000:]
