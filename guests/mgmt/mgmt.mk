@@ -27,7 +27,7 @@ MGMT_INPUTS := $(wildcard guests/mgmt/tests/*.sh) guests/mgmt/mkmgmt.sh guests/m
 	vmm/public/keel_hypercall.h guests/linux/mkcpio.py guests/linux/debs.sh
 
 # The guest tests of check-mgmt (tests/guests/).
-MGMT_TESTS := test_mgmt.py test_mgmt_vm.py test_mgmt_window.py test_mgmt_io.py
+MGMT_TESTS := test_mgmt.py test_mgmt_vm.py test_mgmt_window.py test_mgmt_io.py test_mgmt_dm.py
 
 .PHONY: mgmt-guest check-mgmt check-mgmt-bochs
 mgmt-guest: $(MGMT_GUEST)

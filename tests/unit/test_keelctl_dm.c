@@ -226,7 +226,7 @@ static void fake_dm(const char *body)
 	snprintf(text, sizeof(text), "#!/bin/sh\n%s\n", body);
 	write_file("keel-dm", text, strlen(text), 0755);
 	setenv("KEEL_DM", path("keel-dm"), 1);
-	setenv("KEEL_RUN_DIR", path("run"), 1);
+	setenv("KEEL_RUN_DIR", path("run/keel"), 1); /* made with its parent, as /run/keel */
 }
 
 static void test_start_ready(void **state)
@@ -242,7 +242,7 @@ static void test_start_ready(void **state)
 	assert_true(pid > 0);
 	/* Still running after keelctl returned: it serves the VM. */
 	assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
-	f = fopen(path("run/args"), "r");
+	f = fopen(path("run/keel/args"), "r");
 	assert_non_null(f);
 	assert_non_null(fgets(args, sizeof(args), f));
 	fclose(f);
@@ -262,7 +262,7 @@ static void test_start_fails(void **state)
 	/* Its log names the reason (keelctl printed its last line). */
 	{
 		char line[256] = "";
-		FILE *f = fopen(path("run/g1.dm.log"), "r");
+		FILE *f = fopen(path("run/keel/g1.dm.log"), "r");
 
 		assert_non_null(f);
 		assert_non_null(fgets(line, sizeof(line), f));

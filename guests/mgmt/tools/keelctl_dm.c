@@ -58,6 +58,31 @@ int keelctl_dm_argv(const char *name, uint32_t id, const struct keelcfg *cfg, co
 	return (int)argc;
 }
 
+/* mkdir -p: 0, or -1 with errno. */
+static int mkdir_p(const char *dir)
+{
+	char path[KEELCFG_PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1;; p++) {
+		if (*p == '/' || !*p) {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(path, 0755) && errno != EEXIST)
+				return -1;
+			if (!c)
+				return 0;
+			*p = c;
+		}
+	}
+}
+
 /* Milliseconds left until deadline (CLOCK_MONOTONIC), at least 0. */
 static int ms_left(const struct timespec *deadline)
 {
@@ -96,7 +121,12 @@ int keelctl_dm_start(const char *name, uint32_t id, const struct keelcfg *cfg, i
 
 	const char *dir = getenv("KEEL_RUN_DIR") ? getenv("KEEL_RUN_DIR") : KEELCTL_RUN_DIR;
 
-	mkdir(dir, 0755);
+	if (mkdir_p(dir)) {
+		int err = -errno;
+
+		fprintf(stderr, "keelctl: create %s: cannot make %s: %s\n", name, dir, strerror(errno));
+		return err;
+	}
 	snprintf(log, sizeof(log), "%s/%s.dm.log", dir, name);
 	if (pipe2(pipefd, O_CLOEXEC))
 		return -errno;
