@@ -3,7 +3,8 @@ AMD-V. In the management VM, guests/mgmt/tests/dm.sh has keelctl refuse bad disk
 "g1" from a config file: the stock Debian kernel with its own virtio modules (initramfs-virtio),
 one virtio-blk disk (an ext4 image copied into the management VM's tmpfs), served by keel-dm,
 which keelctl starts. The guest mounts the disk, writes and reads back a file, reads /dev/hwrng
-and writes to hvc0; once it is destroyed its keel-dm is gone. Then 50 VMs with a disk and their
+and writes to hvc0; once it is destroyed its keel-dm is gone. A keel-dm killed ends its own VM
+with the reason, and another VM and its keel-dm go on. Then 50 VMs with a disk and their
 keel-dm are created, started and destroyed: nothing leaks (Keel's pages, processes, descriptors)."""
 import os
 import re
@@ -19,6 +20,7 @@ CHECKS = [
     "create g1 with keel-dm", "g1 ran its virtio checks", "g1: no FAIL", "g1: the virtio modules loaded",
     "g1: its disk is vda", "g1: read the image's file", "g1: wrote and read back its disk", "g1: hwrng",
     "g1: hvc0", "g1's hvc0 output reached keel-dm", "g1's disk changed", "keel-dm ended with its VM",
+    "a killed keel-dm ends its VM with the reason", "the other VM still runs", "the other keel-dm still serves",
     "50 VMs with keel-dm: every keel-dm ended", "50 VMs with keel-dm: Keel's free memory is back",
     "50 VMs with keel-dm: no descriptor of the image left", "50 VMs with keel-dm: none left in the list",
 ]
@@ -50,6 +52,8 @@ def test_guest_with_a_virtio_disk_served_by_keel_dm():
     # Keel's side: g1 was created at run time, served by a device model, and powered off.
     assert re.search(r"vm g1: created at run time \(id \d+\)", log), log[-4000:]
     assert "keel: vm g1 powered off" in log, log[-4000:]
+    assert re.search(r"keel: vm dmk crashed: device model gone: its process ended", log), log[-4000:]
+    assert re.search(r"keel: vm dmo crashed: destroyed by the management VM", log), log[-4000:]
     # The numbers behind the leak checks, checked again here.
     m = re.search(r"measure keel_free_before=(\d+) keel_free_after=(\d+) image_fds=(\d+)", text)
     assert m and m.group(1) == m.group(2) and m.group(3) == "0", text

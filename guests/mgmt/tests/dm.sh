@@ -97,6 +97,49 @@ done
 check "keel-dm ended with its VM" [ -z "$(dm_pids)" ]
 sed 's/^/dm log: /' $R/g1.dm.log | tail -n 3
 
+# Faults are contained: two VMs with a disk each, their own keel-dm each; one keel-dm killed ends
+# its VM with a reason naming it, and the other VM and its keel-dm go on. Events in /tmp/events.
+: >/tmp/events
+keelctl events --json >>/tmp/events
+wait_event() { # PATTERN within 30 s
+	i=0
+	while [ $i -lt 30 ]; do
+		grep -q "$1" /tmp/events && return 0
+		timeout 10 keelctl events --wait --json >>/tmp/events
+		i=$((i + 1))
+	done
+	grep -q "$1" /tmp/events
+}
+dm_of() { # the pid of the keel-dm serving VM NAME (its command line names its log)
+	for p in $(dm_pids); do
+		tr '\0' ' ' <"/proc/$p/cmdline" | grep -q "/run/keel/$1.hvc" && echo "$p"
+	done
+}
+fcfg() { # NAME IMAGE
+	cp $G/disk-ext4.img "$2"
+	cat >"/tmp/$1.cfg" <<EOF
+name = "$1"
+memory = 8
+kernel = "$G/idle.elf"
+disk = [ "$2,raw,xvda,rw" ]
+EOF
+	keelctl create "/tmp/$1.cfg" >/dev/null && keelctl start "$1"
+}
+fcfg dmk /tmp/k.img || bad "create dmk"
+fcfg dmo /tmp/o.img || bad "create dmo"
+kpid=$(dm_of dmk)
+opid=$(dm_of dmo)
+echo "keel-dm of dmk: ${kpid:-none}, of dmo: ${opid:-none}"
+kill -9 $kpid
+check "a killed keel-dm ends its VM with the reason" \
+	wait_event '"name": "dmk", "event": "crashed", .*"reason": "device model gone: its process ended'
+sleep 1
+check "the other VM still runs" sh -c "keelctl info dmo --json | grep -q '\"state\": \"running\"'"
+check "the other keel-dm still serves" sh -c "[ -n '$opid' ] && [ -d '/proc/$opid' ]"
+keelctl destroy dmk || bad "destroy dmk"
+keelctl destroy dmo || bad "destroy dmo"
+rm -f /tmp/k.img /tmp/o.img
+
 # 50 VMs with a disk, each served by its own keel-dm, created, started and destroyed: no page of
 # Keel's, no keel-dm process and none of their file descriptors (the disk image) left. One cycle
 # first, so that the allocators hold what they keep before the measure starts.
