@@ -17,7 +17,7 @@ MGMT_GUESTS += $(B)/guests/ioreq.elf
 MGMT_GUESTS += $(LINUX_GUEST)
 # A Linux guest with virtio disks served by keel-dm (dm.sh): the initramfs with the kernel's virtio
 # modules and an ext4 image.
-MGMT_GUESTS += $(LINUX_DIR)/initramfs-virtio.cpio.gz $(LINUX_DIR)/disk-ext4.img
+MGMT_GUESTS += $(LINUX_DIR)/initramfs-virtio.cpio.gz $(LINUX_DIR)/disk-ext4.img $(B)/guests/virtio_hostile.elf
 # initramfs-io.cpio.gz carries only the I/O-request test guest: about 3 MiB where the full one
 # has 11 (the Linux guest), for the basic round trip on Bochs (tests/guests/test_mgmt_io_bochs.py).
 MGMT_IO_GUESTS := $(B)/guests/ioreq.elf

@@ -118,6 +118,9 @@ GUESTS = [
           "I/O requests served by keel-iotest in the management VM (test_mgmt_io.py): ports, MMIO, string I/O, "
           "PCI config cycles, doorbells, MSI and INTx on 2 vCPUs; waits for the device model", append="cpus=2",
           cpus=2),
+    Guest("virtio_hostile", None, None, ("status", PASS),
+          "a hostile virtio driver: looping chains, an index past the queue, buffers outside RAM, thousands of "
+          "doorbells; its device must need a reset and recover (test_mgmt_dm.py: needs keel-dm)"),
 ]
 
 # How each guest is built (guests/tests/guests.mk asks: `guestlist.py 32` or `guestlist.py 64`):

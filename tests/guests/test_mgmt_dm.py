@@ -3,8 +3,9 @@ AMD-V. In the management VM, guests/mgmt/tests/dm.sh has keelctl refuse bad disk
 "g1" from a config file: the stock Debian kernel with its own virtio modules (initramfs-virtio),
 one virtio-blk disk (an ext4 image copied into the management VM's tmpfs), served by keel-dm,
 which keelctl starts. The guest mounts the disk, writes and reads back a file, reads /dev/hwrng
-and writes to hvc0; once it is destroyed its keel-dm is gone. A keel-dm killed ends its own VM
-with the reason, and another VM and its keel-dm go on. Then 50 VMs with a disk and their
+and writes to hvc0; once it is destroyed its keel-dm is gone. A guest that feeds its device
+hostile descriptors and doorbells breaks only that device; a keel-dm killed ends its own VM
+with the reason; another VM and its keel-dm go on through both. Then 50 VMs with a disk and their
 keel-dm are created, started and destroyed: nothing leaks (Keel's pages, processes, descriptors)."""
 import os
 import re
@@ -20,6 +21,7 @@ CHECKS = [
     "create g1 with keel-dm", "g1 ran its virtio checks", "g1: no FAIL", "g1: the virtio modules loaded",
     "g1: its disk is vda", "g1: read the image's file", "g1: wrote and read back its disk", "g1: hwrng",
     "g1: hvc0", "g1's hvc0 output reached keel-dm", "g1's disk changed", "keel-dm ended with its VM",
+    "a hostile guest ends by itself (its checks passed)", "its keel-dm stopped only when its VM ended",
     "a killed keel-dm ends its VM with the reason", "the other VM still runs", "the other keel-dm still serves",
     "50 VMs with keel-dm: every keel-dm ended", "50 VMs with keel-dm: Keel's free memory is back",
     "50 VMs with keel-dm: no descriptor of the image left", "50 VMs with keel-dm: none left in the list",
@@ -52,6 +54,11 @@ def test_guest_with_a_virtio_disk_served_by_keel_dm():
     # Keel's side: g1 was created at run time, served by a device model, and powered off.
     assert re.search(r"vm g1: created at run time \(id \d+\)", log), log[-4000:]
     assert "keel: vm g1 powered off" in log, log[-4000:]
+    # The hostile driver broke its own device three ways, and it recovered.
+    for what in ("a chain that loops", "an index past the queue size"):
+        assert re.search(rf"\[dmh\] virtio_hostile: {what}: \d+ doorbells, status 0x4f", log), log[-4000:]
+    assert re.search(r"\[dmh\] virtio_hostile: a buffer outside RAM: \d+ doorbells, status 0xf, used idx 1", log)
+    assert "[dmh] PASS: virtio_hostile" in log, log[-4000:]
     assert re.search(r"keel: vm dmk crashed: device model gone: its process ended", log), log[-4000:]
     assert re.search(r"keel: vm dmo crashed: destroyed by the management VM", log), log[-4000:]
     # The numbers behind the leak checks, checked again here.

@@ -5,6 +5,7 @@
  * for now, config errors and usage errors make no call and the right exit status; kernel_type's
  * detection; a failed load destroys the VM.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -100,13 +101,17 @@ int keel_vm_resume(struct keel *k, uint32_t id)
 {
 	return -1;
 }
+/* keelctl destroy: the VM stays in the list for info_left more calls of keel_vm_info. */
+static int info_calls, info_left;
 int keel_vm_info(struct keel *k, uint32_t id, struct keel_vm_detail *out)
 {
-	return -1;
+	info_calls++;
+	return info_left-- > 0 ? 0 : -ENOENT;
 }
 int keel_vm_lookup(struct keel *k, const char *name_or_id, uint32_t *id)
 {
-	return -1;
+	*id = 7;
+	return strcmp(name_or_id, "lnx") ? -ENOENT : 0;
 }
 int keel_events(struct keel *k, struct keel_event *out, uint32_t max)
 {
@@ -345,6 +350,24 @@ static void test_disks(void **state)
 	assert_int_equal(dm.starts, 0);
 }
 
+/* keelctl destroy returns once the VM has left Keel's list (its last vCPU freed it), so its name
+ * can be used again at once. */
+static void test_destroy_waits(void **state)
+{
+	char *argv[] = { "keelctl", "destroy", "lnx", NULL };
+	char *none[] = { "keelctl", "destroy", "nope", NULL };
+
+	memset(&rec, 0, sizeof(rec));
+	info_calls = 0;
+	info_left = 3;
+	assert_int_equal(keelctl_vm_command(NULL, 3, argv), 0);
+	assert_int_equal(rec.destroys, 1);
+	assert_int_equal(info_calls, 4);
+	/* An unknown VM: status 1, nothing destroyed. */
+	assert_int_equal(keelctl_vm_command(NULL, 3, none), 1);
+	assert_int_equal(rec.destroys, 1);
+}
+
 static void test_load_fails(void **state)
 {
 	char cfg[512];
@@ -360,8 +383,9 @@ static void test_load_fails(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_same_calls), cmocka_unit_test(test_detect),     cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_options),	   cmocka_unit_test(test_load_fails), cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_same_calls),    cmocka_unit_test(test_detect),	 cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_options),	      cmocka_unit_test(test_load_fails), cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_destroy_waits),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -115,18 +115,33 @@ dm_of() { # the pid of the keel-dm serving VM NAME (its command line names its l
 		tr '\0' ' ' <"/proc/$p/cmdline" | grep -q "/run/keel/$1.hvc" && echo "$p"
 	done
 }
-fcfg() { # NAME IMAGE
+fcfg() { # NAME IMAGE [KERNEL]
 	cp $G/disk-ext4.img "$2"
 	cat >"/tmp/$1.cfg" <<EOF
 name = "$1"
 memory = 8
-kernel = "$G/idle.elf"
+kernel = "$G/${3:-idle}.elf"
 disk = [ "$2,raw,xvda,rw" ]
 EOF
 	keelctl create "/tmp/$1.cfg" >/dev/null && keelctl start "$1"
 }
 fcfg dmk /tmp/k.img || bad "create dmk"
 fcfg dmo /tmp/o.img || bad "create dmo"
+# A hostile driver (guests/tests/virtio_hostile.c): looping chains, an index past the queue,
+# buffers outside RAM, thousands of doorbells. Its device needs a reset; its keel-dm goes on.
+fcfg dmh /tmp/h.img virtio_hostile || bad "create dmh"
+check "a hostile guest ends by itself (its checks passed)" \
+	wait_event '"name": "dmh", "event": "exited", "status": 0,'
+keelctl console dmh | sed 's/^/dmh: /'
+# keel-dm looks whether its VM is still there once a second when idle.
+i=0
+while [ $i -lt 30 ] && ! grep -q 'stopping' $R/dmh.dm.log; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sed 's/^/dmh dm log: /' $R/dmh.dm.log
+check "its keel-dm stopped only when its VM ended" grep -q 'stopping (its VM ended)' $R/dmh.dm.log
+keelctl destroy dmh || bad "destroy dmh"
 kpid=$(dm_of dmk)
 opid=$(dm_of dmo)
 echo "keel-dm of dmk: ${kpid:-none}, of dmo: ${opid:-none}"
@@ -138,7 +153,7 @@ check "the other VM still runs" sh -c "keelctl info dmo --json | grep -q '\"stat
 check "the other keel-dm still serves" sh -c "[ -n '$opid' ] && [ -d '/proc/$opid' ]"
 keelctl destroy dmk || bad "destroy dmk"
 keelctl destroy dmo || bad "destroy dmo"
-rm -f /tmp/k.img /tmp/o.img
+rm -f /tmp/k.img /tmp/o.img /tmp/h.img
 
 # 50 VMs with a disk, each served by its own keel-dm, created, started and destroyed: no page of
 # Keel's, no keel-dm process and none of their file descriptors (the disk image) left. One cycle

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "keelcfg.h"
 #include "keelctl.h"
@@ -267,6 +268,26 @@ undo:
 	return 1;
 }
 
+/*
+ * Keel ends a running VM at once but frees it (and its name) when its last vCPU has stopped, a
+ * moment later: destroy returns when the VM is gone from the list, so that `keelctl destroy X;
+ * keelctl create X.cfg` works, as with xl. 0, or 1 if it is still there after
+ * KEELCTL_DESTROY_WAIT_MS.
+ */
+#define KEELCTL_DESTROY_WAIT_MS 10000
+static int destroyed(struct keel *k, uint32_t id, const char *name)
+{
+	struct keel_vm_detail d;
+
+	for (int ms = 0; ms < KEELCTL_DESTROY_WAIT_MS; ms += 5) {
+		if (keel_vm_info(k, id, &d) == -ENOENT)
+			return 0;
+		usleep(5000);
+	}
+	fprintf(stderr, "keelctl: destroy %s: still there after %d s\n", name, KEELCTL_DESTROY_WAIT_MS / 1000);
+	return 1;
+}
+
 /* create NAME --mem ... or create FILE (a file, and nothing after it). */
 static int create(struct keel *k, int argc, char **argv)
 {
@@ -468,5 +489,7 @@ int keelctl_vm_command(struct keel *k, int argc, char **argv)
 	      : !strcmp(cmd, "pause")  ? keel_vm_pause(k, id)
 	      : !strcmp(cmd, "resume") ? keel_vm_resume(k, id)
 				       : keel_vm_destroy(k, id);
-	return err ? fail(cmd, argv[2], err) : 0;
+	if (err)
+		return fail(cmd, argv[2], err);
+	return strcmp(cmd, "destroy") ? 0 : destroyed(k, id, argv[2]);
 }
