@@ -10,6 +10,8 @@ test_dm_virtio_pci_SRCS := tests/unit/test_dm_virtio_pci.c $(DM_CORE_SRCS)
 DM_DEV_SRCS := guests/mgmt/dm/virtio_rng.c guests/mgmt/dm/virtio_console.c guests/mgmt/dm/virtio_blk.c
 UNIT_TESTS += test_dm_blk
 test_dm_blk_SRCS := tests/unit/test_dm_blk.c $(DM_CORE_SRCS) $(DM_DEV_SRCS)
+UNIT_TESTS += test_dm_net
+test_dm_net_SRCS := tests/unit/test_dm_net.c guests/mgmt/dm/virtio_net.c guests/mgmt/dm/tap.c $(DM_CORE_SRCS)
 UNIT_TESTS += test_dm_rng_console
 test_dm_rng_console_SRCS := tests/unit/test_dm_rng_console.c $(DM_CORE_SRCS) $(DM_DEV_SRCS)
 # The main loop's core (dm_loop.c) over a fake libkeel that applies Keel's own checks of claims

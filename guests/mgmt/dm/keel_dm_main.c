@@ -10,10 +10,12 @@
  * `keel-dm --vm NAME ... && keelctl start NAME` is the way to start a VM with devices.
  *
  * Exit status: 0 the VM ended or a signal stopped keel-dm; 1 a failure of Keel or libkeel;
- * 2 bad arguments or a disk that cannot be opened (nothing was attached).
+ * 2 bad arguments, a disk that cannot be opened or a TAP that cannot be set up (nothing was
+ * attached).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 
 #include "dm_loop.h"
 #include "libkeel.h"
+#include "tap.h"
 #include "virtio_devs.h"
 
 /* keel_io_serve(-1) would sleep for ever once the VM ends: Keel drops the request page
@@ -34,9 +37,11 @@
 
 #define USAGE                                                                                        \
 	"usage: keel-dm --vm ID|NAME [--disk PATH[,ro][,serial=S]]... [--rng] [--console]\n"         \
-	"               [--console-log PATH] [--foreground | --ready-fd N]\n"                        \
+	"               [--console-log PATH] [--net [mac=MAC][,bridge=BR][,tap=NAME]]...\n"          \
+	"               [--foreground | --ready-fd N]\n"                                             \
 	"  Serves virtio devices to one VM: raw disk images (virtio-blk, read-write unless ro),\n"   \
-	"  entropy (virtio-rng), a console (virtio-console, output to stdout or --console-log).\n"   \
+	"  entropy (virtio-rng), a console (virtio-console, output to stdout or --console-log),\n"   \
+	"  network cards (virtio-net on TAP NAME, default kd<id>.<n>, in bridge BR if given).\n"     \
 	"  Start it before the VM (keelctl create, keel-dm, keelctl start): the guest looks for\n"   \
 	"  PCI functions at boot. Without --foreground it goes to the background once it serves;\n"  \
 	"  --ready-fd N: in the foreground, one byte on fd N once it serves (0) or fails (not 0).\n" \
@@ -53,6 +58,8 @@ struct opts {
 	const char *vm;
 	struct disk_arg disk[DM_MAX_DEVS];
 	unsigned int nr_disks;
+	struct dm_net_arg net[DM_NET_MAX];
+	unsigned int nr_nets;
 	bool rng, console, foreground;
 	int ready_fd; /* --ready-fd: one byte there when it serves (0) or fails; else -1 */
 	const char *console_log;
@@ -129,6 +136,18 @@ static int parse(int argc, char **argv, struct opts *o)
 			if (ret)
 				return ret;
 			o->nr_disks++;
+		} else if (!strcmp(a, "--net")) {
+			const char *bad = NULL;
+			/* its options may all be left out: `--net` alone is a card with defaults */
+			char *spec = more && argv[i + 1][0] != '-' ? argv[++i] : "";
+
+			if (o->nr_nets == DM_NET_MAX)
+				return usage_error("too many network cards (4 at most)", NULL);
+			if (dm_net_parse(&o->net[o->nr_nets++], spec, &bad))
+				return usage_error(
+				    "bad --net option (mac=XX:XX:XX:XX:XX:XX unicast, bridge=, tap= up to 15 "
+				    "characters)",
+				    bad);
 		} else if (!strcmp(a, "--rng")) {
 			o->rng = true;
 		} else if (!strcmp(a, "--console")) {
@@ -155,9 +174,9 @@ static int parse(int argc, char **argv, struct opts *o)
 	}
 	if (!o->vm)
 		return usage_error("--vm is required", NULL);
-	if (o->nr_disks + o->rng + o->console == 0)
-		return usage_error("no device to serve (--disk, --rng, --console)", NULL);
-	if (o->nr_disks + o->rng + o->console > DM_MAX_DEVS)
+	if (o->nr_disks + o->nr_nets + o->rng + o->console == 0)
+		return usage_error("no device to serve (--disk, --net, --rng, --console)", NULL);
+	if (o->nr_disks + o->nr_nets + o->rng + o->console > DM_MAX_DEVS)
 		return usage_error("too many devices (8 at most)", NULL);
 	return 0;
 }
@@ -229,6 +248,41 @@ static bool vm_gone(struct keel *k, uint32_t id)
 	return ret == -ENOENT || (!ret && det.info.state == KEEL_VM_DEAD);
 }
 
+/* The TAPs, once the VM's id and name are known (the default TAP name and MAC come from them),
+ * before anything is attached. */
+static int open_taps(struct opts *o, uint32_t id, const char *vm_name)
+{
+	for (unsigned int i = 0; i < o->nr_nets; i++) {
+		struct dm_net_arg *a = &o->net[i];
+		const char *step = "";
+
+		if (!a->tap[0])
+			snprintf(a->tap, sizeof(a->tap), DM_TAP_PREFIX "%u.%u", id, i);
+		if (!a->has_mac)
+			virtio_net_mac_from_name(vm_name, i, a->mac);
+		a->fd = dm_tap_open(a->tap, a->bridge, &a->offloads, &step);
+		if (a->fd < 0) {
+			fprintf(stderr, "keel-dm: TAP %s%s%s: %s: %s\n", a->tap, a->bridge[0] ? " in bridge " : "",
+				a->bridge, step, strerror(-a->fd));
+			return 2;
+		}
+	}
+	return 0;
+}
+
+/* Sleeps until /dev/keel (requests, doorbells) or a TAP that can take a packet is readable, or
+ * timeout_ms: how many are, 0 (timeout) or -errno. */
+static int wait_work(struct keel *k, struct virtio_net *net, unsigned int nr_nets, struct pollfd *pfd, int timeout_ms)
+{
+	int ret;
+
+	pfd[0] = (struct pollfd){ .fd = keel_fd(k), .events = POLLIN };
+	for (unsigned int i = 0; i < nr_nets; i++) /* a fd of -1 is skipped: a packet waits */
+		pfd[1 + i] = (struct pollfd){ .fd = virtio_net_rx_ready(&net[i]) ? net[i].fd : -1, .events = POLLIN };
+	ret = poll(pfd, 1 + nr_nets, timeout_ms);
+	return ret < 0 ? (errno == EINTR ? 0 : -errno) : ret;
+}
+
 /* The background: the parent waits for the child's word (one byte, its exit status) that it
  * serves, so that whoever started keel-dm can start the VM next. */
 static int daemonize(int *ready_fd)
@@ -278,7 +332,9 @@ int main(int argc, char **argv)
 	static struct virtio_blk blk[DM_MAX_DEVS];
 	static struct virtio_rng rng;
 	static struct virtio_console con;
+	static struct virtio_net net[DM_NET_MAX];
 	static struct guest_mem mem;
+	struct pollfd pfd[1 + DM_NET_MAX];
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct keel_vm_detail det;
 	struct keel_io io;
@@ -329,6 +385,11 @@ int main(int argc, char **argv)
 			"keel-dm: warning: VM %u (%s) is %s: a guest that has already booted sees the functions only "
 			"after a PCI rescan\n",
 			id, det.info.name, keel_vm_state_name(det.info.state));
+	ret = open_taps(&o, id, det.info.name);
+	if (ret) {
+		tell_parent(&ready_fd, 2);
+		return ret;
+	}
 	ret = keel_win_map(k, id, &ram, &ram_size);
 	if (ret)
 		return fail(&ready_fd, "cannot map the VM's memory", ret);
@@ -367,12 +428,38 @@ int main(int argc, char **argv)
 					 loop.dev[loop.nr_devs - 1].slot, o.console_log ? o.console_log : "stdout");
 		used = used < sizeof(line) ? used : sizeof(line) - 1;
 	}
+	for (unsigned int i = 0; i < o.nr_nets; i++) {
+		const uint8_t *m = o.net[i].mac;
+
+		virtio_net_init(&net[i], &mem, dm_loop_next_irq(&loop), o.net[i].fd, m,
+				o.net[i].offloads ? dm_tap_set_offload : NULL, &o.net[i].fd);
+		ret = dm_loop_add(&loop, &net[i].vp);
+		if (ret)
+			return fail(&ready_fd, "virtio-net", ret);
+		used += (size_t)snprintf(line + used, sizeof(line) - used,
+					 " 00:%02x.0 net %02x:%02x:%02x:%02x:%02x:%02x on %s%s%s,",
+					 loop.dev[loop.nr_devs - 1].slot, m[0], m[1], m[2], m[3], m[4], m[5],
+					 o.net[i].tap, o.net[i].bridge[0] ? " in " : "", o.net[i].bridge);
+		used = used < sizeof(line) ? used : sizeof(line) - 1;
+	}
 	line[used - 1] = '\0'; /* the last comma */
 	fprintf(stderr, "%s\n", line);
 	tell_parent(&ready_fd, 0);
 
 	for (;;) {
-		ret = keel_io_serve(&io, dm_loop_request, dm_loop_doorbell, &loop, DM_IDLE_MS);
+		/* keel_io_serve polls /dev/keel only: keel-dm polls it with the TAPs, then takes the
+		 * requests and doorbells without waiting, then the packets. */
+		int woke = wait_work(k, net, o.nr_nets, pfd, DM_IDLE_MS);
+
+		ret = woke < 0 ? woke : keel_io_serve(&io, dm_loop_request, dm_loop_doorbell, &loop, 0);
+		for (unsigned int i = 0; ret >= 0 && woke > 0 && i < o.nr_nets; i++) {
+			if (pfd[1 + i].revents & POLLIN) {
+				virtio_net_rx(&net[i]);
+			} else if (pfd[1 + i].revents) { /* the TAP was deleted: poll would spin */
+				fprintf(stderr, "keel-dm: TAP %s is gone: its card drops every packet\n", o.net[i].tap);
+				net[i].fd = -1;
+			}
+		}
 		dm_loop_flush(&loop);
 		if (stop_signal) {
 			why = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
@@ -389,7 +476,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
-		if (ret == 0 && vm_gone(k, id))
+		if (woke == 0 && ret == 0 && vm_gone(k, id))
 			break;
 	}
 	ret = 0;
@@ -403,5 +490,7 @@ out:
 	keel_close(k);
 	for (unsigned int i = 0; i < o.nr_disks; i++)
 		close(o.disk[i].fd);
+	for (unsigned int i = 0; i < o.nr_nets; i++)
+		close(o.net[i].fd);
 	return ret;
 }

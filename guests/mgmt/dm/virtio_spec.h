@@ -112,6 +112,7 @@ static inline int vring_need_event(uint16_t event, uint16_t new_idx, uint16_t ol
 #define VIRTIO_PCI_COMMON_CFG_SIZE	0x38 /* the 1.1 structure; Linux requires at least this */
 
 /* §5 Device types. */
+#define VIRTIO_ID_NET	  1
 #define VIRTIO_ID_BLOCK	  2
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG	  4
@@ -159,5 +160,48 @@ _Static_assert(sizeof(struct virtio_blk_discard) == 16, "§5.2.6 discard segment
 #define VIRTIO_CONSOLE_RXQ	0
 #define VIRTIO_CONSOLE_TXQ	1
 #define VIRTIO_CONSOLE_CFG_SIZE 12 /* cols, rows, max_nr_ports, emerg_wr: all unused */
+
+/* §5.1 Network device: receiveq0 and transmitq0 (no VIRTIO_NET_F_MQ, no control queue). */
+#define VIRTIO_NET_RXQ		 0
+#define VIRTIO_NET_TXQ		 1
+#define VIRTIO_NET_F_CSUM	 0 /* §5.1.3 feature bits */
+#define VIRTIO_NET_F_GUEST_CSUM	 1
+#define VIRTIO_NET_F_MAC	 5
+#define VIRTIO_NET_F_GUEST_TSO4	 7
+#define VIRTIO_NET_F_GUEST_TSO6	 8
+#define VIRTIO_NET_F_GUEST_ECN	 9
+#define VIRTIO_NET_F_GUEST_UFO	 10
+#define VIRTIO_NET_F_HOST_TSO4	 11
+#define VIRTIO_NET_F_HOST_TSO6	 12
+#define VIRTIO_NET_F_HOST_ECN	 13
+#define VIRTIO_NET_F_HOST_UFO	 14
+#define VIRTIO_NET_F_MRG_RXBUF	 15
+#define VIRTIO_NET_F_STATUS	 16
+#define VIRTIO_NET_F_CTRL_VQ	 17
+#define VIRTIO_NET_S_LINK_UP	 1u /* §5.1.4 status */
+#define VIRTIO_NET_CFG_MAC	 0  /* §5.1.4 struct virtio_net_config: byte offsets */
+#define VIRTIO_NET_CFG_STATUS	 6
+#define VIRTIO_NET_CFG_MAX_PAIRS 8
+#define VIRTIO_NET_CFG_SIZE	 10
+/* §5.1.6 the packet header: flags, gso_type. */
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
+#define VIRTIO_NET_HDR_F_DATA_VALID 2u
+#define VIRTIO_NET_HDR_GSO_NONE	    0u
+#define VIRTIO_NET_HDR_GSO_TCPV4    1u
+#define VIRTIO_NET_HDR_GSO_UDP	    3u
+#define VIRTIO_NET_HDR_GSO_TCPV6    4u
+#define VIRTIO_NET_HDR_GSO_ECN	    0x80u
+/* With VIRTIO_F_VERSION_1 every packet starts with this 12-byte header, num_buffers included. */
+struct virtio_net_hdr_v1 {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+	uint16_t num_buffers;
+};
+_Static_assert(sizeof(struct virtio_net_hdr_v1) == 12 && offsetof(struct virtio_net_hdr_v1, num_buffers) == 10,
+	       "§5.1.6 struct virtio_net_hdr");
 
 #endif

@@ -190,6 +190,11 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return walk(q, c, head);
 }
 
+void virtq_unpop(struct virtq *q, uint16_t n)
+{
+	q->last_avail = (uint16_t)(q->last_avail - n);
+}
+
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
 	uint8_t *e;

@@ -69,6 +69,9 @@ bool virtq_has_work(struct virtq *q);
  * first publishes avail_event = the chains taken so far, so the call that finds the queue empty
  * asks for a doorbell at the next buffer: a device pops until 0. */
 int virtq_pop(struct virtq *q, struct virtq_chain *c);
+/* Gives back the last n chains popped and not pushed: the next pops take them again (read and
+ * checked anew). For a device that found too few buffers for a whole packet (virtio-net). */
+void virtq_unpop(struct virtq *q, uint16_t n);
 /* Returns a chain to the driver with len bytes written (release: the used element before the
  * index). */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len);

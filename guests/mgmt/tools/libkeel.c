@@ -28,6 +28,11 @@ int keel_open(const char *path, struct keel **k)
 	return 0;
 }
 
+int keel_fd(const struct keel *k)
+{
+	return k->fd;
+}
+
 void keel_close(struct keel *k)
 {
 	if (!k)
