@@ -237,7 +237,9 @@ def test_reset_restarts_or_ends_the_vm():
         child.close(force=True)
     log = boot.log + seen.getvalue()
     assert "FAIL" not in log, log[-3000:]
-    assert log.count("[again] EXPECT-CRASH: reset: resetting through 0xCF9") >= 4, log[-3000:]
+    # Three resets led to "restart 3"; the fourth run's line races with the destroy that follows
+    # (a CI run saw it cut short by the console's prompt), so it is not counted.
+    assert log.count("[again] EXPECT-CRASH: reset: resetting through 0xCF9") >= 3, log[-3000:]
     assert "vmm: every VM page returned to the allocator" in log, log[-3000:]
 
 
