@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dm_console_sock.h"
 #include "dm_loop.h"
 #include "libkeel.h"
 #include "virtio_devs.h"
@@ -32,14 +33,15 @@
  * sleeps in poll() at most this long, then asks whether its VM is still there. */
 #define DM_IDLE_MS 1000
 
-#define USAGE                                                                                        \
-	"usage: keel-dm --vm ID|NAME [--disk PATH[,ro][,serial=S]]... [--rng] [--console]\n"         \
-	"               [--console-log PATH] [--foreground | --ready-fd N]\n"                        \
-	"  Serves virtio devices to one VM: raw disk images (virtio-blk, read-write unless ro),\n"   \
-	"  entropy (virtio-rng), a console (virtio-console, output to stdout or --console-log).\n"   \
-	"  Start it before the VM (keelctl create, keel-dm, keelctl start): the guest looks for\n"   \
-	"  PCI functions at boot. Without --foreground it goes to the background once it serves;\n"  \
-	"  --ready-fd N: in the foreground, one byte on fd N once it serves (0) or fails (not 0).\n" \
+#define USAGE                                                                                         \
+	"usage: keel-dm --vm ID|NAME [--disk PATH[,ro][,serial=S]]... [--rng] [--console]\n"          \
+	"               [--console-log PATH] [--console-socket PATH] [--foreground | --ready-fd N]\n" \
+	"  Serves virtio devices to one VM: raw disk images (virtio-blk, read-write unless ro),\n"    \
+	"  entropy (virtio-rng), a console (virtio-console, output to stdout or --console-log;\n"     \
+	"  --console-socket: a UNIX socket whose one client gets the output and types the input).\n"  \
+	"  Start it before the VM (keelctl create, keel-dm, keelctl start): the guest looks for\n"    \
+	"  PCI functions at boot. Without --foreground it goes to the background once it serves;\n"   \
+	"  --ready-fd N: in the foreground, one byte on fd N once it serves (0) or fails (not 0).\n"  \
 	"  Stopping keel-dm (SIGTERM) ends the VM: its devices are gone.\n"
 
 struct disk_arg {
@@ -55,7 +57,7 @@ struct opts {
 	unsigned int nr_disks;
 	bool rng, console, foreground;
 	int ready_fd; /* --ready-fd: one byte there when it serves (0) or fails; else -1 */
-	const char *console_log;
+	const char *console_log, *console_socket;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -136,6 +138,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		} else if (!strcmp(a, "--console-log") && more) {
 			o->console_log = argv[++i];
 			o->console = true;
+		} else if (!strcmp(a, "--console-socket") && more) {
+			o->console_socket = argv[++i];
+			o->console = true;
 		} else if (!strcmp(a, "--foreground")) {
 			o->foreground = true;
 		} else if (!strcmp(a, "--ready-fd") && more) {
@@ -187,20 +192,10 @@ static int open_disks(struct opts *o)
 	return 0;
 }
 
-static void console_out(void *opaque, const void *buf, size_t len)
+/* The console's input from its socket's client. */
+static size_t console_in(void *opaque, const void *buf, size_t len)
 {
-	int fd = *(const int *)opaque;
-
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* output lost rather than the guest stalled */
-		buf = (const char *)buf + n;
-		len -= (size_t)n;
-	}
+	return virtio_console_input(opaque, buf, len);
 }
 
 /* libkeel behind dm_loop's ops. */
@@ -279,6 +274,7 @@ int main(int argc, char **argv)
 	static struct virtio_rng rng;
 	static struct virtio_console con;
 	static struct guest_mem mem;
+	static struct dm_console_sock csock;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct keel_vm_detail det;
 	struct keel_io io;
@@ -304,6 +300,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	dm_console_sock_init(&csock, out_fd, console_in, &con);
 	ready_fd = o.ready_fd;
 	if (!o.foreground && (ret = daemonize(&ready_fd)))
 		return fail(&ready_fd, "cannot go to the background", ret);
@@ -359,12 +356,15 @@ int main(int argc, char **argv)
 		used = used < sizeof(line) ? used : sizeof(line) - 1;
 	}
 	if (o.console) {
-		virtio_console_init(&con, &mem, dm_loop_next_irq(&loop), console_out, &out_fd);
+		if (o.console_socket && (ret = dm_console_sock_listen(&csock, o.console_socket)))
+			return fail(&ready_fd, o.console_socket, ret);
+		virtio_console_init(&con, &mem, dm_loop_next_irq(&loop), dm_console_sock_output, &csock);
 		ret = dm_loop_add(&loop, &con.vp);
 		if (ret)
 			return fail(&ready_fd, "virtio-console", ret);
-		used += (size_t)snprintf(line + used, sizeof(line) - used, " 00:%02x.0 console (%s),",
-					 loop.dev[loop.nr_devs - 1].slot, o.console_log ? o.console_log : "stdout");
+		used += (size_t)snprintf(line + used, sizeof(line) - used, " 00:%02x.0 console (%s%s%s),",
+					 loop.dev[loop.nr_devs - 1].slot, o.console_log ? o.console_log : "stdout",
+					 o.console_socket ? ", socket " : "", o.console_socket ? o.console_socket : "");
 		used = used < sizeof(line) ? used : sizeof(line) - 1;
 	}
 	line[used - 1] = '\0'; /* the last comma */
@@ -372,7 +372,14 @@ int main(int argc, char **argv)
 	tell_parent(&ready_fd, 0);
 
 	for (;;) {
-		ret = keel_io_serve(&io, dm_loop_request, dm_loop_doorbell, &loop, DM_IDLE_MS);
+		int wait_ms = DM_IDLE_MS;
+
+		/* With a console socket, keel-dm sleeps on it and /dev/keel at once, then serves. */
+		if (csock.listen_fd >= 0) {
+			dm_console_sock_wait(&csock, keel_fd(k), DM_IDLE_MS);
+			wait_ms = 0;
+		}
+		ret = keel_io_serve(&io, dm_loop_request, dm_loop_doorbell, &loop, wait_ms);
 		dm_loop_flush(&loop);
 		if (stop_signal) {
 			why = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
@@ -398,6 +405,7 @@ out:
 		"keel-dm: VM %u (%s): stopping (%s); %lu requests (%lu refused), %lu doorbells, %lu interrupts\n", id,
 		det.info.name, why, loop.requests, loop.bad_requests, loop.doorbells, loop.irqs_sent);
 	/* Detaching ends the VM if it still runs (its devices are gone); then the window. */
+	dm_console_sock_close(&csock);
 	keel_io_detach(&io);
 	keel_win_unmap(k, id, ram, ram_size);
 	keel_close(k);

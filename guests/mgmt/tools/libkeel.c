@@ -62,3 +62,8 @@ const char *keel_vm_state_name(uint32_t state)
 
 	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }
+
+int keel_fd(struct keel *k)
+{
+	return k->fd;
+}
