@@ -43,6 +43,7 @@ static struct {
 	size_t input_len;
 	int reads_after_end;
 	int dead_seen; /* keel_vm_info said DEAD: only then is `last` there */
+	int info_calls;
 } vm;
 
 static char run_dir[] = "/tmp/keelctl-console-XXXXXX";
@@ -95,6 +96,7 @@ int keel_console_input(struct keel *k, uint32_t id, const void *buf, uint32_t le
 int keel_vm_info(struct keel *k, uint32_t id, struct keel_vm_detail *out)
 {
 	assert_int_equal(id, VM_ID);
+	vm.info_calls++;
 	if (vm.gone)
 		return -ENOENT;
 	memset(out, 0, sizeof(*out));
@@ -199,7 +201,8 @@ static void test_passthrough(void **state)
 	assert_memory_equal(got, "boot\n", 5);
 	assert_memory_equal(got + 5, all, sizeof(all));
 	assert_memory_equal(got + 5 + sizeof(all), esc, sizeof(esc) - 1);
-	assert_int_equal(vm.input_len, 0); /* Ctrl-] is not sent */
+	assert_int_equal(vm.input_len, 0);  /* Ctrl-] is not sent */
+	assert_int_equal(vm.info_calls, 0); /* output flowed: read again at once, the VM not asked */
 	assert_msgs("Connected to g1 (COM1); Ctrl-] detaches\nkeelctl: detached from g1\n");
 }
 

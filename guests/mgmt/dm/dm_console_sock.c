@@ -21,7 +21,8 @@ void dm_console_sock_init(struct dm_console_sock *s, int log_fd, dm_console_inpu
 int dm_console_sock_listen(struct dm_console_sock *s, const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd;
+	mode_t umask_was;
+	int fd, ret;
 
 	if (strlen(path) >= sizeof(a.sun_path))
 		return -ENAMETOOLONG;
@@ -31,7 +32,11 @@ int dm_console_sock_listen(struct dm_console_sock *s, const char *path)
 		return -errno;
 	/* A socket left by a keel-dm that was killed: nobody listens there any more. */
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || chmod(path, 0600) || listen(fd, 2)) {
+	/* Mode 0600 from the start: whoever connects types into the guest's console. */
+	umask_was = umask(0177);
+	ret = bind(fd, (struct sockaddr *)&a, sizeof(a));
+	umask(umask_was);
+	if (ret || listen(fd, 2)) {
 		int err = -errno;
 
 		close(fd);

@@ -140,22 +140,25 @@ static void com1_session(struct keel *k, uint32_t id, int in_fd, int out_fd, str
 
 	for (;;) {
 		struct pollfd p = { .fd = in_fd, .events = POLLIN };
-		int n = keel_console_read(k, id, buf, sizeof(buf)), ended;
+		int n = keel_console_read(k, id, buf, sizeof(buf)), ended, err;
 
 		if (n == -ENOENT) { /* destroyed meanwhile */
 			o->end = CONSOLE_VM_ENDED;
 			return;
 		}
-		if (n < 0 || (n > 0 && (n = write_all(out_fd, buf, (size_t)n)) < 0)) {
+		err = n < 0 ? n : n > 0 ? write_all(out_fd, buf, (size_t)n) : 0;
+		if (err) {
 			o->end = CONSOLE_ERROR;
-			o->err = n;
+			o->err = err;
 			return;
 		}
 		if (o->stop && *o->stop) {
 			o->end = CONSOLE_SIGNAL;
 			return;
 		}
-		/* Output comes first: what a dead VM printed last is shown before why it ended. */
+		/* While output flows, it is read again at once (after a look at the input); the VM's
+		 * state is asked only when there is none, so what a dead VM printed last is shown before
+		 * why it ended. */
 		if (n == 0 && (ended = vm_ended(k, id)) != 0) {
 			o->end = ended > 0 ? CONSOLE_VM_ENDED : CONSOLE_ERROR;
 			o->err = ended < 0 ? ended : 0;
