@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * keelctl console (guests/mgmt/tools/keelctl_console.c) without a terminal: console_session
+ * keelctl console (guests/mgmt/tools/keelctl_console.c), mostly without a terminal: console_session
  * driven through pipes and a socketpair over a fake libkeel whose COM1 output is a script of
  * chunks and whose input is recorded. The guest's bytes reach the output unchanged (NULs and
  * escapes included), typed bytes reach the guest up to Ctrl-] and not after, the VM's end and
- * keel-dm's socket closing end the session with the documented status.
+ * keel-dm's socket closing end the session with the documented status; on a pty, the terminal
+ * is raw during the session and as it was after.
  */
+#define _GNU_SOURCE /* posix_openpt, ptsname */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -44,6 +47,7 @@ static struct {
 	int reads_after_end;
 	int dead_seen; /* keel_vm_info said DEAD: only then is `last` there */
 	int info_calls;
+	int raw_seen; /* fd 0 was a terminal in raw mode during a read */
 } vm;
 
 static char run_dir[] = "/tmp/keelctl-console-XXXXXX";
@@ -55,7 +59,11 @@ const char *keelctl_run_dir(void)
 
 int keel_console_read(struct keel *k, uint32_t id, void *buf, uint32_t len)
 {
+	struct termios t;
+
 	assert_int_equal(id, VM_ID);
+	if (!tcgetattr(STDIN_FILENO, &t) && !(t.c_lflag & (ICANON | ECHO | ISIG)))
+		vm.raw_seen = 1;
 	if (vm.gone)
 		return -ENOENT;
 	if (vm.next < vm.nr) {
@@ -363,6 +371,42 @@ static void test_command(void **state)
 	rmdir(run_dir);
 }
 
+/* On a terminal (a pty here): raw mode during the session, the terminal as it was afterwards. */
+static void test_terminal(void **state)
+{
+	struct termios before, after;
+	int m = posix_openpt(O_RDWR | O_NOCTTY), s, saved = dup(STDIN_FILENO);
+
+	if (m < 0) {
+		close(saved);
+		skip(); /* no /dev/ptmx here */
+	}
+	assert_true(saved >= 0);
+	assert_int_equal(grantpt(m), 0);
+	assert_int_equal(unlockpt(m), 0);
+	s = open(ptsname(m), O_RDWR | O_NOCTTY);
+	assert_true(s >= 0);
+	assert_int_equal(tcgetattr(s, &before), 0);
+	assert_true(before.c_lflag & ICANON);
+	dup2(s, STDIN_FILENO);
+	chunk("prompt> ", 8);
+	vm.type_fd = m; /* typed on the terminal once the prompt is out */
+	vm.type_text = "ls\r\x1d";
+	vm.type_len = 4;
+	assert_int_equal(command("g1", NULL, NULL), 0);
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+	assert_int_equal(vm.raw_seen, 1);
+	assert_int_equal(vm.input_len, 3);
+	assert_memory_equal(vm.input, "ls\r", 3);
+	assert_int_equal(tcgetattr(s, &after), 0);
+	assert_int_equal(after.c_lflag, before.c_lflag);
+	assert_int_equal(after.c_iflag, before.c_iflag);
+	assert_int_equal(after.c_oflag, before.c_oflag);
+	close(s);
+	close(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +419,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hvc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hvc_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_terminal, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
