@@ -33,15 +33,17 @@
  * sleeps in poll() at most this long, then asks whether its VM is still there. */
 #define DM_IDLE_MS 1000
 
-#define USAGE                                                                                         \
-	"usage: keel-dm --vm ID|NAME [--disk PATH[,ro][,serial=S]]... [--rng] [--console]\n"          \
-	"               [--console-log PATH] [--console-socket PATH] [--foreground | --ready-fd N]\n" \
-	"  Serves virtio devices to one VM: raw disk images (virtio-blk, read-write unless ro),\n"    \
-	"  entropy (virtio-rng), a console (virtio-console, output to stdout or --console-log;\n"     \
-	"  --console-socket: a UNIX socket whose one client gets the output and types the input).\n"  \
-	"  Start it before the VM (keelctl create, keel-dm, keelctl start): the guest looks for\n"    \
-	"  PCI functions at boot. Without --foreground it goes to the background once it serves;\n"   \
-	"  --ready-fd N: in the foreground, one byte on fd N once it serves (0) or fails (not 0).\n"  \
+#define USAGE                                                                                        \
+	"usage: keel-dm --vm ID|NAME [--disk PATH[,ro][,serial=S]]... [--rng] [--console]\n"         \
+	"               [--console-log PATH] [--foreground | --ready-fd N]\n"                        \
+	"               [--console-socket PATH]\n"                                                   \
+	"  Serves virtio devices to one VM: raw disk images (virtio-blk, read-write unless ro),\n"   \
+	"  entropy (virtio-rng), a console (virtio-console, output to stdout or --console-log).\n"   \
+	"  --console-socket: the console's output also to that UNIX socket's one client, whose\n"    \
+	"  bytes are its input.\n"                                                                   \
+	"  Start it before the VM (keelctl create, keel-dm, keelctl start): the guest looks for\n"   \
+	"  PCI functions at boot. Without --foreground it goes to the background once it serves;\n"  \
+	"  --ready-fd N: in the foreground, one byte on fd N once it serves (0) or fails (not 0).\n" \
 	"  Stopping keel-dm (SIGTERM) ends the VM: its devices are gone.\n"
 
 struct disk_arg {
@@ -57,7 +59,8 @@ struct opts {
 	unsigned int nr_disks;
 	bool rng, console, foreground;
 	int ready_fd; /* --ready-fd: one byte there when it serves (0) or fails; else -1 */
-	const char *console_log, *console_socket;
+	const char *console_log;
+	const char *console_socket; /* --console-socket: keelctl console --hvc's way in */
 };
 
 static volatile sig_atomic_t stop_signal;
