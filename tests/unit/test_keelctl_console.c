@@ -356,8 +356,9 @@ static void test_command(void **state)
 	assert_int_equal(command("--once", "--interactive", "g1"), 2);
 	assert_int_equal(command("nosuch", NULL, NULL), 1);
 	assert_non_null(mkdtemp(run_dir));
-	assert_int_equal(command("--hvc", "g1", NULL), 1); /* no socket: no keel-dm */
-	assert_int_equal(command("--hvc", "--once", "g1"), 1);
+	assert_int_equal(command("--interactive", "--hvc", "g1"), 1); /* no socket: no keel-dm */
+	assert_int_equal(command("--hvc", "--once", "g1"), 1);	      /* no log either */
+	assert_int_equal(command("--hvc", "g1", NULL), 1);	      /* no terminal: the log */
 	snprintf(log, sizeof(log), "%s/g1.hvc", run_dir);
 	f = fopen(log, "w");
 	assert_non_null(f);
@@ -375,7 +376,8 @@ static void test_command(void **state)
 static void test_terminal(void **state)
 {
 	struct termios before, after;
-	int m = posix_openpt(O_RDWR | O_NOCTTY), s, saved = dup(STDIN_FILENO);
+	int m = posix_openpt(O_RDWR | O_NOCTTY), s, saved = dup(STDIN_FILENO), saved_out = dup(STDOUT_FILENO);
+	char got[64];
 
 	if (m < 0) {
 		close(saved);
@@ -388,14 +390,26 @@ static void test_terminal(void **state)
 	assert_true(s >= 0);
 	assert_int_equal(tcgetattr(s, &before), 0);
 	assert_true(before.c_lflag & ICANON);
+	/* stdin alone on the terminal (the management VM's scripts): no session, COM1 printed */
 	dup2(s, STDIN_FILENO);
+	chunk("a", 1);
+	assert_int_equal(command("g1", NULL, NULL), 0);
+	assert_int_equal(vm.raw_seen, 0);
+	assert_int_equal(vm.next, 1);
+	/* both: a session */
+	fflush(stdout);
+	dup2(s, STDOUT_FILENO);
 	chunk("prompt> ", 8);
 	vm.type_fd = m; /* typed on the terminal once the prompt is out */
 	vm.type_text = "ls\r\x1d";
 	vm.type_len = 4;
 	assert_int_equal(command("g1", NULL, NULL), 0);
 	dup2(saved, STDIN_FILENO);
+	dup2(saved_out, STDOUT_FILENO);
 	close(saved);
+	close(saved_out);
+	assert_int_equal(read(m, got, sizeof(got)), 8); /* the guest's output on the terminal */
+	assert_memory_equal(got, "prompt> ", 8);
 	assert_int_equal(vm.raw_seen, 1);
 	assert_int_equal(vm.input_len, 3);
 	assert_memory_equal(vm.input, "ls\r", 3);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * keelctl console [--once | --interactive] [--hvc] VM (docs/mgmt.md). Without a terminal on stdin
- * (or with --once) it prints what COM1 output Keel holds and returns, as scripts use it. On a
- * terminal it is a session, as `virsh console`: stdin raw, the guest's output streamed, each byte
+ * keelctl console [--once | --interactive] [--hvc] VM (docs/mgmt.md). Unless stdin and stdout are
+ * both terminals (or with --once) it prints what COM1 output Keel holds and returns, as scripts
+ * use it. On a terminal (or with --interactive) it is a session, as `virsh console`: stdin raw, the guest's output streamed, each byte
  * typed sent to the guest, Ctrl-] detaches. COM1 goes through libkeel, which has no wait for
  * output, so the session reads it every CONSOLE_POLL_MS; --hvc is the guest's virtio console,
  * through the UNIX socket of its keel-dm (DIR/NAME.hvc.sock, keelctl_dm.h), where it sleeps in poll().
@@ -353,8 +353,10 @@ int keelctl_console_command(struct keel *k, int argc, char **argv)
 	}
 	memcpy(name, d.info.name, sizeof(name));
 	name[sizeof(name) - 1] = '\0';
-	is_tty = isatty(STDIN_FILENO);
-	if (mode == 1 || (!mode && !is_tty && !hvc))
+	/* Both ends: the management VM's test scripts run with the serial console as stdin and
+	 * their output in a file or a pipe, and must get --once's behaviour. */
+	is_tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	if (mode == 1 || (!mode && !is_tty))
 		return once(k, id, name, hvc);
 	if (hvc && (o.sock_fd = hvc_connect(name)) < 0)
 		return 1;
