@@ -25,3 +25,13 @@ UNIT_TESTS += test_keelctl_dm
 test_keelctl_dm_SRCS := tests/unit/test_keelctl_dm.c guests/mgmt/tools/keelctl_dm.c guests/mgmt/tools/keelctl_disk.c
 test_keelctl_dm_CFLAGS := -Iguests/mgmt/tools -Ivmm/public
 test_keelctl_create_CFLAGS := -Iguests/mgmt/tools -Ivmm/public
+# keelctl console's session (keelctl_console.c) through pipes and a socketpair over a fake libkeel:
+# bytes unchanged both ways, Ctrl-] detaches, the VM's end and keel-dm's socket closing.
+UNIT_TESTS += test_keelctl_console
+test_keelctl_console_SRCS := tests/unit/test_keelctl_console.c guests/mgmt/tools/keelctl_console.c
+test_keelctl_console_CFLAGS := -Iguests/mgmt/tools -Ivmm/public
+# keelctl top (keelctl_top.c): rates from two samples matched by id, the table, batch mode over a
+# fake keel_vm_list.
+UNIT_TESTS += test_keelctl_top
+test_keelctl_top_SRCS := tests/unit/test_keelctl_top.c guests/mgmt/tools/keelctl_top.c
+test_keelctl_top_CFLAGS := -Iguests/mgmt/tools -Ivmm/public

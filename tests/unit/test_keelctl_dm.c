@@ -203,6 +203,8 @@ static void test_argv(void **state)
 			       "--console",
 			       "--console-log",
 			       "/run/keel/g1.hvc",
+			       "--console-socket",
+			       "/run/keel/g1.hvc.sock",
 			       "--ready-fd",
 			       "3" };
 	int n;

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dm_console_sock.h"
 #include "dm_loop.h"
 #include "libkeel.h"
 #include "tap.h"
@@ -37,11 +38,13 @@
 
 #define USAGE                                                                                        \
 	"usage: keel-dm --vm ID|NAME [--disk PATH[,ro][,serial=S]]... [--rng] [--console]\n"         \
-	"               [--console-log PATH] [--net [mac=MAC][,bridge=BR][,tap=NAME]]...\n"          \
-	"               [--foreground | --ready-fd N]\n"                                             \
+	"               [--console-log PATH] [--console-socket PATH]\n"                              \
+	"               [--net [mac=MAC][,bridge=BR][,tap=NAME]]... [--foreground | --ready-fd N]\n" \
 	"  Serves virtio devices to one VM: raw disk images (virtio-blk, read-write unless ro),\n"   \
 	"  entropy (virtio-rng), a console (virtio-console, output to stdout or --console-log),\n"   \
 	"  network cards (virtio-net on TAP NAME, default kd<id>.<n>, in bridge BR if given).\n"     \
+	"  --console-socket: the console's output also to that UNIX socket's one client, whose\n"    \
+	"  bytes are its input.\n"                                                                   \
 	"  Start it before the VM (keelctl create, keel-dm, keelctl start): the guest looks for\n"   \
 	"  PCI functions at boot. Without --foreground it goes to the background once it serves;\n"  \
 	"  --ready-fd N: in the foreground, one byte on fd N once it serves (0) or fails (not 0).\n" \
@@ -63,6 +66,7 @@ struct opts {
 	bool rng, console, foreground;
 	int ready_fd; /* --ready-fd: one byte there when it serves (0) or fails; else -1 */
 	const char *console_log;
+	const char *console_socket; /* --console-socket: keelctl console --hvc's way in */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -155,6 +159,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		} else if (!strcmp(a, "--console-log") && more) {
 			o->console_log = argv[++i];
 			o->console = true;
+		} else if (!strcmp(a, "--console-socket") && more) {
+			o->console_socket = argv[++i];
+			o->console = true;
 		} else if (!strcmp(a, "--foreground")) {
 			o->foreground = true;
 		} else if (!strcmp(a, "--ready-fd") && more) {
@@ -206,20 +213,10 @@ static int open_disks(struct opts *o)
 	return 0;
 }
 
-static void console_out(void *opaque, const void *buf, size_t len)
+/* The console's input from its socket's client. */
+static size_t console_in(void *opaque, const void *buf, size_t len)
 {
-	int fd = *(const int *)opaque;
-
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* output lost rather than the guest stalled */
-		buf = (const char *)buf + n;
-		len -= (size_t)n;
-	}
+	return virtio_console_input(opaque, buf, len);
 }
 
 /* libkeel behind dm_loop's ops. */
@@ -272,14 +269,17 @@ static int open_taps(struct opts *o, uint32_t id, const char *vm_name)
 
 /* Sleeps until /dev/keel (requests, doorbells) or a TAP that can take a packet is readable, or
  * timeout_ms: how many are, 0 (timeout) or -errno. */
-static int wait_work(struct keel *k, struct virtio_net *net, unsigned int nr_nets, struct pollfd *pfd, int timeout_ms)
+/* pfd: /dev/keel, the TAPs, then the console socket's fds (*nc of them, 2 at most). */
+static int wait_work(struct keel *k, struct virtio_net *net, unsigned int nr_nets, struct dm_console_sock *cs,
+		     struct pollfd *pfd, int *nc, int timeout_ms)
 {
 	int ret;
 
 	pfd[0] = (struct pollfd){ .fd = keel_fd(k), .events = POLLIN };
 	for (unsigned int i = 0; i < nr_nets; i++) /* a fd of -1 is skipped: a packet waits */
 		pfd[1 + i] = (struct pollfd){ .fd = virtio_net_rx_ready(&net[i]) ? net[i].fd : -1, .events = POLLIN };
-	ret = poll(pfd, 1 + nr_nets, timeout_ms);
+	*nc = cs->listen_fd >= 0 ? dm_console_sock_pollfds(cs, &pfd[1 + nr_nets]) : 0;
+	ret = poll(pfd, 1 + nr_nets + (unsigned int)*nc, timeout_ms);
 	return ret < 0 ? (errno == EINTR ? 0 : -errno) : ret;
 }
 
@@ -334,7 +334,8 @@ int main(int argc, char **argv)
 	static struct virtio_console con;
 	static struct virtio_net net[DM_NET_MAX];
 	static struct guest_mem mem;
-	struct pollfd pfd[1 + DM_NET_MAX];
+	struct pollfd pfd[1 + DM_NET_MAX + 2];
+	static struct dm_console_sock csock;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct keel_vm_detail det;
 	struct keel_io io;
@@ -360,6 +361,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	dm_console_sock_init(&csock, out_fd, console_in, &con);
 	ready_fd = o.ready_fd;
 	if (!o.foreground && (ret = daemonize(&ready_fd)))
 		return fail(&ready_fd, "cannot go to the background", ret);
@@ -420,12 +422,15 @@ int main(int argc, char **argv)
 		used = used < sizeof(line) ? used : sizeof(line) - 1;
 	}
 	if (o.console) {
-		virtio_console_init(&con, &mem, dm_loop_next_irq(&loop), console_out, &out_fd);
+		if (o.console_socket && (ret = dm_console_sock_listen(&csock, o.console_socket)))
+			return fail(&ready_fd, o.console_socket, ret);
+		virtio_console_init(&con, &mem, dm_loop_next_irq(&loop), dm_console_sock_output, &csock);
 		ret = dm_loop_add(&loop, &con.vp);
 		if (ret)
 			return fail(&ready_fd, "virtio-console", ret);
-		used += (size_t)snprintf(line + used, sizeof(line) - used, " 00:%02x.0 console (%s),",
-					 loop.dev[loop.nr_devs - 1].slot, o.console_log ? o.console_log : "stdout");
+		used += (size_t)snprintf(line + used, sizeof(line) - used, " 00:%02x.0 console (%s%s%s),",
+					 loop.dev[loop.nr_devs - 1].slot, o.console_log ? o.console_log : "stdout",
+					 o.console_socket ? ", socket " : "", o.console_socket ? o.console_socket : "");
 		used = used < sizeof(line) ? used : sizeof(line) - 1;
 	}
 	for (unsigned int i = 0; i < o.nr_nets; i++) {
@@ -447,10 +452,12 @@ int main(int argc, char **argv)
 	tell_parent(&ready_fd, 0);
 
 	for (;;) {
-		/* keel_io_serve polls /dev/keel only: keel-dm polls it with the TAPs, then takes the
-		 * requests and doorbells without waiting, then the packets. */
-		int woke = wait_work(k, net, o.nr_nets, pfd, DM_IDLE_MS);
+		/* keel_io_serve polls /dev/keel only: keel-dm polls it with the TAPs and the console
+		 * socket, then takes the requests and doorbells without waiting, then the packets. */
+		int nc = 0, woke = wait_work(k, net, o.nr_nets, &csock, pfd, &nc, DM_IDLE_MS);
 
+		if (woke > 0 && nc)
+			dm_console_sock_handle(&csock, &pfd[1 + o.nr_nets], nc);
 		ret = woke < 0 ? woke : keel_io_serve(&io, dm_loop_request, dm_loop_doorbell, &loop, 0);
 		for (unsigned int i = 0; ret >= 0 && woke > 0 && i < o.nr_nets; i++) {
 			if (pfd[1 + i].revents & POLLIN) {
@@ -485,6 +492,7 @@ out:
 		"keel-dm: VM %u (%s): stopping (%s); %lu requests (%lu refused), %lu doorbells, %lu interrupts\n", id,
 		det.info.name, why, loop.requests, loop.bad_requests, loop.doorbells, loop.irqs_sent);
 	/* Detaching ends the VM if it still runs (its devices are gone); then the window. */
+	dm_console_sock_close(&csock);
 	keel_io_detach(&io);
 	keel_win_unmap(k, id, ram, ram_size);
 	keel_close(k);

@@ -10,7 +10,11 @@
  *   keelctl start|pause|resume|destroy VM
  *   keelctl info VM [--json]   state, how it ended, exits by reason, CPU time per vCPU
  *   keelctl events [--wait] [--json]   the events Keel queued (VM ends and destroys)
- *   keelctl console VM     prints what the VM printed since the last read
+ *   keelctl console [--once | --interactive] [--hvc] VM
+ *                          on a terminal, a session on the VM's COM1 (--hvc: its virtio console,
+ *                          served by keel-dm) until Ctrl-]; else prints what COM1 printed since the
+ *                          last read (--hvc: the virtio console's log)
+ *   keelctl top [-d SECONDS] [-n ITERATIONS] [-b]   VMs' CPU use and exits, refreshed
  *   keelctl input VM TEXT  sends TEXT and a newline to the VM's COM1
  *   keelctl mem [--json]   Keel's memory: total, free, given to VMs
  * VM is a name or an id.
@@ -32,7 +36,8 @@ static int usage(void)
 		"[--cap PCT]\n"
 		"         [--cpus SET[/SET...]] --kernel FILE [--module FILE[:CMDLINE]]... [--linux [--initrd FILE]]\n"
 		"         [--cmdline S] | start|pause|resume|destroy VM | info VM [--json] | events [--wait] [--json]\n"
-		"         | console VM | input VM TEXT | mem [--json]\n");
+		"         | console [--once | --interactive] [--hvc] VM | input VM TEXT | mem [--json]\n"
+		"         | top [-d SECONDS] [-n ITERATIONS] [-b]\n");
 	return 2;
 }
 
@@ -116,7 +121,9 @@ int main(int argc, char **argv)
 		ret = err ? 1 : 0;
 	} else if (!strcmp(argv[1], "list") && (argc == 2 || (argc == 3 && !strcmp(argv[2], "--json")))) {
 		ret = list(k, argc == 3);
-	} else if ((ret = keelctl_vm_command(k, argc, argv)) >= 0) {
+	} else if ((ret = !strcmp(argv[1], "console") ? keelctl_console_command(k, argc, argv)
+			  : !strcmp(argv[1], "top")   ? keelctl_top_command(k, argc, argv)
+						      : keelctl_vm_command(k, argc, argv)) >= 0) {
 		if (ret == 2)
 			usage();
 		else if (ret == KEELCTL_EXIT_SAID)

@@ -51,11 +51,18 @@ int keelctl_dm_argv(const char *name, uint32_t id, const struct keelcfg *cfg, co
 	ARG("--console");
 	ARG("--console-log");
 	ARG("%s/%s.hvc", dir, name);
+	ARG("--console-socket");
+	ARG("%s/%s" KEELCTL_HVC_SOCK_SUFFIX, dir, name);
 	ARG("--ready-fd");
 	ARG("%d", ready_fd);
 #undef ARG
 	argv[argc] = NULL;
 	return (int)argc;
+}
+
+const char *keelctl_run_dir(void)
+{
+	return getenv("KEEL_RUN_DIR") ? getenv("KEEL_RUN_DIR") : KEELCTL_RUN_DIR;
 }
 
 /* mkdir -p: 0, or -1 with errno. */
@@ -119,7 +126,7 @@ int keelctl_dm_start(const char *name, uint32_t id, const struct keelcfg *cfg, i
 	int got = 0;
 	pid_t pid;
 
-	const char *dir = getenv("KEEL_RUN_DIR") ? getenv("KEEL_RUN_DIR") : KEELCTL_RUN_DIR;
+	const char *dir = keelctl_run_dir();
 
 	if (mkdir_p(dir)) {
 		int err = -errno;

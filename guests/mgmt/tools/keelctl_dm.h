@@ -8,9 +8,11 @@
 
 #include "keelcfg.h"
 
-#define KEELCTL_DM_PATH	     "/usr/sbin/keel-dm" /* or $KEEL_DM */
-#define KEELCTL_RUN_DIR	     "/run/keel"	 /* or $KEEL_RUN_DIR: NAME.dm.log, NAME.hvc */
-#define KEELCTL_DM_TIMEOUT_S 20
+#define KEELCTL_DM_PATH "/usr/sbin/keel-dm" /* or $KEEL_DM */
+#define KEELCTL_RUN_DIR "/run/keel"	    /* or $KEEL_RUN_DIR: NAME.dm.log, NAME.hvc, NAME.hvc.sock */
+/* keel-dm's virtio console socket, DIR/NAME.hvc.sock (keelctl console --hvc). */
+#define KEELCTL_HVC_SOCK_SUFFIX ".hvc.sock"
+#define KEELCTL_DM_TIMEOUT_S	20
 /* How long keelctl waits for keel-dm to serve the VM (KEELCTL_DM_TIMEOUT_S; tests shorten it). */
 extern int keelctl_dm_timeout_s;
 
@@ -21,9 +23,11 @@ uint64_t keelctl_disk_needs(const uint8_t *head, size_t len);
  * not a regular file, not whole sectors, shorter than what it holds. */
 int keelctl_disk_check(const struct keelcfg_disk *d, char *why, size_t len);
 /* keel-dm's argv for VM `id` named `name` (argv[max - 1] at most, NULL-terminated; the strings in
- * buf; its console to DIR/NAME.hvc; its readiness byte on ready_fd): its count, or -1 if it does not fit. */
+ * buf; its console to DIR/NAME.hvc and DIR/NAME.hvc.sock; its readiness byte on ready_fd): its count, or -1 if it does not fit. */
 int keelctl_dm_argv(const char *name, uint32_t id, const struct keelcfg *cfg, const char *dir, int ready_fd,
 		    char **argv, size_t max, char *buf, size_t buflen);
+/* The run directory: $KEEL_RUN_DIR or KEELCTL_RUN_DIR. */
+const char *keelctl_run_dir(void);
 /* Starts keel-dm for the VM and waits (KEELCTL_DM_TIMEOUT_S at most) until it serves it: 0 (its
  * pid in *pid), or a negative errno with the reason printed. */
 int keelctl_dm_start(const char *name, uint32_t id, const struct keelcfg *cfg, int *pid);

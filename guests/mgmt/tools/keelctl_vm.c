@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* keelctl's VM lifecycle commands (keelctl.c lists them): create, start, pause, resume, destroy,
- * info, events, console, input, mem. */
+ * info, events, input, mem (console: keelctl_console.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,16 +406,6 @@ static int info(struct keel *k, uint32_t id, int json)
 	return 0;
 }
 
-static int console(struct keel *k, uint32_t id)
-{
-	char buf[HC_CONSOLE_MAX];
-	int n;
-
-	while ((n = keel_console_read(k, id, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
-	return n < 0 ? fail("console", NULL, n) : 0;
-}
-
 static int input(struct keel *k, uint32_t id, const char *text)
 {
 	char buf[HC_CONSOLE_MAX];
@@ -471,7 +461,7 @@ int keelctl_vm_command(struct keel *k, int argc, char **argv)
 	if (!strcmp(cmd, "mem"))
 		return argc == 2 || (argc == 3 && json) ? mem(k, json) : 2;
 	if (strcmp(cmd, "start") && strcmp(cmd, "pause") && strcmp(cmd, "resume") && strcmp(cmd, "destroy") &&
-	    strcmp(cmd, "info") && strcmp(cmd, "console") && strcmp(cmd, "input"))
+	    strcmp(cmd, "info") && strcmp(cmd, "input"))
 		return -1;
 	if (argc < 3 ||
 	    (argc > 3 && !(!strcmp(cmd, "info") && argc == 4 && json) && !(!strcmp(cmd, "input") && argc == 4)))
@@ -481,8 +471,6 @@ int keelctl_vm_command(struct keel *k, int argc, char **argv)
 		return fail(cmd, argv[2], err);
 	if (!strcmp(cmd, "info"))
 		return info(k, id, json);
-	if (!strcmp(cmd, "console"))
-		return console(k, id);
 	if (!strcmp(cmd, "input"))
 		return input(k, id, argv[3]);
 	err = !strcmp(cmd, "start")    ? keel_vm_start(k, id)

@@ -28,11 +28,6 @@ int keel_open(const char *path, struct keel **k)
 	return 0;
 }
 
-int keel_fd(const struct keel *k)
-{
-	return k->fd;
-}
-
 void keel_close(struct keel *k)
 {
 	if (!k)
@@ -66,4 +61,9 @@ const char *keel_vm_state_name(uint32_t state)
 	static const char *const names[] = { "created", "running", "paused", "dead" };
 
 	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
+}
+
+int keel_fd(struct keel *k)
+{
+	return k->fd;
 }

@@ -20,9 +20,9 @@ struct keel;
 /* Opens /dev/keel (path NULL) or another node; -ENOENT when keel.ko is not loaded. */
 int keel_open(const char *path, struct keel **k);
 void keel_close(struct keel *k);
-/* The /dev/keel descriptor, for a device model that polls it with other fds: POLLIN when a VM
- * it serves has requests or doorbells (then keel_io_serve with timeout 0 takes them). */
-int keel_fd(const struct keel *k);
+/* The /dev/keel fd, for a program that waits on it with its own fds in one poll() (POLLIN: I/O
+ * requests, then keel_io_serve(..., 0); POLLPRI: events). Owned by k: not to be closed. */
+int keel_fd(struct keel *k);
 /* The hypervisor's hypercall ABI version and the module's ioctl version. */
 int keel_version(struct keel *k, uint32_t *abi, uint32_t *ioctl);
 /* Up to max VMs into out; returns how many VMs there are (may be more than max). */
