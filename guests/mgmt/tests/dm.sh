@@ -68,6 +68,7 @@ else
 	exit 0
 fi
 sed 's/^/dm log: /' $R/g1.dm.log
+check "keel-dm listens on g1's console socket" [ -S $R/g1.hvc.sock ]
 keelctl start g1 || bad "start g1"
 if wait_console g1 "keel-init: virtio: done\|keel-init: FAIL\|Kernel panic" 240; then
 	ok "g1 ran its virtio checks"
@@ -85,6 +86,7 @@ check "g1: hvc0" grep -q 'keel-init: hvc0: wrote hello' /tmp/con.g1
 wait_console g1 "keel-init: done, powering off" 30 >/dev/null
 sleep 1
 check "g1's hvc0 output reached keel-dm" grep -q 'keel-hvc0: hello from' $R/g1.hvc
+check "keelctl console --hvc shows it" sh -c "keelctl console --hvc g1 | grep -q 'keel-hvc0: hello from'"
 sed 's/^/dm log: /' $R/g1.dm.log
 # The guest's writes are in the image, in this VM's tmpfs: the file it wrote is there.
 check "g1's disk changed" sh -c "! cmp -s $G/disk-ext4.img /tmp/d1.img"
@@ -95,6 +97,7 @@ while [ $i -lt 50 ] && [ -n "$(dm_pids)" ]; do
 	i=$((i + 1))
 done
 check "keel-dm ended with its VM" [ -z "$(dm_pids)" ]
+check "and removed its console socket" [ ! -e $R/g1.hvc.sock ]
 sed 's/^/dm log: /' $R/g1.dm.log | tail -n 3
 
 # Faults are contained: two VMs with a disk each, their own keel-dm each; one keel-dm killed ends
