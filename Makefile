@@ -147,7 +147,9 @@ FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 #                      VMs created, run and destroyed at run time (200 cycles, memory back); I/O
 #                      requests served by a device model on 2 vCPUs, doorbells, MSI and INTx, the
 #                      device model killed and the management VM ending; the memory window and its
-#                      revocation; the management hypercalls refused to other VMs
+#                      revocation; the management hypercalls refused to other VMs; keel-dm serving
+#                      a Linux guest's virtio disk, entropy and console from a config file, a
+#                      hostile virtio driver, a killed keel-dm, 50 VMs with keel-dm without a leak
 # and prints each target's wall time at the end (tests/timed.sh), also when one fails.
 # Then CI runs `make DEBUG=1 check-svm`: the SVM suite on the debug build (build-debug/), with
 # ASSERT() and the spinlocks' owner checks live, and the boot test that the owner check catches
