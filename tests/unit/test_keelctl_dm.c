@@ -188,6 +188,56 @@ static struct keelcfg two_disks(void)
 	return cfg;
 }
 
+/* Network cards: keel-dm's --net options, and the checks before anything is made. */
+static void test_vifs(void **state)
+{
+	struct keelcfg cfg;
+	char *argv[40], buf[2048], why[256];
+	const char *want[] = { "--net", "mac=02:00:00:00:00:01,bridge=br0",
+			       "--net", "bridge=br1",
+			       "--net", "mac=02:00:00:00:00:02",
+			       "--net", "--rng" };
+	int n, at = -1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.nr_vifs = 3;
+	memcpy(cfg.vifs[0].mac, "\x02\0\0\0\0\x01", 6);
+	cfg.vifs[0].has_mac = 1;
+	snprintf(cfg.vifs[0].bridge, sizeof(cfg.vifs[0].bridge), "br0");
+	snprintf(cfg.vifs[1].bridge, sizeof(cfg.vifs[1].bridge), "br1");
+	memcpy(cfg.vifs[2].mac, "\x02\0\0\0\0\x02", 6);
+	cfg.vifs[2].has_mac = 1;
+	cfg.nr_vifs = 4; /* the fourth: every default, `--net` alone */
+	n = keelctl_dm_argv("g1", 5, &cfg, "/run/keel", 3, argv, 40, buf, sizeof(buf));
+	assert_true(n > 0);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(argv[i], "--net")) {
+			at = i;
+			break;
+		}
+	assert_true(at > 0 && at + 8 <= n);
+	for (int i = 0; i < 8; i++)
+		assert_string_equal(argv[at + i], want[i]);
+
+	/* The checks: tun missing; a bridge that is not there; one that is; too many cards. */
+	mkdir(path("sys"), 0755);
+	setenv("KEEL_SYS_NET", path("sys"), 1);
+	setenv("KEEL_DEV_TUN", path("no-tun"), 1);
+	assert_int_equal(keelctl_vif_check(&cfg, 0, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "no-tun is missing: the management VM needs the tun module"));
+	setenv("KEEL_DEV_TUN", "/dev/null", 1); /* a character device, as /dev/net/tun is */
+	assert_int_equal(keelctl_vif_check(&cfg, 0, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "bridge br0 does not exist in the management VM"));
+	mkdir(path("sys/br0"), 0755);
+	mkdir(path("sys/br0/bridge"), 0755);
+	assert_int_equal(keelctl_vif_check(&cfg, 0, why, sizeof(why)), 0);
+	assert_int_equal(keelctl_vif_check(&cfg, 2, why, sizeof(why)), 0); /* no bridge named */
+	assert_int_equal(keelctl_vif_check(&cfg, 4, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "at most 4 network cards"));
+	unsetenv("KEEL_SYS_NET");
+	unsetenv("KEEL_DEV_TUN");
+}
+
 static void test_argv(void **state)
 {
 	struct keelcfg cfg = two_disks();
@@ -310,7 +360,7 @@ int main(void)
 		cmocka_unit_test(test_disk_not_sectors),   cmocka_unit_test(test_disk_ext4_truncated),
 		cmocka_unit_test(test_disk_mbr_truncated), cmocka_unit_test(test_argv),
 		cmocka_unit_test(test_start_ready),	   cmocka_unit_test(test_start_fails),
-		cmocka_unit_test(test_start_never_ready),
+		cmocka_unit_test(test_start_never_ready),  cmocka_unit_test(test_vifs),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -113,3 +113,33 @@ bad:
 	close(fd);
 	return -1;
 }
+
+int keelctl_vif_check(const struct keelcfg *cfg, uint32_t i, char *why, size_t len)
+{
+	const char *net = getenv("KEEL_SYS_NET") ? getenv("KEEL_SYS_NET") : "/sys/class/net";
+	const char *tun = getenv("KEEL_DEV_TUN") ? getenv("KEEL_DEV_TUN") : "/dev/net/tun";
+	const struct keelcfg_vif *v = &cfg->vifs[i];
+	char path[128];
+	struct stat st;
+
+	if (i >= KEELCTL_NETS_MAX) {
+		snprintf(why, len, "at most %u network cards (keel-dm's limit)", KEELCTL_NETS_MAX);
+		return -1;
+	}
+	/* keel-dm would fail at its start; the config is the place to say so. */
+	if (stat(tun, &st) || !S_ISCHR(st.st_mode)) {
+		snprintf(why, len, "%s is missing: the management VM needs the tun module", tun);
+		return -1;
+	}
+	if (v->bridge[0]) {
+		snprintf(path, sizeof(path), "%s/%s/bridge", net, v->bridge);
+		if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
+			snprintf(why, len,
+				 "bridge %s does not exist in the management VM (make it first: ip link add %s type "
+				 "bridge; ip link set %s up)",
+				 v->bridge, v->bridge, v->bridge);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -47,6 +47,20 @@ int keelctl_dm_argv(const char *name, uint32_t id, const struct keelcfg *cfg, co
 		ARG("--disk");
 		ARG("%s%s,serial=%s-%s", d->path, d->readonly ? ",ro" : "", name, d->vdev);
 	}
+	for (uint32_t i = 0; i < cfg->nr_vifs && i < KEELCFG_LIST_MAX; i++) {
+		const struct keelcfg_vif *v = &cfg->vifs[i];
+		const uint8_t *m = v->mac;
+
+		/* keel-dm's defaults otherwise: a MAC from the VM's name, TAP kd<id>.<n>, no bridge. */
+		ARG("--net");
+		if (v->has_mac && v->bridge[0])
+			ARG("mac=%02x:%02x:%02x:%02x:%02x:%02x,bridge=%s", m[0], m[1], m[2], m[3], m[4], m[5],
+			    v->bridge);
+		else if (v->has_mac)
+			ARG("mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		else if (v->bridge[0])
+			ARG("bridge=%s", v->bridge);
+	}
 	ARG("--rng");
 	ARG("--console");
 	ARG("--console-log");

@@ -22,6 +22,11 @@ uint64_t keelctl_disk_needs(const uint8_t *head, size_t len);
 /* 0, or -1 with why filled ("PATH: ..."): missing, unreadable, read-only for a read-write disk,
  * not a regular file, not whole sectors, shorter than what it holds. */
 int keelctl_disk_check(const struct keelcfg_disk *d, char *why, size_t len);
+/* Network cards (vif): at most KEELCTL_NETS_MAX (keel-dm's DM_NET_MAX), /dev/net/tun present
+ * ($KEEL_DEV_TUN), the bridge named there exists (/sys/class/net/BR/bridge; $KEEL_SYS_NET). 0,
+ * or -1 with why filled. */
+#define KEELCTL_NETS_MAX 4
+int keelctl_vif_check(const struct keelcfg *cfg, uint32_t i, char *why, size_t len);
 /* keel-dm's argv for VM `id` named `name` (argv[max - 1] at most, NULL-terminated; the strings in
  * buf; its console to DIR/NAME.hvc and DIR/NAME.hvc.sock; its readiness byte on ready_fd): its count, or -1 if it does not fit. */
 int keelctl_dm_argv(const char *name, uint32_t id, const struct keelcfg *cfg, const char *dir, int ready_fd,

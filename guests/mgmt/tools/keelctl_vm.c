@@ -180,8 +180,12 @@ static int args_from_file(const char *file, struct keelcfg *cfg, struct create_a
 		if (keelctl_disk_check(&cfg->disks[i], why, sizeof(why)))
 			return refuse(file, cfg, KEELCFG_DISK, why);
 	}
-	if (cfg->nr_vifs)
-		return refuse(file, cfg, KEELCFG_VIF, "virtio network devices need keel-dm, not built yet");
+	for (uint32_t i = 0; i < cfg->nr_vifs; i++) {
+		char why[256];
+
+		if (keelctl_vif_check(cfg, i, why, sizeof(why)))
+			return refuse(file, cfg, KEELCFG_VIF, why);
+	}
 	for (unsigned i = 0; i < 3; i++)
 		if ((i == 0 ? cfg->on_poweroff : i == 1 ? cfg->on_reboot : cfg->on_crash) != KEELCFG_PRESERVE)
 			return refuse(file, cfg, on[i],
@@ -253,7 +257,7 @@ static int create_vm(struct keel *k, struct create_args *a)
 		goto undo;
 	}
 	/* Its device model serves it before it can run: `keelctl start` comes after this. */
-	if (a->cfg && a->cfg->nr_disks) {
+	if (a->cfg && (a->cfg->nr_disks || a->cfg->nr_vifs)) {
 		int pid;
 
 		if (keelctl_dm_start(p->name, id, a->cfg, &pid))
