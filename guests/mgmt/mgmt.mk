@@ -24,7 +24,7 @@ MGMT_IO_GUESTS := $(B)/guests/ioreq.elf
 MGMT_INPUTS := $(wildcard guests/mgmt/tests/*.sh) guests/mgmt/mkmgmt.sh guests/mgmt/init $(wildcard guests/mgmt/keel/* guests/mgmt/keel/compat/*) \
 	$(wildcard guests/mgmt/tools/*.[ch]) $(wildcard guests/mgmt/dm/*) vmm/dev/vpci_dev.c vmm/dev/vpci_dev.h \
 	kernel/types.h kernel/lib/string.h \
-	vmm/public/keel_hypercall.h guests/linux/mkcpio.py guests/linux/debs.sh
+	vmm/public/keel_hypercall.h guests/linux/mkcpio.py guests/linux/debs.sh guests/linux/kmods.py
 
 # The guest tests of check-mgmt (tests/guests/).
 MGMT_TESTS := test_mgmt.py test_mgmt_vm.py test_mgmt_window.py test_mgmt_io.py test_mgmt_dm.py

@@ -107,9 +107,40 @@ WORK=$(mktemp -d "$OUT/work.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 dpkg -x "$bdeb" "$WORK/busybox"
 busybox="$WORK/busybox/bin/busybox"
+# The stock kernel's modules the management VM loads at start for keel-dm's network cards: tun
+# (TAP devices) and bridge, with what they need, resolved from the linux-image package's own
+# dependency records (guests/linux/kmods.py, as for the virtio guest) and extracted from it.
+NET_MODULES=(tun bridge)
+kdeb=""
+for f in "$LINUX/debs/${kpkg}_"*.deb; do
+	if [ -f "$f" ] && [ "$(dpkg-deb -f "$f" Version)" = "$kver" ]; then kdeb=$f; fi
+done
+[ -n "$kdeb" ] || die "no $kpkg $kver .deb in $LINUX/debs (make linux-guest)"
+dpkg-deb --fsys-tarfile "$kdeb" | "$PYTHON" "$ROOT/guests/linux/kmods.py" index "$WORK/kindex"
+"$PYTHON" "$ROOT/guests/linux/kmods.py" resolve "$WORK/kindex" "${NET_MODULES[@]}" >"$WORK/korder"
+"$PYTHON" "$ROOT/guests/linux/kmods.py" check "$WORK/kindex" "$WORK/korder" "${NET_MODULES[@]}"
+mkdir -p "$WORK/kroot"
+dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$WORK/kroot" -T <(sed "s#^#./lib/modules/$release/#" "$WORK/korder")
+kmoddir="$WORK/kroot/lib/modules/$release"
+while read -r m; do
+	case $m in
+	*.ko.xz) xz -d "$kmoddir/$m" ;;
+	*.ko) ;;
+	*) die "cannot store module $m (only .ko and .ko.xz are handled)" ;;
+	esac
+done <"$WORK/korder"
+sed 's/\.ko\.xz$/.ko/' "$WORK/korder" >"$kmoddir/load-order"
 # The list of the initramfs carrying the test guests $@.
 initramfs_list() {
 	busybox_initramfs_list "$busybox" "$HERE/init"
+	# Not in the small one (initramfs-io: no keel-dm network there, and Bochs reads it slowly).
+	if [ "$NET" = 1 ]; then
+		echo "dir /lib/modules/$release 0755 0 0"
+		echo "file /lib/modules/$release/load-order $kmoddir/load-order 0644 0 0"
+		while read -r m; do
+			echo "file /lib/modules/$release/$(basename "$m") $kmoddir/$m 0644 0 0"
+		done <"$kmoddir/load-order"
+	fi
 	echo "file /lib/modules/keel.ko $OUT/keel.ko 0644 0 0"
 	echo "file /usr/sbin/keelctl $OUT/keelctl 0755 0 0"
 	for prog in "${progs[@]}"; do echo "file /usr/sbin/$prog $OUT/$prog 0755 0 0"; done
@@ -133,9 +164,9 @@ mkinitramfs() { # OUTPUT GUEST...
 	mv -f "$out.tmp" "$out"
 }
 # shellcheck disable=SC2086 # lists of paths without blanks
-mkinitramfs "$OUT/initramfs.cpio.gz" ${MGMT_GUESTS:-}
+NET=1 mkinitramfs "$OUT/initramfs.cpio.gz" ${MGMT_GUESTS:-}
 # A small one with only MGMT_IO_GUESTS (no Linux guest) for the basic I/O-request test on Bochs,
 # whose BIOS GRUB loads each MiB of a module in about 2 s (tests/guests/test_mgmt_io_bochs.py).
 # shellcheck disable=SC2086
-mkinitramfs "$OUT/initramfs-io.cpio.gz" ${MGMT_IO_GUESTS:-}
+NET=0 mkinitramfs "$OUT/initramfs-io.cpio.gz" ${MGMT_IO_GUESTS:-}
 log "keel.ko for $release (built with $kcc), keelctl, initramfs (and initramfs-io) -> $OUT"

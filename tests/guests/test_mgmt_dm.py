@@ -20,7 +20,7 @@ CHECKS = [
     "a missing disk is refused", "a read-only disk given read-write is refused", "a truncated disk is refused",
     "create g1 with keel-dm", "g1 ran its virtio checks", "g1: no FAIL", "g1: the virtio modules loaded",
     "g1: its disk is vda", "g1: read the image's file", "g1: wrote and read back its disk", "g1: hwrng",
-    "g1: hvc0", "g1's hvc0 output reached keel-dm", "keelctl console --hvc shows it",
+    "g1: hvc0", "g1: its network card", "g1: pinged the management VM through the bridge", "g1's hvc0 output reached keel-dm", "keelctl console --hvc shows it",
     "keel-dm listens on g1's console socket", "and removed its console socket", "g1's disk changed", "keel-dm ended with its VM",
     "a hostile guest ends by itself (its checks passed)", "its keel-dm stopped only when its VM ended",
     "a killed keel-dm ends its VM with the reason", "the other VM still runs", "the other keel-dm still serves",

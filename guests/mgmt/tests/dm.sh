@@ -57,7 +57,11 @@ check "a read-only disk given read-write is refused" refused ro "/tmp/ro.img,raw
 head -c 4194304 /tmp/d1.img >/tmp/short.img
 check "a truncated disk is refused" refused short "/tmp/short.img,raw,xvda,rw" "truncated"
 
+# A bridge for g1's network card, with an address for the management VM on it: g1 pings it.
+brctl addbr br0 && ip addr add 10.0.0.1/24 dev br0 && ip link set br0 up || bad "bridge br0"
 cfg /tmp/g1.cfg "/tmp/d1.img,raw,xvda,rw"
+sed -i 's#^extra = "\(.*\)"#extra = "\1 keelip=10.0.0.2/24 keelpeer=10.0.0.1"#' /tmp/g1.cfg
+echo 'vif = [ "bridge=br0,mac=02:4b:00:00:00:01" ]' >>/tmp/g1.cfg
 out=$(keelctl create /tmp/g1.cfg 2>&1)
 echo "create: $out"
 if echo "$out" | grep -q 'created g1: id [0-9]*, keel-dm pid [0-9]*'; then
@@ -83,6 +87,8 @@ check "g1: read the image's file" grep -q 'keel-init: vda: hello.txt: keel ext4 
 check "g1: wrote and read back its disk" grep -q 'keel-init: vda: ext4 mounted, wrote 4 MiB, sha256 ok' /tmp/con.g1
 check "g1: hwrng" grep -q 'keel-init: hwrng: 64 bytes' /tmp/con.g1
 check "g1: hvc0" grep -q 'keel-init: hvc0: wrote hello' /tmp/con.g1
+check "g1: its network card" grep -q 'keel-init: net: eth0 02:4b:00:00:00:01 10.0.0.2/24' /tmp/con.g1
+check "g1: pinged the management VM through the bridge" grep -q 'keel-init: net: ping 10.0.0.1: 3 packets received' /tmp/con.g1
 wait_console g1 "keel-init: done, powering off" 30 >/dev/null
 sleep 1
 check "g1's hvc0 output reached keel-dm" grep -q 'keel-hvc0: hello from' $R/g1.hvc
