@@ -6,15 +6,8 @@
 # "FAIL NAME: why"; "measure ..." lines carry numbers for the test to check again.
 G=/usr/share/keel/guests
 
-ok() { echo "ok $*"; }
-bad() { echo "FAIL $*"; }
-# check NAME COMMAND...: ok if the command succeeds.
-check() {
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
-field() { sed -n "s/.*\"$1\": \"*\([^,\"}]*\).*/\1/p"; }
+# shellcheck source=../lib/keeltest.sh
+. /usr/share/keel/lib/keeltest.sh # ok, bad, check, field, wait_console, wait_event
 state_of() { keelctl info "$1" --json 2>/dev/null | field state; }
 is_state() { [ "$(state_of "$1")" = "$2" ]; }
 keel_free() { keelctl mem --json | field free_bytes; }
@@ -23,29 +16,6 @@ mem_free_kb() {
 	echo 3 >/proc/sys/vm/drop_caches
 	awk '/^MemFree:/ {print $2}' /proc/meminfo
 }
-# wait_console VM PATTERN: what the VM printed, gathered in /tmp/con.VM, shows PATTERN within 20 s.
-wait_console() {
-	local i=0
-	while [ $i -lt 200 ]; do
-		keelctl console "$1" >>"/tmp/con.$1"
-		grep -q "$2" "/tmp/con.$1" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-# wait_event PATTERN: an event line matching PATTERN arrives within 30 s (keelctl events --wait,
-# woken by the event upcall; all of them gathered in /tmp/events).
-wait_event() {
-	local i=0
-	while [ $i -lt 30 ]; do
-		grep -q "$1" /tmp/events && return 0
-		timeout 10 keelctl events --wait --json >>/tmp/events
-		i=$((i + 1))
-	done
-	grep -q "$1" /tmp/events
-}
-
 : >/tmp/events
 keelctl events --json >>/tmp/events # what came before (the module's upcall check)
 echo "mem at start: $(keelctl mem)"

@@ -29,15 +29,22 @@
 #include "keelctl.h"
 #include "libkeel.h"
 
-static int usage(void)
+/* The usage text on f; keelctl help prints it on stdout (status 0), a bad command on stderr (2). */
+static void usage_to(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 		"usage: keelctl version | list [--json] | create FILE | create NAME --mem SIZE --vcpus N [--weight W] "
 		"[--cap PCT]\n"
 		"         [--cpus SET[/SET...]] --kernel FILE [--module FILE[:CMDLINE]]... [--linux [--initrd FILE]]\n"
 		"         [--cmdline S] | start|pause|resume|destroy VM | info VM [--json] | events [--wait] [--json]\n"
 		"         | console [--once | --interactive] [--hvc] VM | input VM TEXT | mem [--json]\n"
-		"         | top [-d SECONDS] [-n ITERATIONS] [-b]\n");
+		"         | top [-d SECONDS] [-n ITERATIONS] [-b] | help\n"
+		"Commands and config keys: docs/mgmt.md.\n");
+}
+
+static int usage(void)
+{
+	usage_to(stderr);
 	return 2;
 }
 
@@ -104,6 +111,10 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		return usage();
+	if (argc == 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage_to(stdout);
+		return 0;
+	}
 	err = keel_open(NULL, &k);
 	if (err) {
 		fprintf(stderr, "keelctl: %s: %s%s\n", KEEL_DEVICE, strerror(-err),
