@@ -150,9 +150,10 @@ wait_gone() {
 }
 # proc_gone PID: no such process, or a zombie nobody has reaped yet.
 proc_gone() { [ -n "$1" ] && { [ ! -e "/proc/$1" ] || grep -q ') Z' "/proc/$1/stat" 2>/dev/null; }; }
+# wait_proc_gone PID [TENTHS]: within TENTHS/10 s (default 10 s).
 wait_proc_gone() {
 	local i=0
-	while [ $i -lt 100 ]; do
+	while [ $i -lt "${2:-100}" ]; do
 		proc_gone "$1" && return 0
 		sleep 0.1
 		i=$((i + 1))
@@ -194,9 +195,12 @@ on_reboot = "restart"
 EOC
 out=$(keelctl create /tmp/rb.cfg 2>&1)
 echo "create rb: $out"
+pid=$(cat /run/keel/rb.mon.pid)
 rm -f /tmp/rb.cfg
 keelctl start rb || bad "start rb"
-check "on_reboot restart: the restart-loop guard ends it" wait_gone rb 1800
+# Between a destroy and the create the VM is in no list: the monitor's end is the sign.
+ended_for_good() { wait_proc_gone "$1" 1800 && ! keelctl info "$2" >/dev/null 2>&1; }
+check "on_reboot restart: the restart-loop guard ends it" ended_for_good "$pid" rb
 keelctl events --json >>/tmp/events
 monlog rb | sed 's/^/rb.mon.log: /'
 ids=$(grep '"name": "rb", "event": "reset"' /tmp/events | sed 's/.*"id": \([0-9]*\),.*/\1/' | sort -u | wc -l)
