@@ -32,7 +32,7 @@ CHECKS = [
     "on_reboot restart: the restart-loop guard ends it", "on_reboot restart: back under a new id after each reset",
     "on_reboot restart: each restart has its keel-dm", "on_reboot restart: the guard says why it stopped",
     "on_crash destroy: the crashed VM leaves the list by itself", "on_crash destroy: the monitor says why",
-    "keelctl destroy of a VM with a monitor", "its monitor stopped first", "a VM destroyed with its monitor stays gone",
+    "keelctl info shows the monitor and its actions", "keelctl destroy of a VM with a monitor", "its monitor stopped first", "a VM destroyed with its monitor stays gone",
     "its monitor ended",
     "a VM larger than free memory is refused", "nothing left of it", "200 VMs: each destroyed (events)",
     "200 VMs: none left in the list", "200 VMs: Keel's free memory is back",

@@ -337,6 +337,7 @@ static void test_process(void **state)
 	struct keelctl_mon m = mon(KEELCFG_DESTROY, KEELCFG_RESTART, KEELCFG_RESTART);
 	char buf[4096], path[256];
 	int caller[2], status, pid, fd;
+	struct keelctl_mon_info info;
 	struct pollfd p;
 
 	assert_non_null(mkdtemp(dir));
@@ -356,6 +357,11 @@ static void test_process(void **state)
 
 	read_file("vm1.mon.pid", buf, sizeof(buf));
 	assert_int_equal(atoi(buf), pid);
+	assert_int_equal(keelctl_mon_query("vm1", &info), 1); /* what keelctl info shows */
+	assert_int_equal(info.pid, pid);
+	assert_string_equal(info.on_poweroff, "destroy");
+	assert_string_equal(info.on_reboot, "restart");
+	assert_string_equal(info.on_crash, "restart");
 	snprintf(path, sizeof(path), "%s/vm1.mon.pid", dir);
 	fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
@@ -372,7 +378,8 @@ static void test_process(void **state)
 	assert_non_null(strstr(buf, "keelctl monitor vm1: watching id 5: on_poweroff = \"destroy\", on_reboot = "
 				    "\"restart\", on_crash = \"restart\""));
 	assert_non_null(strstr(buf, "keelctl monitor vm1: id 5: stopped (SIGTERM)"));
-	assert_int_equal(keelctl_mon_stop("vm1"), 0);	/* none runs: a stale pid file is ignored */
+	assert_int_equal(keelctl_mon_stop("vm1"), 0); /* none runs: a stale pid file is ignored */
+	assert_int_equal(keelctl_mon_query("vm1", &info), 0);
 	assert_int_equal(keelctl_mon_stop("other"), 0); /* no pid file */
 	assert_int_equal(keelctl_mon_stop("../x"), 0);
 

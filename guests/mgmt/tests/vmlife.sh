@@ -224,6 +224,7 @@ keelctl create /tmp/mi.cfg >/dev/null || bad "create mi"
 pid=$(cat /run/keel/mi.mon.pid)
 keelctl start mi || bad "start mi"
 wait_console mi "cpus halted" || bad "mi not running"
+check "keelctl info shows the monitor and its actions" sh -c "keelctl info mi --json | grep -q '\"monitor\": {\"pid\": $pid, \"on_poweroff\": \"restart\", \"on_reboot\": \"restart\", \"on_crash\": \"restart\"}' && keelctl info mi | grep -q 'monitor pid $pid: on_poweroff restart'"
 check "keelctl destroy of a VM with a monitor" keelctl destroy mi
 check "its monitor stopped first" sh -c "grep -q 'stopped (SIGTERM)' /run/keel/mi.mon.log"
 sleep 2

@@ -277,8 +277,9 @@ static void pid_path(char *buf, size_t len, const char *name)
 /* The monitor's side: DIR/NAME.mon.pid locked and its pid in it. 0 or -1. The monitor of an
  * earlier VM of that name ends within its poll once that VM is gone: wait for it that long. */
 #define MON_LOCK_WAIT_MS 5000
-static int take_pid_file(const char *name)
+static int take_pid_file(const struct keelcfg *cfg)
 {
+	const char *name = cfg->name;
 	char path[KEELCFG_PATH_MAX + 64];
 	int fd;
 
@@ -297,7 +298,9 @@ static int take_pid_file(const char *name)
 		}
 		sleep_ms(10);
 	}
-	if (ftruncate(fd, 0) || dprintf(fd, "%d\n", (int)getpid()) < 0) {
+	if (ftruncate(fd, 0) ||
+	    dprintf(fd, "%d\non_poweroff=%s on_reboot=%s on_crash=%s\n", (int)getpid(), action_name(cfg->on_poweroff),
+		    action_name(cfg->on_reboot), action_name(cfg->on_crash)) < 0) {
 		fprintf(stderr, "keelctl monitor: %s: %s\n", path, strerror(errno));
 		close(fd);
 		return -1;
@@ -370,7 +373,7 @@ int keelctl_mon_start(struct keel *k, struct keelctl_mon *m)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
 		signal(SIGPIPE, SIG_IGN);
-		lock = take_pid_file(name);
+		lock = take_pid_file(m->cfg);
 		if (lock < 0)
 			_exit(1);
 		if (write(p[1], "", 1) != 1)
@@ -437,4 +440,29 @@ int keelctl_mon_stop(const char *name)
 		}
 		sleep_ms(10);
 	}
+}
+
+int keelctl_mon_query(const char *name, struct keelctl_mon_info *out)
+{
+	char path[KEELCFG_PATH_MAX + 64], buf[128];
+	int fd, held;
+	ssize_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!name[0] || strchr(name, '/'))
+		return 0;
+	pid_path(path, sizeof(path), name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	held = flock(fd, LOCK_SH | LOCK_NB) != 0;
+	if (!held)
+		flock(fd, LOCK_UN);
+	n = held ? pread(fd, buf, sizeof(buf) - 1, 0) : 0;
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return sscanf(buf, "%d on_poweroff=%9s on_reboot=%9s on_crash=%9s", &out->pid, out->on_poweroff, out->on_reboot,
+		      out->on_crash) == 4;
 }

@@ -78,6 +78,14 @@ uint64_t keelctl_mon_clock_ns(void);
  * DIR/NAME.mon.log, no other fd of the caller's) and waits until it holds DIR/NAME.mon.pid: its
  * pid, or a negative errno (said on stderr). k stays the caller's. */
 int keelctl_mon_start(struct keel *k, struct keelctl_mon *m);
+/* What NAME.mon.pid says while its monitor runs (its pid, then its actions on one line:
+ * "on_poweroff=A on_reboot=A on_crash=A"). */
+struct keelctl_mon_info {
+	int pid;
+	char on_poweroff[10], on_reboot[10], on_crash[10];
+};
+/* 1 with *out filled if a monitor runs for NAME (it holds the lock), else 0. */
+int keelctl_mon_query(const char *name, struct keelctl_mon_info *out);
 /* Stops NAME's monitor, if one runs, and waits until it has ended: 1 if it did, 0 if none ran,
  * a negative errno if it is still there after KEELCTL_MON_STOP_MS. */
 int keelctl_mon_stop(const char *name);

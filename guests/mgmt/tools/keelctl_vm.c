@@ -454,8 +454,9 @@ static int info(struct keel *k, uint32_t id, int json)
 					       "unknown" };
 	static const char *const ends[] = { "", "exited", "poweroff", "reset", "crashed", "destroyed" };
 	struct keel_vm_detail d;
+	struct keelctl_mon_info mon;
 	char name[KEEL_VM_NAME_MAX], reason[sizeof(d.reason)];
-	int err = keel_vm_info(k, id, &d);
+	int err = keel_vm_info(k, id, &d), has_mon;
 
 	if (err)
 		return fail("info", NULL, err);
@@ -463,6 +464,7 @@ static int info(struct keel *k, uint32_t id, int json)
 	name[sizeof(name) - 1] = '\0';
 	memcpy(reason, d.reason, sizeof(reason));
 	reason[sizeof(reason) - 1] = '\0';
+	has_mon = keelctl_mon_query(name, &mon);
 	if (json) {
 		printf("{\"id\": %u, \"name\": \"", d.info.id);
 		json_name(name);
@@ -483,7 +485,12 @@ static int info(struct keel *k, uint32_t id, int json)
 		printf("}, \"vcpu_run_ns\": [");
 		for (uint32_t i = 0; i < d.info.vcpus && i < KEEL_VM_MAX_VCPUS; i++)
 			printf("%s%llu", i ? ", " : "", (unsigned long long)d.vcpu_run_ns[i]);
-		printf("]}\n");
+		if (has_mon)
+			printf("], \"monitor\": {\"pid\": %d, \"on_poweroff\": \"%s\", \"on_reboot\": \"%s\", "
+			       "\"on_crash\": \"%s\"}}\n",
+			       mon.pid, mon.on_poweroff, mon.on_reboot, mon.on_crash);
+		else
+			printf("], \"monitor\": null}\n");
 		return 0;
 	}
 	printf("vm %s (id %u): %s, %u vCPU%s, %llu MiB, %llu exits, %llu ms of CPU\n", name, d.info.id,
@@ -493,6 +500,9 @@ static int info(struct keel *k, uint32_t id, int json)
 	if (d.info.state == KEEL_VM_DEAD)
 		printf("  ended: %s%s%s (status %u)\n", d.end < 6 ? ends[d.end] : "?", reason[0] ? ": " : "", reason,
 		       d.status);
+	if (has_mon)
+		printf("  monitor pid %d: on_poweroff %s, on_reboot %s, on_crash %s\n", mon.pid, mon.on_poweroff,
+		       mon.on_reboot, mon.on_crash);
 	for (unsigned r = 0; r < sizeof(reasons) / sizeof(reasons[0]); r++)
 		if (d.exits_by_reason[r])
 			printf("  exits %-12s %llu\n", reasons[r], (unsigned long long)d.exits_by_reason[r]);
