@@ -148,8 +148,11 @@ wait_gone() {
 	done
 	return 1
 }
-# proc_gone PID: no such process, or a zombie nobody has reaped yet.
-proc_gone() { [ -n "$1" ] && { [ ! -e "/proc/$1" ] || grep -q ') Z' "/proc/$1/stat" 2>/dev/null; }; }
+# proc_gone PID: no such process, or a zombie nobody has reaped yet (false if PID is no number).
+proc_gone() {
+	case $1 in '' | *[!0-9]*) return 1 ;; esac
+	[ ! -e "/proc/$1" ] || grep -q ') Z' "/proc/$1/stat" 2>/dev/null
+}
 # wait_proc_gone PID [TENTHS]: within TENTHS/10 s (default 10 s).
 wait_proc_gone() {
 	local i=0
@@ -172,7 +175,7 @@ EOC
 out=$(keelctl create /tmp/po.cfg 2>&1)
 echo "create po: $out"
 check "on_poweroff destroy: create starts a monitor" sh -c "echo '$out' | grep -q 'created po: id [0-9]*, monitor pid [0-9]* (log: /run/keel/po.mon.log)'"
-pid=$(cat /run/keel/po.mon.pid)
+pid=$(head -n 1 /run/keel/po.mon.pid)
 keelctl start po || bad "start po"
 wait_console po "echo: ready" || bad "po not ready"
 keelctl input po quit || bad "input po"
@@ -195,7 +198,7 @@ on_reboot = "restart"
 EOC
 out=$(keelctl create /tmp/rb.cfg 2>&1)
 echo "create rb: $out"
-pid=$(cat /run/keel/rb.mon.pid)
+pid=$(head -n 1 /run/keel/rb.mon.pid)
 rm -f /tmp/rb.cfg
 keelctl start rb || bad "start rb"
 # Between a destroy and the create the VM is in no list: the monitor's end is the sign.
@@ -221,7 +224,7 @@ monlog tf | sed 's/^/tf.mon.log: /'
 # the destroy is no crash to restart; status 0, the VM and its monitor gone for good.
 printf 'name = "mi"\nmemory = 4\nkernel = "%s/idle.elf"\non_poweroff = "restart"\non_reboot = "restart"\non_crash = "restart"\n' "$G" >/tmp/mi.cfg
 keelctl create /tmp/mi.cfg >/dev/null || bad "create mi"
-pid=$(cat /run/keel/mi.mon.pid)
+pid=$(head -n 1 /run/keel/mi.mon.pid)
 keelctl start mi || bad "start mi"
 wait_console mi "cpus halted" || bad "mi not running"
 check "keelctl info shows the monitor and its actions" sh -c "keelctl info mi --json | grep -q '\"monitor\": {\"pid\": $pid, \"on_poweroff\": \"restart\", \"on_reboot\": \"restart\", \"on_crash\": \"restart\"}' && keelctl info mi | grep -q 'monitor pid $pid: on_poweroff restart'"
