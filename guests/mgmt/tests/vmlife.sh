@@ -233,6 +233,32 @@ check "its monitor stopped first" sh -c "grep -q 'stopped (SIGTERM)' /run/keel/m
 sleep 2
 check "a VM destroyed with its monitor stays gone" sh -c "! keelctl info mi >/dev/null 2>&1"
 check "its monitor ended" wait_proc_gone "$pid"
+
+# keelctl destroy racing with a restart: an echo guest with on_poweroff = "restart" is told
+# "quit" (it exits with 0) and destroyed 0 to 1 s later, before, while or after its monitor
+# destroys, creates and starts it again: status 0 each time, and no VM comes back.
+rc_all=0
+pids=
+for d in 0 0.2 0.4 0.7 1; do
+	n=rr${d#*.}
+	printf 'name = "%s"\nmemory = 8\nkernel = "%s/echo.elf"\non_poweroff = "restart"\n' "$n" "$G" >/tmp/rr.cfg
+	keelctl create /tmp/rr.cfg >/dev/null || bad "create $n"
+	pids="$pids $(head -n 1 "/run/keel/$n.mon.pid")"
+	keelctl start "$n" || bad "start $n"
+	wait_console "$n" "echo: ready" || bad "$n not ready"
+	keelctl input "$n" quit || bad "input $n"
+	sleep "$d"
+	keelctl destroy "$n" 2>/tmp/rr.err
+	rc=$?
+	echo "destroy $d s after quit: exit $rc $(cat /tmp/rr.err)"
+	[ $rc -eq 0 ] || rc_all=$rc
+done
+check "keelctl destroy during a restart: status 0" [ $rc_all -eq 0 ]
+sleep 2
+check "keelctl destroy during a restart: no VM comes back" sh -c "! keelctl list | grep -q ' rr'"
+ended_all() { for p in $pids; do wait_proc_gone "$p" || return 1; done; }
+check "keelctl destroy during a restart: the monitors ended" ended_all
+for d in 0 0.2 0.4 0.7 1; do monlog "rr${d#*.}" | sed "s/^/rr${d#*.}.mon.log: /"; done
 keelctl events --json >>/tmp/events
 
 # Too large for Keel's free memory: refused, clearly, and nothing left behind.
