@@ -11,7 +11,7 @@ MGMT_DIR := $(B)/mgmt
 MGMT_GUEST := $(MGMT_DIR)/keel.ko $(MGMT_DIR)/keelctl $(MGMT_DIR)/initramfs.cpio.gz $(MGMT_DIR)/initramfs-io.cpio.gz
 # Test guests the management VM creates at run time, carried in its initramfs.
 MGMT_GUESTS := $(B)/guests/idle.elf
-MGMT_GUESTS += $(B)/guests/echo.elf $(B)/guests/reset.elf
+MGMT_GUESTS += $(B)/guests/echo.elf $(B)/guests/reset.elf $(B)/guests/triple_fault.elf
 # The I/O-request test guest, created at run time by guests/mgmt/tests/ioreq.sh.
 MGMT_GUESTS += $(B)/guests/ioreq.elf
 # A Linux guest created at run time (vmlife.sh): Keel's Linux test kernel and initramfs.

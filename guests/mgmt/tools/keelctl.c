@@ -6,8 +6,10 @@
  *   keelctl create NAME --mem SIZE --vcpus N [--weight W] [--cap PCT] [--cpus SET[/SET...]]
  *           --kernel FILE [--module FILE[:CMDLINE]]... [--linux [--initrd FILE]] [--cmdline S]
  *                          creates and loads a VM (not started; a failed load destroys it)
- *   keelctl create FILE    the same from a config file, xl.cfg's syntax (keelcfg.h, docs/mgmt.md)
- *   keelctl start|pause|resume|destroy VM
+ *   keelctl create FILE    the same from a config file, xl.cfg's syntax (keelcfg.h, docs/mgmt.md);
+ *                          on_poweroff/on_reboot/on_crash other than "preserve" leave a monitor
+ *                          process that destroys or restarts the VM when it ends (keelctl_mon.c)
+ *   keelctl start|pause|resume|destroy VM   (destroy stops the VM's monitor first)
  *   keelctl info VM [--json]   state, how it ended, exits by reason, CPU time per vCPU
  *   keelctl events [--wait] [--json]   the events Keel queued (VM ends and destroys)
  *   keelctl console [--once | --interactive] [--hvc] VM
