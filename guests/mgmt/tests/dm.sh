@@ -110,7 +110,8 @@ check "g2 pinged g1" grep -q 'keel-init: net: ping 10.0.0.2: 3 packets received'
 # What g2 served and what g1 fetched: 4 MiB with one sha256.
 served=$(sed -n 's/.*keel-init: tcp: serving \([0-9]*\) bytes on port 5000, sha256 \([0-9a-f]*\).*/\1 \2/p' /tmp/con.g2 | head -n1)
 fetched=$(sed -n 's/.*keel-init: tcp: fetched \([0-9]*\) bytes from 10.0.0.3:5000, sha256 \([0-9a-f]*\).*/\1 \2/p' /tmp/con.g1 | head -n1)
-echo "tcp: g2 served '$served', g1 fetched '$fetched'"
+echo "tcp: g2 served '$served'" # two lines: Keel's console wraps long ones
+echo "tcp: g1 fetched '$fetched'"
 same_4mib() { [ -n "$served" ] && [ "$served" = "$fetched" ] && [ "${served%% *}" = 4194304 ]; }
 check "g1 fetched 4 MiB from g2 over TCP, sha256 equal" same_4mib
 wait_console g1 "keel-init: done, powering off" 30 >/dev/null
