@@ -6,7 +6,7 @@
 # runs the disk phases, then serves a 1-byte TCP echo; "vb2", created after vb1's disk phases,
 # with a card on br0, runs the TCP round trips against it. Before and after each phase (the guest
 # waits on its COM1 until told to go) every VM's counters are printed from keelctl info --json:
-#   bench snap PHASE before|after VM JSON
+#   bench exits PHASE before|after VM total|REASON COUNT
 # and each phase's result as the guest printed it:  bench result PHASE ...
 # Other lines: "ok NAME" / "FAIL NAME: why"; the end: "vbench done".
 G=/usr/share/keel/guests
@@ -27,13 +27,24 @@ wait_console() {
 	keelctl console "$1" >>"/tmp/con.$1"
 	grep -q "$2" "/tmp/con.$1"
 }
-snap() { # PHASE before|after VM...
+# snap PHASE before|after VM...: every VM's keelctl info --json, into /tmp/snaps as they are (as
+# little work as can be inside a phase's window); printed at the end, one counter a line (a line
+# on this VM's console costs it an exit a character, and Keel splits long lines).
+snap() {
 	p=$1
 	w=$2
 	shift 2
 	for v in mgmt "$@"; do
-		echo "bench snap $p $w $v $(keelctl info "$v" --json 2>&1)"
+		printf '%s %s %s ' "$p" "$w" "$v" >>/tmp/snaps
+		keelctl info "$v" --json >>/tmp/snaps 2>&1
 	done
+}
+print_snaps() {
+	while read -r p w v j; do
+		echo "bench exits $p $w $v total $(echo "$j" | sed -n 's/.*"exits": \([0-9]*\).*/\1/p')"
+		echo "$j" | sed -n 's/.*"exits_by_reason": {\([^}]*\)}.*/\1/p' | tr ',' '\n' | tr -d '" ' |
+			tr ':' ' ' | sed "s/^/bench exits $p $w $v /"
+	done </tmp/snaps
 }
 # phase VM PHASE OTHER-VMS...: wait for the guest to be ready, go, wait for its result line.
 phase() {
@@ -80,6 +91,7 @@ finish() {
 		keelctl destroy "$v" >/dev/null 2>&1
 		[ -f "/tmp/con.$v" ] && grep -a 'keel-init\|keel-bench\|Kernel panic\|BUG' "/tmp/con.$v" | sed "s/^/$v: /"
 	done
+	[ -f /tmp/snaps ] && print_snaps
 	echo "vbench done"
 	exit 0
 }
