@@ -8,11 +8,14 @@
  * spent on it: the guest's driver, Keel, the management VM and keel-dm (the method of
  * ../shared/platform-notes.md, "Yardsticks for device-model performance").
  *
- *   vbench [-w] blk DEVICE          4 KiB random O_DIRECT reads at queue depth 1 (pread, median
- *                                   per request), at depth 32 (Linux AIO, 32 per io_submit, mean
- *                                   per request), sequential 1 MiB O_DIRECT reads (per MiB)
- *   vbench server PORT              1-byte TCP echo, TCP_NODELAY, for one client, then exit
- *   vbench [-w] client ADDR PORT    1-byte TCP request/response round trips (median)
+ *   vbench [-w] blk DEVICE          an empty phase (the measuring method's own exits), then 4 KiB
+ *                                   random O_DIRECT reads at queue depth 1 (pread, median per
+ *                                   request), at depth 32 (Linux AIO, 32 per io_submit, mean per
+ *                                   request), sequential 1 MiB O_DIRECT reads (per MiB)
+ *   vbench server PORT              two TCP connections, then exit: a 1-byte echo (TCP_NODELAY),
+ *                                   then a sink that answers one byte at the sender's EOF
+ *   vbench [-w] client ADDR PORT    1-byte TCP request/response round trips (median), then 16 MiB
+ *                                   sent in 64 KiB writes until the sink's answer (per MiB)
  *
  * With -w each phase first prints "keel-bench: ready PHASE" and waits for a line on stdin, so
  * that whoever drives it (vbench.sh, through keelctl input) can read the VMs' exit counters just
@@ -35,16 +38,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define BLK	    4096u
-#define QD1_WARM    64
-#define QD1_N	    1001
-#define QD32	    32
-#define QD32_WARM   4
-#define QD32_BATCH  64
-#define SEQ_CHUNK   (1u << 20)
-#define NET_WARM    100
-#define NET_N	    1001
-#define MAX_SAMPLES 1001
+#define BLK	     4096u
+#define QD1_WARM     64
+#define QD1_N	     1001
+#define QD32	     32
+#define QD32_WARM    4
+#define QD32_BATCH   64
+#define SEQ_CHUNK    (1u << 20)
+#define NET_WARM     100
+#define NET_N	     1001
+#define STREAM_MIB   16
+#define STREAM_CHUNK 65536
+#define MAX_SAMPLES  1001
 
 static int wait_for_go;
 
@@ -57,7 +62,7 @@ static uint64_t tsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-static void die(const char *what)
+static void __attribute__((noreturn)) die(const char *what)
 {
 	printf("keel-bench: FAIL %s: %s\n", what, strerror(errno));
 	fflush(stdout);
@@ -233,6 +238,9 @@ static int blk(const char *dev)
 	/* Touch the buffer: no page faults inside a measured request. */
 	memset(buf, 0, SEQ_CHUNK);
 	printf("keel-bench: blk %s %lld bytes\n", dev, (long long)bytes);
+	/* Nothing between go and the result: what the counters see here is the method's own cost. */
+	ready("null");
+	printf("keel-bench: null requests 1\n");
 	blk_qd1(fd, buf, (uint64_t)bytes / BLK);
 	blk_qd32(fd, buf, (uint64_t)bytes / BLK);
 	blk_seq(fd, buf, (uint64_t)bytes);
@@ -248,10 +256,24 @@ static void nodelay(int s)
 		die("TCP_NODELAY");
 }
 
+/* The sink: everything until EOF, then one byte back (the sender's end of its timing). */
+static void sink(int c)
+{
+	static char buf[STREAM_CHUNK];
+	ssize_t n;
+	long long total = 0;
+
+	while ((n = read(c, buf, sizeof(buf))) > 0)
+		total += n;
+	if (n < 0 || write(c, "k", 1) != 1)
+		die("sink");
+	printf("keel-bench: server took %lld bytes\n", total);
+}
+
 static int server(int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int one = 1, s = socket(AF_INET, SOCK_STREAM, 0), c;
+	int one = 1, s = socket(AF_INET, SOCK_STREAM, 0);
 	char b;
 	ssize_t n;
 	long count = 0;
@@ -262,46 +284,71 @@ static int server(int port)
 		die("bind");
 	printf("keel-bench: server listening on %d\n", port);
 	fflush(stdout);
-	c = accept(s, NULL, NULL);
-	if (c < 0)
-		die("accept");
-	nodelay(c);
-	while ((n = read(c, &b, 1)) == 1) {
-		if (write(c, &b, 1) != 1)
-			die("server write");
-		count++;
+	for (int conn = 0; conn < 2; conn++) {
+		int c = accept(s, NULL, NULL);
+
+		if (c < 0)
+			die("accept");
+		nodelay(c);
+		if (conn) {
+			sink(c);
+		} else {
+			while ((n = read(c, &b, 1)) == 1) {
+				if (write(c, &b, 1) != 1)
+					die("server write");
+				count++;
+			}
+			printf("keel-bench: server echoed %ld bytes\n", count);
+		}
+		fflush(stdout);
+		close(c);
 	}
-	printf("keel-bench: server echoed %ld bytes\n", count);
-	close(c);
 	close(s);
 	return 0;
 }
 
-static int client(const char *addr, int port)
+static int connect_to(const struct sockaddr_in *a)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int s = -1;
+	/* The server may still be starting: try for a while. */
+	for (int i = 0; i < 100; i++) {
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (s < 0)
+			die("socket");
+		if (!connect(s, (const struct sockaddr *)a, sizeof(*a))) {
+			nodelay(s);
+			return s;
+		}
+		close(s);
+		usleep(100000);
+	}
+	die("connect");
+}
+
+/* The guest's eth0 packets, sent and received (GSO packets count once). */
+static long long eth0_packets(void)
+{
+	static const char *const f[] = { "/sys/class/net/eth0/statistics/tx_packets",
+					 "/sys/class/net/eth0/statistics/rx_packets" };
+	long long total = 0;
+
+	for (int i = 0; i < 2; i++) {
+		FILE *fp = fopen(f[i], "r");
+		long long v = 0;
+
+		if (!fp || fscanf(fp, "%lld", &v) != 1)
+			die(f[i]);
+		fclose(fp);
+		total += v;
+	}
+	return total;
+}
+
+static void round_trips(int s)
+{
 	char b = 'k';
 	uint64_t sum = 0;
 
-	if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) {
-		errno = EINVAL;
-		die(addr);
-	}
-	/* The server may still be starting: try for a while. */
-	for (int i = 0; i < 100; i++) {
-		s = socket(AF_INET, SOCK_STREAM, 0);
-		if (s < 0)
-			die("socket");
-		if (!connect(s, (struct sockaddr *)&a, sizeof(a)))
-			break;
-		close(s);
-		s = -1;
-		usleep(100000);
-	}
-	if (s < 0)
-		die("connect");
-	nodelay(s);
 	ready("net_rr");
 	for (int i = 0; i < NET_WARM + NET_N; i++) {
 		uint64_t t0 = tsc();
@@ -319,6 +366,44 @@ static int client(const char *addr, int port)
 
 	printf("keel-bench: net_rr median %llu mean %llu samples %d requests %d\n",
 	       (unsigned long long)median(samples, NET_N), (unsigned long long)mean, NET_N, NET_WARM + NET_N);
+}
+
+static void stream(int s)
+{
+	static char buf[STREAM_CHUNK];
+	long long p0;
+	char b;
+
+	memset(buf, 'k', sizeof(buf));
+	ready("net_stream");
+	p0 = eth0_packets();
+	uint64_t t0 = tsc();
+
+	for (int i = 0; i < STREAM_MIB * (1 << 20) / STREAM_CHUNK; i++)
+		if (write(s, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			die("stream write");
+	if (shutdown(s, SHUT_WR) || read(s, &b, 1) != 1)
+		die("stream end");
+	uint64_t t = tsc() - t0;
+
+	printf("keel-bench: net_stream per_mib %llu mib %d packets %lld requests %d\n",
+	       (unsigned long long)(t / STREAM_MIB), STREAM_MIB, eth0_packets() - p0, STREAM_MIB);
+}
+
+static int client(const char *addr, int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int s;
+
+	if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) {
+		errno = EINVAL;
+		die(addr);
+	}
+	s = connect_to(&a);
+	round_trips(s);
+	close(s);
+	s = connect_to(&a);
+	stream(s);
 	close(s);
 	return 0;
 }

@@ -3,8 +3,9 @@
 # A 64 MiB raw image of random bytes in this VM's tmpfs, a bridge br0, and two Linux guests made by
 # keelctl create from config files (initramfs-virtio, keelbench= in guests/linux/init, which runs
 # guests/linux/vbench.c): "vb1" with the image as its virtio-blk disk and a network card on br0
-# runs the disk phases, then serves a 1-byte TCP echo; "vb2", created after vb1's disk phases,
-# with a card on br0, runs the TCP round trips against it. Before and after each phase (the guest
+# runs the disk phases, then serves TCP (a 1-byte echo, then a sink); "vb2", created after vb1's
+# disk phases, with a card on br0, runs the TCP round trips and a 16 MiB stream against it. The
+# phase "null" has no requests: its counters are what the method itself costs. Before and after each phase (the guest
 # waits on its COM1 until told to go) every VM's counters are printed from keelctl info --json:
 #   bench exits PHASE before|after VM total|REASON COUNT
 # and each phase's result as the guest printed it:  bench result PHASE ...
@@ -110,7 +111,7 @@ if ! out=$(keelctl create /tmp/vb1.cfg 2>&1) || ! keelctl start vb1; then
 	finish
 fi
 ok "create vb1: $out"
-for p in blk_qd1 blk_qd32 blk_seq; do
+for p in null blk_qd1 blk_qd32 blk_seq; do
 	phase vb1 "$p" || finish
 done
 if ! wait_console vb1 "keel-bench: server listening" 60; then
@@ -124,7 +125,7 @@ if ! out=$(keelctl create /tmp/vb2.cfg 2>&1) || ! keelctl start vb2; then
 	finish
 fi
 ok "create vb2: $out"
-phase vb2 net_rr vb1
+phase vb2 net_rr vb1 && phase vb2 net_stream vb1
 wait_console vb2 "keel-init: bench done" 60 >/dev/null
 wait_console vb1 "keel-init: bench done" 60 >/dev/null
 finish
