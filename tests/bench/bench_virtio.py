@@ -11,8 +11,9 @@ issued (its warm-up included); the window also holds the method's own work (the 
 keelctl input, the management VM polling the guest's console every 0.5 s), which the phase "null"
 (no requests) shows. Not deterministic to the instruction (the guests' timers, ASLR and TCP state
 differ run to run): repeat runs agree within about 1 %. About 3 minutes.
-Run: python3 tests/bench/bench_virtio.py [--reasons] (after make linux-guest-virtio mgmt-guest);
---reasons adds the exits by reason."""
+Run: python3 tests/bench/bench_virtio.py [--reasons] [--from-log] (after make linux-guest-virtio
+mgmt-guest); --reasons adds the exits by reason; --from-log reads the last run's
+build/bench_virtio.log instead of running."""
 import json
 import os
 import re
@@ -45,11 +46,19 @@ def run():
             "-cpu", "EPYC,+svm,+npt", "-smp", "1", "-m", "2048", "-kernel", os.path.join(BUILD, "keel.elf"),
             "-initrd", ",".join(mods),
             "-append", "vm=mgmt,module=0,initrd=1,boot=linux,mem=384M,vcpus=1,mgmt on_finish=poweroff",
-            "-serial", "stdio", "-display", "none", "-net", "none", "-no-reboot"]
+            "-serial", "stdio", "-display", "none", "-net", "none", "-no-reboot",
+            # A hung run can be looked at: socat - UNIX-CONNECT:build/bench_virtio.mon, info registers.
+            "-monitor", "unix:" + os.path.join(BUILD, "bench_virtio.mon") + ",server,nowait"]
     # The whole log, as it comes (a long run can be followed with tail -f).
     log = os.path.join(BUILD, "bench_virtio.log")
     with open(log, "w") as f:
-        subprocess.run(args, stdout=f, stderr=subprocess.STDOUT, timeout=5400)
+        try:
+            # A run takes 3 to 10 minutes on a loaded machine.
+            subprocess.run(args, stdout=f, stderr=subprocess.STDOUT, timeout=1800)
+        except subprocess.TimeoutExpired:
+            with open(log, errors="replace") as g:
+                tail = g.read()[-3000:]
+            sys.exit(f"bench_virtio: no end after 30 minutes (hung? docs/virtio.md, Benchmarks); {log}:\n{tail}")
     with open(log, errors="replace") as f:
         out = f.read()
     lines = [m.group(1) for m in re.finditer(r"keel-mgmt: (.*?)\r*$", out, re.M)]
@@ -73,13 +82,18 @@ def parse(lines):
 def delta(exits, phase, vm):
     """(exits, {reason: exits}) of VM during PHASE."""
     a, b = exits[(phase, "before", vm)], exits[(phase, "after", vm)]
-    reasons = {r: n - a.get(r, 0) for r, n in b.items() if r != "total"}
+    reasons = {r: n - a.get(r, 0) for r, n in b.items() if r not in ("total", "run_ns")}
     return b["total"] - a["total"], {r: n for r, n in reasons.items() if n}
 
 
-def main(reasons=False):
+def main(reasons=False, from_log=False):
     t0 = time.time()
-    lines, out = run()
+    if from_log:  # the last run's log again (build/bench_virtio.log)
+        with open(os.path.join(BUILD, "bench_virtio.log"), errors="replace") as f:
+            out = f.read()
+        lines = [m.group(1) for m in re.finditer(r"keel-mgmt: (.*?)\r*$", out, re.M)]
+    else:
+        lines, out = run()
     wall = time.time() - t0
     results, exits = parse(lines)
     failed = [line for line in lines if line.startswith("FAIL")]
@@ -87,7 +101,7 @@ def main(reasons=False):
         sys.exit("bench_virtio: the benchmark did not finish:\n" + "\n".join(failed + lines[-60:]) + "\n"
                  + out[-3000:])
     print(f"virtio benchmarks: one emulated CPU (-smp 1) shared by Keel, the management VM (keel-dm) and "
-          f"the guests, -icount; {wall:.0f} s of wall time")
+          f"the guests, -icount; " + ("from the last run's log" if from_log else f"{wall:.0f} s of wall time"))
     print("| measure | Keel (instructions) | KVM + QEMU 7.2 | exits: guest | management VM | other guest |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     details = []
@@ -116,6 +130,17 @@ def main(reasons=False):
     p, _ = delta(exits, "net_stream", "vb1")
     print(f"net_stream: {st['packets']} packets at the sender's eth0 (sent and received; a TSO packet counts once):"
           f" {g / st['packets']:.2f} sender exits and {p / st['packets']:.2f} receiver exits a packet.")
+    print("\nwhere the time goes, per request (per MiB, per round trip; means, warm-up included): each VM's run"
+          " time in guest mode in Keel's counters (ns, an instruction each under -icount shift=0), over the"
+          " phase's window; the rest of a request is Keel's own (exits, scheduling)")
+    for phase, (_, _, _, per) in PHASES.items():
+        n = results[phase]["requests"]
+        vms = ["mgmt", GUEST[phase]] + ([PEER[phase]] if phase in PEER else [])
+        ran = {vm: exits[(phase, "after", vm)]["run_ns"] - exits[(phase, "before", vm)]["run_ns"] for vm in vms}
+        res = results[phase]
+        mean = res.get("mean", res.get("per_mib"))
+        print(f"  {phase:10} mean {mean:,}: " + ", ".join(f"{vm} {ns / n:,.0f}" for vm, ns in ran.items())
+              + f", the rest {mean - sum(ran.values()) / n:,.0f} a {per}")
     if reasons:
         print("\nexits per request (per MiB for blk_seq and net_stream, per round trip for net_rr) by reason:")
         for phase, vm, r, n in [("null", "vb1", gr, 1), ("null", "mgmt", mr, 1)] + details:
@@ -126,4 +151,4 @@ def main(reasons=False):
 
 
 if __name__ == "__main__":
-    main("--reasons" in sys.argv[1:])
+    main("--reasons" in sys.argv[1:], "--from-log" in sys.argv[1:])

@@ -7,7 +7,7 @@
 # disk phases, with a card on br0, runs the TCP round trips and a 16 MiB stream against it. The
 # phase "null" has no requests: its counters are what the method itself costs. Before and after each phase (the guest
 # waits on its COM1 until told to go) every VM's counters are printed from keelctl info --json:
-#   bench exits PHASE before|after VM total|REASON COUNT
+#   bench exits PHASE before|after VM total|run_ns|REASON COUNT
 # and each phase's result as the guest printed it:  bench result PHASE ...
 # Other lines: "ok NAME" / "FAIL NAME: why"; the end: "vbench done".
 G=/usr/share/keel/guests
@@ -43,6 +43,7 @@ snap() {
 print_snaps() {
 	while read -r p w v j; do
 		echo "bench exits $p $w $v total $(echo "$j" | sed -n 's/.*"exits": \([0-9]*\).*/\1/p')"
+		echo "bench exits $p $w $v run_ns $(echo "$j" | sed -n 's/.*"run_ns": \([0-9]*\).*/\1/p')"
 		echo "$j" | sed -n 's/.*"exits_by_reason": {\([^}]*\)}.*/\1/p' | tr ',' '\n' | tr -d '" ' |
 			tr ':' ' ' | sed "s/^/bench exits $p $w $v /"
 	done </tmp/snaps
