@@ -10,7 +10,7 @@ counters (keelctl info --json) read before and after each phase, divided by the 
 issued (its warm-up included); the window also holds the method's own work (the counters read,
 keelctl input, the management VM polling the guest's console every 0.5 s), which the phase "null"
 (no requests) shows. Not deterministic to the instruction (the guests' timers, ASLR and TCP state
-differ run to run): repeat runs agree within about 1 %. About 3 minutes.
+differ run to run): repeat runs agree within about 1 %. 2.5 to 10 minutes.
 Run: python3 tests/bench/bench_virtio.py [--reasons] [--from-log] (after make linux-guest-virtio
 mgmt-guest); --reasons adds the exits by reason; --from-log reads the last run's
 build/bench_virtio.log instead of running."""
