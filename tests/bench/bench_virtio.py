@@ -134,6 +134,8 @@ def main(reasons=False, from_log=False):
           " time in guest mode in Keel's counters (ns, an instruction each under -icount shift=0), over the"
           " phase's window; the rest of a request is Keel's own (exits, scheduling)")
     for phase, (_, _, _, per) in PHASES.items():
+        if "run_ns" not in exits[(phase, "after", "mgmt")]:
+            continue
         n = results[phase]["requests"]
         vms = ["mgmt", GUEST[phase]] + ([PEER[phase]] if phase in PEER else [])
         ran = {vm: exits[(phase, "after", vm)]["run_ns"] - exits[(phase, "before", vm)]["run_ns"] for vm in vms}
