@@ -132,7 +132,7 @@ def main(reasons=False, from_log=False):
           f" {g / st['packets']:.2f} sender exits and {p / st['packets']:.2f} receiver exits a packet.")
     print("\nwhere the time goes, per request (per MiB, per round trip; means, warm-up included): each VM's run"
           " time in guest mode in Keel's counters (ns, an instruction each under -icount shift=0), over the"
-          " phase's window; the rest of a request is Keel's own (exits, scheduling)")
+          " phase's window (so with the method's own work); the rest, roughly, is Keel's (exits, scheduling)")
     for phase, (_, _, _, per) in PHASES.items():
         if "run_ns" not in exits[(phase, "after", "mgmt")]:
             continue
