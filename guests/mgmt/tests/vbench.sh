@@ -5,10 +5,11 @@
 # guests/linux/vbench.c): "vb1" with the image as its virtio-blk disk and a network card on br0
 # runs the disk phases, then serves TCP (a 1-byte echo, then a sink); "vb2", created after vb1's
 # disk phases, with a card on br0, runs the TCP round trips and a 16 MiB stream against it. The
-# phase "null" has no requests: its counters are what the method itself costs. Before and after each phase (the guest
-# waits on its COM1 until told to go) every VM's counters are printed from keelctl info --json:
+# phase "null" has no requests: its counters are what the method itself costs. Before and after
+# each phase (the guest waits on its COM1 until told to go) every VM's keelctl info --json is
+# kept in /tmp/snaps; at the end, one counter a line:
 #   bench exits PHASE before|after VM total|run_ns|REASON COUNT
-# and each phase's result as the guest printed it:  bench result PHASE ...
+# and each phase's result as the guest printed it, as it comes:  bench result PHASE ...
 # Other lines: "ok NAME" / "FAIL NAME: why"; the end: "vbench done".
 G=/usr/share/keel/guests
 
