@@ -13,22 +13,8 @@
 # Other lines: "ok NAME" / "FAIL NAME: why"; the end: "vbench done".
 G=/usr/share/keel/guests
 
-ok() { echo "ok $*"; }
-bad() { echo "FAIL $*"; }
-# wait_console VM PATTERN SECONDS [POLL]: the VM's COM1 output, gathered in /tmp/con.VM, shows
-# PATTERN; it is read every POLL seconds (0.1 unless given: this VM's polling runs on the CPU the
-# measured requests use, so a phase is waited for with a longer period).
-wait_console() {
-	poll=${4:-0.1}
-	end=$(($(cut -d. -f1 /proc/uptime) + $3))
-	while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
-		keelctl console "$1" >>"/tmp/con.$1"
-		grep -q "$2" "/tmp/con.$1" && return 0
-		sleep "$poll"
-	done
-	keelctl console "$1" >>"/tmp/con.$1"
-	grep -q "$2" "/tmp/con.$1"
-}
+# shellcheck source=../lib/keeltest.sh
+. /usr/share/keel/lib/keeltest.sh # ok, bad, wait_console VM PATTERN [SECONDS] [POLL]
 # snap PHASE before|after VM...: every VM's keelctl info --json, into /tmp/snaps as they are (as
 # little work as can be inside a phase's window); printed at the end, one counter a line (a line
 # on this VM's console costs it an exit a character, and Keel splits long lines).
