@@ -150,12 +150,13 @@ FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 #                      device model killed and the management VM ending; the memory window and its
 #                      revocation; the management hypercalls refused to other VMs
 #   check-stack        the whole stack (SVM): make run's demo ISO driven from the management VM's
-#                      shell (test_demo.py); two Linux guests created by keelctl from config
-#                      files, keel-dm serving each its virtio disk, network card (one bridge: they
-#                      ping each other and move 4 MiB over TCP), entropy and console; one destroyed
-#                      while the other serves; a hostile virtio driver, a killed keel-dm, 50 VMs
-#                      with keel-dm without a leak (test_mgmt_dm.py). Budget: 8 minutes on CI's
-#                      machine (about 2 + 5); the dm run's QEMU is stopped at 15
+#                      shell, and the README's second guest typed there (test_demo.py); two Linux
+#                      guests created by keelctl from config files, keel-dm serving each its virtio
+#                      disk, network card (one bridge: they ping each other and move 4 MiB over
+#                      TCP), entropy and console; one destroyed while the other serves; a hostile
+#                      virtio driver, a killed keel-dm, 50 VMs with keel-dm without a leak
+#                      (test_mgmt_dm.py). Budget: 8 minutes on CI's machine (about 3 + 5); the dm
+#                      run's QEMU is stopped at 15
 # and prints each target's wall time at the end (tests/timed.sh), also when one fails.
 # Then CI runs `make DEBUG=1 check-svm`: the SVM suite on the debug build (build-debug/), with
 # ASSERT() and the spinlocks' owner checks live, and the boot test that the owner check catches

@@ -4,7 +4,9 @@ management VM comes up with keelctl, creates the VM "demo" from its example conf
 (guests/mgmt/demo.sh, demo.cfg) with a virtio disk and a network card on a bridge, and gives a
 shell on its COM1; the demo guest checks its devices, pings the management VM and gives a shell
 with its disk mounted. From the management VM's shell: keelctl list, then keelctl console demo
-into the guest's shell, which reads its disk; Ctrl-] detaches."""
+into the guest's shell, which reads its disk; Ctrl-] detaches. Then the README's own commands for
+a second guest from a config file (its "The management VM" section, read from README.md and typed
+as they are): it boots, and from its shell it pings the demo VM over the bridge."""
 import io
 import os
 import re
@@ -14,6 +16,17 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "boot"))
 from keelboot import BUILD, Boot  # noqa: E402
 from test_mgmt import AMD  # noqa: E402
+
+README = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
+
+
+def readme_commands(first):
+    """The lines of the README's sh block that starts with `first`."""
+    with open(README) as f:
+        blocks = re.findall(r"^```sh\n(.*?)^```", f.read(), re.S | re.M)
+    found = [b for b in blocks if b.startswith(first)]
+    assert len(found) == 1, f"README.md has {len(found)} sh blocks starting with {first!r}"
+    return found[0].splitlines()
 
 
 def test_make_run_demo():
@@ -54,6 +67,23 @@ def test_make_run_demo():
         child.expect(r"\[mgmt\] keelctl: detached from demo", timeout=30)
         child.send("keelctl info demo --json\r")
         child.expect(r'\[mgmt\] \{"id": \d+, "name": "demo", "state": "running"', timeout=30)
+        # The README's second guest, typed as the README has it (a here-document among them).
+        lines = readme_commands("cp /usr/share/keel/guests/disk-ext4.img /tmp/g1.img")
+        start = [i for i, line in enumerate(lines) if line.startswith("keelctl create /tmp/g1.cfg")]
+        assert len(start) == 1 and lines[start[0] + 1].startswith("keelctl console g1"), lines
+        for line in lines[:start[0] + 1]:
+            child.send(line + "\r")
+        child.expect(r"\[mgmt\] created g1: id \d+, keel-dm pid \d+", timeout=60)
+        child.expect(r"\[g1\] keel-init: net: ping 10.0.0.1: 3 packets received", timeout=400)
+        child.expect(r"\[g1\] keel-init: shell", timeout=120)
+        child.send(lines[start[0] + 1] + "\r")
+        child.expect(r"\[mgmt\] Connected to g1 \(COM1\); Ctrl-] detaches", timeout=30)
+        child.send("ping -c 3 10.0.0.2\r")
+        child.expect(r"\[mgmt\] 3 packets transmitted, 3 packets received", timeout=60)
+        child.send("\x1d")
+        child.expect(r"\[mgmt\] keelctl: detached from g1", timeout=30)
+        out = seen.getvalue()
+        assert not re.search(r"keel-init: FAIL|keel: PANIC", out), out[-4000:]
     finally:
         child.close(force=True)
         with open(os.path.join(BUILD, "test_demo.log"), "w") as f:  # the whole log, for a failure
