@@ -28,7 +28,7 @@ MGMT = os.path.join(BUILD, "mgmt")
 
 CHECKS = [
     "create g1 with keel-dm", "keel-dm listens on g1's console socket", "g1 ran its virtio checks", "g1: no FAIL",
-    "g1: the virtio modules loaded", "g1: its disk is vda", "g1: read the image's file",
+    "g1: its timer ticks", "g1: the virtio modules loaded", "g1: its disk is vda", "g1: read the image's file",
     "g1: wrote and read back its disk", "g1: hwrng", "g1: hvc0", "g1: its network card",
     "g1: pinged the management VM through the bridge", "g1 powered off", "g1's hvc0 output reached keel-dm",
     "g1's disk changed", "keel-dm ended with its VM", "and removed its console socket",

@@ -42,7 +42,7 @@ vcpus = 1
 cpus = "0"
 kernel = "$G/vmlinuz"
 ramdisk = "$G/initramfs-virtio.cpio.gz"
-extra = "console=ttyS0 panic=-1 quiet keeltest=virtio keelip=10.0.0.2/24 keelpeer=10.0.0.1"
+extra = "console=ttyS0 panic=-1 quiet keeltick=0.2 keeltest=virtio keelip=10.0.0.2/24 keelpeer=10.0.0.1"
 disk = [ "/tmp/d1.img,raw,xvda,rw" ]
 vif = [ "bridge=br0,mac=02:4b:00:00:00:01" ]
 EOF
@@ -67,6 +67,7 @@ fi
 at "g1 ran its checks"
 sed -n 's/^/g1: /p' /tmp/con.g1 | grep -a 'keel-init\|virtio\|Kernel panic\|BUG' | head -n 60
 check "g1: no FAIL" sh -c "! grep -q 'keel-init: FAIL' /tmp/con.g1"
+check "g1: its timer ticks" grep -q 'keel-init: timer ticking on all 1 cpus' /tmp/con.g1
 check "g1: the virtio modules loaded" grep -q 'keel-init: virtio: loaded 16/16 modules' /tmp/con.g1
 check "g1: its disk is vda" grep -q 'keel-init: virtio: disks vda' /tmp/con.g1
 check "g1: read the image's file" grep -q 'keel-init: vda: hello.txt: keel ext4 disk image: hello' /tmp/con.g1
