@@ -7,13 +7,15 @@ pings the management VM through the bridge; then it is destroyed and its keel-dm
 
 Both kernels boot `quiet` (every console character is a port exit), every vCPU on Bochs's one CPU,
 from the full initramfs (14 MB: a smaller one would save GRUB a few seconds, not more; the kernels
-are the cost). Slow: not part of make test. Two runs on a 2-core machine shared with other jobs
-(Bochs at 55-60% of a core): 799 s wall with 491 s of Bochs's CPU time, and 994 s with 547 s.
-Where the second one's wall time went: GRUB loads and gunzips the modules in ~110 s; the management
-VM's Linux decompresses itself (XZ) and boots to the test in ~210 s; g1's Linux in ~240 s; g1's
-/init keeps its CPU busy for one (guest) second for its timer check, ~265 s; its virtio modules,
-disk, hwrng and hvc0 take ~80 s; the ping, the power-offs and the rest ~25 s (idle time costs
-little: Bochs skips ahead while the CPU halts)."""
+are the cost). g1's /init keeps its CPU busy through its timer check's window, which costs
+~265 s of wall time here at the default one (guest) second: keeltick=0.2 shortens it (still ~50
+ticks at HZ=250). Slow: not part of make test. On a 2-core machine shared with other jobs (Bochs
+at about 60% of a core): 807 s wall with 503 s of Bochs's CPU time (799 s / 491 s and 994 s / 547 s
+with the full second). Where the 807 s went: GRUB loads and gunzips the modules in ~105 s; the
+management VM's Linux decompresses itself (XZ) and boots to the test in ~300 s (~210 s in a less
+loaded run); g1's Linux boots to /init in ~240 s; the timer check ~45 s; the virtio modules,
+disk, hwrng and hvc0 ~70 s; the ping, the power-offs and the rest ~20 s (idle time costs little:
+Bochs skips ahead while the CPU halts)."""
 import os
 import re
 import shutil
