@@ -79,6 +79,7 @@ check "g1: pinged the management VM through the bridge" grep -q 'keel-init: net:
 check "g1 powered off" wait_console g1 "keel-init: done, powering off" 120
 sleep 2
 check "g1's hvc0 output reached keel-dm" grep -q 'keel-hvc0: hello from' $R/g1.hvc
+check "keelctl console --hvc shows it" sh -c "keelctl console --hvc g1 | grep -q 'keel-hvc0: hello from'"
 sed 's/^/dm log: /' $R/g1.dm.log
 # The guest's writes are in the image, in this VM's tmpfs.
 check "g1's disk changed" sh -c "! cmp -s $G/disk-ext4.img /tmp/d1.img"
