@@ -2,7 +2,8 @@
 # guest's kernel, keelctl and libkeel, and its initramfs. Included by the top-level Makefile.
 #   make mgmt-guest   $(B)/mgmt/keel.ko, keelctl, initramfs.cpio.gz, initramfs-io.cpio.gz (headers
 #                     .debs cached there)
-#   make check-mgmt   tests/guests/test_mgmt.py: the module on the stock kernel under Keel (SVM)
+#   make check-mgmt   tests/guests/test_mgmt*.py: the module on the stock kernel under Keel (SVM)
+#   make check-stack  tests/guests/test_mgmt_dm.py: keelctl, keel-dm and two Linux guests (SVM)
 #   make check-mgmt-bochs  the memory window and the I/O-request round trip on Bochs VT-x with the
 #                          kernel's boot messages (slow: not part of make test; its quiet basic
 #                          round trip runs in make check-linux-vmx)
@@ -13,7 +14,7 @@ MGMT_DIR := $(B)/mgmt
 MGMT_GUEST := $(MGMT_DIR)/keel.ko $(MGMT_DIR)/keelctl $(MGMT_DIR)/initramfs.cpio.gz $(MGMT_DIR)/initramfs-io.cpio.gz
 # Test guests the management VM creates at run time, carried in its initramfs.
 MGMT_GUESTS := $(B)/guests/idle.elf
-MGMT_GUESTS += $(B)/guests/echo.elf $(B)/guests/reset.elf
+MGMT_GUESTS += $(B)/guests/echo.elf $(B)/guests/reset.elf $(B)/guests/triple_fault.elf
 # The I/O-request test guest, created at run time by guests/mgmt/tests/ioreq.sh.
 MGMT_GUESTS += $(B)/guests/ioreq.elf
 # A Linux guest created at run time (vmlife.sh): Keel's Linux test kernel and initramfs.
@@ -24,15 +25,18 @@ MGMT_GUESTS += $(LINUX_DIR)/initramfs-virtio.cpio.gz $(LINUX_DIR)/disk-ext4.img 
 # initramfs-io.cpio.gz carries only the I/O-request test guest: about 3 MiB where the full one
 # has 11 (the Linux guest), for the basic round trip on Bochs (tests/guests/test_mgmt_io_bochs.py).
 MGMT_IO_GUESTS := $(B)/guests/ioreq.elf
-MGMT_INPUTS := $(wildcard guests/mgmt/tests/*.sh) guests/mgmt/mkmgmt.sh guests/mgmt/init $(wildcard guests/mgmt/keel/* guests/mgmt/keel/compat/*) \
+MGMT_INPUTS := $(wildcard guests/mgmt/tests/*.sh) guests/mgmt/lib/keeltest.sh guests/mgmt/demo.sh guests/mgmt/demo.cfg guests/mgmt/mkmgmt.sh guests/mgmt/init $(wildcard guests/mgmt/keel/* guests/mgmt/keel/compat/*) \
 	$(wildcard guests/mgmt/tools/*.[ch]) $(wildcard guests/mgmt/dm/*) vmm/dev/vpci_dev.c vmm/dev/vpci_dev.h \
 	kernel/types.h kernel/lib/string.h \
 	vmm/public/keel_hypercall.h guests/linux/mkcpio.py guests/linux/debs.sh guests/linux/kmods.py
 
 # The guest tests of check-mgmt (tests/guests/).
-MGMT_TESTS := test_mgmt.py test_mgmt_vm.py test_mgmt_window.py test_mgmt_io.py test_mgmt_dm.py
+MGMT_TESTS := test_mgmt.py test_mgmt_vm.py test_mgmt_window.py test_mgmt_io.py
+# The whole stack of issue 15 (make check-stack): keelctl, keel-dm and Linux guests with virtio
+# disks and network cards on a bridge (test_mgmt_dm.py).
+STACK_TESTS := test_demo.py test_mgmt_dm.py
 
-.PHONY: mgmt-guest check-mgmt check-mgmt-bochs check-stack-bochs
+.PHONY: mgmt-guest check-mgmt check-stack check-mgmt-bochs check-stack-bochs
 mgmt-guest: $(MGMT_GUEST)
 
 # Grouped target: one run of the script makes all three.
@@ -42,6 +46,8 @@ $(MGMT_GUEST) &: $(MGMT_INPUTS) $(LINUX_GUEST) $(MGMT_GUESTS)
 
 check-mgmt: $(B)/keel.elf guest-tests $(LINUX_GUEST) $(MGMT_GUEST)
 	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) $(MGMT_TESTS)
+check-stack: $(B)/keel.elf $(B)/keel-demo.iso guest-tests $(LINUX_GUEST) $(MGMT_GUEST)
+	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q --durations=0 -p no:cacheprovider $(PYTEST_ARGS) $(STACK_TESTS)
 
 # Slow (minutes each: the management VM's Linux on Bochs, two at once): not part of check-mgmt or
 # make test. The quiet basic I/O round trip runs in make check-linux-vmx (make test).

@@ -153,6 +153,13 @@ initramfs_list() {
 	for t in "$HERE"/tests/*.sh; do
 		[ -e "$t" ] && echo "file /usr/share/keel/tests/$(basename "$t") $t 0755 0 0"
 	done
+	# What those scripts source (not tests of their own: outside tests/).
+	echo "dir /usr/share/keel/lib 0755 0 0"
+	echo "file /usr/share/keel/lib/keeltest.sh $HERE/lib/keeltest.sh 0644 0 0"
+	# make run's demo (keeltest=demo) and its VM's config, an example to copy.
+	echo "file /usr/share/keel/demo.sh $HERE/demo.sh 0755 0 0"
+	echo "dir /usr/share/keel/examples 0755 0 0"
+	echo "file /usr/share/keel/examples/demo.cfg $HERE/demo.cfg 0644 0 0"
 	for g in "$@"; do echo "file /usr/share/keel/guests/$(basename "$g") $g 0644 0 0"; done
 }
 mkinitramfs() { # OUTPUT GUEST...

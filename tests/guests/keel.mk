@@ -14,7 +14,7 @@ check-vmx: $(B)/keel.elf $(B)/keel.efi guest-tests $(B)/guests/realmode.bin
 # (tests/guests/test_sched.py on QEMU with AMD-V; the SMP and scheduler cases on Bochs's VT-x are
 # in test_vmx_bochs.py).
 .PHONY: check-sched
-check-sched: $(B)/keel.elf $(B)/keel-demo.iso guest-tests
+check-sched: $(B)/keel.elf guest-tests
 	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q -p no:cacheprovider $(PYTEST_ARGS) test_sched.py
 
 # Debian's stock kernel as a guest (tests/guests/test_linux.py on QEMU with AMD-V): 1 and 2

@@ -1,12 +1,16 @@
-"""keel-dm end to end (make check-mgmt; issue 15): Keel + the management VM on QEMU TCG with
-AMD-V. In the management VM, guests/mgmt/tests/dm.sh has keelctl refuse bad disks, then create
-"g1" from a config file: the stock Debian kernel with its own virtio modules (initramfs-virtio),
-one virtio-blk disk (an ext4 image copied into the management VM's tmpfs), served by keel-dm,
-which keelctl starts. The guest mounts the disk, writes and reads back a file, reads /dev/hwrng
-and writes to hvc0; once it is destroyed its keel-dm is gone. A guest that feeds its device
-hostile descriptors and doorbells breaks only that device; a keel-dm killed ends its own VM
-with the reason; another VM and its keel-dm go on through both. Then 50 VMs with a disk and their
-keel-dm are created, started and destroyed: nothing leaks (Keel's pages, processes, descriptors)."""
+"""The whole stack (make check-stack; issue 15): Keel + the management VM on QEMU TCG with AMD-V.
+In the management VM, guests/mgmt/tests/dm.sh has keelctl refuse bad disks, then create "g1" and
+"g2" from config files: the stock Debian kernel with its own virtio modules (initramfs-virtio),
+one virtio-blk disk each (an ext4 image copied into the management VM's tmpfs) and a virtio-net
+card on bridge br0, served by one keel-dm each, which keelctl starts. Each guest mounts its disk,
+writes and reads back a file, reads /dev/hwrng, writes to hvc0 and pings the management VM and
+the other guest; g1 fetches 4 MiB from g2 over TCP (checksummed). `keelctl list --json` shows
+both running. g1 is destroyed while g2 goes on serving (the management VM fetches the data again).
+A guest that feeds its device hostile descriptors and doorbells breaks only that device; a
+keel-dm killed ends its own VM with the reason; another VM and its keel-dm go on through both.
+Then 50 VMs with a disk and their keel-dm are created, started and destroyed: nothing leaks
+(Keel's pages, processes, descriptors)."""
+import json
 import os
 import re
 import sys
@@ -16,12 +20,17 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "boot"))
 from keelboot import BUILD, LINUX_VM_CPUS, Boot  # noqa: E402
 from test_mgmt import AMD, LINUX, MGMT  # noqa: E402
 
+GUEST_CHECKS = ["no FAIL", "the virtio modules loaded", "its disk is vda", "read the image's file",
+                "wrote and read back its disk", "hwrng", "hvc0", "its network card",
+                "pinged the management VM through the bridge"]
 CHECKS = [
     "a missing disk is refused", "a read-only disk given read-write is refused", "a truncated disk is refused",
-    "create g1 with keel-dm", "g1 ran its virtio checks", "g1: no FAIL", "g1: the virtio modules loaded",
-    "g1: its disk is vda", "g1: read the image's file", "g1: wrote and read back its disk", "g1: hwrng",
-    "g1: hvc0", "g1: its network card", "g1: pinged the management VM through the bridge", "g1's hvc0 output reached keel-dm", "keelctl console --hvc shows it",
-    "keel-dm listens on g1's console socket", "and removed its console socket", "g1's disk changed", "keel-dm ended with its VM",
+    "create g1 with keel-dm", "create g2 with keel-dm", "g1 ran its virtio checks", "g2 ran its virtio checks",
+    *[f"{g}: {c}" for g in ("g1", "g2") for c in GUEST_CHECKS],
+    "g1 pinged g2", "g2 pinged g1", "g1 fetched 4 MiB from g2 over TCP, sha256 equal",
+    "g1's hvc0 output reached keel-dm", "keelctl console --hvc shows it", "keel-dm listens on g1's console socket",
+    "g1's disk changed", "keel-dm ended with its VM", "and removed its console socket",
+    "g2 still serves after g1 was destroyed", "g2 ended by itself", "g2: no FAIL at its end", "both keel-dm ended",
     "a hostile guest ends by itself (its checks passed)", "its keel-dm stopped only when its VM ended",
     "a killed keel-dm ends its VM with the reason", "the other VM still runs", "the other keel-dm still serves",
     "50 VMs with keel-dm: every keel-dm ended", "50 VMs with keel-dm: Keel's free memory is back",
@@ -29,7 +38,28 @@ CHECKS = [
 ]
 
 
-def test_guest_with_a_virtio_disk_served_by_keel_dm():
+def mgmt_json_line(log, start):
+    """The JSON (an array or object) the management VM printed after `start` on one line, which Keel's console wraps
+    into several of its own (each "[mgmt] " and a piece): the pieces joined until the brackets
+    balance; other VMs' lines in between are skipped."""
+    out, depth = None, 0
+    for line in log.splitlines():
+        m = re.match(r"^(?:\[\s*[\d.]+\] )?\[mgmt\] (.*?)\r*$", line)
+        if not m:
+            continue
+        piece = m.group(1)
+        if out is None:
+            if not piece.startswith(start) or not piece[len(start):].startswith(("[", "{")):
+                continue
+            out, piece = "", piece[len(start):]
+        out += piece
+        depth = out.count("[") + out.count("{") - out.count("]") - out.count("}")
+        if depth == 0:
+            return out
+    raise AssertionError(f"no complete line after {start!r}: {out!r}")
+
+
+def test_two_guests_with_disks_on_a_bridge_from_config_files():
     mods = [f"{os.path.join(LINUX, 'vmlinuz')} console=ttyS0 panic=-1 keeltest=dm",
             os.path.join(MGMT, "initramfs.cpio.gz")]
     boot = Boot("kernel", cpus=2, mem_mib=1024, cpu=AMD,
@@ -54,7 +84,20 @@ def test_guest_with_a_virtio_disk_served_by_keel_dm():
     assert re.search(r"refused short: exit 2: .*truncated: 4194304 bytes, and what it holds needs \d+", text), text
     # Keel's side: g1 was created at run time, served by a device model, and powered off.
     assert re.search(r"vm g1: created at run time \(id \d+\)", log), log[-4000:]
-    assert "keel: vm g1 powered off" in log, log[-4000:]
+    assert "keel: vm g1 powered off" in log and "keel: vm g2 powered off" in log, log[-4000:]
+    # keelctl list --json, both guests booted: running, with sane numbers.
+    vms = {v["name"]: v for v in json.loads(mgmt_json_line(log, "keel-mgmt: list: "))}
+    assert vms["mgmt"]["mgmt"] is True and vms["mgmt"]["state"] == "running", vms
+    for g in ("g1", "g2"):
+        v = vms[g]
+        assert (v["state"], v["vcpus"], v["mem_bytes"], v["mgmt"]) == ("running", 1, 160 << 20, False), v
+        # It ran (its kernel booted far enough to load modules: many exits, over 100 ms of CPU), and
+        # no more than the whole test's 600 s.
+        assert 1000 < v["exits"] and 100e6 < v["run_ns"] < 600e9, v
+    # 4 MiB went from g2 to g1, and to the management VM after g1 was destroyed.
+    m = re.search(r"^tcp: g2 served '4194304 ([0-9a-f]{64})'$", text, re.M)
+    assert m and f"tcp: g1 fetched '4194304 {m.group(1)}'" in text, text
+    assert f"tcp: this VM fetched '4194304 {m.group(1)}' from g2" in text, text
     # The hostile driver broke its own device three ways, and it recovered.
     for what in ("a chain that loops", "an index past the queue size"):
         assert re.search(rf"\[dmh\] virtio_hostile: {what}: \d+ doorbells, status 0x4f", log), log[-4000:]

@@ -1,8 +1,9 @@
 """VMs created at run time by the management VM (make check-mgmt; issue 14, the lifecycle): Keel
 with the management VM only; its /init runs guests/mgmt/tests/vmlife.sh (keeltest=vmlife), which
 with keelctl creates multiboot test guests from /usr/share/keel/guests, starts, pauses, resumes and
-destroys them, reads their consoles and their end events, is refused a VM larger than Keel's free
-memory, and creates and destroys 200 VMs. The script prints "ok NAME" / "FAIL NAME" per check;
+destroys them, reads their consoles and their end events, has keelctl's monitor apply on_poweroff,
+on_reboot and on_crash, is refused a VM larger than Keel's free memory, and creates and destroys
+200 VMs. The script prints "ok NAME" / "FAIL NAME" per check;
 this test checks the list of checks is whole, none failed, and what Keel's own console says."""
 import os
 import re
@@ -26,6 +27,14 @@ CHECKS = [
     "the Linux guest ran its init", "info says it powered off", "create from a config file",
     "cfg1 printed its ready line", "a bad config file is refused with its line and key",
     "nothing left of the bad config",
+    "on_poweroff destroy: create starts a monitor", "on_poweroff destroy: the VM leaves the list by itself",
+    "on_poweroff destroy: the monitor logged it", "on_poweroff destroy: its monitor ended",
+    "on_reboot restart: the restart-loop guard ends it", "on_reboot restart: back under a new id after each reset",
+    "on_reboot restart: each restart has its keel-dm", "on_reboot restart: the guard says why it stopped",
+    "on_crash destroy: the crashed VM leaves the list by itself", "on_crash destroy: the monitor says why",
+    "keelctl info shows the monitor and its actions", "keelctl destroy of a VM with a monitor", "its monitor stopped first", "a VM destroyed with its monitor stays gone",
+    "its monitor ended", "keelctl destroy during a restart: status 0",
+    "keelctl destroy during a restart: no VM comes back", "keelctl destroy during a restart: the monitors ended",
     "a VM larger than free memory is refused", "nothing left of it", "200 VMs: each destroyed (events)",
     "200 VMs: none left in the list", "200 VMs: Keel's free memory is back",
     "200 VMs: the management VM's MemFree is back (within 2 MiB)",
@@ -56,6 +65,9 @@ def check_log(log):
     assert "[echo1] echo: while-paused" in log  # its console reached Keel's too
     assert re.search(r"keel: vm rst reset itself \(created at run time: it stays ended until destroyed\)", log)
     assert "vm rst: restart" not in log
+    # keelctl's monitor (on_reboot = "restart"): each run of rb reset itself under its own id.
+    rb = set(re.findall(r"keel: vm rb \(id (\d+)\) destroyed", log))
+    assert len(re.findall(r"keel: vm rb reset itself", log)) >= 4 and len(rb) >= 4, log[-4000:]
     assert re.search(r"keel: vm idle2 crashed: destroyed by the management VM", log), log[-4000:]
     assert re.search(r"vm lnx: loaded \(Linux, 2 images\)", log), log[-4000:]
     assert "keel: vm lnx powered off" in log

@@ -19,12 +19,18 @@ test_keelcfg_CFLAGS := -Iguests/mgmt/tools -Ivmm/public
 # keelctl create, both forms, over a fake libkeel that records the calls (keelctl_vm.c's own source).
 UNIT_TESTS += test_keelctl_create
 test_keelctl_create_SRCS := tests/unit/test_keelctl_create.c guests/mgmt/tools/keelctl_vm.c guests/mgmt/tools/keelcfg.c \
-	guests/mgmt/tools/keelctl_disk.c
+	guests/mgmt/tools/keelctl_disk.c guests/mgmt/tools/keelctl_mon.c
 # keelctl's side of keel-dm: disk checks on real files, keel-dm's argv, starting a stand-in keel-dm.
 UNIT_TESTS += test_keelctl_dm
 test_keelctl_dm_SRCS := tests/unit/test_keelctl_dm.c guests/mgmt/tools/keelctl_dm.c guests/mgmt/tools/keelctl_disk.c
 test_keelctl_dm_CFLAGS := -Iguests/mgmt/tools -Ivmm/public
 test_keelctl_create_CFLAGS := -Iguests/mgmt/tools -Ivmm/public
+# keelctl's per-VM monitor (keelctl_mon.c: on_poweroff, on_reboot, on_crash): the end -> key
+# mapping, the restart-loop guard, its loop over a fake libkeel and clock, the forked process.
+UNIT_TESTS += test_keelctl_mon
+test_keelctl_mon_SRCS := tests/unit/test_keelctl_mon.c guests/mgmt/tools/keelctl_mon.c guests/mgmt/tools/keelctl_dm.c \
+	guests/mgmt/tools/keelcfg.c
+test_keelctl_mon_CFLAGS := -Iguests/mgmt/tools -Ivmm/public
 # keelctl console's session (keelctl_console.c) through pipes and a socketpair over a fake libkeel:
 # bytes unchanged both ways, Ctrl-] detaches, the VM's end and keel-dm's socket closing.
 UNIT_TESTS += test_keelctl_console

@@ -13,6 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -51,6 +55,21 @@ int keelctl_dm_start(const char *name, uint32_t id, const struct keelcfg *cfg, i
 	dm.disk0_ro = cfg->disks[0].readonly;
 	*pid = 1234;
 	return dm_err;
+}
+
+/* keelctl_dm.c is not linked: its run directory and mkdir here. */
+static char dir[] = "/tmp/keelctl-create-XXXXXX";
+const char *keelctl_run_dir(void)
+{
+	return dir;
+}
+int keelctl_mkdir_p(const char *d)
+{
+	return 0;
+}
+int keel_fd(struct keel *k)
+{
+	return -1;
 }
 
 int keel_vm_create(struct keel *k, const struct keel_vm_params *p, uint32_t *id)
@@ -101,11 +120,15 @@ int keel_vm_resume(struct keel *k, uint32_t id)
 {
 	return -1;
 }
-/* keelctl destroy: the VM stays in the list for info_left more calls of keel_vm_info. */
+/* keelctl destroy: the VM stays in the list for info_left more calls of keel_vm_info (running). */
 static int info_calls, info_left;
 int keel_vm_info(struct keel *k, uint32_t id, struct keel_vm_detail *out)
 {
 	info_calls++;
+	memset(out, 0, sizeof(*out));
+	out->info.id = id;
+	snprintf(out->info.name, sizeof(out->info.name), "lnx");
+	out->info.state = KEEL_VM_RUNNING;
 	return info_left-- > 0 ? 0 : -ENOENT;
 }
 int keel_vm_lookup(struct keel *k, const char *name_or_id, uint32_t *id)
@@ -119,7 +142,8 @@ int keel_events(struct keel *k, struct keel_event *out, uint32_t max)
 }
 int keel_events_wait(struct keel *k, int timeout_ms)
 {
-	return -1;
+	usleep((useconds_t)timeout_ms * 1000); /* the monitor's wait */
+	return 0;
 }
 const char *keel_event_name(uint32_t type)
 {
@@ -144,8 +168,6 @@ const char *keel_vm_state_name(uint32_t state)
 void json_name(const char *s)
 {
 }
-
-static char dir[] = "/tmp/keelctl-create-XXXXXX";
 
 static const char *path(const char *name)
 {
@@ -197,7 +219,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	const char *files[] = { "bzImage", "mb.elf", "initrd", "vm.cfg", "same.cfg", "disk.img" };
+	const char *files[] = { "bzImage",  "mb.elf",	   "initrd",	  "vm.cfg",	 "same.cfg",
+				"disk.img", "lnx.mon.pid", "lnx.mon.log", "nope.mon.pid" };
 
 	for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		unlink(path(files[i]));
@@ -274,9 +297,6 @@ static void test_refused(void **state)
 	static const char *const cfgs[] = {
 		"disk = [ '/img,raw,xvda,rw' ]\n",
 		"vif = [ 'bridge=br0' ]\n",
-		"on_poweroff = 'destroy'\n",
-		"on_reboot = 'restart'\n",
-		"on_crash = 'destroy'\n",
 		"memory = 'x'\n",
 		"bogus = 1\n",
 	};
@@ -370,6 +390,85 @@ static void test_destroy_waits(void **state)
 	assert_int_equal(rec.destroys, 1);
 }
 
+/* A lock held on DIR/NAME.mon.pid as a monitor holds it, by a child that waits for SIGTERM. */
+static pid_t fake_monitor(const char *name)
+{
+	char file[64], byte;
+	int p[2];
+	pid_t pid;
+
+	snprintf(file, sizeof(file), "%s.mon.pid", name);
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(path(file), O_RDWR | O_CREAT, 0644);
+
+		if (fd < 0 || flock(fd, LOCK_EX) || dprintf(fd, "%d\n", (int)getpid()) < 0 || write(p[1], "", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &byte, 1), 1);
+	close(p[0]);
+	return pid;
+}
+
+static int lock_held(const char *name)
+{
+	char file[64];
+	int fd, held;
+
+	snprintf(file, sizeof(file), "%s.mon.pid", name);
+	fd = open(path(file), O_RDONLY);
+	assert_true(fd >= 0);
+	held = flock(fd, LOCK_EX | LOCK_NB) != 0;
+	close(fd);
+	return held;
+}
+
+/* on_* other than "preserve": create leaves a monitor (a forked process, here over this fake
+ * libkeel) holding NAME.mon.pid; keelctl destroy stops it before it destroys the VM. A VM whose
+ * monitor destroyed it before keelctl destroy could is no error. */
+static void test_monitor(void **state)
+{
+	char *argv[] = { "keelctl", "destroy", "lnx", NULL };
+	char *nope[] = { "keelctl", "destroy", "nope", NULL };
+	char cfg[512];
+	int status;
+	pid_t pid;
+
+	info_left = 1000000; /* the monitor's copy: the VM runs */
+	snprintf(cfg, sizeof(cfg), "name = 'lnx'\nmemory = 8\nkernel = '%s'\non_reboot = 'restart'\n", path("mb.elf"));
+	assert_int_equal(run_cfg(cfg), 0);
+	assert_int_equal(rec.creates, 1);
+	assert_true(lock_held("lnx"));
+	memset(&rec, 0, sizeof(rec));
+	info_calls = 0;
+	info_left = 2;
+	assert_int_equal(keelctl_vm_command(NULL, 3, argv), 0);
+	assert_int_equal(rec.destroys, 1);
+	assert_false(lock_held("lnx"));
+	pid = waitpid(-1, &status, 0); /* the monitor, stopped: status 0 */
+	assert_true(pid > 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The default, "preserve" everywhere: no monitor. */
+	assert_int_equal(run_cfg("name = 'quiet'\nmemory = 8\nkernel = '/dev/null'\nkernel_type = 'multiboot'\n"), 0);
+	assert_int_equal(access(path("quiet.mon.pid"), F_OK), -1);
+
+	/* keelctl destroy of a VM that is gone, but whose monitor ran: it took the VM with it. */
+	pid = fake_monitor("nope");
+	memset(&rec, 0, sizeof(rec));
+	assert_int_equal(keelctl_vm_command(NULL, 3, nope), 0);
+	assert_int_equal(rec.destroys, 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	/* no monitor any more: the unknown VM is an error again */
+	assert_int_equal(keelctl_vm_command(NULL, 3, nope), 1);
+}
+
 static void test_load_fails(void **state)
 {
 	char cfg[512];
@@ -387,7 +486,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_calls),    cmocka_unit_test(test_detect),	 cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_options),	      cmocka_unit_test(test_load_fails), cmocka_unit_test(test_disks),
-		cmocka_unit_test(test_destroy_waits),
+		cmocka_unit_test(test_destroy_waits), cmocka_unit_test(test_monitor),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

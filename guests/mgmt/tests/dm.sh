@@ -1,37 +1,38 @@
 #!/bin/sh
-# keeltest=dm (tests/guests/test_mgmt_dm.py): a Linux guest from a config file with a virtio disk,
-# served by keel-dm. keelctl create refuses bad disks (missing, read-only, truncated) before it
-# makes anything; then the guest "g1" boots the stock kernel with its own virtio modules
-# (initramfs-virtio, keeltest=virtio), mounts its ext4 disk (a writable copy in this VM's tmpfs),
-# writes and reads back a file, reads /dev/hwrng and writes to hvc0; after it powers off and is
-# destroyed, its keel-dm is gone. Each check prints "ok NAME" or "FAIL NAME: why".
+# keeltest=dm (tests/guests/test_mgmt_dm.py, make check-stack): Linux guests from config files
+# with virtio disks and network cards, served by keel-dm. keelctl create refuses bad disks
+# (missing, read-only, truncated) before it makes anything; then two guests, "g1" and "g2", boot
+# the stock kernel with its own virtio modules (initramfs-virtio, keeltest=virtio) side by side:
+# each mounts its ext4 disk (a writable copy in this VM's tmpfs), writes and reads back a file,
+# reads /dev/hwrng, writes to hvc0 and, on bridge br0 (where this VM is 10.0.0.1), pings this VM
+# and the other guest; g1 then fetches 4 MiB over TCP from g2 (sha256 compared here). g1 is
+# destroyed while g2 goes on serving, to this VM this time. Then faults (a hostile virtio driver,
+# a killed keel-dm) and 50 VMs with keel-dm without a leak. Each check prints "ok NAME" or
+# "FAIL NAME: why".
 G=/usr/share/keel/guests
 R=/run/keel
+# shellcheck source=../lib/keeltest.sh
+. /usr/share/keel/lib/keeltest.sh # ok, bad, check, field, wait_console, wait_event
 
-ok() { echo "ok $*"; }
-bad() { echo "FAIL $*"; }
-check() {
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
-# wait_console VM PATTERN SECONDS: the VM's COM1 output, gathered in /tmp/con.VM, shows PATTERN.
-wait_console() {
-	i=0
-	while [ $i -lt $(($3 * 10)) ]; do
-		keelctl console "$1" >>"/tmp/con.$1"
-		grep -q "$2" "/tmp/con.$1" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
 dm_pids() { for p in /proc/[0-9]*; do grep -qs '^keel-dm' "$p/comm" && echo "${p#/proc/}"; done; }
+dm_of() { # the pid of the keel-dm serving VM NAME (its command line names its log)
+	for p in $(dm_pids); do
+		tr '\0' ' ' <"/proc/$p/cmdline" | grep -q "/run/keel/$1.hvc" && echo "$p"
+	done
+}
+# wait_gone CMD...: CMD's output is empty within 5 s.
+wait_gone() {
+	_n=0
+	while [ $_n -lt 50 ] && [ -n "$("$@")" ]; do
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+	[ -z "$("$@")" ]
+}
 
-cp $G/disk-ext4.img /tmp/d1.img
-cfg() { # FILE DISK-SPEC
+cfg() { # FILE DISK-SPEC [NAME]
 	cat >"$1" <<EOF
-name = "g1"
+name = "${3:-g1}"
 memory = 160
 vcpus = 1
 cpus = "0"
@@ -51,79 +52,100 @@ refused() { # NAME SPEC WHY
 	[ $st -eq 2 ] && grep -q "key 'disk': .*$3" /tmp/out && ! keelctl info g1 >/dev/null 2>&1
 }
 check "a missing disk is refused" refused missing "/tmp/nothing.img,raw,xvda,rw" "No such file"
-cp /tmp/d1.img /tmp/ro.img
+cp $G/disk-ext4.img /tmp/ro.img
 chmod 0444 /tmp/ro.img
 check "a read-only disk given read-write is refused" refused ro "/tmp/ro.img,raw,xvda,rw" "is read-only"
-head -c 4194304 /tmp/d1.img >/tmp/short.img
+head -c 4194304 $G/disk-ext4.img >/tmp/short.img
 check "a truncated disk is refused" refused short "/tmp/short.img,raw,xvda,rw" "truncated"
+rm -f /tmp/ro.img /tmp/short.img
 
-# A bridge for g1's network card, with an address for the management VM on it: g1 pings it.
+# A bridge for the guests' network cards, with an address of this VM's on it.
 brctl addbr br0 && ip addr add 10.0.0.1/24 dev br0 && ip link set br0 up || bad "bridge br0"
-cfg /tmp/g1.cfg "/tmp/d1.img,raw,xvda,rw"
-sed -i 's#^extra = "\(.*\)"#extra = "\1 keelip=10.0.0.2/24 keelpeer=10.0.0.1"#' /tmp/g1.cfg
-echo 'vif = [ "bridge=br0,mac=02:4b:00:00:00:01" ]' >>/tmp/g1.cfg
-out=$(keelctl create /tmp/g1.cfg 2>&1)
-echo "create: $out"
-if echo "$out" | grep -q 'created g1: id [0-9]*, keel-dm pid [0-9]*'; then
-	ok "create g1 with keel-dm"
-else
-	bad "create g1 with keel-dm"
-	echo "dm done"
-	exit 0
-fi
+lcfg() { # NAME HOST(the address's last byte, and the MAC's) PEERS KEELTCP
+	cp $G/disk-ext4.img "/tmp/$1.img"
+	cfg "/tmp/$1.cfg" "/tmp/$1.img,raw,xvda,rw" "$1"
+	sed -i "s#^extra = \"\(.*\)\"#extra = \"\1 keelip=10.0.0.$2/24 keelpeer=$3 keeltcp=$4\"#" "/tmp/$1.cfg"
+	echo "vif = [ \"bridge=br0,mac=02:4b:00:00:00:0$2\" ]" >>"/tmp/$1.cfg"
+}
+# g2 serves 4 MiB twice: to g1, then (g1 destroyed) to this VM.
+lcfg g1 2 10.0.0.1,10.0.0.3 fetch:10.0.0.3:5000
+lcfg g2 3 10.0.0.1,10.0.0.2 serve:5000:4:2
+for g in g1 g2; do
+	out=$(keelctl create /tmp/$g.cfg 2>&1)
+	echo "create: $out"
+	if echo "$out" | grep -q "created $g: id [0-9]*, keel-dm pid [0-9]*"; then
+		ok "create $g with keel-dm"
+	else
+		bad "create $g with keel-dm"
+		echo "dm done"
+		exit 0
+	fi
+done
 sed 's/^/dm log: /' $R/g1.dm.log
 check "keel-dm listens on g1's console socket" [ -S $R/g1.hvc.sock ]
 keelctl start g1 || bad "start g1"
-if wait_console g1 "keel-init: virtio: done\|keel-init: FAIL\|Kernel panic" 240; then
-	ok "g1 ran its virtio checks"
-else
-	bad "g1 ran its virtio checks"
-fi
-sed -n 's/^/g1: /p' /tmp/con.g1 | grep -a 'keel-init\|virtio\|Kernel panic\|BUG' | head -n 60
-check "g1: no FAIL" sh -c "! grep -q 'keel-init: FAIL' /tmp/con.g1"
-check "g1: the virtio modules loaded" grep -q 'keel-init: virtio: loaded 16/16 modules' /tmp/con.g1
-check "g1: its disk is vda" grep -q 'keel-init: virtio: disks vda' /tmp/con.g1
-check "g1: read the image's file" grep -q 'keel-init: vda: hello.txt: keel ext4 disk image: hello' /tmp/con.g1
-check "g1: wrote and read back its disk" grep -q 'keel-init: vda: ext4 mounted, wrote 4 MiB, sha256 ok' /tmp/con.g1
-check "g1: hwrng" grep -q 'keel-init: hwrng: 64 bytes' /tmp/con.g1
-check "g1: hvc0" grep -q 'keel-init: hvc0: wrote hello' /tmp/con.g1
-check "g1: its network card" grep -q 'keel-init: net: eth0 02:4b:00:00:00:01 10.0.0.2/24' /tmp/con.g1
-check "g1: pinged the management VM through the bridge" grep -q 'keel-init: net: ping 10.0.0.1: 3 packets received' /tmp/con.g1
+keelctl start g2 || bad "start g2"
+# Both booted: the list shows them running, with their numbers (test_mgmt_dm.py reads them).
+wait_console g1 "keel-init: virtio: loaded" 240 >/dev/null
+wait_console g2 "keel-init: virtio: loaded" 60 >/dev/null
+echo "list: $(keelctl list --json)"
+# g1 is done when it has fetched g2's data; g2 when it has served it (it waits for a second client).
+check "g1 ran its virtio checks" wait_console g1 "keel-init: virtio: done\|keel-init: FAIL\|Kernel panic" 240
+check "g2 ran its virtio checks" wait_console g2 "keel-init: tcp: served client 1\|keel-init: FAIL\|Kernel panic" 60
+for g in g1 g2; do
+	sed -n "s/^/$g: /p" /tmp/con.$g | grep -a 'keel-init\|virtio\|Kernel panic\|BUG' | head -n 60
+	check "$g: no FAIL" sh -c "! grep -q 'keel-init: FAIL' /tmp/con.$g"
+	check "$g: the virtio modules loaded" grep -q 'keel-init: virtio: loaded 16/16 modules' /tmp/con.$g
+	check "$g: its disk is vda" grep -q 'keel-init: virtio: disks vda' /tmp/con.$g
+	check "$g: read the image's file" grep -q 'keel-init: vda: hello.txt: keel ext4 disk image: hello' /tmp/con.$g
+	check "$g: wrote and read back its disk" grep -q 'keel-init: vda: ext4 mounted, wrote 4 MiB, sha256 ok' /tmp/con.$g
+	check "$g: hwrng" grep -q 'keel-init: hwrng: 64 bytes' /tmp/con.$g
+	check "$g: hvc0" grep -q 'keel-init: hvc0: wrote hello' /tmp/con.$g
+	check "$g: pinged the management VM through the bridge" grep -q 'keel-init: net: ping 10.0.0.1: 3 packets received' /tmp/con.$g
+done
+check "g1: its network card" grep -q 'keel-init: net: eth0 02:4b:00:00:00:02 10.0.0.2/24' /tmp/con.g1
+check "g2: its network card" grep -q 'keel-init: net: eth0 02:4b:00:00:00:03 10.0.0.3/24' /tmp/con.g2
+check "g1 pinged g2" grep -q 'keel-init: net: ping 10.0.0.3: 3 packets received' /tmp/con.g1
+check "g2 pinged g1" grep -q 'keel-init: net: ping 10.0.0.2: 3 packets received' /tmp/con.g2
+# What g2 served and what g1 fetched: 4 MiB with one sha256.
+served=$(sed -n 's/.*keel-init: tcp: serving \([0-9]*\) bytes on port 5000, sha256 \([0-9a-f]*\).*/\1 \2/p' /tmp/con.g2 | head -n1)
+fetched=$(sed -n 's/.*keel-init: tcp: fetched \([0-9]*\) bytes from 10.0.0.3:5000, sha256 \([0-9a-f]*\).*/\1 \2/p' /tmp/con.g1 | head -n1)
+echo "tcp: g2 served '$served'" # two lines: Keel's console wraps long ones
+echo "tcp: g1 fetched '$fetched'"
+same_4mib() { [ -n "$served" ] && [ "$served" = "$fetched" ] && [ "${served%% *}" = 4194304 ]; }
+check "g1 fetched 4 MiB from g2 over TCP, sha256 equal" same_4mib
 wait_console g1 "keel-init: done, powering off" 30 >/dev/null
 sleep 1
 check "g1's hvc0 output reached keel-dm" grep -q 'keel-hvc0: hello from' $R/g1.hvc
 check "keelctl console --hvc shows it" sh -c "keelctl console --hvc g1 | grep -q 'keel-hvc0: hello from'"
 sed 's/^/dm log: /' $R/g1.dm.log
 # The guest's writes are in the image, in this VM's tmpfs: the file it wrote is there.
-check "g1's disk changed" sh -c "! cmp -s $G/disk-ext4.img /tmp/d1.img"
+check "g1's disk changed" sh -c "! cmp -s $G/disk-ext4.img /tmp/g1.img"
+g1dm=$(dm_of g1)
 keelctl destroy g1 || bad "destroy g1"
-i=0
-while [ $i -lt 50 ] && [ -n "$(dm_pids)" ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-check "keel-dm ended with its VM" [ -z "$(dm_pids)" ]
+check "keel-dm ended with its VM" wait_gone dm_of g1
 check "and removed its console socket" [ ! -e $R/g1.hvc.sock ]
 sed 's/^/dm log: /' $R/g1.dm.log | tail -n 3
+echo "keel-dm of g1 was ${g1dm:-none}; of g2: $(dm_of g2)"
+# g1 is gone; g2 and its keel-dm go on: it serves its data again, to this VM.
+if timeout 60 nc 10.0.0.3 5000 </dev/null >/tmp/tcp.rx; then
+	got="$(wc -c </tmp/tcp.rx) $(sha256sum </tmp/tcp.rx | cut -d' ' -f1)"
+else
+	got="nc failed"
+fi
+echo "tcp: this VM fetched '$got' from g2"
+check "g2 still serves after g1 was destroyed" [ "$got" = "$served" ]
+rm -f /tmp/tcp.rx
+check "g2 ended by itself" wait_console g2 "keel-init: done, powering off" 60
+check "g2: no FAIL at its end" sh -c "! grep -q 'keel-init: FAIL' /tmp/con.g2"
+keelctl destroy g2 || bad "destroy g2"
+check "both keel-dm ended" wait_gone dm_pids
+rm -f /tmp/g1.img /tmp/g2.img
 
 # Faults are contained: two VMs with a disk each, their own keel-dm each; one keel-dm killed ends
 # its VM with a reason naming it, and the other VM and its keel-dm go on. Events in /tmp/events.
 : >/tmp/events
 keelctl events --json >>/tmp/events
-wait_event() { # PATTERN within 30 s
-	i=0
-	while [ $i -lt 30 ]; do
-		grep -q "$1" /tmp/events && return 0
-		timeout 10 keelctl events --wait --json >>/tmp/events
-		i=$((i + 1))
-	done
-	grep -q "$1" /tmp/events
-}
-dm_of() { # the pid of the keel-dm serving VM NAME (its command line names its log)
-	for p in $(dm_pids); do
-		tr '\0' ' ' <"/proc/$p/cmdline" | grep -q "/run/keel/$1.hvc" && echo "$p"
-	done
-}
 fcfg() { # NAME IMAGE [KERNEL]
 	cp $G/disk-ext4.img "$2"
 	cat >"/tmp/$1.cfg" <<EOF
@@ -167,7 +189,6 @@ rm -f /tmp/k.img /tmp/o.img /tmp/h.img
 # 50 VMs with a disk, each served by its own keel-dm, created, started and destroyed: no page of
 # Keel's, no keel-dm process and none of their file descriptors (the disk image) left. One cycle
 # first, so that the allocators hold what they keep before the measure starts.
-field() { sed -n "s/.*\"$1\": \"*\([^,\"}]*\).*/\1/p"; }
 keel_free() { keelctl mem --json | field free_bytes; }
 open_fds() { # how many open file descriptors, in every process, name the image
 	n=0
@@ -188,23 +209,15 @@ cycle() {
 	keelctl start dmc || bad "start dmc ($1)"
 	keelctl destroy dmc || bad "destroy dmc ($1)"
 }
-wait_no_dm() {
-	i=0
-	while [ $i -lt 50 ] && [ -n "$(dm_pids)" ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -z "$(dm_pids)" ]
-}
 cycle 0
-wait_no_dm
+wait_gone dm_pids
 kf0=$(keel_free)
 n=1
 while [ $n -le 50 ]; do
 	cycle $n
 	n=$((n + 1))
 done
-check "50 VMs with keel-dm: every keel-dm ended" wait_no_dm
+check "50 VMs with keel-dm: every keel-dm ended" wait_gone dm_pids
 kf1=$(keel_free)
 fds=$(open_fds)
 echo "measure keel_free_before=$kf0 keel_free_after=$kf1 image_fds=$fds"

@@ -6,15 +6,8 @@
 # "FAIL NAME: why"; "measure ..." lines carry numbers for the test to check again.
 G=/usr/share/keel/guests
 
-ok() { echo "ok $*"; }
-bad() { echo "FAIL $*"; }
-# check NAME COMMAND...: ok if the command succeeds.
-check() {
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
-field() { sed -n "s/.*\"$1\": \"*\([^,\"}]*\).*/\1/p"; }
+# shellcheck source=../lib/keeltest.sh
+. /usr/share/keel/lib/keeltest.sh # ok, bad, check, field, wait_console, wait_event
 state_of() { keelctl info "$1" --json 2>/dev/null | field state; }
 is_state() { [ "$(state_of "$1")" = "$2" ]; }
 keel_free() { keelctl mem --json | field free_bytes; }
@@ -23,29 +16,6 @@ mem_free_kb() {
 	echo 3 >/proc/sys/vm/drop_caches
 	awk '/^MemFree:/ {print $2}' /proc/meminfo
 }
-# wait_console VM PATTERN: what the VM printed, gathered in /tmp/con.VM, shows PATTERN within 20 s.
-wait_console() {
-	local i=0
-	while [ $i -lt 200 ]; do
-		keelctl console "$1" >>"/tmp/con.$1"
-		grep -q "$2" "/tmp/con.$1" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-# wait_event PATTERN: an event line matching PATTERN arrives within 30 s (keelctl events --wait,
-# woken by the event upcall; all of them gathered in /tmp/events).
-wait_event() {
-	local i=0
-	while [ $i -lt 30 ]; do
-		grep -q "$1" /tmp/events && return 0
-		timeout 10 keelctl events --wait --json >>/tmp/events
-		i=$((i + 1))
-	done
-	grep -q "$1" /tmp/events
-}
-
 : >/tmp/events
 keelctl events --json >>/tmp/events # what came before (the module's upcall check)
 echo "mem at start: $(keelctl mem)"
@@ -133,6 +103,133 @@ rc=$?
 echo "bad config: exit $rc: $(cat /tmp/cfg2.err)"
 check "a bad config file is refused with its line and key" sh -c "[ $rc -eq 2 ] && grep -q \"cfg2:2: key 'memory'\" /tmp/cfg2.err"
 check "nothing left of the bad config" sh -c "! keelctl info cfg2 2>/dev/null"
+
+# on_poweroff, on_reboot, on_crash other than "preserve" (docs/mgmt.md): keelctl create FILE
+# leaves a monitor process for the VM (/run/keel/NAME.mon.log, NAME.mon.pid) that destroys or
+# restarts it when it ends. $(keelctl create ...) returning at all says the monitor does not hold
+# the caller's pipe.
+# wait_gone VM [TENTHS]: it leaves the list within TENTHS/10 s (default 30 s).
+wait_gone() {
+	local i=0
+	while [ $i -lt "${2:-300}" ]; do
+		keelctl info "$1" >/dev/null 2>&1 || return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+# proc_gone PID: no such process, or a zombie nobody has reaped yet (false if PID is no number).
+proc_gone() {
+	case $1 in '' | *[!0-9]*) return 1 ;; esac
+	[ ! -e "/proc/$1" ] || grep -q ') Z' "/proc/$1/stat" 2>/dev/null
+}
+# wait_proc_gone PID [TENTHS]: within TENTHS/10 s (default 10 s).
+wait_proc_gone() {
+	local i=0
+	while [ $i -lt "${2:-100}" ]; do
+		proc_gone "$1" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+monlog() { cat "/run/keel/$1.mon.log" 2>/dev/null; }
+
+# on_poweroff = "destroy": the echo guest exits with status 0 on "quit" and goes by itself.
+cat >/tmp/po.cfg <<EOC
+name = "po"
+memory = 8
+kernel = "$G/echo.elf"
+on_poweroff = "destroy"
+EOC
+out=$(keelctl create /tmp/po.cfg 2>&1)
+echo "create po: $out"
+check "on_poweroff destroy: create starts a monitor" sh -c "echo '$out' | grep -q 'created po: id [0-9]*, monitor pid [0-9]* (log: /run/keel/po.mon.log)'"
+pid=$(head -n 1 /run/keel/po.mon.pid)
+keelctl start po || bad "start po"
+wait_console po "echo: ready" || bad "po not ready"
+keelctl input po quit || bad "input po"
+check "on_poweroff destroy: the VM leaves the list by itself" wait_gone po
+check "on_poweroff destroy: the monitor logged it" sh -c "grep -q 'exited with status 0: on_poweroff = \"destroy\"' /run/keel/po.mon.log && grep -q ': destroyed\$' /run/keel/po.mon.log"
+check "on_poweroff destroy: its monitor ended" wait_proc_gone "$pid"
+monlog po | sed 's/^/po.mon.log: /'
+
+# on_reboot = "restart" for a guest that resets as soon as it runs, with a disk (keel-dm): after
+# each reset it is back under a new id, its device model too, until the restart-loop guard
+# (KEELCTL_MON_FAST_MAX restarts that each ended within KEELCTL_MON_FAST_S) destroys it. The
+# config file is removed after create: the restarts use what create read.
+dd if=/dev/zero of=/tmp/rb.img bs=64k count=16 2>/dev/null
+cat >/tmp/rb.cfg <<EOC
+name = "rb"
+memory = 4
+kernel = "$G/reset.elf"
+disk = [ "/tmp/rb.img,raw,xvda,rw" ]
+on_reboot = "restart"
+EOC
+out=$(keelctl create /tmp/rb.cfg 2>&1)
+echo "create rb: $out"
+pid=$(head -n 1 /run/keel/rb.mon.pid)
+rm -f /tmp/rb.cfg
+keelctl start rb || bad "start rb"
+# Between a destroy and the create the VM is in no list: the monitor's end is the sign.
+ended_for_good() { wait_proc_gone "$1" 1800 && ! keelctl info "$2" >/dev/null 2>&1; }
+check "on_reboot restart: the restart-loop guard ends it" ended_for_good "$pid" rb
+keelctl events --json >>/tmp/events
+monlog rb | sed 's/^/rb.mon.log: /'
+ids=$(grep '"name": "rb", "event": "reset"' /tmp/events | sed 's/.*"id": \([0-9]*\),.*/\1/' | sort -u | wc -l)
+echo "measure rb_reset_ids=$ids"
+check "on_reboot restart: back under a new id after each reset" sh -c "[ $ids -ge 4 ] && [ \$(cat /run/keel/rb.mon.log | grep -c 'restarted as id') -ge 3 ]"
+check "on_reboot restart: each restart has its keel-dm" sh -c "[ \$(grep -c 'created rb: id [0-9]*, keel-dm pid' /run/keel/rb.mon.log) -ge 3 ]"
+check "on_reboot restart: the guard says why it stopped" sh -c "grep -q 'restart loop: it ended within 10 s of its start 6 times in a row; not restarted, destroyed' /run/keel/rb.mon.log"
+
+# on_crash = "destroy": a triple fault ends the guest, which goes by itself.
+printf 'name = "tf"\nmemory = 4\nkernel = "%s/triple_fault.elf"\non_crash = "destroy"\n' "$G" >/tmp/tf.cfg
+keelctl create /tmp/tf.cfg >/dev/null || bad "create tf"
+keelctl start tf || bad "start tf"
+check "on_crash destroy: the crashed VM leaves the list by itself" wait_gone tf
+check "on_crash destroy: the monitor says why" sh -c "grep -q 'crashed: .*: on_crash = \"destroy\"' /run/keel/tf.mon.log"
+monlog tf | sed 's/^/tf.mon.log: /'
+
+# keelctl destroy of a running VM whose every action is restart: it stops the monitor first, so
+# the destroy is no crash to restart; status 0, the VM and its monitor gone for good.
+printf 'name = "mi"\nmemory = 4\nkernel = "%s/idle.elf"\non_poweroff = "restart"\non_reboot = "restart"\non_crash = "restart"\n' "$G" >/tmp/mi.cfg
+keelctl create /tmp/mi.cfg >/dev/null || bad "create mi"
+pid=$(head -n 1 /run/keel/mi.mon.pid)
+keelctl start mi || bad "start mi"
+wait_console mi "cpus halted" || bad "mi not running"
+check "keelctl info shows the monitor and its actions" sh -c "keelctl info mi --json | grep -q '\"monitor\": {\"pid\": $pid, \"on_poweroff\": \"restart\", \"on_reboot\": \"restart\", \"on_crash\": \"restart\"}' && keelctl info mi | grep -q 'monitor pid $pid: on_poweroff restart'"
+check "keelctl destroy of a VM with a monitor" keelctl destroy mi
+check "its monitor stopped first" sh -c "grep -q 'stopped (SIGTERM)' /run/keel/mi.mon.log"
+sleep 2
+check "a VM destroyed with its monitor stays gone" sh -c "! keelctl info mi >/dev/null 2>&1"
+check "its monitor ended" wait_proc_gone "$pid"
+
+# keelctl destroy racing with a restart: an echo guest with on_poweroff = "restart" is told
+# "quit" (it exits with 0) and destroyed 0 to 1 s later, before, while or after its monitor
+# destroys, creates and starts it again: status 0 each time, and no VM comes back.
+rc_all=0
+pids=
+for d in 0 0.2 0.4 0.7 1; do
+	n=rr${d#*.}
+	printf 'name = "%s"\nmemory = 8\nkernel = "%s/echo.elf"\non_poweroff = "restart"\n' "$n" "$G" >/tmp/rr.cfg
+	keelctl create /tmp/rr.cfg >/dev/null || bad "create $n"
+	pids="$pids $(head -n 1 "/run/keel/$n.mon.pid")"
+	keelctl start "$n" || bad "start $n"
+	wait_console "$n" "echo: ready" || bad "$n not ready"
+	keelctl input "$n" quit || bad "input $n"
+	sleep "$d"
+	keelctl destroy "$n" 2>/tmp/rr.err
+	rc=$?
+	echo "destroy $d s after quit: exit $rc $(cat /tmp/rr.err)"
+	[ $rc -eq 0 ] || rc_all=$rc
+done
+check "keelctl destroy during a restart: status 0" [ $rc_all -eq 0 ]
+sleep 2
+check "keelctl destroy during a restart: no VM comes back" sh -c "! keelctl list | grep -q ' rr'"
+ended_all() { for p in $pids; do wait_proc_gone "$p" || return 1; done; }
+check "keelctl destroy during a restart: the monitors ended" ended_all
+for d in 0 0.2 0.4 0.7 1; do monlog "rr${d#*.}" | sed "s/^/rr${d#*.}.mon.log: /"; done
+keelctl events --json >>/tmp/events
 
 # Too large for Keel's free memory: refused, clearly, and nothing left behind.
 free=$(keel_free)

@@ -6,8 +6,10 @@
  *   keelctl create NAME --mem SIZE --vcpus N [--weight W] [--cap PCT] [--cpus SET[/SET...]]
  *           --kernel FILE [--module FILE[:CMDLINE]]... [--linux [--initrd FILE]] [--cmdline S]
  *                          creates and loads a VM (not started; a failed load destroys it)
- *   keelctl create FILE    the same from a config file, xl.cfg's syntax (keelcfg.h, docs/mgmt.md)
- *   keelctl start|pause|resume|destroy VM
+ *   keelctl create FILE    the same from a config file, xl.cfg's syntax (keelcfg.h, docs/mgmt.md);
+ *                          on_poweroff/on_reboot/on_crash other than "preserve" leave a monitor
+ *                          process that destroys or restarts the VM when it ends (keelctl_mon.c)
+ *   keelctl start|pause|resume|destroy VM   (destroy stops the VM's monitor first)
  *   keelctl info VM [--json]   state, how it ended, exits by reason, CPU time per vCPU
  *   keelctl events [--wait] [--json]   the events Keel queued (VM ends and destroys)
  *   keelctl console [--once | --interactive] [--hvc] VM
@@ -29,15 +31,22 @@
 #include "keelctl.h"
 #include "libkeel.h"
 
-static int usage(void)
+/* The usage text on f; keelctl help prints it on stdout (status 0), a bad command on stderr (2). */
+static void usage_to(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 		"usage: keelctl version | list [--json] | create FILE | create NAME --mem SIZE --vcpus N [--weight W] "
 		"[--cap PCT]\n"
 		"         [--cpus SET[/SET...]] --kernel FILE [--module FILE[:CMDLINE]]... [--linux [--initrd FILE]]\n"
 		"         [--cmdline S] | start|pause|resume|destroy VM | info VM [--json] | events [--wait] [--json]\n"
 		"         | console [--once | --interactive] [--hvc] VM | input VM TEXT | mem [--json]\n"
-		"         | top [-d SECONDS] [-n ITERATIONS] [-b]\n");
+		"         | top [-d SECONDS] [-n ITERATIONS] [-b] | help\n"
+		"Commands and config keys: docs/mgmt.md.\n");
+}
+
+static int usage(void)
+{
+	usage_to(stderr);
 	return 2;
 }
 
@@ -104,6 +113,10 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		return usage();
+	if (argc == 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage_to(stdout);
+		return 0;
+	}
 	err = keel_open(NULL, &k);
 	if (err) {
 		fprintf(stderr, "keelctl: %s: %s%s\n", KEEL_DEVICE, strerror(-err),

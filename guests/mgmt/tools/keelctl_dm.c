@@ -79,8 +79,7 @@ const char *keelctl_run_dir(void)
 	return getenv("KEEL_RUN_DIR") ? getenv("KEEL_RUN_DIR") : KEELCTL_RUN_DIR;
 }
 
-/* mkdir -p: 0, or -1 with errno. */
-static int mkdir_p(const char *dir)
+int keelctl_mkdir_p(const char *dir)
 {
 	char path[KEELCFG_PATH_MAX];
 	size_t len = strlen(dir);
@@ -142,7 +141,7 @@ int keelctl_dm_start(const char *name, uint32_t id, const struct keelcfg *cfg, i
 
 	const char *dir = keelctl_run_dir();
 
-	if (mkdir_p(dir)) {
+	if (keelctl_mkdir_p(dir)) {
 		int err = -errno;
 
 		fprintf(stderr, "keelctl: create %s: cannot make %s: %s\n", name, dir, strerror(errno));

@@ -9,7 +9,9 @@
 #include "keelcfg.h"
 
 #define KEELCTL_DM_PATH "/usr/sbin/keel-dm" /* or $KEEL_DM */
-#define KEELCTL_RUN_DIR "/run/keel"	    /* or $KEEL_RUN_DIR: NAME.dm.log, NAME.hvc, NAME.hvc.sock */
+/* The run directory (or $KEEL_RUN_DIR): NAME.dm.log, NAME.hvc, NAME.hvc.sock; NAME.mon.log and
+ * NAME.mon.pid (keelctl_mon.h). */
+#define KEELCTL_RUN_DIR "/run/keel"
 /* keel-dm's virtio console socket, DIR/NAME.hvc.sock (keelctl console --hvc). */
 #define KEELCTL_HVC_SOCK_SUFFIX ".hvc.sock"
 #define KEELCTL_DM_TIMEOUT_S	20
@@ -33,6 +35,8 @@ int keelctl_dm_argv(const char *name, uint32_t id, const struct keelcfg *cfg, co
 		    char **argv, size_t max, char *buf, size_t buflen);
 /* The run directory: $KEEL_RUN_DIR or KEELCTL_RUN_DIR. */
 const char *keelctl_run_dir(void);
+/* mkdir -p: 0, or -1 with errno. */
+int keelctl_mkdir_p(const char *dir);
 /* Starts keel-dm for the VM and waits (KEELCTL_DM_TIMEOUT_S at most) until it serves it: 0 (its
  * pid in *pid), or a negative errno with the reason printed. */
 int keelctl_dm_start(const char *name, uint32_t id, const struct keelcfg *cfg, int *pid);

@@ -11,6 +11,7 @@
 #include "keelcfg.h"
 #include "keelctl.h"
 #include "keelctl_dm.h"
+#include "keelctl_mon.h"
 
 static int usage_error(const char *what, const char *arg)
 {
@@ -63,7 +64,10 @@ struct create_args {
 	uint32_t nr_mods;
 	int linux_boot;
 	char modbuf[KEEL_IMAGE_MAX][512];
-	const struct keelcfg *cfg; /* create FILE: what keel-dm serves (disks) */
+	const struct keelcfg *cfg; /* create FILE: what keel-dm serves (disks), on_* */
+	/* out: what create_vm made */
+	uint32_t id;
+	int dm_pid; /* 0: no keel-dm */
 };
 
 /* create NAME --mem SIZE ...: 0, or 2 (usage). */
@@ -149,11 +153,10 @@ static int detect_linux(const struct keelcfg *cfg, int *linux_boot)
 	return 0;
 }
 
-/* create FILE: 0, 1 (a file cannot be read) or KEELCTL_EXIT_SAID (a config error or a key refused
- * for now). */
+/* create FILE: 0, 1 (a file cannot be read) or KEELCTL_EXIT_SAID (a config error, or a key that
+ * cannot be served here). */
 static int args_from_file(const char *file, struct keelcfg *cfg, struct create_args *a)
 {
-	static const enum keelcfg_key on[] = { KEELCFG_ON_POWEROFF, KEELCFG_ON_REBOOT, KEELCFG_ON_CRASH };
 	static char buf[KEELCFG_FILE_MAX + 1];
 	struct keelcfg_error err;
 	FILE *f = fopen(file, "rb");
@@ -186,11 +189,6 @@ static int args_from_file(const char *file, struct keelcfg *cfg, struct create_a
 		if (keelctl_vif_check(cfg, i, why, sizeof(why)))
 			return refuse(file, cfg, KEELCFG_VIF, why);
 	}
-	for (unsigned i = 0; i < 3; i++)
-		if ((i == 0 ? cfg->on_poweroff : i == 1 ? cfg->on_reboot : cfg->on_crash) != KEELCFG_PRESERVE)
-			return refuse(file, cfg, on[i],
-				      "only \"preserve\" for now (the VM stays dead until keelctl destroy): "
-				      "destroy and restart need a toolstack daemon, not built yet");
 	a->p.name = cfg->name;
 	a->p.mem_bytes = cfg->mem_bytes;
 	a->p.vcpus = cfg->vcpus;
@@ -210,7 +208,10 @@ static int args_from_file(const char *file, struct keelcfg *cfg, struct create_a
 	return 0;
 }
 
-/* Creates, hands over the images and loads; a failed step destroys the half-made VM. 0 or 1. */
+static int destroyed(struct keel *k, uint32_t id, const char *name);
+
+/* Creates, hands over the images, loads and starts its keel-dm (a->id, a->dm_pid); a failed step
+ * destroys the half-made VM. 0 or 1. */
 static int create_vm(struct keel *k, struct create_args *a)
 {
 	const struct keel_vm_params *p = &a->p;
@@ -262,10 +263,9 @@ static int create_vm(struct keel *k, struct create_args *a)
 
 		if (keelctl_dm_start(p->name, id, a->cfg, &pid))
 			goto undo;
-		printf("created %s: id %u, keel-dm pid %d\n", p->name, id, pid);
-		return 0;
+		a->dm_pid = pid;
 	}
-	printf("created %s: id %u\n", p->name, id);
+	a->id = id;
 	return 0;
 undo:
 	keel_vm_destroy(k, id);
@@ -292,20 +292,111 @@ static int destroyed(struct keel *k, uint32_t id, const char *name)
 	return 1;
 }
 
+static void print_created(const struct create_args *a, int mon_pid)
+{
+	printf("created %s: id %u", a->p.name, a->id);
+	if (a->dm_pid)
+		printf(", keel-dm pid %d", a->dm_pid);
+	if (mon_pid)
+		printf(", monitor pid %d (log: %s/%s%s)", mon_pid, keelctl_run_dir(), a->p.name,
+		       KEELCTL_MON_LOG_SUFFIX);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* The monitor's restart: the same VM again, from the config parsed at `keelctl create` (a file
+ * edited or removed since changes nothing), started. 0 or 1. */
+static int recreate(struct keel *k, void *arg, uint32_t *id, int *dm_pid)
+{
+	struct create_args *a = arg;
+	int err;
+
+	a->dm_pid = 0;
+	if (create_vm(k, a))
+		return 1;
+	*id = a->id;
+	*dm_pid = a->dm_pid;
+	print_created(a, 0);
+	err = keel_vm_start(k, a->id);
+	if (err) {
+		fail("start", a->p.name, err);
+		keel_vm_destroy(k, a->id);
+		destroyed(k, a->id, a->p.name);
+		return 1;
+	}
+	return 0;
+}
+
 /* create NAME --mem ... or create FILE (a file, and nothing after it). */
 static int create(struct keel *k, int argc, char **argv)
 {
 	static struct create_args a;
 	static struct keelcfg cfg;
 	struct stat st;
-	int ret;
+	int ret, mon_pid = 0;
 
 	memset(&a, 0, sizeof(a));
 	if (argc == 3 && !stat(argv[2], &st) && S_ISREG(st.st_mode))
 		ret = args_from_file(argv[2], &cfg, &a);
 	else
 		ret = args_from_options(argc, argv, &a);
-	return ret ? ret : create_vm(k, &a);
+	if (ret || (ret = create_vm(k, &a)))
+		return ret;
+	/* on_poweroff, on_reboot, on_crash other than "preserve": a monitor process of its own. */
+	if (a.cfg && keelctl_mon_wanted(a.cfg)) {
+		static struct keelctl_mon m;
+
+		m = (struct keelctl_mon){ .cfg = a.cfg,
+					  .id = a.id,
+					  .dm_pid = a.dm_pid,
+					  .recreate = recreate,
+					  .arg = &a,
+					  .now_ns = keelctl_mon_clock_ns,
+					  .poll_ms = KEELCTL_MON_POLL_MS };
+		mon_pid = keelctl_mon_start(k, &m);
+		if (mon_pid < 0) {
+			keel_vm_destroy(k, a.id);
+			destroyed(k, a.id, a.p.name);
+			return 1;
+		}
+	}
+	print_created(&a, mon_pid);
+	return 0;
+}
+
+/*
+ * destroy VM. A VM with a monitor (on_* in its config) has it stopped first, and waited for: a
+ * restart it has begun is finished (or not begun), so the VM found by its name afterwards is the
+ * one to destroy, and nothing brings it back. If the monitor had destroyed it, that is success.
+ */
+static int destroy(struct keel *k, const char *vm)
+{
+	char name[KEEL_VM_NAME_MAX];
+	struct keel_vm_detail d;
+	uint32_t id;
+	int err, stopped;
+
+	/* The monitor goes by the VM's name: an id is turned into one while the VM is there. */
+	snprintf(name, sizeof(name), "%s", vm);
+	if (vm[0] >= '0' && vm[0] <= '9' && !keel_vm_lookup(k, vm, &id) && !keel_vm_info(k, id, &d)) {
+		memcpy(name, d.info.name, sizeof(name));
+		name[sizeof(name) - 1] = '\0';
+	}
+	stopped = keelctl_mon_stop(name);
+	if (stopped < 0) {
+		fprintf(stderr, "keelctl: destroy %s: its monitor did not stop within %d s (%s/%s%s)\n", vm,
+			KEELCTL_MON_STOP_MS / 1000, keelctl_run_dir(), name, KEELCTL_MON_PID_SUFFIX);
+		return 1;
+	}
+	err = keel_vm_lookup(k, stopped ? name : vm, &id);
+	if (err == -ENOENT && stopped)
+		return 0; /* its monitor destroyed it (on_* = "destroy", or a restart loop) */
+	if (err)
+		return fail("destroy", vm, err);
+	err = keel_vm_destroy(k, id);
+	if (err)
+		return fail("destroy", vm, err);
+	return destroyed(k, id, vm);
 }
 
 static void print_event(const struct keel_event *e, int json)
@@ -363,8 +454,9 @@ static int info(struct keel *k, uint32_t id, int json)
 					       "unknown" };
 	static const char *const ends[] = { "", "exited", "poweroff", "reset", "crashed", "destroyed" };
 	struct keel_vm_detail d;
+	struct keelctl_mon_info mon;
 	char name[KEEL_VM_NAME_MAX], reason[sizeof(d.reason)];
-	int err = keel_vm_info(k, id, &d);
+	int err = keel_vm_info(k, id, &d), has_mon;
 
 	if (err)
 		return fail("info", NULL, err);
@@ -372,6 +464,7 @@ static int info(struct keel *k, uint32_t id, int json)
 	name[sizeof(name) - 1] = '\0';
 	memcpy(reason, d.reason, sizeof(reason));
 	reason[sizeof(reason) - 1] = '\0';
+	has_mon = keelctl_mon_query(name, &mon);
 	if (json) {
 		printf("{\"id\": %u, \"name\": \"", d.info.id);
 		json_name(name);
@@ -392,7 +485,12 @@ static int info(struct keel *k, uint32_t id, int json)
 		printf("}, \"vcpu_run_ns\": [");
 		for (uint32_t i = 0; i < d.info.vcpus && i < KEEL_VM_MAX_VCPUS; i++)
 			printf("%s%llu", i ? ", " : "", (unsigned long long)d.vcpu_run_ns[i]);
-		printf("]}\n");
+		if (has_mon)
+			printf("], \"monitor\": {\"pid\": %d, \"on_poweroff\": \"%s\", \"on_reboot\": \"%s\", "
+			       "\"on_crash\": \"%s\"}}\n",
+			       mon.pid, mon.on_poweroff, mon.on_reboot, mon.on_crash);
+		else
+			printf("], \"monitor\": null}\n");
 		return 0;
 	}
 	printf("vm %s (id %u): %s, %u vCPU%s, %llu MiB, %llu exits, %llu ms of CPU\n", name, d.info.id,
@@ -402,6 +500,9 @@ static int info(struct keel *k, uint32_t id, int json)
 	if (d.info.state == KEEL_VM_DEAD)
 		printf("  ended: %s%s%s (status %u)\n", d.end < 6 ? ends[d.end] : "?", reason[0] ? ": " : "", reason,
 		       d.status);
+	if (has_mon)
+		printf("  monitor pid %d: on_poweroff %s, on_reboot %s, on_crash %s\n", mon.pid, mon.on_poweroff,
+		       mon.on_reboot, mon.on_crash);
 	for (unsigned r = 0; r < sizeof(reasons) / sizeof(reasons[0]); r++)
 		if (d.exits_by_reason[r])
 			printf("  exits %-12s %llu\n", reasons[r], (unsigned long long)d.exits_by_reason[r]);
@@ -470,6 +571,8 @@ int keelctl_vm_command(struct keel *k, int argc, char **argv)
 	if (argc < 3 ||
 	    (argc > 3 && !(!strcmp(cmd, "info") && argc == 4 && json) && !(!strcmp(cmd, "input") && argc == 4)))
 		return 2;
+	if (!strcmp(cmd, "destroy"))
+		return destroy(k, argv[2]);
 	err = keel_vm_lookup(k, argv[2], &id);
 	if (err)
 		return fail(cmd, argv[2], err);
@@ -477,11 +580,8 @@ int keelctl_vm_command(struct keel *k, int argc, char **argv)
 		return info(k, id, json);
 	if (!strcmp(cmd, "input"))
 		return input(k, id, argv[3]);
-	err = !strcmp(cmd, "start")    ? keel_vm_start(k, id)
-	      : !strcmp(cmd, "pause")  ? keel_vm_pause(k, id)
-	      : !strcmp(cmd, "resume") ? keel_vm_resume(k, id)
-				       : keel_vm_destroy(k, id);
-	if (err)
-		return fail(cmd, argv[2], err);
-	return strcmp(cmd, "destroy") ? 0 : destroyed(k, id, argv[2]);
+	err = !strcmp(cmd, "start")   ? keel_vm_start(k, id)
+	      : !strcmp(cmd, "pause") ? keel_vm_pause(k, id)
+				      : keel_vm_resume(k, id);
+	return err ? fail(cmd, argv[2], err) : 0;
 }
