@@ -155,7 +155,7 @@ FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 #                      ping each other and move 4 MiB over TCP), entropy and console; one destroyed
 #                      while the other serves; a hostile virtio driver, a killed keel-dm, 50 VMs
 #                      with keel-dm without a leak (test_mgmt_dm.py). Budget: 8 minutes on CI's
-#                      machine (about 2 + 5); the dm run's QEMU is stopped at 10
+#                      machine (about 2 + 5); the dm run's QEMU is stopped at 15
 # and prints each target's wall time at the end (tests/timed.sh), also when one fails.
 # Then CI runs `make DEBUG=1 check-svm`: the SVM suite on the debug build (build-debug/), with
 # ASSERT() and the spinlocks' owner checks live, and the boot test that the owner check catches

@@ -25,7 +25,7 @@ $(LINUX_GUEST) &: $(LINUX_INPUTS)
 # The virtio guest: its modules come from the .deb mkguest.sh fetched for vmlinuz (named in
 # kernel-version and packages, written with it), so it is remade whenever the default guest is.
 LINUX_VIRTIO := $(LINUX_DIR)/initramfs-virtio.cpio.gz $(LINUX_DIR)/disk-ext4.img $(LINUX_DIR)/virtio-modules
-LINUX_VIRTIO_INPUTS := guests/linux/mkvirtio.sh guests/linux/kmods.py $(LINUX_INPUTS) $(LINUX_GUEST)
+LINUX_VIRTIO_INPUTS := guests/linux/mkvirtio.sh guests/linux/kmods.py guests/linux/vbench.c $(LINUX_INPUTS) $(LINUX_GUEST)
 linux-guest-virtio: $(LINUX_VIRTIO)
 
 $(LINUX_VIRTIO) &: $(LINUX_VIRTIO_INPUTS)

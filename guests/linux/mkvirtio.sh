@@ -9,6 +9,8 @@
 #                                    insmods (keeltest=virtio)
 #   OUTDIR/virtio-modules            that load order (paths under /lib/modules/<release>)
 #   OUTDIR/disk-ext4.img             16 MiB ext4 image holding /hello.txt (see HELLO below)
+# The initramfs also carries /usr/bin/vbench (guests/linux/vbench.c, static), the virtio benchmarks
+# that keelbench= runs (tests/bench/bench_virtio.py).
 # A second initramfs rather than more in the default one: the default is loaded by many tests,
 # some through a boot loader that reads about 1 MiB per 2 s. See guests/linux/README.md.
 set -euo pipefail
@@ -77,6 +79,10 @@ sed 's/\.ko\.xz$/.ko/' "$WORK/order" >"$moddir/load-order"
 awk -F: 'NR == FNR { want[$0] = 1; next } $1 in want' "$WORK/order" "$WORK/index/modules.dep" |
 	sed 's/\.ko\.xz/.ko/g' >"$moddir/modules.dep"
 
+# The virtio benchmark program (keelbench=): static, so the initramfs needs no libc.
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -static \
+	-o "$WORK/vbench" "$HERE/vbench.c" || die "cannot build vbench"
+
 # The default initramfs's list (guests/linux/debs.sh), then the module tree.
 dpkg -x "$bdeb" "$WORK/busybox"
 # shellcheck disable=SC1091 # busybox_initramfs_list, from guests/linux/debs.sh
@@ -84,6 +90,7 @@ dpkg -x "$bdeb" "$WORK/busybox"
 list="$WORK/initramfs.list"
 {
 	busybox_initramfs_list "$WORK/busybox/bin/busybox" "$HERE/init"
+	echo "file /usr/bin/vbench $WORK/vbench 0755 0 0"
 	(cd "$WORK/root" && find lib/modules -mindepth 1 -type d | sort) |
 		while read -r d; do echo "dir /$d 0755 0 0"; done
 	(cd "$WORK/root" && find lib/modules -type f | sort) |

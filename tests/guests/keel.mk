@@ -46,7 +46,11 @@ check-bench: $(B)/keel.elf $(B)/guests/bench_exits.elf $(MGMT_GUEST) $(B)/guests
 	KEEL_BUILD=$(abspath $(B)) $(PYTHON) tests/bench/bench_ioreq.py check
 
 .PHONY: bench
-bench: $(B)/keel.elf $(B)/keel.efi $(B)/guests/bench_exits.elf $(LINUX_GUEST) $(MGMT_GUEST) guest-tests
+# Not gated: bench_virtio.py (the virtio benchmarks, 2.5-10 min; issue 15) boots three Linux kernels
+# and its guests race their timers against the requests, so its counts vary a little run to run;
+# under -icount it hung in six of nine runs (docs/virtio.md, Benchmarks), and gives up after 30 min.
+bench: $(B)/keel.elf $(B)/keel.efi $(B)/guests/bench_exits.elf $(LINUX_GUEST) $(LINUX_VIRTIO) $(MGMT_GUEST) guest-tests
 	KEEL_BUILD=$(abspath $(B)) $(PYTHON) tests/bench/bench.py
 	KEEL_BUILD=$(abspath $(B)) $(PYTHON) tests/bench/bench_ioreq.py
 	KEEL_BUILD=$(abspath $(B)) $(PYTHON) tests/bench/bench_ioreq.py --busy
+	KEEL_BUILD=$(abspath $(B)) $(PYTHON) tests/bench/bench_virtio.py --reasons

@@ -64,7 +64,7 @@ def test_two_guests_with_disks_on_a_bridge_from_config_files():
             os.path.join(MGMT, "initramfs.cpio.gz")]
     boot = Boot("kernel", cpus=2, mem_mib=1024, cpu=AMD,
                 cmdline=f"vm=mgmt,module=0,initrd=1,boot=linux,mem=256M,vcpus=2,{LINUX_VM_CPUS},mgmt on_finish=poweroff",
-                modules=mods, timeout=600)
+                modules=mods, timeout=900)
     try:
         log = boot.run()
     finally:

@@ -86,12 +86,12 @@ check "keel-dm listens on g1's console socket" [ -S $R/g1.hvc.sock ]
 keelctl start g1 || bad "start g1"
 keelctl start g2 || bad "start g2"
 # Both booted: the list shows them running, with their numbers (test_mgmt_dm.py reads them).
-wait_console g1 "keel-init: virtio: loaded" 240 >/dev/null
-wait_console g2 "keel-init: virtio: loaded" 60 >/dev/null
+wait_console g1 "keel-init: virtio: loaded" 400 >/dev/null
+wait_console g2 "keel-init: virtio: loaded" 120 >/dev/null
 echo "list: $(keelctl list --json)"
 # g1 is done when it has fetched g2's data; g2 when it has served it (it waits for a second client).
-check "g1 ran its virtio checks" wait_console g1 "keel-init: virtio: done\|keel-init: FAIL\|Kernel panic" 240
-check "g2 ran its virtio checks" wait_console g2 "keel-init: tcp: served client 1\|keel-init: FAIL\|Kernel panic" 60
+check "g1 ran its virtio checks" wait_console g1 "keel-init: virtio: done\|keel-init: FAIL\|Kernel panic" 400
+check "g2 ran its virtio checks" wait_console g2 "keel-init: tcp: served client 1\|keel-init: FAIL\|Kernel panic" 120
 for g in g1 g2; do
 	sed -n "s/^/$g: /p" /tmp/con.$g | grep -a 'keel-init\|virtio\|Kernel panic\|BUG' | head -n 60
 	check "$g: no FAIL" sh -c "! grep -q 'keel-init: FAIL' /tmp/con.$g"

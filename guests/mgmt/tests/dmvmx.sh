@@ -11,20 +11,8 @@ G=/usr/share/keel/guests
 R=/run/keel
 
 # shellcheck source=../lib/keeltest.sh
-. /usr/share/keel/lib/keeltest.sh # ok, bad, check
+. /usr/share/keel/lib/keeltest.sh # ok, bad, check, wait_console
 at() { echo "dmvmx at $(cut -d' ' -f1 /proc/uptime) s: $*"; }
-# wait_console_slow VM PATTERN SECONDS: keeltest.sh's wait_console, polling every 2 s instead of
-# 0.1: this VM shares Bochs's one CPU with the guest it waits for.
-wait_console_slow() {
-	i=0
-	while [ $i -lt $(($3 / 2)) ]; do
-		keelctl console "$1" >>"/tmp/con.$1"
-		grep -q "$2" "/tmp/con.$1" && return 0
-		sleep 2
-		i=$((i + 1))
-	done
-	return 1
-}
 dm_pids() { for p in /proc/[0-9]*; do grep -qs '^keel-dm' "$p/comm" && echo "${p#/proc/}"; done; }
 
 at "start"
@@ -54,7 +42,8 @@ sed 's/^/dm log: /' $R/g1.dm.log
 check "keel-dm listens on g1's console socket" [ -S $R/g1.hvc.sock ]
 keelctl start g1 || bad "start g1"
 at "g1 started"
-if wait_console_slow g1 "keel-init: virtio: done\|keel-init: FAIL\|Kernel panic" 3600; then
+# Every 2 s, not 0.1: this VM shares Bochs's one CPU with the guest it waits for.
+if wait_console g1 "keel-init: virtio: done\|keel-init: FAIL\|Kernel panic" 3600 2; then
 	ok "g1 ran its virtio checks"
 else
 	bad "g1 ran its virtio checks"
@@ -71,7 +60,7 @@ check "g1: hwrng" grep -q 'keel-init: hwrng: 64 bytes' /tmp/con.g1
 check "g1: hvc0" grep -q 'keel-init: hvc0: wrote hello' /tmp/con.g1
 check "g1: its network card" grep -q 'keel-init: net: eth0 02:4b:00:00:00:01 10.0.0.2/24' /tmp/con.g1
 check "g1: pinged the management VM through the bridge" grep -q 'keel-init: net: ping 10.0.0.1: 3 packets received' /tmp/con.g1
-check "g1 powered off" wait_console_slow g1 "keel-init: done, powering off" 120
+check "g1 powered off" wait_console g1 "keel-init: done, powering off" 120 2
 sleep 2
 check "g1's hvc0 output reached keel-dm" grep -q 'keel-hvc0: hello from' $R/g1.hvc
 check "keelctl console --hvc shows it" sh -c "keelctl console --hvc g1 | grep -q 'keel-hvc0: hello from'"

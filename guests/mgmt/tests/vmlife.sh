@@ -77,7 +77,7 @@ keelctl create lnx --mem 128M --vcpus 1 --cpus 0 --linux --kernel $G/vmlinuz --i
 	--cmdline "console=ttyS0 keeltest=bench" >/dev/null || bad "create lnx"
 keelctl start lnx || bad "start lnx"
 check "poweroff event of the Linux guest" wait_event '"name": "lnx", "event": "poweroff"'
-check "the Linux guest ran its init" wait_console lnx "keel-init: bench"
+check "the Linux guest ran its init" wait_console lnx "keel-init: bench" 120
 check "info says it powered off" sh -c "keelctl info lnx --json | grep -q '\"end\": \"poweroff\"'"
 keelctl destroy lnx || bad "destroy lnx"
 
