@@ -9,7 +9,7 @@
 #                          round trip runs in make check-linux-vmx)
 #   make check-stack-bochs  the whole stack on Bochs VT-x: the management VM creates a Linux guest
 #                           with a virtio disk and a network card on a bridge from a config file
-#                           (tests/guests/test_mgmt_dm_bochs.py; 11-14 minutes: not in make test)
+#                           (tests/guests/test_mgmt_dm_bochs.py; 11-18 minutes: not in make test)
 MGMT_DIR := $(B)/mgmt
 MGMT_GUEST := $(MGMT_DIR)/keel.ko $(MGMT_DIR)/keelctl $(MGMT_DIR)/initramfs.cpio.gz $(MGMT_DIR)/initramfs-io.cpio.gz
 # Test guests the management VM creates at run time, carried in its initramfs.
@@ -55,7 +55,7 @@ check-mgmt-bochs: $(B)/keel.elf guest-tests $(LINUX_GUEST) $(MGMT_GUEST)
 	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q --durations=0 -p no:cacheprovider $(PYTEST_BOCHS_JOBS) \
 		$(PYTEST_ARGS) test_mgmt_window_bochs.py test_mgmt_io_bochs.py::test_io_round_trip_on_bochs_vmx
 
-# One Bochs, 645-810 s wall (460-505 s of Bochs's CPU time) on a loaded 2-core machine: both Linux
+# One Bochs, 645-1042 s wall (460-546 s of Bochs's CPU time) on a loaded 2-core machine: both Linux
 # kernels' boots are the cost (tests/guests/test_mgmt_dm_bochs.py).
 check-stack-bochs: $(B)/keel.elf guest-tests $(LINUX_GUEST) $(MGMT_GUEST)
 	cd tests/guests && KEEL_BUILD=$(abspath $(B)) $(PYTEST) -q -s --durations=0 -p no:cacheprovider $(PYTEST_ARGS) \

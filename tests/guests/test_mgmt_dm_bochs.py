@@ -9,13 +9,13 @@ Both kernels boot `quiet` (every console character is a port exit), every vCPU o
 from the full initramfs (14 MB: a smaller one would save GRUB a few seconds, not more; the kernels
 are the cost). g1's /init keeps its CPU busy through its timer check's window, which costs ~265 s of
 wall time here at the default one (guest) second: keeltick=0.2 shortens it (still ~50 ticks at
-HZ=250). Slow: not part of make test. On a 2-core machine shared with other jobs (Bochs at 60-70% of
-a core): 645 s wall with 462 s of Bochs's CPU time, 699 s with 482 s, and 807 s with 503 s (799 s /
-491 s and 994 s / 547 s with the full second). Where the 807 s went: GRUB loads and gunzips the
-modules in ~105 s; the management VM's Linux decompresses itself (XZ) and boots to the test in ~300
-s (~210 s in a less loaded run); g1's Linux boots to /init in ~240 s; the timer check ~45 s; the
-virtio modules, disk, hwrng and hvc0 ~70 s; the ping, the power-offs and the rest ~20 s (idle time
-costs little: Bochs skips ahead while the CPU halts)."""
+HZ=250). Slow: not part of make test. On a 2-core machine shared with other jobs (Bochs at 50-70% of
+a core): 645 s wall with 462 s of Bochs's CPU time, 699 s with 482 s, 807 s with 503 s, and 1042 s
+with 546 s (load 5) (799 s / 491 s and 994 s / 547 s with the full second). Where the 807 s went:
+GRUB loads and gunzips the modules in ~105 s; the management VM's Linux decompresses itself (XZ) and
+boots to the test in ~300 s (~210 s in a less loaded run); g1's Linux boots to /init in ~240 s; the
+timer check ~45 s; the virtio modules, disk, hwrng and hvc0 ~70 s; the ping, the power-offs and the
+rest ~20 s (idle time costs little: Bochs skips ahead while the CPU halts)."""
 import os
 import re
 import shutil
