@@ -163,7 +163,8 @@ FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 # a CPU taking a lock twice (fault=relock). Not in CI: check-vmx-full (a 1.5 GiB VM on
 # Bochs, about 50 s more), check-mgmt-bochs (the management VM's window on Bochs VT-x with two
 # CPUs, and the I/O round trip with the kernel's boot messages and the full initramfs: 5-15 min
-# each) and bench (measurements).
+# each), check-stack-bochs (a Linux guest with its disk and network card from a config file, on
+# Bochs VT-x: 11-18 min) and bench (measurements).
 TEST_TARGETS := check-format check-unit check-fuzz check-bench check-boot check-guests-bare check-svm check-sched check-vmx \
 	check-linux check-linux-vmx check-mgmt check-stack
 test:
