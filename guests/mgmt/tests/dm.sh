@@ -69,7 +69,7 @@ check "and still the image" cmp $M $G/disk-ext4.img
 # A bridge for the guests' network cards, with an address of this VM's on it.
 brctl addbr br0 && ip addr add 10.0.0.1/24 dev br0 && ip link set br0 up || bad "bridge br0"
 lcfg() { # NAME HOST(the address's last byte, and the MAC's) PEERS KEELTCP
-	cp $M "/tmp/$1.img"
+	cat $M >"/tmp/$1.img" # a writable copy (cp would keep the module's mode, 0444)
 	cfg "/tmp/$1.cfg" "/tmp/$1.img,raw,xvda,rw" "$1"
 	sed -i "s#^extra = \"\(.*\)\"#extra = \"\1 keelip=10.0.0.$2/24 keelpeer=$3 keeltcp=$4\"#" "/tmp/$1.cfg"
 	echo "vif = [ \"bridge=br0,mac=02:4b:00:00:00:0$2\" ]" >>"/tmp/$1.cfg"
