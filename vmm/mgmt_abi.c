@@ -58,3 +58,51 @@ int mgmt_check_load(const struct keel_vm_load *l)
 			return -EINVAL; /* not NUL-terminated */
 	return 0;
 }
+
+int mgmt_check_mod_read(const struct keel_module_read *r, u64 size, u32 *n)
+{
+	if (r->len > KEEL_MODULE_READ_MAX || r->offset > size)
+		return -EINVAL;
+	*n = (u32)(size - r->offset < r->len ? size - r->offset : r->len);
+	return 0;
+}
+
+static bool mod_name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+	       ch == '_' || ch == '+' || ch == '-';
+}
+
+void mgmt_module_name(const char *cmdline, u32 index, char out[KEEL_MODULE_NAME_MAX])
+{
+	const char *word = cmdline, *end, *base;
+	u32 len = 0;
+	bool usable = false;
+
+	while (*word == ' ')
+		word++;
+	for (end = word; *end && *end != ' '; end++)
+		;
+	base = end;
+	while (base > word && base[-1] != '/')
+		base--;
+	for (const char *p = base; p < end && len < KEEL_MODULE_NAME_MAX - 1; p++) {
+		out[len++] = mod_name_char(*p) ? *p : '_';
+		usable |= mod_name_char(*p) && *p != '.';
+	}
+	out[len] = '\0';
+	if (!usable) { /* empty, or only dots and replaced bytes: "", ".", "..", a bare "/" */
+		static const char prefix[] = "module-";
+		char digits[10];
+		u32 nd = 0;
+
+		memcpy(out, prefix, sizeof(prefix) - 1);
+		len = sizeof(prefix) - 1;
+		do
+			digits[nd++] = (char)('0' + index % 10);
+		while ((index /= 10) && nd < sizeof(digits));
+		while (nd)
+			out[len++] = digits[--nd];
+		out[len] = '\0';
+	}
+}

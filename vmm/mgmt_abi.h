@@ -23,4 +23,10 @@ int mgmt_check_image(const struct keel_vm_image *img);
 /* HC_VM_LOAD: a load's kind, image count and command lines (each NUL-terminated). */
 int mgmt_check_load(const struct keel_vm_load *l);
 
+/* HC_MOD_READ of a module of `size` bytes: the index is the caller's to check; len at most
+ * KEEL_MODULE_READ_MAX, offset at most size. Sets *n to the bytes to copy (0 at the end). */
+int mgmt_check_mod_read(const struct keel_module_read *r, u64 size, u32 *n);
+/* HC_MOD_INFO's name of a module with this command line (see keel_hypercall.h), into out. */
+void mgmt_module_name(const char *cmdline, u32 index, char out[KEEL_MODULE_NAME_MAX]);
+
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * VMs created and controlled at run time by the management VM (vmm/mgmt.h, docs/mgmt.md):
- * HC_VM_CREATE..HC_MEM_INFO of vmm/public/keel_hypercall.h. Every argument is the management
+ * HC_VM_CREATE..HC_MOD_READ of vmm/public/keel_hypercall.h. Every argument is the management
  * VM's and hostile all the same: each structure is copied once out of its RAM, checked whole,
  * and only then acted on; a refused call changes nothing. The VM list (vmm/vmm.c) does the
  * lifecycle under its lock; this file parses, stages boot images and copies results out.
@@ -300,6 +300,39 @@ static s64 hc_mem_info(struct vcpu *v, u64 gpa)
 	return gpa_write(v->vm, gpa, &m, sizeof(m)) ? -EFAULT : 0;
 }
 
+static s64 hc_mod_info(struct vcpu *v, u64 index, u64 gpa)
+{
+	struct keel_module_info info = { 0 };
+	struct guest_image img;
+
+	if (index > 0xffffffffull || vmm_mgmt_module((u32)index, &img))
+		return -ENOENT;
+	info.size = img.size;
+	mgmt_module_name(img.cmdline, (u32)index, info.name);
+	return gpa_write(v->vm, gpa, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+/* The module's bytes go straight from Keel's copy to the management VM's RAM, checked to be
+ * one RAM range first; the request is read once. */
+static s64 hc_mod_read(struct vcpu *v, u64 gpa)
+{
+	struct keel_module_read r;
+	struct guest_image img;
+	u32 n;
+	int ret;
+
+	if (gpa_read(v->vm, gpa, &r, sizeof(r)))
+		return -EFAULT;
+	if (vmm_mgmt_module(r.index, &img))
+		return -ENOENT;
+	ret = mgmt_check_mod_read(&r, img.size, &n);
+	if (ret)
+		return ret;
+	if (!ram_range(v->vm, r.buf, n))
+		return -EFAULT;
+	return gpa_write(v->vm, r.buf, (const u8 *)img.data + r.offset, n) ? -EFAULT : (s64)n;
+}
+
 s64 mgmt_vm_hypercall(struct vcpu *v, u64 nr, u64 a0, u64 a1, u64 a2)
 {
 	u32 id;
@@ -327,6 +360,10 @@ s64 mgmt_vm_hypercall(struct vcpu *v, u64 nr, u64 a0, u64 a1, u64 a2)
 		return hc_console_input(v, a0, a1, a2);
 	case HC_MEM_INFO:
 		return hc_mem_info(v, a0);
+	case HC_MOD_INFO:
+		return hc_mod_info(v, a0, a1);
+	case HC_MOD_READ:
+		return hc_mod_read(v, a0);
 	}
 	return -ENOSYS;
 }

@@ -190,6 +190,12 @@ int vmm_config_add(const char *value)
 		pr_warn("vm %s: initrd= is for boot=linux guests\n", c.name);
 		return -EINVAL;
 	}
+	/* A multiboot guest finds its mods= in its multiboot information; a Linux kernel has no such
+	 * list, and only the management VM reads them (through keel.ko, docs/mgmt.md). */
+	if (c.nr_mods && c.boot != VM_BOOT_MULTIBOOT && !c.mgmt) {
+		pr_warn("vm %s: mods= is for multiboot guests and the management VM\n", c.name);
+		return -EINVAL;
+	}
 	/* Other VMs wait on the management VM's device models: a cap would make their round trips
 	 * wait for its next period (docs/mgmt.md). */
 	if (c.mgmt && c.cap) {

@@ -405,6 +405,31 @@ static struct vm *detach_locked_boot(struct vm_config *c)
 	return vm;
 }
 
+void vmm_set_boot_info(const struct boot_info *bi)
+{
+	boot_info = bi;
+}
+
+int vmm_mgmt_module(u32 index, struct guest_image *img)
+{
+	const struct boot_module *m;
+
+	for (u32 i = 0; i < nr_vm_configs; i++) {
+		const struct vm_config *c = &vm_configs[i];
+
+		if (!c->mgmt)
+			continue;
+		if (!boot_info || index >= c->nr_mods || c->mods[index] >= boot_info->nr_modules)
+			return -ENOENT;
+		m = &boot_info->modules[c->mods[index]];
+		if (!m->size)
+			return -ENOENT; /* rejected at boot */
+		*img = (struct guest_image){ phys_to_virt(m->base), m->size, m->cmdline };
+		return 0;
+	}
+	return -ENOENT;
+}
+
 void vmm_run_all(const struct boot_info *bi)
 {
 	u32 failed = 0;
@@ -422,7 +447,7 @@ void vmm_run_all(const struct boot_info *bi)
 	}
 	/* Per-CPU virtualization state stays; everything a VM takes must come back. */
 	free_before = page_free_count();
-	boot_info = bi;
+	vmm_set_boot_info(bi);
 	for (u32 i = 0; i < nr_vm_configs; i++)
 		vm_configs[i].vm = build_vm(&vm_configs[i], bi);
 

@@ -10,6 +10,10 @@ struct guest_image;
 
 /* Creates, runs and reports every configured VM; returns when all have ended. */
 void vmm_run_all(const struct boot_info *bi);
+/* The boot modules VMs are built from (vmm_run_all sets them; the unit tests too). */
+void vmm_set_boot_info(const struct boot_info *bi);
+/* The management VM's boot module `index` (its mods=, in order): 0, or -ENOENT for none. */
+int vmm_mgmt_module(u32 index, struct guest_image *img);
 /* The last vCPU of vm left the scheduler: report its end and free it (kernel/sched.c). */
 void vmm_vm_finished(struct vm *vm);
 

@@ -267,11 +267,37 @@ static void io_ioctls(const uint8_t *data, size_t len)
 		CHECK(mm.len == 4096 && !(mm.off % 4096) && mm.off / 4096 < KEEL_IO_SERVERS_MAX);
 }
 
+/* HC_MOD_READ's check against a module size, and HC_MOD_INFO's name of any command line: the
+ * copy stays inside the module and the request, the name is a usable file name. */
+static void module(const uint8_t *data, size_t len)
+{
+	struct {
+		struct keel_module_read r;
+		uint64_t size;
+		char cmdline[200];
+	} in;
+	char name[KEEL_MODULE_NAME_MAX];
+	uint32_t n = ~0u;
+	size_t nl;
+
+	fill(&in, sizeof(in), data, len);
+	if (mgmt_check_mod_read(&in.r, in.size, &n) == 0)
+		CHECK(n <= in.r.len && n <= KEEL_MODULE_READ_MAX && in.r.offset <= in.size &&
+		      n <= in.size - in.r.offset && (n || in.r.offset == in.size || !in.r.len));
+	in.cmdline[sizeof(in.cmdline) - 1] = '\0';
+	memset(name, 0x5a, sizeof(name));
+	mgmt_module_name(in.cmdline, in.r.index, name);
+	nl = strnlen(name, sizeof(name));
+	CHECK(nl >= 1 && nl < sizeof(name) && strcmp(name, ".") && strcmp(name, ".."));
+	for (size_t i = 0; i < nl; i++)
+		CHECK(name[i] != '/' && name[i] > ' ' && (unsigned char)name[i] < 0x7f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	switch (data[0] % 10) {
+	switch (data[0] % 11) {
 	case 0:
 		fz_vm_image(data + 1, size - 1);
 		break;
@@ -301,6 +327,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 9:
 		io_ioctls(data + 1, size - 1);
+		break;
+	case 10:
+		module(data + 1, size - 1);
 		break;
 	}
 	return 0;

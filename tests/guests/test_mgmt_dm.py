@@ -25,6 +25,7 @@ GUEST_CHECKS = ["no FAIL", "the virtio modules loaded", "its disk is vda", "read
                 "pinged the management VM through the bridge"]
 CHECKS = [
     "a missing disk is refused", "a read-only disk given read-write is refused", "a truncated disk is refused",
+    "the boot module reads as the image", "the boot module is read-only", "and still the image",
     "create g1 with keel-dm", "create g2 with keel-dm", "g1 ran its virtio checks", "g2 ran its virtio checks",
     *[f"{g}: {c}" for g in ("g1", "g2") for c in GUEST_CHECKS],
     "g1 pinged g2", "g2 pinged g1", "g1 fetched 4 MiB from g2 over TCP, sha256 equal",
@@ -60,10 +61,12 @@ def mgmt_json_line(log, start):
 
 
 def test_two_guests_with_disks_on_a_bridge_from_config_files():
+    # Module 2, the disk image, is the management VM's own (mods=2): keel.ko makes it a file.
     mods = [f"{os.path.join(LINUX, 'vmlinuz')} console=ttyS0 panic=-1 keeltest=dm",
-            os.path.join(MGMT, "initramfs.cpio.gz")]
+            os.path.join(MGMT, "initramfs.cpio.gz"), os.path.join(LINUX, "disk-ext4.img")]
     boot = Boot("kernel", cpus=2, mem_mib=1024, cpu=AMD,
-                cmdline=f"vm=mgmt,module=0,initrd=1,boot=linux,mem=256M,vcpus=2,{LINUX_VM_CPUS},mgmt on_finish=poweroff",
+                cmdline=f"vm=mgmt,module=0,initrd=1,mods=2,boot=linux,mem=256M,vcpus=2,{LINUX_VM_CPUS},mgmt "
+                "on_finish=poweroff",
                 modules=mods, timeout=900)
     try:
         log = boot.run()
@@ -82,6 +85,8 @@ def test_two_guests_with_disks_on_a_bridge_from_config_files():
     assert re.search(r"refused missing: exit 2: keelctl: /tmp/bad.cfg:\d+: key 'disk': /tmp/nothing.img: No such file",
                      text), text
     assert re.search(r"refused short: exit 2: .*truncated: 4194304 bytes, and what it holds needs \d+", text), text
+    size = os.path.getsize(os.path.join(LINUX, "disk-ext4.img"))
+    assert f"boot module: disk-ext4.img, {size} bytes" in lines, lines[:20]
     # Keel's side: g1 was created at run time, served by a device model, and powered off.
     assert re.search(r"vm g1: created at run time \(id \d+\)", log), log[-4000:]
     assert "keel: vm g1 powered off" in log and "keel: vm g2 powered off" in log, log[-4000:]

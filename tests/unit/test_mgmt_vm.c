@@ -623,6 +623,84 @@ static void test_events_raise_upcall(void **state)
 	vm_configs[0].vm = NULL;
 }
 
+/* --- the management VM's boot modules (HC_MOD_INFO, HC_MOD_READ) ------------------------- */
+static u8 mod_disk[100000];
+static u8 mod_tiny[3] = { 'a', 'b', 'c' };
+static struct boot_info mod_bi;
+
+static void mods_setup(void)
+{
+	for (u32 i = 0; i < sizeof(mod_disk); i++)
+		mod_disk[i] = (u8)(i * 7 + i / 251);
+	mod_bi = (struct boot_info){ .nr_modules = 4 };
+	/* Module 0 is a guest's, module 2 was rejected at boot (size 0). */
+	mod_bi.modules[1] = (struct boot_module){ .base = virt_to_phys(mod_disk), .size = sizeof(mod_disk) };
+	strcpy(mod_bi.modules[1].cmdline, "/boot/images/disk-ext4.img ro");
+	mod_bi.modules[3] = (struct boot_module){ .base = virt_to_phys(mod_tiny), .size = sizeof(mod_tiny) };
+	strcpy(mod_bi.modules[3].cmdline, "/x/\xc3\xa4 .");
+	vmm_set_boot_info(&mod_bi);
+	vm_configs[0] = (struct vm_config){ .vm = &mgmt, .mgmt = true, .nr_mods = 3, .mods = { 1, 3, 2 } };
+	strcpy(vm_configs[0].name, "mgmt");
+	nr_vm_configs = 1;
+}
+
+static s64 mod_read(u32 index, u64 offset, u32 len, u64 buf)
+{
+	struct keel_module_read r = { .index = index, .len = len, .offset = offset, .buf = buf };
+
+	memcpy(mg_ram + 0x1000, &r, sizeof(r));
+	return hc(HC_MOD_READ, 0x1000, 0, 0);
+}
+
+static void test_boot_modules_read_only_copies(void **state)
+{
+	struct keel_module_info info;
+	u64 got = 0;
+	s64 n;
+
+	mods_setup();
+	/* Info: size and name (the first word's last component), "module-N" when nothing usable. */
+	assert_int_equal(hc(HC_MOD_INFO, 0, 0x2000, 0), 0);
+	memcpy(&info, mg_ram + 0x2000, sizeof(info));
+	assert_int_equal(info.size, sizeof(mod_disk));
+	assert_string_equal(info.name, "disk-ext4.img");
+	assert_int_equal(hc(HC_MOD_INFO, 1, 0x2000, 0), 0);
+	memcpy(&info, mg_ram + 0x2000, sizeof(info));
+	assert_int_equal(info.size, 3);
+	assert_string_equal(info.name, "module-1");
+	/* A rejected module, one past the list, a wide index: none. */
+	assert_int_equal(hc(HC_MOD_INFO, 2, 0x2000, 0), -ENOENT);
+	assert_int_equal(hc(HC_MOD_INFO, 3, 0x2000, 0), -ENOENT);
+	assert_int_equal(hc(HC_MOD_INFO, 1ull << 32, 0x2000, 0), -ENOENT);
+	assert_int_equal(hc(HC_MOD_INFO, 0, MG_RAM - 8, 0), -EFAULT);
+	/* The whole disk module in 4 KiB pieces, byte for byte. */
+	while ((n = mod_read(0, got, 4096, 0x10000)) > 0) {
+		assert_memory_equal(mg_ram + 0x10000, mod_disk + got, (size_t)n);
+		got += (u64)n;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(got, sizeof(mod_disk));
+	/* The last piece is short; the end reads 0; past the end, too long, outside RAM: refused,
+	 * and nothing written. */
+	assert_int_equal(mod_read(0, sizeof(mod_disk) - 10, 4096, 0x10000), 10);
+	memset(mg_ram + 0x10000, 0xee, 16);
+	assert_int_equal(mod_read(0, sizeof(mod_disk) + 1, 1, 0x10000), -EINVAL);
+	assert_int_equal(mod_read(0, 0, KEEL_MODULE_READ_MAX + 1, 0x10000), -EINVAL);
+	assert_int_equal(mod_read(0, 0, 4096, MG_RAM - 100), -EFAULT);
+	assert_int_equal(mod_read(0, 0, 16, 1ull << 40), -EFAULT);
+	assert_int_equal(mod_read(2, 0, 16, 0x10000), -ENOENT);
+	assert_int_equal(mg_ram[0x10000], 0xee);
+	assert_int_equal(hc(HC_MOD_READ, MG_RAM - 8, 0, 0), -EFAULT);
+	assert_int_equal(mod_read(1, 1, 16, 0x10000), 2);
+	assert_memory_equal(mg_ram + 0x10000, "bc", 2);
+	/* Only the management VM's config lists them: without it, nothing. */
+	vm_configs[0].mgmt = false;
+	assert_int_equal(hc(HC_MOD_INFO, 0, 0x2000, 0), -ENOENT);
+	vm_configs[0] = (struct vm_config){ 0 };
+	nr_vm_configs = 0;
+	vmm_set_boot_info(NULL);
+}
+
 /* --- lifecycle --------------------------------------------------------------------------- */
 /* A created VM as if loaded with n vCPUs (the loaders and vCPU setup are not faked deeply). */
 static struct vm_config *fake_loaded(s64 id, u32 n)
@@ -810,7 +888,7 @@ static void test_console_input_and_bad_ids(void **state)
 	assert_int_equal(hc(HC_CONSOLE_INPUT, id + 7, SRC_GPA, 10), -ENOENT);
 	assert_int_equal(hc(HC_VM_START, 0, 0, 0), -ENOENT);
 	assert_int_equal(hc(HC_VM_PAUSE, 1ull << 40, 0, 0), -ENOENT);
-	assert_int_equal(hc(0x10d, 0, 0, 0), -ENOSYS);
+	assert_int_equal(hc(0x10f, 0, 0, 0), -ENOSYS); /* the family's first unused number */
 	assert_int_equal(hc(HC_MEM_INFO, MG_RAM - 8, 0, 0), -EFAULT);
 }
 
@@ -829,6 +907,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_destroy_waits_for_an_operation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_200_cycles_reuse_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_console_input_and_bad_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_modules_read_only_copies, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

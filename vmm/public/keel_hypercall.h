@@ -50,6 +50,9 @@ enum keel_hypercall {
 	HC_CONSOLE_READ = 0x10a,  /* (id, gpa, len) -> bytes: takes the VM's console output */
 	HC_CONSOLE_INPUT = 0x10b, /* (id, gpa, len) -> bytes queued to the VM's COM1 input */
 	HC_MEM_INFO = 0x10c,	  /* (gpa of struct keel_mem_info) -> 0 */
+	/* The management VM's own boot modules (mods= in its vm= declaration), read-only. */
+	HC_MOD_INFO = 0x10d, /* (index, gpa of struct keel_module_info) -> 0; -ENOENT past the last */
+	HC_MOD_READ = 0x10e, /* (gpa of struct keel_module_read) -> bytes copied (0 at the end) */
 
 	/* I/O requests (docs/mgmt.md): a device model serves a VM's claimed ports, MMIO and PCI
 	 * functions through one shared page, struct keel_ioreq_page, in the management VM's RAM. */
@@ -166,6 +169,31 @@ struct keel_mem_info {
 	uint64_t vm_bytes;    /* given to VMs */
 	uint64_t reserved;
 };
+
+/*
+ * Boot modules for the management VM: the modules its vm= declaration lists in mods= (GRUB
+ * module2 lines, keel.cfg module= lines, qemu -initrd), numbered 0.. in that order, which it reads
+ * but cannot change: kernels, initramfs and disk images for the VMs it creates (docs/mgmt.md).
+ * HC_MOD_INFO gives a module's size and name: the last path component of the first word of its
+ * command line (what GRUB and QEMU put there), with any byte outside [A-Za-z0-9._+-] made '_',
+ * and "module-N" when that leaves nothing usable. HC_MOD_READ copies
+ * min(len, size - offset) bytes from `offset` to the management VM's RAM at `buf` (one RAM range;
+ * else -EFAULT): len at most KEEL_MODULE_READ_MAX, offset at most the size (else -EINVAL).
+ */
+#define KEEL_MODULE_NAME_MAX 56u
+#define KEEL_MODULE_READ_MAX 65536u
+struct keel_module_info {
+	uint64_t size;
+	char name[KEEL_MODULE_NAME_MAX]; /* NUL-terminated */
+};
+_Static_assert(sizeof(struct keel_module_info) == 64, "struct keel_module_info is 64 bytes");
+struct keel_module_read {
+	uint32_t index;
+	uint32_t len;
+	uint64_t offset;
+	uint64_t buf; /* guest-physical */
+};
+_Static_assert(sizeof(struct keel_module_read) == 24, "struct keel_module_read is 24 bytes");
 
 /*
  * Events: Keel queues one when a VM ends (and for a VM created at run time that resets: it stops

@@ -51,6 +51,10 @@ void keel_win_release(struct keel_file *kf);
  * SIGBUS) and Keel's mapping removed (HC_WINDOW_UNMAP). */
 void keel_win_revoke_vm(uint32_t vm_id);
 
+/* keel_modules.c: the management VM's boot modules under /sys/module/keel/boot_modules/. */
+int keel_modules_init(void);
+void keel_modules_remove(void);
+
 /* mmap offsets of /dev/keel: below KEEL_MMAP_WINDOW, the I/O-request pages (keel_ioreq.c);
  * from it on, windows (keel_window.c). In bytes (pgoff << PAGE_SHIFT). */
 #define KEEL_MMAP_WINDOW (1ull << 40)

@@ -301,6 +301,7 @@ static struct pci_driver keel_driver = {
 static int __init keel_init(void)
 {
 	long abi;
+	int err;
 
 	if (!under_keel()) {
 		pr_info("keel: not running under Keel (no KeelKeelKeel CPUID signature)\n");
@@ -313,12 +314,21 @@ static int __init keel_init(void)
 		return -EPROTO;
 	}
 	pr_info("keel: Keel hypercall ABI %ld (%s)\n", abi, use_vmmcall ? "VMMCALL" : "VMCALL");
-	return pci_register_driver(&keel_driver);
+	err = keel_modules_init();
+	if (err) {
+		pr_err("keel: the boot modules: %d\n", err);
+		return err;
+	}
+	err = pci_register_driver(&keel_driver);
+	if (err)
+		keel_modules_remove();
+	return err;
 }
 
 static void __exit keel_exit(void)
 {
 	pci_unregister_driver(&keel_driver);
+	keel_modules_remove();
 }
 
 module_init(keel_init);

@@ -59,10 +59,17 @@ head -c 4194304 $G/disk-ext4.img >/tmp/short.img
 check "a truncated disk is refused" refused short "/tmp/short.img,raw,xvda,rw" "truncated"
 rm -f /tmp/ro.img /tmp/short.img
 
+# The disk image also came as a boot module for this VM (test_mgmt_dm.py: mods= on Keel's command
+# line), a read-only file keel.ko gives it: the guests' disks are copies of that one.
+M=/sys/module/keel/boot_modules/disk-ext4.img
+check "the boot module reads as the image" cmp $M $G/disk-ext4.img
+check "the boot module is read-only" sh -c "! echo x 2>/dev/null >$M && ! truncate -s 0 $M 2>/dev/null"
+check "and still the image" cmp $M $G/disk-ext4.img
+
 # A bridge for the guests' network cards, with an address of this VM's on it.
 brctl addbr br0 && ip addr add 10.0.0.1/24 dev br0 && ip link set br0 up || bad "bridge br0"
 lcfg() { # NAME HOST(the address's last byte, and the MAC's) PEERS KEELTCP
-	cp $G/disk-ext4.img "/tmp/$1.img"
+	cat $M >"/tmp/$1.img" # a writable copy (cp would keep the module's mode, 0444)
 	cfg "/tmp/$1.cfg" "/tmp/$1.img,raw,xvda,rw" "$1"
 	sed -i "s#^extra = \"\(.*\)\"#extra = \"\1 keelip=10.0.0.$2/24 keelpeer=$3 keeltcp=$4\"#" "/tmp/$1.cfg"
 	echo "vif = [ \"bridge=br0,mac=02:4b:00:00:00:0$2\" ]" >>"/tmp/$1.cfg"
