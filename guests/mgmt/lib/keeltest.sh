@@ -37,3 +37,5 @@ wait_event() {
 	done
 	grep -q "$1" /tmp/events
 }
+# The pids of the keel-dm processes running now.
+dm_pids() { for p in /proc/[0-9]*; do grep -qs '^keel-dm' "$p/comm" && echo "${p#/proc/}"; done; }

@@ -12,9 +12,8 @@
 G=/usr/share/keel/guests
 R=/run/keel
 # shellcheck source=../lib/keeltest.sh
-. /usr/share/keel/lib/keeltest.sh # ok, bad, check, field, wait_console, wait_event
+. /usr/share/keel/lib/keeltest.sh # ok, bad, check, field, wait_console, wait_event, dm_pids
 
-dm_pids() { for p in /proc/[0-9]*; do grep -qs '^keel-dm' "$p/comm" && echo "${p#/proc/}"; done; }
 dm_of() { # the pid of the keel-dm serving VM NAME (its command line names its log)
 	for p in $(dm_pids); do
 		tr '\0' ' ' <"/proc/$p/cmdline" | grep -q "/run/keel/$1.hvc" && echo "$p"
@@ -183,7 +182,7 @@ keelctl destroy dmh || bad "destroy dmh"
 kpid=$(dm_of dmk)
 opid=$(dm_of dmo)
 echo "keel-dm of dmk: ${kpid:-none}, of dmo: ${opid:-none}"
-kill -9 $kpid
+kill -9 "$kpid"
 check "a killed keel-dm ends its VM with the reason" \
 	wait_event '"name": "dmk", "event": "crashed", .*"reason": "device model gone: its process ended'
 sleep 1

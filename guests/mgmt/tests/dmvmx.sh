@@ -11,9 +11,8 @@ G=/usr/share/keel/guests
 R=/run/keel
 
 # shellcheck source=../lib/keeltest.sh
-. /usr/share/keel/lib/keeltest.sh # ok, bad, check, wait_console
+. /usr/share/keel/lib/keeltest.sh # ok, bad, check, wait_console, dm_pids
 at() { echo "dmvmx at $(cut -d' ' -f1 /proc/uptime) s: $*"; }
-dm_pids() { for p in /proc/[0-9]*; do grep -qs '^keel-dm' "$p/comm" && echo "${p#/proc/}"; done; }
 
 at "start"
 cp $G/disk-ext4.img /tmp/d1.img
