@@ -100,7 +100,9 @@ int keel_modules_init(void)
 		struct keel_mod *m;
 		long ret = keel_hypercall3(HC_MOD_INFO, i, virt_to_phys(info), 0);
 
-		if (ret == -KEEL_ENOENT)
+		/* No more; or not the management VM (its keel.ko loads all the same: -EPERM then
+		 * comes from the calls that need the flag, and it has no modules). */
+		if (ret == -KEEL_ENOENT || ret == -KEEL_EPERM)
 			break;
 		if (ret) {
 			err = -EIO;
