@@ -88,6 +88,19 @@ def test_module_loads_and_lists_vms():
     assert "keel-mgmt: done, powering off" in log
 
 
+def test_keelctl_on_a_vm_of_keels_command_line():
+    """keelctl info, console, pause, resume and destroy on a VM Keel's command line declared
+    (guests/mgmt/tests/cmdvm.sh), as on one keelctl created."""
+    log = mgmt_boot([("idle", guest("idle"))], kernel_args="keeltest=cmdvm", end=r"keel: vm mgmt powered off")
+    lines = [m.group(1) for m in re.finditer(r"keel-mgmt: (.*?)\r*$", log, re.M)]
+    assert "cmdvm done" in lines, log[-4000:]
+    assert not [line for line in lines if line.startswith("FAIL")], lines
+    want = ["info shows the command line's VM running", "its console has its output", "pause", "resume",
+            "destroy: it leaves the list", "destroy again: status 1"]
+    assert [w for w in want if f"ok {w}" not in lines] == [], lines
+    assert re.search(r"keel: vm idle crashed: destroyed by the management VM", log), log[-4000:]
+
+
 def test_without_the_flag_the_module_gets_eperm():
     """The same VM without `mgmt` (but with the control function, which the management VM has by
     default): the module loads and binds (HC_VERSION is everyone's), but listing VMs is refused by

@@ -36,6 +36,7 @@ CHECKS = [
     "a killed keel-dm ends its VM with the reason", "the other VM still runs", "the other keel-dm still serves",
     "50 VMs with keel-dm: every keel-dm ended", "50 VMs with keel-dm: Keel's free memory is back",
     "50 VMs with keel-dm: no descriptor of the image left", "50 VMs with keel-dm: none left in the list",
+    "50 VMs with keel-dm: no TAP device left",
 ]
 
 
@@ -111,6 +112,7 @@ def test_two_guests_with_disks_on_a_bridge_from_config_files():
     assert re.search(r"keel: vm dmk crashed: device model gone: its process ended", log), log[-4000:]
     assert re.search(r"keel: vm dmo crashed: destroyed by the management VM", log), log[-4000:]
     # The numbers behind the leak checks, checked again here.
-    m = re.search(r"measure keel_free_before=(\d+) keel_free_after=(\d+) image_fds=(\d+)", text)
-    assert m and m.group(1) == m.group(2) and m.group(3) == "0", text
+    m = re.search(r"measure keel_free_before=(\d+) keel_free_after=(\d+) image_fds=(\d+) taps_before=(\d+) "
+                  r"taps_after=(\d+)", text)
+    assert m and m.group(1) == m.group(2) and m.group(3) == "0" and m.group(4) == m.group(5) == "0", text
     assert len(re.findall(r"keel: vm dmc \(id \d+\) destroyed; its memory is free", log)) == 51, log[-4000:]

@@ -192,9 +192,10 @@ keelctl destroy dmk || bad "destroy dmk"
 keelctl destroy dmo || bad "destroy dmo"
 rm -f /tmp/k.img /tmp/o.img /tmp/h.img
 
-# 50 VMs with a disk, each served by its own keel-dm, created, started and destroyed: no page of
-# Keel's, no keel-dm process and none of their file descriptors (the disk image) left. One cycle
-# first, so that the allocators hold what they keep before the measure starts.
+# 50 VMs with a disk and a network card, each served by its own keel-dm, created, started and
+# destroyed: no page of Keel's, no keel-dm process, none of their file descriptors (the disk
+# image) and none of their TAP devices left. One cycle first, so that the allocators hold what
+# they keep before the measure starts.
 keel_free() { keelctl mem --json | field free_bytes; }
 open_fds() { # how many open file descriptors, in every process, name the image
 	n=0
@@ -209,7 +210,13 @@ name = "dmc"
 memory = 8
 kernel = "$G/idle.elf"
 disk = [ "/tmp/d2.img,raw,xvda,rw" ]
+vif = [ "bridge=br0" ]
 EOF
+taps() { # keel-dm's TAP devices (kdID.N) there are now
+	n=0
+	for t in /sys/class/net/kd*; do [ -e "$t" ] && n=$((n + 1)); done
+	echo $n
+}
 cycle() {
 	keelctl create /tmp/cyc.cfg >/dev/null || bad "create dmc ($1)"
 	keelctl start dmc || bad "start dmc ($1)"
@@ -218,6 +225,7 @@ cycle() {
 cycle 0
 wait_gone dm_pids
 kf0=$(keel_free)
+taps0=$(taps)
 n=1
 while [ $n -le 50 ]; do
 	cycle $n
@@ -226,7 +234,10 @@ done
 check "50 VMs with keel-dm: every keel-dm ended" wait_gone dm_pids
 kf1=$(keel_free)
 fds=$(open_fds)
-echo "measure keel_free_before=$kf0 keel_free_after=$kf1 image_fds=$fds"
+taps1=$(taps)
+echo "measure keel_free_before=$kf0 keel_free_after=$kf1 image_fds=$fds taps_before=$taps0 taps_after=$taps1"
+no_taps() { [ "$taps0" -eq 0 ] && [ "$taps1" -eq 0 ]; }
+check "50 VMs with keel-dm: no TAP device left" no_taps
 check "50 VMs with keel-dm: Keel's free memory is back" [ "$kf1" = "$kf0" ]
 check "50 VMs with keel-dm: no descriptor of the image left" [ "$fds" -eq 0 ]
 check "50 VMs with keel-dm: none left in the list" sh -c "! keelctl list | grep -q ' dmc '"
