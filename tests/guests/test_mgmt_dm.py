@@ -112,7 +112,8 @@ def test_two_guests_with_disks_on_a_bridge_from_config_files():
     assert re.search(r"keel: vm dmk crashed: device model gone: its process ended", log), log[-4000:]
     assert re.search(r"keel: vm dmo crashed: destroyed by the management VM", log), log[-4000:]
     # The numbers behind the leak checks, checked again here.
-    m = re.search(r"measure keel_free_before=(\d+) keel_free_after=(\d+) image_fds=(\d+) taps_before=(\d+) "
-                  r"taps_after=(\d+)", text)
-    assert m and m.group(1) == m.group(2) and m.group(3) == "0" and m.group(4) == m.group(5) == "0", text
+    m = re.search(r"measure keel_free_before=(\d+) keel_free_after=(\d+) image_fds=(\d+) taps_running=(\d+) "
+                  r"taps_before=(\d+) taps_after=(\d+)", text)
+    assert m and m.group(1) == m.group(2) and m.group(3) == "0", text
+    assert (m.group(4), m.group(5), m.group(6)) == ("1", "0", "0"), text  # one TAP while a VM ran, none after
     assert len(re.findall(r"keel: vm dmc \(id \d+\) destroyed; its memory is free", log)) == 51, log[-4000:]
