@@ -130,10 +130,20 @@ static long io_getevents(aio_context_t ctx, long min, long max, struct io_event 
 
 static uint64_t samples[MAX_SAMPLES];
 
-static void blk_qd1(int fd, char *buf, uint64_t blocks)
+/* One phase's result line from samples[0..n): the median and the mean per request, of n
+ * measured after `warm` unmeasured ones. */
+static void report_samples(const char *phase, int n, int warm)
 {
 	uint64_t sum = 0;
 
+	for (int i = 0; i < n; i++)
+		sum += samples[i];
+	printf("keel-bench: %s median %llu mean %llu samples %d requests %d\n", phase,
+	       (unsigned long long)median(samples, (size_t)n), (unsigned long long)(sum / (uint64_t)n), n, warm + n);
+}
+
+static void blk_qd1(int fd, char *buf, uint64_t blocks)
+{
 	ready("blk_qd1");
 	for (int i = 0; i < QD1_WARM + QD1_N; i++) {
 		off_t off = rand_block(blocks);
@@ -143,15 +153,10 @@ static void blk_qd1(int fd, char *buf, uint64_t blocks)
 			die("blk_qd1 pread");
 		uint64_t t = tsc() - t0;
 
-		if (i >= QD1_WARM) {
+		if (i >= QD1_WARM)
 			samples[i - QD1_WARM] = t;
-			sum += t;
-		}
 	}
-	uint64_t mean = sum / QD1_N;
-
-	printf("keel-bench: blk_qd1 median %llu mean %llu samples %d requests %d\n",
-	       (unsigned long long)median(samples, QD1_N), (unsigned long long)mean, QD1_N, QD1_WARM + QD1_N);
+	report_samples("blk_qd1", QD1_N, QD1_WARM);
 }
 
 static void blk_qd32(int fd, char *bufs, uint64_t blocks)
@@ -347,7 +352,6 @@ static long long eth0_packets(void)
 static void round_trips(int s)
 {
 	char b = 'k';
-	uint64_t sum = 0;
 
 	ready("net_rr");
 	for (int i = 0; i < NET_WARM + NET_N; i++) {
@@ -357,15 +361,10 @@ static void round_trips(int s)
 			die("round trip");
 		uint64_t t = tsc() - t0;
 
-		if (i >= NET_WARM) {
+		if (i >= NET_WARM)
 			samples[i - NET_WARM] = t;
-			sum += t;
-		}
 	}
-	uint64_t mean = sum / NET_N;
-
-	printf("keel-bench: net_rr median %llu mean %llu samples %d requests %d\n",
-	       (unsigned long long)median(samples, NET_N), (unsigned long long)mean, NET_N, NET_WARM + NET_N);
+	report_samples("net_rr", NET_N, NET_WARM);
 }
 
 static void stream(int s)

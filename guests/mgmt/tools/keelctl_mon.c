@@ -405,15 +405,21 @@ int keelctl_mon_start(struct keel *k, struct keelctl_mon *m)
 	return -EIO;
 }
 
-int keelctl_mon_stop(const char *name)
+/* The monitor's pid file of VM `name`, open for reading, or -1 (none, or a name no VM has). */
+static int open_pid_file(const char *name)
 {
 	char path[KEELCFG_PATH_MAX + 64];
-	int fd, signalled = 0;
 
 	if (!name[0] || strchr(name, '/'))
-		return 0;
+		return -1;
 	pid_path(path, sizeof(path), name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int keelctl_mon_stop(const char *name)
+{
+	int fd = open_pid_file(name), signalled = 0;
+
 	if (fd < 0)
 		return 0;
 	for (int ms = 0;; ms += 10) {
@@ -444,15 +450,12 @@ int keelctl_mon_stop(const char *name)
 
 int keelctl_mon_query(const char *name, struct keelctl_mon_info *out)
 {
-	char path[KEELCFG_PATH_MAX + 64], buf[128];
+	char buf[128];
 	int fd, held;
 	ssize_t n;
 
 	memset(out, 0, sizeof(*out));
-	if (!name[0] || strchr(name, '/'))
-		return 0;
-	pid_path(path, sizeof(path), name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_pid_file(name);
 	if (fd < 0)
 		return 0;
 	held = flock(fd, LOCK_SH | LOCK_NB) != 0;
